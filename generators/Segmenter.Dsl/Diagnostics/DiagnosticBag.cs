@@ -1,0 +1,30 @@
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using Segmenter.Dsl.Text;
+
+namespace Segmenter.Dsl.Diagnostics;
+
+/// <summary>Collects diagnostics while a stage runs; every stage reports here instead of throwing.</summary>
+public sealed class DiagnosticBag : IEnumerable<SpecDiagnostic>
+{
+    private readonly List<SpecDiagnostic> diagnostics = new();
+
+    /// <summary>The number of diagnostics.</summary>
+    public int Count => diagnostics.Count;
+
+    /// <summary>Reports a diagnostic of <paramref name="descriptor"/> at <paramref name="span"/> in <paramref name="text"/>.</summary>
+    public void Report(DiagnosticDescriptor descriptor, SourceText text, TextSpan span, params object[] arguments)
+    {
+        var message = string.Format(CultureInfo.InvariantCulture, descriptor.MessageFormat, arguments);
+        diagnostics.Add(new SpecDiagnostic(descriptor, message, text.Path, span, text.GetLinePositionSpan(span)));
+    }
+
+    /// <summary>Adds diagnostics reported elsewhere.</summary>
+    public void AddRange(IEnumerable<SpecDiagnostic> other) => diagnostics.AddRange(other);
+
+    /// <inheritdoc />
+    public IEnumerator<SpecDiagnostic> GetEnumerator() => diagnostics.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

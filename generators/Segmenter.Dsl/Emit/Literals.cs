@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace Segmenter.Dsl.Emit;
+
+/// <summary>C# literals, culture-invariant and round-trippable.</summary>
+internal static class Literals
+{
+    public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A double literal that reads back to the same value (always with a '.', 'E' or 'd' so it stays a double).</summary>
+    public static string Double(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains(".") || text.Contains("E") ? text : text + ".0";
+    }
+
+    public static string Bool(bool value) => value ? "true" : "false";
+
+    public static string String(string value)
+    {
+        var builder = new StringBuilder("\"");
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': builder.Append("\\\""); break;
+                case '\\': builder.Append("\\\\"); break;
+                case '\n': builder.Append("\\n"); break;
+                case '\r': builder.Append("\\r"); break;
+                case '\t': builder.Append("\\t"); break;
+                default:
+                    if (char.IsControl(c) || char.IsSurrogate(c) || c > 126)
+                        builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    else
+                        builder.Append(c);
+                    break;
+            }
+        }
+        return builder.Append('"').ToString();
+    }
+
+    /// <summary>Escapes text for an XML doc comment.</summary>
+    public static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+    /// <summary>A thousands-separated integer for prose, e.g. 5,712,342.</summary>
+    public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string DoubleArray(System.Collections.Generic.IEnumerable<double> values) =>
+        string.Join(", ", values.Select(Double));
+}

@@ -1,0 +1,65 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Segmenter.Dsl.Binding;
+using Segmenter.Dsl.Diagnostics;
+using Segmenter.Dsl.Syntax;
+using Segmenter.Dsl.Text;
+
+namespace Segmenter.Dsl;
+
+/// <summary>The result of compiling a set of spec files: the models without errors, and every diagnostic.</summary>
+/// <param name="Models">The models that compiled, in file order.</param>
+/// <param name="Diagnostics">All diagnostics, sorted by file and position, without duplicates.</param>
+public sealed record SpecCompilation(IReadOnlyList<CompiledModel> Models, IReadOnlyList<SpecDiagnostic> Diagnostics)
+{
+    /// <summary>True if any diagnostic is an error.</summary>
+    public bool HasErrors => Diagnostics.Any(d => d.IsError);
+
+    /// <summary>The compiled model called <paramref name="name"/>, or null.</summary>
+    public CompiledModel? Find(string name) => Models.FirstOrDefault(m => m.Spec.Name == name);
+}
+
+/// <summary>Compiles spec files. All files share one namespace of backbones and models.</summary>
+public static class SpecCompiler
+{
+    /// <summary>
+    /// Parses, binds and validates <paramref name="sources"/> together. Never throws for any input:
+    /// every problem is a diagnostic (the fuzz tests hold it to that).
+    /// </summary>
+    public static SpecCompilation Compile(IEnumerable<SourceText> sources)
+    {
+        var ordered = sources.OrderBy(s => s.Path, StringComparer.Ordinal).ToList();
+        var diagnostics = new DiagnosticBag();
+        var files = new List<(SpecFileSyntax, IReadOnlyList<SpecDiagnostic>)>();
+        foreach (var source in ordered)
+        {
+            var fileDiagnostics = new DiagnosticBag();
+            var syntax = Parser.Parse(source, fileDiagnostics);
+            var list = fileDiagnostics.ToList();
+            diagnostics.AddRange(list);
+            files.Add((syntax, list));
+        }
+
+        var models = Binder.Bind(files, diagnostics);
+        var sorted = diagnostics
+            .GroupBy(d => (d.Id, d.Path, d.Span, d.Message))
+            .Select(g => g.First())
+            .OrderBy(d => d.Path, StringComparer.Ordinal)
+            .ThenBy(d => d.Span.Start)
+            .ThenBy(d => d.Id, StringComparer.Ordinal)
+            .ToList();
+        return new SpecCompilation(models, sorted);
+    }
+
+    /// <summary>Compiles one spec text (convenience for tools and tests).</summary>
+    public static SpecCompilation Compile(string text, string path = "spec.seg") => Compile(new[] { SourceText.From(text, path) });
+
+    /// <summary>Only parses <paramref name="source"/> (no binding), returning the tree and its syntax diagnostics.</summary>
+    public static (SpecFileSyntax Syntax, IReadOnlyList<SpecDiagnostic> Diagnostics) Parse(SourceText source)
+    {
+        var diagnostics = new DiagnosticBag();
+        var syntax = Parser.Parse(source, diagnostics);
+        return (syntax, diagnostics.ToList());
+    }
+}

@@ -1,0 +1,56 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Segmenter.Runtime;
+
+/// <summary>
+/// Multi-head self-attention with one fused qkv projection, as the reference's <c>Attention</c>:
+/// the qkv output viewed as [B, T, 3, h, D/h] gives q, k, v; softmax(q·kᵀ / √(D/h))·v; heads merged; proj.
+/// Uses torch's fused scaled_dot_product_attention, which computes the same thing.
+/// </summary>
+public sealed class SelfAttention : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear qkv;
+    private readonly Linear proj;
+    private readonly Dropout? proj_drop;
+    private readonly long width;
+    private readonly long heads;
+    private readonly double dropout;
+
+    /// <summary>Creates the layer (weights are initialised by <see cref="Initialization.Reference"/>).</summary>
+    public SelfAttention(long width, long heads, double dropout) : base("attn")
+    {
+        this.width = width;
+        this.heads = heads;
+        this.dropout = dropout;
+        qkv = nn.Linear(width, 3 * width);
+        proj = nn.Linear(width, width);
+        if (dropout > 0) proj_drop = nn.Dropout(dropout);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        var (q, k, v) = Split(x);
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? dropout : 0.0);   // [B, h, T, D/h]
+        y = proj.call(y.transpose(1, 2).reshape(x.shape[0], x.shape[1], width));                   // [B, T, D]
+        return proj_drop is null ? y : proj_drop.call(y);
+    }
+
+    /// <summary>The softmax attention weights [B, h, T, T] (before dropout), as the reference returns them.</summary>
+    public Tensor Weights(Tensor x)
+    {
+        var (q, k, _) = Split(x);
+        var scale = 1.0 / System.Math.Sqrt(width / heads);
+        return q.matmul(k.transpose(-2, -1)).mul_(scale).softmax(-1);
+    }
+
+    private (Tensor Q, Tensor K, Tensor V) Split(Tensor x)
+    {
+        long batch = x.shape[0], tokens = x.shape[1];
+        var parts = qkv.call(x).view(batch, tokens, 3, heads, width / heads).permute(2, 0, 3, 1, 4).unbind(0);  // 3 × [B, h, T, D/h]
+        return (parts[0], parts[1], parts[2]);
+    }
+}

@@ -1,0 +1,73 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Segmenter.Dsl;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Runtime;
+
+/// <summary>
+/// The base of every generated Segmenter model: normalised images [B, 3, H, W] in, logits
+/// [B, K, H, W] out. Generated classes add the spec, the constants and the layers.
+/// </summary>
+public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Called by generated constructors.</summary>
+    protected SegmenterModel(string name, SegmenterSpec specification) : base(name)
+    {
+        Specification = specification;
+    }
+
+    /// <summary>The resolved spec this model was generated from.</summary>
+    public SegmenterSpec Specification { get; }
+
+    /// <summary>The softmax attention of encoder block <paramref name="layer"/> for <paramref name="images"/> (not padded): [B, heads, E + N, E + N].</summary>
+    public abstract Tensor EncoderAttention(Tensor images, int layer);
+
+    /// <summary>The softmax attention of mask-decoder block <paramref name="layer"/>: [B, heads, N + K, N + K]. Linear decoders have none.</summary>
+    public virtual Tensor DecoderAttention(Tensor images, int layer) =>
+        throw new InvalidOperationException($"{Specification.Name} has a linear decoder, which has no attention; decoder attention needs a mask decoder");
+
+    /// <summary>Logits for <paramref name="images"/> in evaluation mode without autograd.</summary>
+    public Tensor Predict(Tensor images)
+    {
+        eval();
+        using var noGrad = torch.no_grad();
+        return call(images);
+    }
+
+    /// <summary>The number of parameters.</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    /// <summary>Every state-dict key with its shape, in state-dict order (the format of the reference's key listings).</summary>
+    public IReadOnlyList<(string Key, long[] Shape)> StateDictShapes() =>
+        state_dict().Select(pair => (pair.Key, pair.Value.shape)).ToList();
+
+    /// <summary>Throws a clear error unless <paramref name="images"/> is [B, 3, H, W] float with H, W ≥ 1.</summary>
+    public static void CheckImages(Tensor images)
+    {
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]", nameof(images));
+        if (images.shape[0] < 1 || images.shape[2] < 1 || images.shape[3] < 1)
+            throw new ArgumentException($"images must have a batch, height and width of at least 1, got [{string.Join(", ", images.shape)}]", nameof(images));
+        if (!images.is_floating_point())
+            throw new ArgumentException($"images must be floating point (normalised), got {images.dtype}", nameof(images));
+    }
+
+    /// <summary>Throws unless 0 ≤ <paramref name="layer"/> &lt; <paramref name="count"/>.</summary>
+    public static void CheckLayer(int layer, int count, string part)
+    {
+        if (layer < 0 || layer >= count)
+            throw new ArgumentOutOfRangeException(nameof(layer), $"the {part} has layers 0 to {count - 1}; layer {layer} does not exist");
+    }
+}
+
+/// <summary>A generated model in a catalog: its spec and a factory that builds it on a device (CPU when null).</summary>
+/// <param name="Spec">The resolved spec.</param>
+/// <param name="Create">Builds a randomly initialised instance.</param>
+public sealed record ModelEntry(SegmenterSpec Spec, Func<Device?, SegmenterModel> Create)
+{
+    /// <summary>The model's name.</summary>
+    public string Name => Spec.Name;
+}

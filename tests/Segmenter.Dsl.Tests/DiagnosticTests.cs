@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Dsl.Diagnostics;
+using Xunit;
+
+namespace Segmenter.Dsl.Tests;
+
+/// <summary>
+/// Every diagnostic, provoked by a spec whose expected span is marked [|…|]: the diagnostic must be
+/// reported with that ID at exactly that span, and no model may be produced for the broken declaration.
+/// </summary>
+public sealed class DiagnosticTests
+{
+    private const string Tiny = "backbone Tiny { layers = 2 width = 192 heads = 3 }\n";
+    private const string Good = "backbone = Tiny patch = 16 image = 64 classes = 5";
+
+    public static IEnumerable<object[]> Cases() => new (string Id, string Spec)[]
+    {
+        ("SEGDSL0001", Tiny + "model M { " + Good + " [|$|] }"),
+        ("SEGDSL0002", Tiny + "model M { " + Good + " }\nmodel N : M { classes = (\"a\", [|\"b }|]\n}"),
+        ("SEGDSL0003", Tiny + "model M { " + Good + " }\n[|/*|] never closed"),
+        ("SEGDSL0004", Tiny + "model M { backbone = Tiny patch = [|16px|] image = 64 classes = 5 }"),
+        ("SEGDSL0005", Tiny + "model M { backbone = Tiny patch [|16|] image = 64 classes = 5 }"),
+        ("SEGDSL0006", Tiny + "[|modle|] M { " + Good + " }"),
+        ("SEGDSL0007", Tiny + "model M { backbone = Tiny patch = [|}|]"),
+        ("SEGDSL0008", Tiny + "model M { " + Good + " normalize = custom(mean = " + new string('(', 31) + "[|(|]" + new string(')', 33) + ") }"),
+        ("SEGDSL0101", Tiny + "model M { " + Good + " [|pach|] = 16 }"),
+        ("SEGDSL0102", Tiny + "model M { " + Good + " [|patch|] = 8 }"),
+        ("SEGDSL0103", Tiny + "model M { backbone = Tiny patch = [|\"16\"|] image = 64 classes = 5 }"),
+        ("SEGDSL0104", Tiny + "model M { backbone = Tiny patch = [|0|] image = 64 classes = 5 }"),
+        ("SEGDSL0105", Tiny + "model M { backbone = [|Tiyn|] patch = 16 image = 64 classes = 5 }"),
+        ("SEGDSL0106", Tiny + "model M : [|Nope|] { " + Good + " }"),
+        ("SEGDSL0107", Tiny + "model M { " + Good + " decoder = [|conv|] }"),
+        ("SEGDSL0108", Tiny + "model M { backbone = Tiny patch = 16 image = 64 classes = [|ade21k|] }"),
+        ("SEGDSL0109", Tiny + "model M { " + Good + " pos_embed_resize = [|nearest|] }"),
+        ("SEGDSL0110", Tiny + "model A : [|B|] { " + Good + " }\nmodel B : A { }"),
+        ("SEGDSL0111", Tiny + "model M { " + Good + " }\nmodel [|M|] { " + Good + " }"),
+        ("SEGDSL0112", Tiny + "model [|Seg-T16|] { " + Good + " }"),
+        ("SEGDSL0113", Tiny + "model [|M|] { backbone = Tiny image = 64 classes = 5 }"),
+        ("SEGDSL0114", Tiny + "model M { " + Good + " decoder = mask([|layer|] = 2) }"),
+        ("SEGDSL0115", Tiny + "model M { " + Good + " decoder = mask(layers = 2, [|layers|] = 3) }"),
+        ("SEGDSL0116", Tiny + "model M : [|Tiny|] { " + Good + " }"),
+        ("SEGDSL0117", Tiny + "model M { " + Good + " decoder = mask([|2|]) }"),
+        ("SEGDSL0201", "backbone Odd { layers = 1 width = 10 heads = [|3|] }\nmodel M { backbone = Odd patch = 16 image = 64 classes = 5 }"),
+        ("SEGDSL0202", Tiny + "model M { " + Good + " decoder = mask(heads = [|5|]) }"),
+        ("SEGDSL0203", Tiny + "model M { backbone = Tiny patch = 16 image = [|500|] classes = 5 }"),
+        ("SEGDSL0204", "backbone Narrow { layers = 1 width = 32 heads = 2 }\nmodel M { backbone = Narrow patch = 16 image = 64 classes = 5 decoder = [|mask|] }"),
+        ("SEGDSL0205", "backbone B { layers = 1 width = 10 heads = 2 mlp_ratio = [|0.25|] }"),
+        ("SEGDSL0206", Tiny + "model M { backbone = Tiny patch = 16 image = 64 classes = (\"a\", [|\"a\"|]) }"),
+    }.Select(c => new object[] { c.Id, c.Spec });
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Reports_the_diagnostic_at_the_marked_span(string id, string annotated)
+    {
+        var spec = AnnotatedSpec.Parse(annotated);
+        var expected = Assert.Single(spec.Spans);
+        var result = SpecCompiler.Compile(spec.Text, "test.seg");
+
+        Assert.Contains(result.Diagnostics, d => d.Id == id && d.Span == expected);
+        var diagnostic = result.Diagnostics.First(d => d.Id == id && d.Span == expected);
+        Assert.Equal("test.seg", diagnostic.Path);
+        Assert.False(string.IsNullOrWhiteSpace(diagnostic.Message));
+        Assert.DoesNotContain("{", diagnostic.Message.Replace("{ ", "").Replace("{{", ""));
+        Assert.True(result.HasErrors);
+    }
+
+    [Fact]
+    public void Every_descriptor_has_a_case_and_a_documented_entry()
+    {
+        var tested = Cases().Select(c => (string)c[0]).ToHashSet();
+        var documentation = File.ReadAllText(Path.Combine(RepositoryPaths.Docs, "diagnostics.md"));
+        foreach (var descriptor in DiagnosticDescriptors.All)
+        {
+            Assert.Contains(descriptor.Id, tested);
+            Assert.Contains("## " + descriptor.Id, documentation);
+        }
+        Assert.Equal(DiagnosticDescriptors.All.Count, DiagnosticDescriptors.All.Select(d => d.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public void A_broken_model_emits_nothing_while_its_neighbours_still_compile()
+    {
+        var result = SpecCompiler.Compile(Tiny + "model Good { " + Good + " }\nmodel Bad { backbone = Tiny patch = 16 image = 500 classes = 5 }\n");
+        Assert.Equal(new[] { "Good" }, result.Models.Select(m => m.Spec.Name));
+        Assert.Single(result.Diagnostics);
+    }
+
+    [Fact]
+    public void A_model_inheriting_from_a_broken_model_is_not_built_and_the_error_is_reported_once()
+    {
+        var result = SpecCompiler.Compile(Tiny + "model Base { backbone = Tiny patch = 16 image = 500 classes = 5 }\nmodel Derived : Base { classes = 7 }\n");
+        Assert.Empty(result.Models);
+        Assert.Single(result.Diagnostics, d => d.Id == "SEGDSL0203");
+    }
+
+    [Fact]
+    public void Duplicate_names_are_found_across_files()
+    {
+        var a = Text.SourceText.From(Tiny + "model M { " + Good + " }", "a.seg");
+        var b = Text.SourceText.From("model M { " + Good + " }", "b.seg");
+        var result = SpecCompiler.Compile(new[] { a, b });
+        var duplicate = Assert.Single(result.Diagnostics);
+        Assert.Equal("SEGDSL0111", duplicate.Id);
+        Assert.Equal("b.seg", duplicate.Path);
+        Assert.Contains("a.seg(2,7)", duplicate.Message);
+        Assert.Empty(result.Models);
+    }
+
+    [Fact]
+    public void Messages_suggest_the_closest_name()
+    {
+        var result = SpecCompiler.Compile(Tiny + "model M { " + Good + " drop_pth = 0.1 }");
+        Assert.Contains("did you mean 'drop_path'?", Assert.Single(result.Diagnostics).Message);
+    }
+
+    [Fact]
+    public void Diagnostic_text_has_the_compiler_form()
+    {
+        var result = SpecCompiler.Compile(Tiny + "model M {\n  " + Good + "\n  pach = 16\n}", "specs/x.seg");
+        Assert.Equal("specs/x.seg(4,3): error SEGDSL0101: 'pach' is not a property of a model (did you mean 'patch'?); known properties: backbone, patch, image, classes, decoder, drop_path, dropout, normalize, layer_norm_eps, pos_embed_resize",
+            Assert.Single(result.Diagnostics).ToString());
+    }
+}
