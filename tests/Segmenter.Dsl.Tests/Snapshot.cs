@@ -13,6 +13,10 @@ internal static class Snapshot
 {
     public static string Directory => Path.Combine(RepositoryPaths.TestProject(), "Snapshots");
 
+    /// <summary>The approved snapshot files.</summary>
+    public static System.Collections.Generic.IEnumerable<string> ApprovedFiles() =>
+        System.IO.Directory.Exists(Directory) ? System.IO.Directory.GetFiles(Directory, "*.verified.cs") : Array.Empty<string>();
+
     public static void Match(string name, string actual)
     {
         var approved = Path.Combine(Directory, name);
