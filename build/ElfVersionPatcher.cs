@@ -6,56 +6,17 @@
 // that version is never called, so a weak requirement is safe. Setting VER_FLG_WEAK (0x2) in the
 // vna_flags of that Elf64_Vernaux entry in .gnu.version_r turns the loader's error into a no-op.
 //
-// This file is compiled twice: as an MSBuild inline task class (build/TorchSharp.Native.targets)
-// and into the test project, which checks it against a real library.
+// This file is compiled twice: as an MSBuild inline task (build/TorchSharp.Native.targets), and,
+// with ELF_PATCH_WITHOUT_TASK defined, into the test project, which checks it on a real library.
 using System;
 using System.IO;
 using System.Text;
-using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 
-public sealed class ElfVersionPatcher : Task
+/// <summary>The ELF patch itself: pure byte work, no MSBuild.</summary>
+public static class ElfVersionPatch
 {
     private const uint SectionTypeVersionNeed = 0x6ffffffe; // SHT_GNU_verneed
     private const ushort VersionFlagWeak = 0x2;             // VER_FLG_WEAK
-
-    /// <summary>The shared libraries to patch in place (each rewritten atomically).</summary>
-    [Required]
-    public ITaskItem[] Files { get; set; } = Array.Empty<ITaskItem>();
-
-    /// <summary>The version requirement to make weak, e.g. GLIBCXX_3.4.32.</summary>
-    [Required]
-    public string Version { get; set; } = "";
-
-    /// <summary>The host's copies of the library that defines the version (libstdc++.so.6); if one defines it, nothing is patched.</summary>
-    public ITaskItem[] HostLibraries { get; set; } = Array.Empty<ITaskItem>();
-
-    public override bool Execute()
-    {
-        foreach (var host in HostLibraries)
-        {
-            if (File.Exists(host.ItemSpec) && DefinesVersion(host.ItemSpec, Version))
-            {
-                Log.LogMessage(MessageImportance.Low, $"{host.ItemSpec} defines {Version}: no patch needed");
-                return true;
-            }
-        }
-
-        foreach (var item in Files)
-        {
-            var path = item.ItemSpec;
-            try
-            {
-                var outcome = PatchFile(path, Version);
-                Log.LogMessage(MessageImportance.Low, $"{path}: {outcome}");
-            }
-            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
-            {
-                Log.LogError($"{path}: could not mark {Version} weak: {e.Message}");
-            }
-        }
-        return !Log.HasLoggedErrors;
-    }
 
     /// <summary>Patches the file if needed; returns what was done.</summary>
     public static string PatchFile(string path, string version)
@@ -154,3 +115,47 @@ public sealed class ElfVersionPatcher : Task
         return Encoding.ASCII.GetString(b, o, end - o);
     }
 }
+
+#if !ELF_PATCH_WITHOUT_TASK
+/// <summary>The MSBuild task: patches TorchSharp's native library in an output folder unless the host's libstdc++ defines the version.</summary>
+public sealed class ElfVersionPatcher : Microsoft.Build.Utilities.Task
+{
+    /// <summary>The shared libraries to patch in place (each rewritten atomically).</summary>
+    [Microsoft.Build.Framework.Required]
+    public Microsoft.Build.Framework.ITaskItem[] Files { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+
+    /// <summary>The version requirement to make weak, e.g. GLIBCXX_3.4.32.</summary>
+    [Microsoft.Build.Framework.Required]
+    public string Version { get; set; } = "";
+
+    /// <summary>The host's copies of the library that defines the version (libstdc++.so.6); if one defines it, nothing is patched.</summary>
+    public Microsoft.Build.Framework.ITaskItem[] HostLibraries { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+
+    public override bool Execute()
+    {
+        foreach (var host in HostLibraries)
+        {
+            if (File.Exists(host.ItemSpec) && ElfVersionPatch.DefinesVersion(host.ItemSpec, Version))
+            {
+                Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, $"{host.ItemSpec} defines {Version}: no patch needed");
+                return true;
+            }
+        }
+
+        foreach (var item in Files)
+        {
+            var path = item.ItemSpec;
+            try
+            {
+                var outcome = ElfVersionPatch.PatchFile(path, Version);
+                Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, $"{path}: {outcome}");
+            }
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+            {
+                Log.LogError($"{path}: could not mark {Version} weak: {e.Message}");
+            }
+        }
+        return !Log.HasLoggedErrors;
+    }
+}
+#endif

@@ -27,12 +27,16 @@ public static class SpecCompiler
     /// Parses, binds and validates <paramref name="sources"/> together. Never throws for any input:
     /// every problem is a diagnostic (the fuzz tests hold it to that).
     /// </summary>
-    public static SpecCompilation Compile(IEnumerable<SourceText> sources)
+    /// <param name="sources">The spec files whose models are compiled.</param>
+    /// <param name="library">
+    /// Files whose declarations <paramref name="sources"/> may use by name unless they declare the
+    /// same name themselves (e.g. <see cref="SpecLibrary.Zoo"/>); their own models are not compiled.
+    /// </param>
+    public static SpecCompilation Compile(IEnumerable<SourceText> sources, IEnumerable<SourceText>? library = null)
     {
-        var ordered = sources.OrderBy(s => s.Path, StringComparer.Ordinal).ToList();
         var diagnostics = new DiagnosticBag();
         var files = new List<(SpecFileSyntax, IReadOnlyList<SpecDiagnostic>)>();
-        foreach (var source in ordered)
+        foreach (var source in sources.OrderBy(s => s.Path, StringComparer.Ordinal))
         {
             var fileDiagnostics = new DiagnosticBag();
             var syntax = Parser.Parse(source, fileDiagnostics);
@@ -40,8 +44,11 @@ public static class SpecCompiler
             diagnostics.AddRange(list);
             files.Add((syntax, list));
         }
+        var libraryFiles = (library ?? Array.Empty<SourceText>())
+            .Select(source => Parser.Parse(source, new DiagnosticBag()))
+            .ToList();
 
-        var models = Binder.Bind(files, diagnostics);
+        var models = Binder.Bind(files, libraryFiles, diagnostics);
         var sorted = diagnostics
             .GroupBy(d => (d.Id, d.Path, d.Span, d.Message))
             .Select(g => g.First())

@@ -106,6 +106,29 @@ public sealed class SemanticsTests
     }
 
     [Fact]
+    public void The_built_in_zoo_provides_backbones_and_bases_unless_shadowed()
+    {
+        var mine = SpecCompiler.Compile(new[] { SourceText.From("model Mine : SegT16 { classes = 21 }\nmodel Wide { backbone = Base(width = 512, heads = 8) patch = 16 image = 256 classes = 3 }", "mine.seg") }, SpecLibrary.Zoo);
+        Assert.Empty(mine.Diagnostics);
+        Assert.Equal(new[] { "Mine", "Wide" }, mine.Models.Select(m => m.Spec.Name));
+        Assert.Equal(new BackboneSpec("Tiny", 12, 192, 3, 768, false), mine.Find("Mine")!.Spec.Backbone);
+        Assert.Equal(21, mine.Find("Mine")!.Spec.NumClasses);
+
+        var shadowed = SpecCompiler.Compile(new[] { SourceText.From("backbone Base { layers = 2 width = 64 heads = 1 }\nmodel M { backbone = Base patch = 16 image = 64 classes = 3 }", "m.seg") }, SpecLibrary.Zoo);
+        Assert.Equal(2, shadowed.Models.Single().Spec.Backbone.Layers);
+    }
+
+    [Fact]
+    public void A_problem_in_an_inherited_zoo_value_is_reported_at_the_users_declaration()
+    {
+        var result = SpecCompiler.Compile(new[] { SourceText.From("model Mine : SegT16 { patch = 20 }", "mine.seg") }, SpecLibrary.Zoo);
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("SEGDSL0203", diagnostic.Id);
+        Assert.Equal("mine.seg", diagnostic.Path);
+        Assert.Equal(new Text.TextSpan(6, 4), diagnostic.Span);
+    }
+
+    [Fact]
     public void Paper_names_follow_the_paper()
     {
         var zoo = CompileZoo();

@@ -21,15 +21,17 @@ internal sealed class Binder
 
     private Binder(DiagnosticBag diagnostics) => this.diagnostics = diagnostics;
 
-    public static IReadOnlyList<CompiledModel> Bind(IReadOnlyList<(SpecFileSyntax File, IReadOnlyList<SpecDiagnostic> SyntaxErrors)> files, DiagnosticBag diagnostics)
+    public static IReadOnlyList<CompiledModel> Bind(IReadOnlyList<(SpecFileSyntax File, IReadOnlyList<SpecDiagnostic> SyntaxErrors)> files,
+        IReadOnlyList<SpecFileSyntax> library, DiagnosticBag diagnostics)
     {
         var binder = new Binder(diagnostics);
         binder.Declare(files);
+        binder.DeclareLibrary(library);
         binder.ResolveBases();
-        foreach (var backbone in binder.declarations.Where(d => d.Kind == DeclarationKind.Backbone))
+        foreach (var backbone in binder.declarations.Where(d => d.Kind == DeclarationKind.Backbone && !d.Text.IsLibrary))
             binder.CheckStandaloneBackbone(backbone);
         return binder.declarations
-            .Where(d => d.Kind == DeclarationKind.Model)
+            .Where(d => d.Kind == DeclarationKind.Model && !d.Text.IsLibrary)
             .Select(binder.BindModel)
             .Where(m => m is not null)
             .Select(m => m!)
@@ -64,6 +66,24 @@ internal sealed class Binder
                     table.Add(declaration.Name, declaration);
                 }
 
+                ReadOwnProperties(declaration);
+                declarations.Add(declaration);
+            }
+        }
+    }
+
+    /// <summary>Adds the library's declarations whose names the project's files do not take.</summary>
+    private void DeclareLibrary(IReadOnlyList<SpecFileSyntax> library)
+    {
+        foreach (var file in library)
+        {
+            foreach (var syntax in file.Declarations)
+            {
+                if (syntax.Name.IsMissing) continue;
+                var declaration = new Declaration(syntax, file.Text);
+                var table = declaration.Kind == DeclarationKind.Model ? models : backbones;
+                if (table.ContainsKey(declaration.Name)) continue;
+                table.Add(declaration.Name, declaration);
                 ReadOwnProperties(declaration);
                 declarations.Add(declaration);
             }
@@ -244,7 +264,7 @@ internal sealed class Binder
         var properties = Merged(declaration);
         if (properties is null) return null;
 
-        var reader = new ValueReader(diagnostics);
+        var reader = new ValueReader(diagnostics) { Relocation = (declaration.Text, declaration.Syntax.Name.Span) };
         var nameSpan = declaration.Syntax.Name.Span;
         SourceValue? Get(string name) => properties.TryGetValue(name, out var value) ? value : null;
         SourceValue? Required(string name)

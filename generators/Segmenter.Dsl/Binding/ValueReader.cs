@@ -25,10 +25,19 @@ internal sealed class ValueReader
     /// <summary>True once any read has failed.</summary>
     public bool Failed { get; private set; }
 
+    /// <summary>
+    /// Where to report a problem found in a library file (a value a project model inherits from the
+    /// built-in zoo): the project's declaration, since the user cannot see or edit the library.
+    /// </summary>
+    public (SourceText Text, TextSpan Span)? Relocation { get; init; }
+
     public void Report(DiagnosticDescriptor descriptor, SourceText text, TextSpan span, params object[] arguments)
     {
         Failed = true;
-        diagnostics.Report(descriptor, text, span, arguments);
+        if (text.IsLibrary && Relocation is { } target)
+            diagnostics.Report(descriptor, target.Text, target.Span, arguments);
+        else
+            diagnostics.Report(descriptor, text, span, arguments);
     }
 
     /// <summary>Marks the read as failed without a new diagnostic (one was reported elsewhere).</summary>

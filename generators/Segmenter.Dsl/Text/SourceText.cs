@@ -8,10 +8,11 @@ public sealed class SourceText
 {
     private readonly int[] lineStarts;
 
-    private SourceText(string path, string text, string displayPath)
+    private SourceText(string path, string text, string displayPath, bool isLibrary)
     {
         Path = path;
         DisplayPath = displayPath;
+        IsLibrary = isLibrary;
         Text = text;
         lineStarts = ComputeLineStarts(text);
     }
@@ -21,6 +22,9 @@ public sealed class SourceText
 
     /// <summary>The path to show in generated code (e.g. relative to the project), so output does not depend on where a clone lives.</summary>
     public string DisplayPath { get; }
+
+    /// <summary>True for a library file (the built-in zoo): its declarations can be used, its models are not emitted.</summary>
+    public bool IsLibrary { get; }
 
     /// <summary>The whole text.</summary>
     public string Text { get; }
@@ -36,7 +40,10 @@ public sealed class SourceText
 
     /// <summary>Creates a source text.</summary>
     public static SourceText From(string text, string path = "", string? displayPath = null) =>
-        new(path ?? "", text ?? "", displayPath ?? path ?? "");
+        new(path ?? "", text ?? "", displayPath ?? path ?? "", isLibrary: false);
+
+    /// <summary>Creates a library source text (see <see cref="IsLibrary"/>).</summary>
+    public static SourceText Library(string text, string path) => new(path, text, path, isLibrary: true);
 
     /// <summary>The text of <paramref name="span"/>.</summary>
     public string ToString(TextSpan span)

@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Dsl;
+using Segmenter.Dsl.Diagnostics;
+using Segmenter.Dsl.Text;
+using Segmenter.Runtime;
+
+namespace Segmenter.Models;
+
+/// <summary>A spec that did not compile: its diagnostics, in compiler form.</summary>
+public sealed class SpecCompilationException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public SpecCompilationException(string message, IReadOnlyList<SpecDiagnostic> diagnostics)
+        : base(message + (diagnostics.Count == 0 ? "" : "\n" + string.Join("\n", diagnostics)))
+    {
+        Diagnostics = diagnostics;
+    }
+
+    /// <summary>The diagnostics.</summary>
+    public IReadOnlyList<SpecDiagnostic> Diagnostics { get; }
+}
+
+/// <summary>
+/// Resolves the <c>&lt;model&gt;</c> argument of tools: a zoo name (<c>SegT16</c>), or a spec file
+/// <c>path/to/file.seg</c> (its only model) or <c>path/to/file.seg:Name</c>. A file is compiled
+/// in memory together with the declarations of the other .seg files in its folder and the built-in
+/// zoo, which it may use by name.
+/// </summary>
+public static class ModelResolver
+{
+    /// <summary>The zoo: every model in specs/, generated at build time.</summary>
+    public static IReadOnlyList<ModelEntry> Zoo => SegmenterModels.All;
+
+    /// <summary>True if <paramref name="reference"/> names a spec file rather than a zoo model.</summary>
+    public static bool IsSpecFile(string reference) => SplitFileReference(reference).Path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The model <paramref name="reference"/> names; throws with an actionable message if it names none.</summary>
+    public static ModelEntry Resolve(string reference)
+    {
+        if (string.IsNullOrWhiteSpace(reference))
+            throw new ArgumentException("no model given: name a zoo model (see 'segmenter list') or a spec file path/to/file.seg[:Model]");
+        if (IsSpecFile(reference))
+            return ResolveFile(reference);
+
+        var entry = Zoo.FirstOrDefault(m => m.Name == reference)
+                    ?? Zoo.FirstOrDefault(m => string.Equals(m.Name, reference, StringComparison.OrdinalIgnoreCase));
+        if (entry is not null) return entry;
+        throw new ArgumentException($"unknown model '{reference}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model]");
+    }
+
+    /// <summary>Compiles <paramref name="path"/> (with its folder's other specs and the zoo as declarations it may use).</summary>
+    public static SpecCompilation CompileFile(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"spec file '{path}' does not exist", path);
+        var full = Path.GetFullPath(path);
+        var source = SourceText.From(File.ReadAllText(full), path);
+        var siblings = Directory.GetFiles(Path.GetDirectoryName(full)!, "*.seg")
+            .Where(f => !string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .Select(f => SourceText.Library(File.ReadAllText(f), f));
+        return SpecCompiler.Compile(new[] { source }, siblings.Concat(SpecLibrary.Zoo));
+    }
+
+    private static ModelEntry ResolveFile(string reference)
+    {
+        var (path, name) = SplitFileReference(reference);
+        var compilation = CompileFile(path);
+        var errors = compilation.Diagnostics.Where(d => d.IsError).ToList();
+
+        CompiledModel? model;
+        if (name is null)
+        {
+            if (errors.Count > 0) throw new SpecCompilationException($"{path} has errors", errors);
+            if (compilation.Models.Count == 1) model = compilation.Models[0];
+            else if (compilation.Models.Count == 0) throw new ArgumentException($"{path} declares no model");
+            else throw new ArgumentException($"{path} declares several models ({string.Join(", ", compilation.Models.Select(m => m.Spec.Name))}); choose one with {path}:Name");
+        }
+        else
+        {
+            model = compilation.Find(name);
+            if (model is null)
+            {
+                if (errors.Count > 0) throw new SpecCompilationException($"model '{name}' in {path} does not compile", errors);
+                throw new ArgumentException($"{path} has no model '{name}'; it declares {string.Join(", ", compilation.Models.Select(m => m.Spec.Name))}");
+            }
+        }
+        return DynamicModels.Load(new[] { model }).Single();
+    }
+
+    /// <summary>Splits "path.seg:Name" (a ':' after the last path separator that is not a drive letter's).</summary>
+    private static (string Path, string? Name) SplitFileReference(string reference)
+    {
+        int colon = reference.LastIndexOf(':');
+        int separator = Math.Max(reference.LastIndexOf('/'), reference.LastIndexOf('\\'));
+        if (colon > separator && colon > 1 && reference.Substring(0, colon).EndsWith(".seg", StringComparison.OrdinalIgnoreCase))
+            return (reference.Substring(0, colon), reference.Substring(colon + 1));
+        return (reference, null);
+    }
+}

@@ -1,0 +1,191 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Runtime.Checkpoints;
+
+/// <summary>A safetensors file: named tensors in file order, and its string metadata.</summary>
+/// <param name="Tensors">The tensors (on the CPU), in the order of the file's data.</param>
+/// <param name="Metadata">The <c>__metadata__</c> strings (empty if none).</param>
+public sealed record SafeTensorsFile(IReadOnlyList<KeyValuePair<string, Tensor>> Tensors, IReadOnlyDictionary<string, string> Metadata)
+{
+    /// <summary>The tensor called <paramref name="name"/>; a clear error naming the file's tensors if there is none.</summary>
+    public Tensor this[string name] =>
+        Tensors.FirstOrDefault(t => t.Key == name).Value
+        ?? throw new KeyNotFoundException($"no tensor '{name}'; the file holds {string.Join(", ", Tensors.Select(t => t.Key))}");
+
+    /// <summary>The tensors as a dictionary.</summary>
+    public Dictionary<string, Tensor> ToDictionary() => Tensors.ToDictionary(t => t.Key, t => t.Value);
+}
+
+/// <summary>
+/// Reads and writes the safetensors format (Hugging Face): an 8-byte little-endian header length, a
+/// JSON header of {name: {dtype, shape, data_offsets}} plus optional "__metadata__" strings, then the
+/// raw little-endian data. Files are validated as they are read; writes are atomic.
+/// </summary>
+public static class SafeTensors
+{
+    private const long MaxHeaderBytes = 100L << 20;
+
+    /// <summary>Reads a whole file; an <see cref="InvalidDataException"/> naming the file if it is not valid safetensors.</summary>
+    public static SafeTensorsFile Read(string path)
+    {
+        using var stream = OpenForReading(path);
+        try
+        {
+            return Read(stream, path);
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException)
+        {
+            throw new InvalidDataException($"{path}: not a valid safetensors file ({e.Message})", e);
+        }
+    }
+
+    /// <summary>True if the file starts like a safetensors file (a plausible header length followed by '{').</summary>
+    public static bool LooksLikeSafeTensors(string path)
+    {
+        using var stream = OpenForReading(path);
+        var start = new byte[9];
+        if (stream.Read(start, 0, 9) < 9) return false;
+        var length = BinaryPrimitives.ReadUInt64LittleEndian(start);
+        return length > 1 && length <= (ulong)MaxHeaderBytes && (ulong)stream.Length >= 8 + length && start[8] == (byte)'{';
+    }
+
+    private static FileStream OpenForReading(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+    }
+
+    private static SafeTensorsFile Read(Stream stream, string path)
+    {
+        var lengthBytes = ReadExactly(stream, 8);
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        if (headerLength < 2 || headerLength > (ulong)MaxHeaderBytes || (long)headerLength > stream.Length - 8)
+            throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength} for a file of {stream.Length} bytes)");
+        var header = JsonDocument.Parse(ReadExactly(stream, (int)headerLength));
+        if (header.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{path}: the safetensors header is not a JSON object");
+
+        long dataStart = 8 + (long)headerLength, dataLength = stream.Length - dataStart;
+        var metadata = new Dictionary<string, string>();
+        var entries = new List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)>();
+        foreach (var property in header.RootElement.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                foreach (var item in property.Value.EnumerateObject())
+                    metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String ? item.Value.GetString()! : item.Value.GetRawText();
+                continue;
+            }
+            var entry = property.Value;
+            var dtype = entry.GetProperty("dtype").GetString() ?? "";
+            var shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            var offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            var type = ToScalarType(dtype, path, property.Name);
+            if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
+                throw new InvalidDataException($"{path}: tensor '{property.Name}' has data offsets [{string.Join(", ", offsets)}] outside the {dataLength} bytes of data (truncated file?)");
+            long expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type);
+            if (offsets[1] - offsets[0] != expected)
+                throw new InvalidDataException($"{path}: tensor '{property.Name}' of shape [{string.Join(", ", shape)}] and dtype {dtype} needs {expected} bytes but its offsets give {offsets[1] - offsets[0]}");
+            entries.Add((property.Name, type, shape, offsets[0], offsets[1]));
+        }
+
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (name, type, shape, begin, end) in entries.OrderBy(e => e.Begin))
+        {
+            stream.Position = dataStart + begin;
+            var bytes = ReadExactly(stream, checked((int)(end - begin)));
+            var tensor = torch.empty(shape, type);
+            if (bytes.Length > 0) tensor.bytes = bytes;
+            tensors.Add(new KeyValuePair<string, Tensor>(name, tensor));
+        }
+        return new SafeTensorsFile(tensors, metadata);
+    }
+
+    /// <summary>Writes <paramref name="tensors"/> (any device; copied to the CPU) with <paramref name="metadata"/>, atomically (temporary file, then rename).</summary>
+    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var list = tensors.ToList();
+        var header = new Dictionary<string, object>();
+        if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
+        long offset = 0;
+        var payloads = new List<byte[]>();
+        foreach (var (name, tensor) in list)
+        {
+            using var cpu = tensor.detach().cpu().contiguous();
+            var bytes = cpu.numel() == 0 ? Array.Empty<byte>() : cpu.bytes.ToArray();
+            header[name] = new Dictionary<string, object>
+            {
+                ["dtype"] = ToDType(cpu.dtype, name),
+                ["shape"] = cpu.shape,
+                ["data_offsets"] = new[] { offset, offset + bytes.Length },
+            };
+            offset += bytes.Length;
+            payloads.Add(bytes);
+        }
+
+        var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        int padding = (8 - json.Length % 8) % 8;   // align the data to 8 bytes, as the reference writer does
+        AtomicFile.Write(path, stream =>
+        {
+            var length = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));
+            stream.Write(length);
+            stream.Write(json);
+            for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
+            foreach (var payload in payloads) stream.Write(payload);
+        });
+    }
+
+    private static byte[] ReadExactly(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        stream.ReadExactly(buffer);
+        return buffer;
+    }
+
+    private static ScalarType ToScalarType(string dtype, string path, string name) => dtype switch
+    {
+        "F64" => ScalarType.Float64,
+        "F32" => ScalarType.Float32,
+        "F16" => ScalarType.Float16,
+        "BF16" => ScalarType.BFloat16,
+        "I64" => ScalarType.Int64,
+        "I32" => ScalarType.Int32,
+        "I16" => ScalarType.Int16,
+        "I8" => ScalarType.Int8,
+        "U8" => ScalarType.Byte,
+        "BOOL" => ScalarType.Bool,
+        _ => throw new InvalidDataException($"{path}: tensor '{name}' has dtype '{dtype}', which is not supported (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL)"),
+    };
+
+    private static string ToDType(ScalarType type, string name) => type switch
+    {
+        ScalarType.Float64 => "F64",
+        ScalarType.Float32 => "F32",
+        ScalarType.Float16 => "F16",
+        ScalarType.BFloat16 => "BF16",
+        ScalarType.Int64 => "I64",
+        ScalarType.Int32 => "I32",
+        ScalarType.Int16 => "I16",
+        ScalarType.Int8 => "I8",
+        ScalarType.Byte => "U8",
+        ScalarType.Bool => "BOOL",
+        _ => throw new ArgumentException($"tensor '{name}' has dtype {type}, which safetensors cannot hold"),
+    };
+
+    private static long ElementSize(ScalarType type) => type switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
+}
