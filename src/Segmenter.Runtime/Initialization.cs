@@ -20,7 +20,7 @@ public static class Initialization
             switch (child)
             {
                 case Linear linear:
-                    nn.init.trunc_normal_(linear.weight, 0.0, 0.02, -2.0, 2.0);
+                    TruncatedNormal(linear.weight);
                     if (linear.bias is not null) nn.init.zeros_(linear.bias);
                     break;
                 case LayerNorm norm:
@@ -31,11 +31,28 @@ public static class Initialization
         }
     }
 
-    /// <summary>Truncated normal (std <paramref name="std"/>, bounds ±2) in place, as for tokens and position embeddings.</summary>
-    public static void TruncatedNormal(Tensor parameter, double std = 0.02)
+    /// <summary>
+    /// Fills <paramref name="tensor"/> in place with a normal distribution of mean 0 and standard deviation
+    /// <paramref name="std"/> truncated to [<paramref name="low"/>, <paramref name="high"/>] (absolute bounds, as
+    /// timm's and the reference's <c>trunc_normal_</c>), by the inverse-CDF method PyTorch uses.
+    /// TorchSharp 0.107's <c>nn.init.trunc_normal_</c> cannot be used: it swaps mean and std and fills a
+    /// zero-mean tensor with the constant <paramref name="std"/>.
+    /// </summary>
+    public static void TruncatedNormal(Tensor tensor, double std = 0.02, double low = -2.0, double high = 2.0)
     {
         using var noGrad = torch.no_grad();
-        nn.init.trunc_normal_(parameter, 0.0, std, -2.0, 2.0);
+        double lower = NormalCdf(low / std), upper = NormalCdf(high / std);
+        tensor.uniform_(2 * lower - 1, 2 * upper - 1);
+        tensor.erfinv_();
+        tensor.mul_(std * System.Math.Sqrt(2.0));
+        tensor.clamp_(low, high);
+    }
+
+    private static double NormalCdf(double x)
+    {
+        using var value = torch.tensor(x / System.Math.Sqrt(2.0), ScalarType.Float64);
+        using var erf = value.erf();
+        return (1.0 + erf.item<double>()) / 2.0;
     }
 
     /// <summary>A [rows, columns] matrix of standard normal values scaled by columns^-0.5 (the mask decoder's proj_patch / proj_classes).</summary>

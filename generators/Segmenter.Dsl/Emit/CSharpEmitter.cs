@@ -197,13 +197,13 @@ public static class CSharpEmitter
             w.Line("CheckImages(images);");
             w.Line("using var scope = NewDisposeScope();");
             w.Line("long height = images.shape[2], width = images.shape[3];");
-            w.Line($"var padded = Runtime.Padding.ToMultiple(images, PatchSize);", $"[B, 3, H', W'], sides padded up to multiples of {p}");
+            w.Line($"var padded = Runtime.PatchPadding.ToMultiple(images, PatchSize);", $"[B, 3, H', W'], sides padded up to multiples of {p}");
             w.Line("long gridHeight = padded.shape[2] / PatchSize, gridWidth = padded.shape[3] / PatchSize;");
             w.Line($"var tokens = encoder.call(padded);", $"[B, {extra} + N, {d}], N = H'/{p} · W'/{p}");
             w.Line($"var patches = tokens.narrow(1, ExtraTokens, gridHeight * gridWidth);", $"[B, N, {d}]");
             w.Line($"var masks = decoder.call(patches, gridHeight, gridWidth);", $"[B, {k}, H'/{p}, W'/{p}]");
             w.Line($"var logits = Runtime.Resize.Bilinear(masks, padded.shape[2], padded.shape[3]);", $"[B, {k}, H', W']");
-            w.Line($"return Runtime.Padding.Crop(logits, height, width).MoveToOuterDisposeScope();", $"[B, {k}, H, W]");
+            w.Line($"return Runtime.PatchPadding.Crop(logits, height, width).MoveToOuterDisposeScope();", $"[B, {k}, H, W]");
         }
         w.Line();
         w.Line("/// <inheritdoc />");

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Segmenter.Runtime;
 
 /// <summary>Padding images to a multiple of the patch size and cropping outputs back, as the reference's <c>padding</c>/<c>unpadding</c>.</summary>
-public static class Padding
+public static class PatchPadding
 {
     /// <summary><paramref name="images"/> [B, C, H, W] padded with zeros on the right and bottom to multiples of <paramref name="multiple"/>; the input itself if already a multiple.</summary>
     public static Tensor ToMultiple(Tensor images, long multiple)

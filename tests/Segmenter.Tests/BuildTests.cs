@@ -1,0 +1,30 @@
+using System.IO;
+using System.Linq;
+using Xunit;
+
+namespace Segmenter.Tests;
+
+/// <summary>The build's fix of TorchSharp's native library (build/ElfVersionPatcher.cs), on the real library.</summary>
+public sealed class BuildTests
+{
+    private static string NativeLibrary() =>
+        Directory.GetFiles(System.AppContext.BaseDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories).First();
+
+    [Fact]
+    public void The_output_library_no_longer_requires_the_missing_version_strictly()
+    {
+        var bytes = File.ReadAllBytes(NativeLibrary());
+        Assert.Equal(ElfVersionPatch.PatchOutcome.AlreadyWeak, ElfVersionPatch.Patch(bytes, "GLIBCXX_3.4.32"));
+    }
+
+    [Fact]
+    public void Patching_sets_only_the_weak_flag_and_is_idempotent()
+    {
+        var original = File.ReadAllBytes(NativeLibrary());
+        var copy = (byte[])original.Clone();
+        Assert.Equal(ElfVersionPatch.PatchOutcome.AlreadyWeak, ElfVersionPatch.Patch(copy, "GLIBCXX_3.4.32"));
+        Assert.Equal(original, copy);
+        Assert.Equal(ElfVersionPatch.PatchOutcome.VersionNotRequired, ElfVersionPatch.Patch(copy, "GLIBCXX_9.9.99"));
+        Assert.Throws<InvalidDataException>(() => ElfVersionPatch.Patch(new byte[100], "GLIBCXX_3.4.32"));
+    }
+}
