@@ -97,6 +97,21 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void All_problems_of_a_model_are_reported_at_once()
+    {
+        var result = SpecCompiler.Compile(new[] { Text.SourceText.From("model Bad : SegT16 {\n  patch = 20\n  pach = 3\n  decoder = mask(heads = 5)\n}\n", "bad.seg") }, SpecLibrary.Zoo);
+        Assert.Equal(new[] { "SEGDSL0203", "SEGDSL0101", "SEGDSL0202" }, result.Diagnostics.Select(d => d.Id));
+        Assert.Empty(result.Models);
+    }
+
+    [Fact]
+    public void A_missing_base_does_not_also_report_the_properties_it_would_have_provided()
+    {
+        var result = SpecCompiler.Compile(Tiny + "model M : Nope { classes = 3 }");
+        Assert.Equal("SEGDSL0106", Assert.Single(result.Diagnostics).Id);
+    }
+
+    [Fact]
     public void Duplicate_names_are_found_across_files()
     {
         var a = Text.SourceText.From(Tiny + "model M { " + Good + " }", "a.seg");

@@ -31,7 +31,7 @@ internal sealed class Binder
         foreach (var backbone in binder.declarations.Where(d => d.Kind == DeclarationKind.Backbone && !d.Text.IsLibrary))
             binder.CheckStandaloneBackbone(backbone);
         return binder.declarations
-            .Where(d => d.Kind == DeclarationKind.Model && !d.Text.IsLibrary)
+            .Where(d => d.Kind == DeclarationKind.Model && !d.Text.IsLibrary && !d.Syntax.Name.IsMissing)
             .Select(binder.BindModel)
             .Where(m => m is not null)
             .Select(m => m!)
@@ -192,10 +192,20 @@ internal sealed class Binder
     }
 
     /// <summary>The properties of a declaration after inheritance (derived ones override), or null if its chain has errors.</summary>
-    private static Dictionary<string, SourceValue>? Merged(Declaration declaration)
+    private static Dictionary<string, SourceValue>? Merged(Declaration declaration) =>
+        Merged(declaration, out _, out var hasErrors) is { } merged && !hasErrors ? merged : null;
+
+    /// <summary>
+    /// The properties after inheritance even if the chain has errors (so that all of a model's problems
+    /// are reported at once); null only if the bases loop. <paramref name="complete"/> is false when a
+    /// base could not be found, since required properties may then be missing only for that reason.
+    /// </summary>
+    private static Dictionary<string, SourceValue>? Merged(Declaration declaration, out bool complete, out bool hasErrors)
     {
         var chain = Chain(declaration);
-        if (chain is null || chain.Any(d => d.HasErrors)) return null;
+        complete = chain is not null && chain.All(d => d.Syntax.BaseName is null || d.Base is not null);
+        hasErrors = chain is null || chain.Any(d => d.HasErrors);
+        if (chain is null) return null;
         var merged = new Dictionary<string, SourceValue>(StringComparer.Ordinal);
         foreach (var link in chain)
         {
@@ -261,7 +271,7 @@ internal sealed class Binder
 
     private CompiledModel? BindModel(Declaration declaration)
     {
-        var properties = Merged(declaration);
+        var properties = Merged(declaration, out var complete, out var hasErrors);
         if (properties is null) return null;
 
         var reader = new ValueReader(diagnostics) { Relocation = (declaration.Text, declaration.Syntax.Name.Span) };
@@ -270,7 +280,7 @@ internal sealed class Binder
         SourceValue? Required(string name)
         {
             var value = Get(name);
-            if (value is null)
+            if (value is null && complete && !declaration.Syntax.Name.IsMissing)
                 reader.Report(DiagnosticDescriptors.MissingProperty, declaration.Text, nameSpan, "Model", declaration.Name, name,
                     PropertySchema.Find(PropertySchema.Model, name)!.Example);
             return value;
@@ -305,7 +315,7 @@ internal sealed class Binder
             }
         }
 
-        if (reader.Failed || backbone is null || patch is null || image is null || classes is null || decoder is null
+        if (hasErrors || reader.Failed || backbone is null || patch is null || image is null || classes is null || decoder is null
             || dropPath is null || dropout is null || normalization is null || epsilon is null || resize is null)
             return null;
 

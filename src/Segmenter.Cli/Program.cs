@@ -1,0 +1,41 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using Segmenter.Cli.Commands;
+using Segmenter.Models;
+
+namespace Segmenter.Cli;
+
+/// <summary>The <c>segmenter</c> command line.</summary>
+public static class Program
+{
+    /// <summary>Runs the command line; returns the process exit code.</summary>
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line with the given writers (tests capture the output this way).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var console = new CliConsole(output, error);
+        var root = new RootCommand("Define, inspect, train and deploy Segmenter models declared in .seg spec files.")
+        {
+            ListCommand.Create(console),
+            ShowCommand.Create(console),
+            CheckCommand.Create(console),
+            EmitCommand.Create(console),
+        };
+        try
+        {
+            return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            console.Error(e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>Errors caused by the input (a bad argument, file or spec), reported as one message without a stack trace.</summary>
+    private static bool IsUserError(Exception e) =>
+        e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or SpecCompilationException or InvalidOperationException or NotSupportedException or IOException;
+}
