@@ -22,6 +22,7 @@ public static class Program
             ShowCommand.Create(console),
             CheckCommand.Create(console),
             EmitCommand.Create(console),
+            QuickstartCommand.Create(console),
         };
         try
         {
