@@ -418,6 +418,7 @@ internal sealed class Binder
     {
         if (value is null) return DecoderSpec.Linear;
         var at = value.Value;
+        int failuresBefore = reader.Failures;
         if (at.Syntax is MissingValueSyntax)
         {
             reader.Fail();
@@ -432,7 +433,7 @@ internal sealed class Binder
         {
             case "linear":
                 reader.Arguments(call, at.Text, at.Owner, Array.Empty<PropertyInfo>());
-                return reader.Failed ? null : DecoderSpec.Linear;
+                return reader.Failures > failuresBefore ? null : DecoderSpec.Linear;
             case "mask":
             {
                 var arguments = reader.Arguments(call, at.Text, at.Owner, PropertySchema.MaskDecoder);
@@ -443,7 +444,7 @@ internal sealed class Binder
                 var dropout = Argument("dropout") is { } d ? reader.Number(d, "dropout", 0, true, 1, false) : 0.1;
                 var dropPath = Argument("drop_path") is { } dp ? reader.Number(dp, "drop_path", 0, true, 1, false) : 0.0;
                 var explicitHeads = Argument("heads") is { } h ? reader.Integer(h, "heads", 1, 1 << 16) : null;
-                if (layers is null || width is null || ratio is null || dropout is null || dropPath is null || reader.Failed)
+                if (layers is null || width is null || ratio is null || dropout is null || dropPath is null || reader.Failures > failuresBefore)
                     return null;
 
                 int heads = explicitHeads ?? width.Value / 64;
@@ -473,10 +474,11 @@ internal sealed class Binder
     {
         if (value.Syntax is NameValueSyntax { Name.Text: "custom", Arguments: not null } call)
         {
+            int failuresBefore = reader.Failures;
             var arguments = reader.Arguments(call, value.Text, value.Owner, PropertySchema.CustomNormalization);
             if (!arguments.TryGetValue("mean", out var meanValue) || !arguments.TryGetValue("std", out var stdValue))
             {
-                if (!reader.Failed)
+                if (reader.Failures == failuresBefore)
                     reader.Report(DiagnosticDescriptors.WrongValueType, value.Text, call.Span, "normalize",
                         "custom(mean = (r, g, b), std = (r, g, b)) with both mean and std", value.Syntax.Describe());
                 return null;

@@ -23,7 +23,10 @@ internal sealed class ValueReader
     public ValueReader(DiagnosticBag diagnostics) => this.diagnostics = diagnostics;
 
     /// <summary>True once any read has failed.</summary>
-    public bool Failed { get; private set; }
+    public bool Failed => Failures > 0;
+
+    /// <summary>How many reads have failed (compare before and after a group of reads).</summary>
+    public int Failures { get; private set; }
 
     /// <summary>
     /// Where to report a problem found in a library file (a value a project model inherits from the
@@ -33,7 +36,7 @@ internal sealed class ValueReader
 
     public void Report(DiagnosticDescriptor descriptor, SourceText text, TextSpan span, params object[] arguments)
     {
-        Failed = true;
+        Failures++;
         if (text.IsLibrary && Relocation is { } target)
             diagnostics.Report(descriptor, target.Text, target.Span, arguments);
         else
@@ -41,7 +44,7 @@ internal sealed class ValueReader
     }
 
     /// <summary>Marks the read as failed without a new diagnostic (one was reported elsewhere).</summary>
-    public void Fail() => Failed = true;
+    public void Fail() => Failures++;
 
     public int? Integer(SourceValue value, string property, long min, long max)
     {
