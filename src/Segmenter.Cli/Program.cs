@@ -22,6 +22,9 @@ public static class Program
             ShowCommand.Create(console),
             CheckCommand.Create(console),
             EmitCommand.Create(console),
+            PredictCommand.Create(console),
+            ConvertCommand.Create(console),
+            ImportCommand.Create(console),
             QuickstartCommand.Create(console),
         };
         try

@@ -24,10 +24,10 @@ public sealed class SpecCompilationException : Exception
 }
 
 /// <summary>
-/// Resolves the <c>&lt;model&gt;</c> argument of tools: a zoo name (<c>SegT16</c>), or a spec file
-/// <c>path/to/file.seg</c> (its only model) or <c>path/to/file.seg:Name</c>. A file is compiled
-/// in memory together with the declarations of the other .seg files in its folder and the built-in
-/// zoo, which it may use by name.
+/// Resolves the <c>&lt;model&gt;</c> argument of tools: a zoo name (<c>SegT16</c>); a spec file
+/// <c>path/to/file.seg</c> (its only model) or <c>path/to/file.seg:Name</c>; or the reference's
+/// <c>variant.yml</c> (or the folder holding it). A file is compiled in memory, together with the
+/// declarations of the other .seg files in its folder and the built-in zoo, which it may use by name.
 /// </summary>
 public static class ModelResolver
 {
@@ -44,12 +44,18 @@ public static class ModelResolver
             throw new ArgumentException("no model given: name a zoo model (see 'segmenter list') or a spec file path/to/file.seg[:Model]");
         if (IsSpecFile(reference))
             return ResolveFile(reference);
+        if (ReferenceVariant.IsVariant(reference))
+            return DynamicModels.Load(new[] { ReferenceVariant.Read(reference).Compile() }).Single();
 
         var entry = Zoo.FirstOrDefault(m => m.Name == reference)
                     ?? Zoo.FirstOrDefault(m => string.Equals(m.Name, reference, StringComparison.OrdinalIgnoreCase));
         if (entry is not null) return entry;
-        throw new ArgumentException($"unknown model '{reference}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model]");
+        throw new ArgumentException($"unknown model '{reference}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model] or a reference variant.yml");
     }
+
+    /// <summary>The checkpoint that goes with <paramref name="reference"/> when none is given: the checkpoint.pth beside a reference variant.yml.</summary>
+    public static string? DefaultCheckpoint(string reference) =>
+        !IsSpecFile(reference) && ReferenceVariant.IsVariant(reference) ? ReferenceVariant.Read(reference).Checkpoint : null;
 
     /// <summary>Compiles <paramref name="path"/> (with its folder's other specs and the zoo as declarations it may use).</summary>
     public static SpecCompilation CompileFile(string path)

@@ -1,0 +1,100 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using Segmenter.Models;
+using Segmenter.Runtime;
+using Segmenter.Runtime.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Segmenter.Cli.Commands;
+
+/// <summary>The options every command that builds a model shares: the model, its checkpoint, the device, and how strictly to load.</summary>
+internal sealed class ModelOptions
+{
+    public Argument<string> Model { get; } = new("model") { Description = "A zoo model, path/to/file.seg[:Model], or a reference variant.yml (or its folder)." };
+
+    public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "Weights: a reference, mmsegmentation or timm .pth, a safetensors file, or this project's format. Default: checkpoint.pth beside a variant.yml." };
+
+    public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "cpu" };
+
+    public Option<string[]> AllowMissing { get; } = new("--allow-missing") { Description = "Key prefixes the checkpoint may lack (e.g. decoder. when starting from ImageNet weights).", AllowMultipleArgumentsPerToken = true };
+
+    public Option<string[]> Skip { get; } = new("--skip") { Description = "Key prefixes of the checkpoint to ignore.", AllowMultipleArgumentsPerToken = true };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Model);
+        command.Add(Checkpoint);
+        command.Add(Device);
+        command.Add(AllowMissing);
+        command.Add(Skip);
+    }
+
+    /// <summary>Builds the model, loads its checkpoint (if any) and reports the load on standard error.</summary>
+    public (SegmenterModel Model, LoadReport? Report) Build(ParseResult result, CliConsole console, bool checkpointRequired = false)
+    {
+        var reference = result.GetValue(Model)!;
+        var entry = ModelResolver.Resolve(reference);
+        var checkpoint = result.GetValue(Checkpoint) ?? ModelResolver.DefaultCheckpoint(reference);
+        if (checkpoint is null && checkpointRequired)
+            throw new ArgumentException($"no checkpoint: give --checkpoint path (a .pth or .safetensors file) for {entry.Name}");
+
+        var model = entry.Create(null);
+        LoadReport? report = null;
+        if (checkpoint is not null)
+        {
+            try
+            {
+                report = CheckpointLoader.Load(model, checkpoint, new LoadOptions
+                {
+                    AllowMissing = result.GetValue(AllowMissing) ?? Array.Empty<string>(),
+                    Skip = result.GetValue(Skip) ?? Array.Empty<string>(),
+                });
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            console.Err.WriteLine($"{entry.Name}: {report.Loaded.Count} tensors loaded from {checkpoint} ({report.Convention} keys)" +
+                                  (report.Skipped.Count > 0 ? $", {report.Skipped.Count} skipped" : "") +
+                                  (report.Missing.Count > 0 ? $", {report.Missing.Count} left at initialisation" : "") +
+                                  string.Concat(report.Notes.Select(n => "; " + n)));
+        }
+        var device = Devices.Parse(result.GetValue(Device)!);
+        if (device.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(model, device);
+        return (model, report);
+    }
+}
+
+/// <summary>Reading a tensor argument of the form file.safetensors[:name].</summary>
+internal static class TensorArgument
+{
+    public static Tensor Read(string argument, string fallbackName = "input")
+    {
+        var (path, name) = Split(argument);
+        if (!File.Exists(path)) throw new FileNotFoundException($"tensor file '{path}' does not exist", path);
+        var file = SafeTensors.Read(path);
+        if (name is not null) return Take(file, name);
+        if (file.Tensors.Count == 1) return file.Tensors[0].Value;
+        if (file.Tensors.Any(t => t.Key == fallbackName)) return Take(file, fallbackName);
+        throw new ArgumentException($"{path} holds several tensors ({string.Join(", ", file.Tensors.Select(t => t.Key))}); choose one with {path}:name");
+    }
+
+    private static Tensor Take(SafeTensorsFile file, string name)
+    {
+        foreach (var (key, tensor) in file.Tensors)
+        {
+            if (key != name) tensor.Dispose();
+        }
+        return file[name];
+    }
+
+    private static (string Path, string? Name) Split(string argument)
+    {
+        int colon = argument.LastIndexOf(':');
+        int separator = argument.LastIndexOf('/');
+        return colon > separator && colon > 1 ? (argument.Substring(0, colon), argument.Substring(colon + 1)) : (argument, null);
+    }
+}

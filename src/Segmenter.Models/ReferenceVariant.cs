@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Segmenter.Dsl;
+using YamlDotNet.RepresentationModel;
+
+namespace Segmenter.Models;
+
+/// <summary>
+/// The reference implementation's model description, <c>variant.yml</c> (its <c>net_kwargs</c>),
+/// translated into spec text. The reference's training script writes it beside each checkpoint.
+/// </summary>
+public sealed class ReferenceVariant
+{
+    private readonly YamlMappingNode net;
+    private readonly YamlMappingNode? dataset;
+
+    private ReferenceVariant(string path, YamlMappingNode net, YamlMappingNode? dataset)
+    {
+        Path = path;
+        this.net = net;
+        this.dataset = dataset;
+    }
+
+    /// <summary>The variant.yml file.</summary>
+    public string Path { get; }
+
+    /// <summary>The reference's checkpoint beside the file (checkpoint.pth), if it exists.</summary>
+    public string? Checkpoint => File.Exists(Combine("checkpoint.pth")) ? Combine("checkpoint.pth") : null;
+
+    /// <summary>True if <paramref name="reference"/> is a variant.yml file or a folder holding one.</summary>
+    public static bool IsVariant(string reference) =>
+        reference.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) || reference.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)
+        || (Directory.Exists(reference) && File.Exists(System.IO.Path.Combine(reference, "variant.yml")));
+
+    /// <summary>Reads a variant.yml (or the variant.yml in a folder); errors name the file and the missing field.</summary>
+    public static ReferenceVariant Read(string reference)
+    {
+        var path = Directory.Exists(reference) ? System.IO.Path.Combine(reference, "variant.yml") : reference;
+        if (!File.Exists(path)) throw new FileNotFoundException($"variant file '{path}' does not exist", path);
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(path);
+            stream.Load(reader);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new InvalidDataException($"{path}: not valid YAML ({e.Message})", e);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root
+            || !root.Children.TryGetValue(new YamlScalarNode("net_kwargs"), out var netNode) || netNode is not YamlMappingNode net)
+            throw new InvalidDataException($"{path}: not a reference variant file: it has no 'net_kwargs' mapping");
+        root.Children.TryGetValue(new YamlScalarNode("dataset_kwargs"), out var datasetNode);
+        return new ReferenceVariant(path, net, datasetNode as YamlMappingNode);
+    }
+
+    /// <summary>A model name for this variant: the folder's name in PascalCase (micro-linear → MicroLinear).</summary>
+    public string DefaultModelName()
+    {
+        var folder = new DirectoryInfo(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!).Name;
+        var name = PascalCase(folder);
+        return name.Length == 0 || Dsl.Binding.CSharpNames.Problem(name) is not null ? "ReferenceModel" : name;
+    }
+
+    /// <summary>The equivalent .seg text: a backbone and a model declaration.</summary>
+    public string ToSpecText(string? modelName = null)
+    {
+        modelName ??= DefaultModelName();
+        int width = Int("d_model"), layers = Int("n_layers"), heads = Int("n_heads"), patch = Int("patch_size");
+        int classes = Int("n_cls");
+        bool distilled = Bool("distilled", false);
+        var (height, imageWidth) = Size("image_size");
+        string backboneName = PascalCase(Text("backbone", "vit")) + "Backbone";
+
+        var text = new StringBuilder();
+        text.Append($"// Translated from the reference's {System.IO.Path.GetFileName(Path)} (net_kwargs).\n");
+        text.Append($"backbone {backboneName} {{ layers = {layers}  width = {width}  heads = {heads}");
+        if (net.Children.ContainsKey(new YamlScalarNode("d_ff")) && Int("d_ff") != 4 * width)
+            text.Append($"  mlp_ratio = {Number((double)Int("d_ff") / width)}");
+        if (distilled) text.Append("  distilled = true");
+        text.Append(" }\n\n");
+
+        text.Append($"model {modelName} {{\n");
+        text.Append($"  backbone         = {backboneName}\n");
+        text.Append($"  patch            = {patch}\n");
+        text.Append($"  image            = {(height == imageWidth ? $"{height}" : $"{height}x{imageWidth}")}\n");
+        var preset = DatasetPreset(classes);
+        text.Append($"  classes          = {(preset ?? classes.ToString(CultureInfo.InvariantCulture))}\n");
+        text.Append($"  decoder          = {Decoder()}\n");
+        text.Append($"  drop_path        = {Number(Double("drop_path_rate", 0.1))}\n");
+        text.Append($"  dropout          = {Number(Double("dropout", 0.0))}\n");
+        text.Append($"  normalize        = {(Text("normalization", "vit") == "deit" ? "imagenet" : "vit")}\n");
+        text.Append("}\n");
+        return text.ToString();
+    }
+
+    /// <summary>Compiles the translated spec (with the built-in zoo available).</summary>
+    public CompiledModel Compile(string? modelName = null)
+    {
+        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(ToSpecText(modelName), Path) }, SpecLibrary.Zoo);
+        return compilation.Models.SingleOrDefault()
+               ?? throw new SpecCompilationException($"{Path}: its net_kwargs do not describe a valid model", compilation.Diagnostics);
+    }
+
+    private string Decoder()
+    {
+        if (!net.Children.TryGetValue(new YamlScalarNode("decoder"), out var node) || node is not YamlMappingNode decoder)
+            throw new InvalidDataException($"{Path}: net_kwargs has no 'decoder' mapping");
+        var name = Scalar(decoder, "name") ?? throw new InvalidDataException($"{Path}: net_kwargs.decoder has no 'name'");
+        if (name == "linear") return "linear";
+        if (name != "mask_transformer")
+            throw new InvalidDataException($"{Path}: decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");
+        var layers = Scalar(decoder, "n_layers") ?? "2";
+        var dropout = Scalar(decoder, "dropout") ?? "0.1";
+        var dropPath = Scalar(decoder, "drop_path_rate") ?? "0.0";
+        return $"mask(layers = {layers}, dropout = {Number(ParseDouble(dropout, "decoder.dropout"))}, drop_path = {Number(ParseDouble(dropPath, "decoder.drop_path_rate"))})";
+    }
+
+    private string? DatasetPreset(int classes)
+    {
+        var name = dataset is null ? null : Scalar(dataset, "dataset");
+        if (name is null) return null;
+        var preset = DatasetPresets.Find(name.Replace("pascal_context", "pascal-context"));
+        return preset is not null && preset.ClassNames.Count == classes ? preset.Name : null;
+    }
+
+    private int Int(string key)
+    {
+        var text = Scalar(net, key) ?? throw new InvalidDataException($"{Path}: net_kwargs has no '{key}'");
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value : throw new InvalidDataException($"{Path}: net_kwargs.{key} is '{text}', expected an integer");
+    }
+
+    private double Double(string key, double fallback) => Scalar(net, key) is { } text ? ParseDouble(text, key) : fallback;
+
+    private bool Bool(string key, bool fallback) => Scalar(net, key) is { } text ? text.Equals("true", StringComparison.OrdinalIgnoreCase) : fallback;
+
+    private string Text(string key, string fallback) => Scalar(net, key) ?? fallback;
+
+    private (int Height, int Width) Size(string key)
+    {
+        if (!net.Children.TryGetValue(new YamlScalarNode(key), out var node))
+            throw new InvalidDataException($"{Path}: net_kwargs has no '{key}'");
+        var values = node is YamlSequenceNode sequence ? sequence.Children.OfType<YamlScalarNode>().Select(s => s.Value).ToList() : new List<string?> { (node as YamlScalarNode)?.Value };
+        var numbers = values.Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : -1).ToList();
+        if (numbers.Count is < 1 or > 2 || numbers.Any(n => n <= 0))
+            throw new InvalidDataException($"{Path}: net_kwargs.{key} should be a size like [512, 512]");
+        return (numbers[0], numbers[numbers.Count - 1]);
+    }
+
+    private double ParseDouble(string text, string key) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value : throw new InvalidDataException($"{Path}: {key} is '{text}', expected a number");
+
+    private static string? Scalar(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
+
+    private string Combine(string file) => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!, file);
+
+    private static string Number(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.') || text.Contains('E') ? text.Replace("E", "e") : text + ".0";
+    }
+
+    private static string PascalCase(string text)
+    {
+        var builder = new StringBuilder();
+        foreach (var part in text.Split(c => !char.IsLetterOrDigit(c)))
+        {
+            if (part.Length == 0) continue;
+            builder.Append(char.ToUpperInvariant(part[0])).Append(part, 1, part.Length - 1);
+        }
+        var result = builder.ToString();
+        return result.Length > 0 && char.IsDigit(result[0]) ? "Model" + result : result;
+    }
+}
+
+internal static class StringSplitExtensions
+{
+    public static IEnumerable<string> Split(this string text, Func<char, bool> isSeparator)
+    {
+        int start = 0;
+        for (int i = 0; i <= text.Length; i++)
+        {
+            if (i == text.Length || isSeparator(text[i]))
+            {
+                yield return text.Substring(start, i - start);
+                start = i + 1;
+            }
+        }
+    }
+}

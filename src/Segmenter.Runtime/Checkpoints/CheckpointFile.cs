@@ -1,0 +1,93 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Segmenter.Runtime.Checkpoints;
+
+/// <summary>How a checkpoint file stores its tensors.</summary>
+public enum CheckpointContainer
+{
+    /// <summary><c>torch.save</c> zip file (PyTorch ≥ 1.6), as the reference, mmsegmentation and timm write.</summary>
+    TorchZip,
+    /// <summary>A safetensors file.</summary>
+    SafeTensors,
+}
+
+/// <summary>The tensors of a checkpoint file, as stored (keys not yet mapped), with where they came from.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Container">torch zip or safetensors.</param>
+/// <param name="Tensors">Every tensor of the state dict, in file order where the format keeps one.</param>
+/// <param name="Metadata">safetensors metadata (empty for torch files).</param>
+/// <param name="Layout">Where in the file the state dict was found, e.g. "the 'model' entry" (for messages).</param>
+public sealed record CheckpointFile(string Path, CheckpointContainer Container, IReadOnlyList<KeyValuePair<string, Tensor>> Tensors,
+    IReadOnlyDictionary<string, string> Metadata, string Layout)
+{
+    /// <summary>
+    /// Reads a checkpoint: a torch zip holding a state dict directly or under "model" (the reference's
+    /// training checkpoints) or "state_dict" (mmsegmentation), or a safetensors file. A "module."
+    /// prefix (DataParallel) is removed. Errors name the file and say what was expected.
+    /// </summary>
+    public static CheckpointFile Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
+        var start = new byte[8];
+        using (var stream = File.OpenRead(path)) _ = stream.Read(start, 0, start.Length);
+
+        if (start[0] == (byte)'P' && start[1] == (byte)'K')
+            return ReadTorch(path);
+        if (SafeTensors.LooksLikeSafeTensors(path))
+        {
+            var file = SafeTensors.Read(path);
+            return new CheckpointFile(path, CheckpointContainer.SafeTensors, StripModulePrefix(file.Tensors), file.Metadata, "safetensors");
+        }
+        if (start[0] == 0x80 && start[1] <= 5)
+            throw new InvalidDataException($"{path}: a PyTorch checkpoint in the legacy (pre-1.6, non-zip) format, which cannot be read here; " +
+                                           "re-save it with torch.save(obj, path) from PyTorch ≥ 1.6, or convert it to safetensors");
+        throw new InvalidDataException($"{path}: not a checkpoint: expected a torch.save zip file (.pth/.pt) or a safetensors file");
+    }
+
+    private static CheckpointFile ReadTorch(string path)
+    {
+        Hashtable root;
+        try
+        {
+            root = PyTorchUnpickler.UnpickleStateDict(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{path}: not a readable torch.save zip file (truncated or corrupt?): {e.Message}", e);
+        }
+
+        IDictionary? stateDict = null;
+        string layout = "the file's top level";
+        foreach (var key in new[] { "model", "state_dict", "model_state", "module" })
+        {
+            if (root[key] is IDictionary nested && nested.Values.OfType<Tensor>().Any())
+            {
+                stateDict = nested;
+                layout = $"the '{key}' entry";
+                break;
+            }
+        }
+        stateDict ??= root;
+        var tensors = stateDict.Cast<DictionaryEntry>()
+            .Where(e => e.Key is string && e.Value is Tensor)
+            .Select(e => new KeyValuePair<string, Tensor>((string)e.Key, (Tensor)e.Value!))
+            .ToList();
+        if (tensors.Count == 0)
+        {
+            var keys = string.Join(", ", root.Keys.Cast<object>().Select(k => k.ToString()).Take(10));
+            throw new InvalidDataException($"{path}: a torch.save file without a state dict: no tensors at the top level or under 'model'/'state_dict' (top-level keys: {keys})");
+        }
+        return new CheckpointFile(path, CheckpointContainer.TorchZip, StripModulePrefix(tensors), new Dictionary<string, string>(), layout);
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, Tensor>> StripModulePrefix(IReadOnlyList<KeyValuePair<string, Tensor>> tensors) =>
+        tensors.All(t => t.Key.StartsWith("module.", StringComparison.Ordinal))
+            ? tensors.Select(t => new KeyValuePair<string, Tensor>(t.Key.Substring("module.".Length), t.Value)).ToList()
+            : tensors;
+}

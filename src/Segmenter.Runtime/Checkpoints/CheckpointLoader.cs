@@ -1,0 +1,123 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Dsl;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Runtime.Checkpoints;
+
+/// <summary>Options for loading weights into a model.</summary>
+public sealed record LoadOptions
+{
+    /// <summary>Key prefixes the model may keep at their current values when the file lacks them (e.g. "decoder." when starting from ImageNet weights).</summary>
+    public IReadOnlyList<string> AllowMissing { get; init; } = Array.Empty<string>();
+
+    /// <summary>Key prefixes of the file to ignore.</summary>
+    public IReadOnlyList<string> Skip { get; init; } = Array.Empty<string>();
+
+    /// <summary>Accept keys the model does not have (reported, not loaded). Off by default: strict.</summary>
+    public bool AllowUnexpected { get; init; }
+
+    /// <summary>Options for an encoder initialisation from classification weights: the decoder may be missing.</summary>
+    public static LoadOptions EncoderOnly { get; } = new() { AllowMissing = new[] { "decoder." } };
+}
+
+/// <summary>
+/// Loads checkpoints into generated models: any supported file and key convention, strictly by
+/// default, all-or-nothing (everything is checked before anything is copied, so a failed load leaves
+/// the model as it was), with a report of what happened.
+/// </summary>
+public static class CheckpointLoader
+{
+    private static readonly string[] UnusedHeads = { "encoder.head.", "encoder.head_dist.", "encoder.fc_norm.", "encoder.pre_logits.", "auxiliary_head." };
+
+    /// <summary>Reads <paramref name="path"/> and loads it into <paramref name="model"/>; throws <see cref="CheckpointLoadException"/> with the report if it does not fit.</summary>
+    public static LoadReport Load(SegmenterModel model, string path, LoadOptions? options = null)
+    {
+        var file = CheckpointFile.Read(path);
+        try
+        {
+            if (ProjectCheckpoint.IsProjectFile(file))
+                ProjectCheckpoint.CheckCompatible(file, model.Specification);
+            return Load(model, file, options ?? new LoadOptions());
+        }
+        finally
+        {
+            foreach (var (_, tensor) in file.Tensors) tensor.Dispose();
+        }
+    }
+
+    /// <summary>Loads already-read tensors into <paramref name="model"/>.</summary>
+    public static LoadReport Load(SegmenterModel model, CheckpointFile file, LoadOptions options)
+    {
+        using var scope = NewDisposeScope();   // mapped, resized and converted copies die here; the model's parameters were made outside
+        var convention = KeyConventions.Detect(file.Tensors.Select(t => t.Key));
+        var source = KeyConventions.ToReference(file.Tensors, convention);
+        var report = new LoadReport { Path = file.Path, Convention = convention };
+        if (convention == KeyConvention.Timm && options.AllowMissing.Count == 0)
+            options = options with { AllowMissing = new[] { "decoder." } };
+
+        var target = model.state_dict();
+        var accepted = new List<(Tensor Target, Tensor Value)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (key, value) in source)
+        {
+            if (options.Skip.Any(p => key.StartsWith(p, StringComparison.Ordinal)) || UnusedHeads.Any(p => key.StartsWith(p, StringComparison.Ordinal)))
+            {
+                report.Skipped.Add(key);
+                continue;
+            }
+            if (!target.TryGetValue(key, out var parameter))
+            {
+                report.Unexpected.Add(key);
+                continue;
+            }
+            seen.Add(key);
+            var adjusted = key == "encoder.pos_embed" ? ResizePositionEmbedding(value, parameter, model.Specification, report) : value;
+            if (!adjusted.shape.SequenceEqual(parameter.shape))
+            {
+                report.Mismatches.Add(new ShapeMismatch(key, parameter.shape, value.shape));
+                continue;
+            }
+            accepted.Add((parameter, adjusted));
+            report.Loaded.Add(key);
+        }
+
+        foreach (var key in target.Keys.Where(k => !seen.Contains(k)))
+        {
+            report.Missing.Add(key);
+            if (!options.AllowMissing.Any(p => key.StartsWith(p, StringComparison.Ordinal)))
+                report.MissingNotAllowed.Add(key);
+        }
+        if (options.AllowUnexpected && report.Unexpected.Count > 0)
+        {
+            report.Notes.Add($"{report.Unexpected.Count} unexpected keys ignored");
+            report.Skipped.AddRange(report.Unexpected);
+            report.Unexpected.Clear();
+        }
+        if (!report.Succeeded) throw new CheckpointLoadException(report);
+
+        using (no_grad())
+        {
+            foreach (var (parameter, value) in accepted)
+                parameter.copy_(value.to(parameter.dtype, parameter.device));
+        }
+        return report;
+    }
+
+    /// <summary>A position embedding for another grid, resized to the model's (REFERENCE §2), or the value unchanged if it cannot be.</summary>
+    private static Tensor ResizePositionEmbedding(Tensor value, Tensor parameter, SegmenterSpec spec, LoadReport report)
+    {
+        if (value.dim() != 3 || parameter.dim() != 3 || value.shape[2] != parameter.shape[2] || value.shape[1] == parameter.shape[1])
+            return value;
+        long extra = spec.ExtraTokens;
+        long tokens = value.shape[1] - extra;
+        long side = (long)Math.Round(Math.Sqrt(tokens));
+        if (tokens <= 0 || side * side != tokens) return value;
+        var resized = PositionEmbedding.Resample(value, spec.ExtraTokens, side, side, spec.GridHeight, spec.GridWidth, spec.PositionEmbeddingResize);
+        report.Notes.Add($"encoder.pos_embed resized from a {side}×{side} grid to {spec.GridHeight}×{spec.GridWidth} ({spec.PositionEmbeddingResize.ToString().ToLowerInvariant()})");
+        return resized;
+    }
+}

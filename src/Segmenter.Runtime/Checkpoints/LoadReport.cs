@@ -1,0 +1,79 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+
+namespace Segmenter.Runtime.Checkpoints;
+
+/// <summary>A key whose tensor has another shape than the model's.</summary>
+public sealed record ShapeMismatch(string Key, long[] Expected, long[] Actual)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Key}: the model has [{string.Join(", ", Expected)}], the checkpoint [{string.Join(", ", Actual)}]";
+}
+
+/// <summary>What loading a checkpoint did: keys loaded, missing, unexpected, skipped, shape mismatches, and notes.</summary>
+public sealed class LoadReport
+{
+    /// <summary>The file loaded.</summary>
+    public string Path { get; init; } = "";
+
+    /// <summary>The naming convention the file used.</summary>
+    public KeyConvention Convention { get; init; }
+
+    /// <summary>Model keys set from the file.</summary>
+    public List<string> Loaded { get; } = new();
+
+    /// <summary>Model keys the file does not have (left at their current values when allowed).</summary>
+    public List<string> Missing { get; } = new();
+
+    /// <summary>File keys the model does not have.</summary>
+    public List<string> Unexpected { get; } = new();
+
+    /// <summary>File keys ignored on purpose (unused classifier heads, keys asked to be skipped).</summary>
+    public List<string> Skipped { get; } = new();
+
+    /// <summary>Keys present in both with other shapes.</summary>
+    public List<ShapeMismatch> Mismatches { get; } = new();
+
+    /// <summary>Adjustments made, e.g. a position embedding resized to the model's grid.</summary>
+    public List<string> Notes { get; } = new();
+
+    /// <summary>Missing keys that were not allowed.</summary>
+    public List<string> MissingNotAllowed { get; } = new();
+
+    /// <summary>True when nothing stops the load.</summary>
+    public bool Succeeded => Unexpected.Count == 0 && Mismatches.Count == 0 && MissingNotAllowed.Count == 0;
+
+    /// <summary>A human-readable summary, one section per non-empty list.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.Append($"{Path} ({Convention} keys): {Loaded.Count} loaded, {Missing.Count} missing, {Unexpected.Count} unexpected, {Skipped.Count} skipped, {Mismatches.Count} shape mismatches");
+        void Section(string title, IEnumerable<string> items, int limit = 20)
+        {
+            var list = items.ToList();
+            if (list.Count == 0) return;
+            text.Append('\n').Append(title).Append(':');
+            foreach (var item in list.Take(limit)) text.Append("\n  ").Append(item);
+            if (list.Count > limit) text.Append($"\n  … and {list.Count - limit} more");
+        }
+        Section("shape mismatches", Mismatches.Select(m => m.ToString()));
+        Section("missing (not allowed)", MissingNotAllowed);
+        Section("missing (allowed, left at initialisation)", Missing.Except(MissingNotAllowed));
+        Section("unexpected", Unexpected);
+        Section("skipped", Skipped);
+        Section("notes", Notes);
+        return text.ToString();
+    }
+}
+
+/// <summary>A checkpoint that could not be loaded; the model is unchanged. The message holds the whole report.</summary>
+public sealed class CheckpointLoadException : System.IO.IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public CheckpointLoadException(LoadReport report)
+        : base($"cannot load {report.Path} into the model (the model is unchanged):\n{report}") => Report = report;
+
+    /// <summary>The report of the failed load.</summary>
+    public LoadReport Report { get; }
+}

@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Dsl;
+using Segmenter.Dsl.Emit;
+
+namespace Segmenter.Runtime.Checkpoints;
+
+/// <summary>
+/// The project's own checkpoint format: safetensors with the model's resolved spec (as standalone
+/// .seg text, class names included) in the metadata, so the file alone says which model it is.
+/// </summary>
+public static class ProjectCheckpoint
+{
+    /// <summary>Metadata key and value marking the format.</summary>
+    public const string FormatKey = "format", FormatValue = "segmenter-dsl/1";
+
+    /// <summary>Metadata key of the spec text.</summary>
+    public const string SpecKey = "spec";
+
+    /// <summary>Metadata key of the model's name.</summary>
+    public const string ModelKey = "model";
+
+    /// <summary>Saves <paramref name="model"/>'s state dict with its spec, atomically.</summary>
+    public static void Save(SegmenterModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            [FormatKey] = FormatValue,
+            [ModelKey] = model.Specification.Name,
+            [SpecKey] = SpecPrinter.Print(model.Specification),
+        };
+        if (extraMetadata is not null)
+        {
+            foreach (var (key, value) in extraMetadata) metadata[key] = value;
+        }
+        SafeTensors.Write(path, model.state_dict(), metadata);
+    }
+
+    /// <summary>True if the file carries this project's metadata.</summary>
+    public static bool IsProjectFile(CheckpointFile file) =>
+        file.Metadata.TryGetValue(FormatKey, out var format) && format.StartsWith("segmenter-dsl/", StringComparison.Ordinal);
+
+    /// <summary>The spec stored in a project file.</summary>
+    public static SegmenterSpec ReadSpec(CheckpointFile file)
+    {
+        if (!file.Metadata.TryGetValue(SpecKey, out var text))
+            throw new InvalidDataException($"{file.Path}: a segmenter-dsl checkpoint without its '{SpecKey}' metadata");
+        var compilation = SpecCompiler.Compile(text, file.Path + "#spec");
+        var name = file.Metadata.TryGetValue(ModelKey, out var n) ? n : null;
+        var model = (name is null ? null : compilation.Find(name)) ?? compilation.Models.FirstOrDefault();
+        if (model is null)
+            throw new InvalidDataException($"{file.Path}: its spec metadata does not compile:\n{string.Join("\n", compilation.Diagnostics)}");
+        return model.Spec;
+    }
+
+    /// <summary>Throws a clear error if the file's spec describes another architecture than <paramref name="spec"/>.</summary>
+    public static void CheckCompatible(CheckpointFile file, SegmenterSpec spec)
+    {
+        var stored = ReadSpec(file);
+        var differences = ArchitectureDifferences(stored, spec);
+        if (differences.Count > 0)
+            throw new InvalidDataException($"{file.Path} holds weights of model '{stored.Name}', whose architecture differs from '{spec.Name}': " +
+                                           string.Join("; ", differences) + $". Load it with the model it was saved from ('{stored.Name}'), or convert the weights.");
+    }
+
+    /// <summary>What differs between two specs in ways that change the weights or the outputs (not the name, not training-only rates).</summary>
+    public static IReadOnlyList<string> ArchitectureDifferences(SegmenterSpec stored, SegmenterSpec wanted)
+    {
+        var differences = new List<string>();
+        void Compare<T>(string what, T a, T b)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a, b)) differences.Add($"{what} {a} in the file, {b} in the model");
+        }
+        Compare("layers", stored.Backbone.Layers, wanted.Backbone.Layers);
+        Compare("width", stored.Backbone.Width, wanted.Backbone.Width);
+        Compare("heads", stored.Backbone.Heads, wanted.Backbone.Heads);
+        Compare("MLP width", stored.Backbone.MlpWidth, wanted.Backbone.MlpWidth);
+        Compare("distilled", stored.Backbone.Distilled, wanted.Backbone.Distilled);
+        Compare("patch", stored.PatchSize, wanted.PatchSize);
+        Compare("image", $"{stored.ImageHeight}x{stored.ImageWidth}", $"{wanted.ImageHeight}x{wanted.ImageWidth}");
+        Compare("classes", stored.NumClasses, wanted.NumClasses);
+        Compare("decoder", stored.Decoder with { Dropout = 0, DropPathRate = 0 }, wanted.Decoder with { Dropout = 0, DropPathRate = 0 });
+        Compare("normalisation", stored.Normalization.Name, wanted.Normalization.Name);
+        Compare("LayerNorm epsilon", stored.LayerNormEpsilon, wanted.LayerNormEpsilon);
+        Compare("position-embedding resize", stored.PositionEmbeddingResize, wanted.PositionEmbeddingResize);
+        return differences;
+    }
+}
