@@ -25,6 +25,7 @@ public static class Program
             PredictCommand.Create(console),
             ConvertCommand.Create(console),
             ImportCommand.Create(console),
+            AttentionCommand.Create(console),
             QuickstartCommand.Create(console),
         };
         try

@@ -1,0 +1,98 @@
+using System;
+using System.IO;
+using Segmenter.Runtime;
+using SkiaSharp;
+
+namespace Segmenter.Training.Imaging;
+
+/// <summary>Reading and writing image files (PNG, JPEG and what else Skia decodes); PNG for output, written atomically.</summary>
+public static class ImageFiles
+{
+    /// <summary>Decodes an image file to RGB; an error naming the file if it cannot be decoded.</summary>
+    public static RgbImage ReadRgb(string path)
+    {
+        using var bitmap = Decode(path, SKColorType.Rgba8888);
+        var rgba = bitmap.Bytes;
+        var rgb = new byte[bitmap.Width * bitmap.Height * 3];
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
+        }
+        return new RgbImage(bitmap.Width, bitmap.Height, rgb);
+    }
+
+    /// <summary>
+    /// Reads a label image: an 8-bit grey PNG gives its values; a palette (indexed) PNG gives its
+    /// palette indices, not its colours. Other images are refused: a label must not be guessed from colours.
+    /// </summary>
+    public static LabelMap ReadLabels(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"label file '{path}' does not exist", path);
+        if (IndexedPng.TryRead(path, out var indexed)) return indexed!;
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded");
+        if (codec.Info.ColorType != SKColorType.Gray8)
+            throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {codec.Info.ColorType}; " +
+                                           "convert it to greyscale class indices");
+        using var bitmap = Decode(path, SKColorType.Gray8);
+        return new LabelMap(bitmap.Width, bitmap.Height, bitmap.Bytes);
+    }
+
+    /// <summary>Writes <paramref name="image"/> as PNG, atomically.</summary>
+    public static void WritePng(string path, RgbImage image)
+    {
+        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var rgba = new byte[image.Width * image.Height * 4];
+        for (int i = 0, j = 0; j < image.Pixels.Length; i += 4, j += 3)
+        {
+            rgba[i] = image.Pixels[j];
+            rgba[i + 1] = image.Pixels[j + 1];
+            rgba[i + 2] = image.Pixels[j + 2];
+            rgba[i + 3] = 255;
+        }
+        Encode(path, info, rgba);
+    }
+
+    /// <summary>Writes <paramref name="labels"/> as an 8-bit greyscale PNG of the class indices, atomically.</summary>
+    public static void WriteLabelPng(string path, LabelMap labels) =>
+        Encode(path, new SKImageInfo(labels.Width, labels.Height, SKColorType.Gray8, SKAlphaType.Opaque), labels.Labels);
+
+    /// <summary>Writes <paramref name="image"/> as JPEG (quality 95), atomically.</summary>
+    public static void WriteJpeg(string path, RgbImage image)
+    {
+        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var rgba = new byte[image.Width * image.Height * 4];
+        for (int i = 0, j = 0; j < image.Pixels.Length; i += 4, j += 3)
+        {
+            rgba[i] = image.Pixels[j];
+            rgba[i + 1] = image.Pixels[j + 1];
+            rgba[i + 2] = image.Pixels[j + 2];
+            rgba[i + 3] = 255;
+        }
+        Encode(path, info, rgba, SKEncodedImageFormat.Jpeg, 95);
+    }
+
+    private static SKBitmap Decode(string path, SKColorType colorType)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"image file '{path}' does not exist", path);
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded (PNG, JPEG, …)");
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, colorType, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        {
+            bitmap.Dispose();
+            throw new InvalidDataException($"{path}: the image could not be decoded ({result})");
+        }
+        return bitmap;
+    }
+
+    private static void Encode(string path, SKImageInfo info, byte[] pixels, SKEncodedImageFormat format = SKEncodedImageFormat.Png, int quality = 100)
+    {
+        using var data = SKData.CreateCopy(pixels);
+        using var image = SKImage.FromPixels(info, data, info.RowBytes) ?? throw new InvalidOperationException("could not wrap pixels for encoding");
+        using var encoded = image.Encode(format, quality) ?? throw new InvalidOperationException($"could not encode {path}");
+        AtomicFile.Write(path, stream => encoded.SaveTo(stream));
+    }
+}

@@ -1,0 +1,35 @@
+using System;
+using Segmenter.Dsl;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training.Imaging;
+
+/// <summary>Conversions between images and the tensors models take.</summary>
+public static class ImageTensors
+{
+    /// <summary>The image as a normalised float32 tensor [1, 3, H, W]: scaled to [0, 1], then (x − mean) / std.</summary>
+    public static Tensor ToTensor(RgbImage image, NormalizationSpec normalization)
+    {
+        using var scope = NewDisposeScope();
+        var hwc = tensor(image.Pixels, new long[] { image.Height, image.Width, 3 }, ScalarType.Byte);
+        var chw = hwc.permute(2, 0, 1).to(float32).div_(255.0).unsqueeze(0);
+        return Normalize(chw, normalization).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(x − mean) / std per channel for images [B, 3, H, W] in [0, 1].</summary>
+    public static Tensor Normalize(Tensor images, NormalizationSpec normalization)
+    {
+        using var mean = tensor(new[] { (float)normalization.Mean[0], (float)normalization.Mean[1], (float)normalization.Mean[2] }).reshape(1, 3, 1, 1);
+        using var std = tensor(new[] { (float)normalization.Std[0], (float)normalization.Std[1], (float)normalization.Std[2] }).reshape(1, 3, 1, 1);
+        return (images - mean.to(images.device)) / std.to(images.device);
+    }
+
+    /// <summary>A label map [H, W] (uint8) from a tensor of class indices.</summary>
+    public static LabelMap ToLabelMap(Tensor labels)
+    {
+        if (labels.dim() != 2) throw new ArgumentException($"expected labels [H, W], got [{string.Join(", ", labels.shape)}]");
+        using var bytes = labels.to(ScalarType.Byte).cpu().contiguous();
+        return new LabelMap((int)labels.shape[1], (int)labels.shape[0], bytes.data<byte>().ToArray());
+    }
+}

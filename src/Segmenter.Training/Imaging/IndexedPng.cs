@@ -1,0 +1,188 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Text;
+using Segmenter.Runtime;
+
+namespace Segmenter.Training.Imaging;
+
+/// <summary>
+/// Palette (indexed-colour) PNG files, read and written at the chunk level. Image decoders turn such
+/// files into colours; a label file needs its palette indices (Pascal VOC and others store class
+/// labels this way), so they are read here directly.
+/// </summary>
+public static class IndexedPng
+{
+    private static readonly byte[] Signature = { 137, 80, 78, 71, 13, 10, 26, 10 };
+    private static readonly uint[] CrcTable = BuildCrcTable();
+
+    /// <summary>Reads <paramref name="path"/> as palette indices if it is a palette PNG; false (and null) for any other file.</summary>
+    public static bool TryRead(string path, out LabelMap? labels)
+    {
+        labels = null;
+        using var stream = File.OpenRead(path);
+        var signature = new byte[8];
+        if (stream.Read(signature, 0, 8) < 8 || !signature.AsSpan().SequenceEqual(Signature)) return false;
+
+        int width = 0, height = 0, depth = 0, colorType = -1, interlace = 0;
+        var data = new MemoryStream();
+        var header = new byte[8];
+        while (true)
+        {
+            if (stream.Read(header, 0, 8) < 8) throw new InvalidDataException($"{path}: truncated PNG (no IEND chunk)");
+            int length = BinaryPrimitives.ReadInt32BigEndian(header);
+            var type = Encoding.ASCII.GetString(header, 4, 4);
+            if (length < 0 || length > stream.Length - stream.Position) throw new InvalidDataException($"{path}: truncated or corrupt PNG chunk '{type}'");
+            var chunk = new byte[length];
+            stream.ReadExactly(chunk);
+            stream.Position += 4; // CRC
+            if (type == "IHDR")
+            {
+                width = BinaryPrimitives.ReadInt32BigEndian(chunk);
+                height = BinaryPrimitives.ReadInt32BigEndian(chunk.AsSpan(4));
+                depth = chunk[8];
+                colorType = chunk[9];
+                interlace = chunk[12];
+                if (colorType != 3) return false;
+                if (interlace != 0) throw new InvalidDataException($"{path}: interlaced palette PNGs are not supported as label files; save it without interlacing");
+            }
+            else if (type == "IDAT")
+            {
+                data.Write(chunk);
+            }
+            else if (type == "IEND")
+            {
+                break;
+            }
+        }
+        if (colorType != 3) return false;
+
+        data.Position = 0;
+        using var inflater = new ZLibStream(data, CompressionMode.Decompress);
+        int stride = (width * depth + 7) / 8;
+        var raw = new byte[(stride + 1) * height];
+        try
+        {
+            inflater.ReadExactly(raw);
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: corrupt or truncated PNG image data", e);
+        }
+
+        var indices = new byte[width * height];
+        var previous = new byte[stride];
+        var current = new byte[stride];
+        for (int y = 0; y < height; y++)
+        {
+            int filter = raw[y * (stride + 1)];
+            Array.Copy(raw, y * (stride + 1) + 1, current, 0, stride);
+            Unfilter(filter, current, previous, Math.Max(1, depth / 8), path);
+            for (int x = 0; x < width; x++)
+            {
+                int bit = x * depth;
+                int value = depth == 8 ? current[x] : (current[bit >> 3] >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
+                indices[y * width + x] = (byte)value;
+            }
+            (previous, current) = (current, previous);
+        }
+        labels = new LabelMap(width, height, indices);
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="labels"/> as an 8-bit palette PNG whose palette is <paramref name="palette"/> (RGB per index), atomically.</summary>
+    public static void Write(string path, LabelMap labels, IReadOnlyList<(byte R, byte G, byte B)> palette)
+    {
+        AtomicFile.Write(path, stream =>
+        {
+            stream.Write(Signature);
+            var header = new byte[13];
+            BinaryPrimitives.WriteInt32BigEndian(header, labels.Width);
+            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), labels.Height);
+            header[8] = 8;   // bit depth
+            header[9] = 3;   // colour type: palette
+            WriteChunk(stream, "IHDR", header);
+
+            var plte = new byte[256 * 3];
+            for (int i = 0; i < Math.Min(256, palette.Count); i++)
+            {
+                plte[3 * i] = palette[i].R;
+                plte[3 * i + 1] = palette[i].G;
+                plte[3 * i + 2] = palette[i].B;
+            }
+            WriteChunk(stream, "PLTE", plte);
+
+            var compressed = new MemoryStream();
+            using (var deflater = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                for (int y = 0; y < labels.Height; y++)
+                {
+                    deflater.WriteByte(0);
+                    deflater.Write(labels.Labels, y * labels.Width, labels.Width);
+                }
+            }
+            WriteChunk(stream, "IDAT", compressed.ToArray());
+            WriteChunk(stream, "IEND", Array.Empty<byte>());
+        });
+    }
+
+    private static void Unfilter(int filter, byte[] line, byte[] previous, int bytesPerPixel, string path)
+    {
+        for (int i = 0; i < line.Length; i++)
+        {
+            int left = i >= bytesPerPixel ? line[i - bytesPerPixel] : 0;
+            int up = previous[i];
+            int upLeft = i >= bytesPerPixel ? previous[i - bytesPerPixel] : 0;
+            line[i] = filter switch
+            {
+                0 => line[i],
+                1 => (byte)(line[i] + left),
+                2 => (byte)(line[i] + up),
+                3 => (byte)(line[i] + ((left + up) >> 1)),
+                4 => (byte)(line[i] + Paeth(left, up, upLeft)),
+                _ => throw new InvalidDataException($"{path}: corrupt PNG (scanline filter {filter})"),
+            };
+        }
+    }
+
+    private static int Paeth(int a, int b, int c)
+    {
+        int p = a + b - c;
+        int pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
+        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+    }
+
+    private static void WriteChunk(Stream stream, string type, byte[] data)
+    {
+        var length = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+        stream.Write(length);
+        var typeBytes = Encoding.ASCII.GetBytes(type);
+        stream.Write(typeBytes);
+        stream.Write(data);
+        uint crc = Crc(Crc(0xFFFFFFFFu, typeBytes), data) ^ 0xFFFFFFFFu;
+        var crcBytes = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(crcBytes, crc);
+        stream.Write(crcBytes);
+    }
+
+    private static uint Crc(uint crc, byte[] data)
+    {
+        foreach (var b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return crc;
+    }
+
+    private static uint[] BuildCrcTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+}

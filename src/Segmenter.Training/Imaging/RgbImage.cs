@@ -1,0 +1,64 @@
+using System;
+
+namespace Segmenter.Training.Imaging;
+
+/// <summary>An 8-bit RGB image, row-major, 3 bytes per pixel (HWC).</summary>
+public sealed class RgbImage
+{
+    /// <summary>Wraps pixel data; its length must be width × height × 3.</summary>
+    public RgbImage(int width, int height, byte[] pixels)
+    {
+        if (width <= 0 || height <= 0) throw new ArgumentException($"an image needs a positive size, got {width}×{height}");
+        if (pixels.Length != width * height * 3) throw new ArgumentException($"{width}×{height} RGB needs {width * height * 3} bytes, got {pixels.Length}");
+        Width = width;
+        Height = height;
+        Pixels = pixels;
+    }
+
+    /// <summary>A black image.</summary>
+    public RgbImage(int width, int height) : this(width, height, new byte[width * height * 3]) { }
+
+    /// <summary>Width in pixels.</summary>
+    public int Width { get; }
+
+    /// <summary>Height in pixels.</summary>
+    public int Height { get; }
+
+    /// <summary>R, G, B bytes of each pixel, row by row.</summary>
+    public byte[] Pixels { get; }
+
+    /// <summary>Sets a pixel.</summary>
+    public void Set(int x, int y, byte r, byte g, byte b)
+    {
+        int i = (y * Width + x) * 3;
+        Pixels[i] = r;
+        Pixels[i + 1] = g;
+        Pixels[i + 2] = b;
+    }
+}
+
+/// <summary>A label map: one byte per pixel, the class index (255 = ignore).</summary>
+public sealed class LabelMap
+{
+    /// <summary>The value meaning "no label" (ignored by the loss and the metrics).</summary>
+    public const byte Ignore = 255;
+
+    /// <summary>Wraps label data; its length must be width × height.</summary>
+    public LabelMap(int width, int height, byte[] labels)
+    {
+        if (width <= 0 || height <= 0) throw new ArgumentException($"a label map needs a positive size, got {width}×{height}");
+        if (labels.Length != width * height) throw new ArgumentException($"{width}×{height} labels need {width * height} bytes, got {labels.Length}");
+        Width = width;
+        Height = height;
+        Labels = labels;
+    }
+
+    /// <summary>Width in pixels.</summary>
+    public int Width { get; }
+
+    /// <summary>Height in pixels.</summary>
+    public int Height { get; }
+
+    /// <summary>The labels, row by row.</summary>
+    public byte[] Labels { get; }
+}

@@ -1,0 +1,82 @@
+using System.IO;
+using Segmenter.Runtime.Checkpoints;
+using Xunit;
+
+namespace Segmenter.Tests;
+
+/// <summary>The weight-handling commands, run in-process as a user would run them.</summary>
+public sealed class CliWeightsTests : System.IDisposable
+{
+    private readonly DirectoryInfo temporary = Directory.CreateTempSubdirectory("segmenter-cli-weights-");
+
+    public void Dispose() => temporary.Delete(recursive: true);
+
+    [Theory]
+    [InlineData("micro-linear")]
+    [InlineData("micro-mask")]
+    [InlineData("micro-deit-mask")]
+    public void Predict_from_a_variant_yml_reproduces_the_reference_logits(string fixture)
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture(fixture, "variant.yml"))!;
+        var output = Path.Combine(temporary.FullName, fixture + ".safetensors");
+        var (exit, _, error) = CliTests.Run("predict", Path.Combine(directory, "variant.yml"), "--checkpoint", Path.Combine(directory, "checkpoint.pth"),
+            "--tensor", Path.Combine(directory, "io.safetensors") + ":input", "--logits", output, "--batch", "1");
+        Assert.True(exit == 0, error);
+        using var logits = SafeTensors.Read(output)["logits"];
+        using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
+        Assert.Equal(expected.shape, logits.shape);
+        Assert.True((logits - expected).abs().max().item<float>() <= 1e-4);
+    }
+
+    [Fact]
+    public void Convert_writes_the_projects_format_which_predict_then_reads()
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-mask", "variant.yml"))!;
+        var converted = Path.Combine(temporary.FullName, "micro-mask.safetensors");
+        var (exit, output, error) = CliTests.Run("convert", Path.Combine(directory, "checkpoint.pth"), "--model", directory, "--out", converted);
+        Assert.True(exit == 0, error);
+        Assert.Contains("63 loaded", output);
+        Assert.Equal("MicroMask", CheckpointFile.Read(converted).Metadata[ProjectCheckpoint.ModelKey]);
+
+        var logits = Path.Combine(temporary.FullName, "logits.safetensors");
+        var predicted = CliTests.Run("predict", directory, "--checkpoint", converted, "--tensor", Path.Combine(directory, "io.safetensors"), "--logits", logits);
+        Assert.True(predicted.Exit == 0, predicted.Error);
+
+        var wrongModel = CliTests.Run("predict", "SegT16", "--checkpoint", converted, "--tensor", Path.Combine(directory, "io.safetensors"), "--logits", logits);
+        Assert.Equal(1, wrongModel.Exit);
+        Assert.Contains("holds weights of model 'MicroMask'", wrongModel.Error);
+    }
+
+    [Fact]
+    public void Import_prints_a_spec_that_compiles_to_the_variant()
+    {
+        var (exit, output, _) = CliTests.Run("import", TestPaths.Fixture("micro-linear", "variant.yml"), "--name", "Imported");
+        Assert.Equal(0, exit);
+        var compilation = Dsl.SpecCompiler.Compile(output);
+        Assert.Empty(compilation.Diagnostics);
+        var spec = Assert.Single(compilation.Models).Spec;
+        Assert.Equal(("Imported", 64, 2, 8, 5), (spec.Name, spec.Backbone.Width, spec.Backbone.Layers, spec.PatchSize, spec.NumClasses));
+    }
+
+    [Fact]
+    public void Attention_writes_the_reference_maps_for_a_tensor_and_heat_maps_for_an_image()
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-linear", "variant.yml"))!;
+        var output = Path.Combine(temporary.FullName, "attention");
+        var (exit, _, error) = CliTests.Run("attention", directory, "--tensor", Path.Combine(directory, "io.safetensors") + ":attention_input", "--layer", "1", "--out", output);
+        Assert.True(exit == 0, error);
+        using var maps = SafeTensors.Read(Path.Combine(output, "attention.safetensors"))["attention"];
+        using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["attention_encoder_layer1"];
+        Assert.True((maps - expected).abs().max().item<float>() <= 1e-5);
+
+        var image = Path.Combine(temporary.FullName, "scene.png");
+        var picture = new Training.Imaging.RgbImage(56, 40);
+        for (int y = 0; y < 40; y++) for (int x = 0; x < 56; x++) picture.Set(x, y, (byte)(x * 4), (byte)(y * 6), 128);
+        Training.Imaging.ImageFiles.WritePng(image, picture);
+        var heat = CliTests.Run("attention", directory, "--image", image, "--layer", "0", "--out", output);
+        Assert.True(heat.Exit == 0, heat.Error);
+        var written = Training.Imaging.ImageFiles.ReadRgb(Path.Combine(output, "encoder-layer0-head1.png"));
+        Assert.Equal((56, 40), (written.Width, written.Height));
+        Assert.True(File.Exists(Path.Combine(output, "encoder-layer0-mean.png")));
+    }
+}
