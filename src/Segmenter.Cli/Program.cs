@@ -26,6 +26,7 @@ public static class Program
             ConvertCommand.Create(console),
             ImportCommand.Create(console),
             AttentionCommand.Create(console),
+            ExportCommand.Create(console),
             QuickstartCommand.Create(console),
         };
         try

@@ -65,7 +65,11 @@ public static class DynamicModels
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal)
                         || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Concat(new[] { typeof(TorchSharp.torch).Assembly.Location, typeof(SegmenterModel).Assembly.Location, typeof(SegmenterSpec).Assembly.Location })
+            .Concat(new[]
+            {
+                typeof(TorchSharp.torch).Assembly.Location, typeof(SegmenterModel).Assembly.Location, typeof(SegmenterSpec).Assembly.Location,
+                typeof(Segmenter.Export.IOnnxExportable).Assembly.Location, typeof(Onnx.ModelProto).Assembly.Location, typeof(Google.Protobuf.ByteString).Assembly.Location,
+            })
             .Where(p => p.Length > 0 && File.Exists(p))
             .Distinct(StringComparer.Ordinal);
         return paths.Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();

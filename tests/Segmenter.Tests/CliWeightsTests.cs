@@ -48,6 +48,24 @@ public sealed class CliWeightsTests : System.IDisposable
     }
 
     [Fact]
+    public void Export_verifies_itself_and_predict_runs_the_onnx_file()
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-deit-mask", "variant.yml"))!;
+        var onnx = Path.Combine(temporary.FullName, "model.onnx");
+        var (exit, output, error) = CliTests.Run("export", directory, "--out", onnx, "--labels", "--triton", Path.Combine(temporary.FullName, "triton"), "--name", "micro");
+        Assert.True(exit == 0, error);
+        Assert.Matches(@"verified input \[2, 3, 57, 67\]: max \|ONNX Runtime − TorchSharp\| = \d\.\d\dE-\d", output);
+        Assert.True(File.Exists(Path.Combine(temporary.FullName, "triton", "micro", "1", "model.onnx")));
+
+        var logits = Path.Combine(temporary.FullName, "onnx-logits.safetensors");
+        var predicted = CliTests.Run("predict", "--onnx", onnx, "--tensor", Path.Combine(directory, "io.safetensors") + ":input", "--logits", logits);
+        Assert.True(predicted.Exit == 0, predicted.Error);
+        using var actual = SafeTensors.Read(logits)["logits"];
+        using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
+        Assert.True((actual - expected).abs().max().item<float>() <= 1e-4);
+    }
+
+    [Fact]
     public void Import_prints_a_spec_that_compiles_to_the_variant()
     {
         var (exit, output, _) = CliTests.Run("import", TestPaths.Fixture("micro-linear", "variant.yml"), "--name", "Imported");

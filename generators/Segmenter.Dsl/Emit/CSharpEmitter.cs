@@ -30,11 +30,13 @@ public static class CSharpEmitter
             WriteAliases(w);
             w.Line();
             WriteClassDocumentation(w, model);
-            using (w.Block($"public sealed partial class {spec.Name} : Runtime.SegmenterModel"))
+            using (w.Block($"public sealed partial class {spec.Name} : Runtime.SegmenterModel, global::Segmenter.Export.IOnnxExportable"))
             {
                 WriteConstants(w, spec);
                 WriteSpec(w, spec);
                 WriteTopLevel(w, spec);
+                w.Line();
+                WriteOnnxGraph(w, spec);
                 w.Line();
                 WriteEncoder(w, spec);
                 w.Line();
@@ -225,6 +227,57 @@ public static class CSharpEmitter
                 w.Line("var patches = tokens.narrow(1, ExtraTokens, tokens.shape[1] - ExtraTokens);");
                 w.Line("return decoder.Attention(patches, layer).MoveToOuterDisposeScope();");
             }
+        }
+    }
+
+    private static void WriteOnnxGraph(SourceWriter w, SegmenterSpec spec)
+    {
+        const string Value = "global::Segmenter.Export.OnnxValue";
+        var b = spec.Backbone;
+        int d = b.Width, k = spec.NumClasses, p = spec.PatchSize;
+        string extra = b.Distilled ? "2" : "1";
+        string epsilon = Literals.Double(spec.LayerNormEpsilon);
+
+        w.Line("/// <summary>Defines this model's ONNX graph, step for step as its forward pass (batch, height and width stay dynamic).</summary>");
+        using (w.Block("void global::Segmenter.Export.IOnnxExportable.DefineOnnxGraph(global::Segmenter.Export.OnnxGraph graph)"))
+        {
+            w.Line("var images = graph.ImageInput();", "[B, 3, H, W]");
+            w.Line("var size = graph.SpatialSize(images);", "(H, W)");
+            w.Line("var padded = graph.PadToMultiple(images, PatchSize);", $"[B, 3, H', W'], sides padded up to multiples of {p}");
+            w.Line("var grid = graph.Grid(padded, PatchSize);", $"(H'/{p}, W'/{p})");
+            w.Line($"{Value} tokens;");
+            using (w.Block("using (graph.Scope(\"encoder\"))"))
+            {
+                w.Line("var x = graph.PatchEmbedding(\"patch_embed\", padded, PatchSize, Width);", $"[B, N, {d}]");
+                w.Line(b.Distilled ? "x = graph.PrependTokens(x, Width, \"cls_token\", \"dist_token\");" : "x = graph.PrependTokens(x, Width, \"cls_token\");", $"[B, {extra} + N, {d}]");
+                w.Line($"x = graph.Add(x, graph.PositionEmbedding(\"pos_embed\", ExtraTokens, GridHeight, GridWidth, Width, grid, {SpecNs}.ResizeMode.{spec.PositionEmbeddingResize}));");
+                w.Line($"for (int i = 0; i < Layers; i++) x = graph.TransformerBlock($\"blocks.{{i}}\", x, Width, Heads, {epsilon});");
+                w.Line($"tokens = graph.LayerNorm(\"norm\", x, {epsilon});", $"[B, {extra} + N, {d}]");
+            }
+            w.Line("var patches = graph.DropTokens(tokens, ExtraTokens);", $"[B, N, {d}]");
+            w.Line($"{Value} masks;");
+            using (w.Block("using (graph.Scope(\"decoder\"))"))
+            {
+                if (spec.Decoder.Kind == DecoderKind.Linear)
+                {
+                    w.Line("masks = graph.TokensToMaps(graph.Linear(\"head\", patches), NumClasses, grid);", $"[B, {k}, H'/{p}, W'/{p}]");
+                }
+                else
+                {
+                    var m = spec.Decoder;
+                    w.Line("var n = graph.TokenCount(patches);");
+                    w.Line("var x = graph.Linear(\"proj_dec\", patches);", $"[B, N, {m.Width}]");
+                    w.Line($"x = graph.AppendTokens(x, \"cls_emb\", NumClasses, {m.Width});", $"[B, N + {k}, {m.Width}]");
+                    w.Line($"for (int i = 0; i < {m.Layers}; i++) x = graph.TransformerBlock($\"blocks.{{i}}\", x, {m.Width}, {m.Heads}, {epsilon});");
+                    w.Line($"x = graph.LayerNorm(\"decoder_norm\", x, {epsilon});");
+                    w.Line("var patchFeatures = graph.L2Normalize(graph.MatMul(graph.FirstTokens(x, n), graph.Parameter(\"proj_patch\")));", $"[B, N, {m.Width}]");
+                    w.Line("var classFeatures = graph.L2Normalize(graph.MatMul(graph.TokensFrom(x, n), graph.Parameter(\"proj_classes\")));", $"[B, {k}, {m.Width}]");
+                    w.Line($"var scores = graph.LayerNorm(\"mask_norm\", graph.MatMul(patchFeatures, graph.Transpose(classFeatures, 0, 2, 1)), {epsilon});", $"[B, N, {k}]");
+                    w.Line("masks = graph.TokensToMaps(scores, NumClasses, grid);", $"[B, {k}, H'/{p}, W'/{p}]");
+                }
+            }
+            w.Line("var logits = graph.Crop(graph.UpsampleTo(masks, padded), size);", $"[B, {k}, H, W]");
+            w.Line("graph.SegmentationOutputs(logits, NumClasses);");
         }
     }
 

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 
+using Segmenter.Runtime;
+
 namespace Segmenter.Training.Imaging;
 
 /// <summary>Pictures of results: colour-coded labels, labels blended over an image, heat maps blended over an image.</summary>

@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Runtime;
 
 /// <summary>Class colours for label and overlay images.</summary>
 public static class Palettes

@@ -1,0 +1,38 @@
+namespace Segmenter.Export;
+
+/// <summary>Which operators an exported graph uses.</summary>
+public enum OnnxFlavour
+{
+    /// <summary>Standard ONNX operators only: runs anywhere (ONNX Runtime, TensorRT, other runtimes).</summary>
+    Portable,
+    /// <summary>ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu) where they are faster on CPU.</summary>
+    Fused,
+}
+
+/// <summary>How to export a model to ONNX.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>The default-domain opset (17 by default: what Debian's onnx checker accepts).</summary>
+    public int Opset { get; init; } = 17;
+
+    /// <summary>Portable or fused operators.</summary>
+    public OnnxFlavour Flavour { get; init; } = OnnxFlavour.Portable;
+
+    /// <summary>Weights and compute in float16 (input and output stay float32), for GPU deployment.</summary>
+    public bool Float16 { get; init; }
+
+    /// <summary>Add a second output, <c>labels</c>: the argmax over classes, [batch, height, width].</summary>
+    public bool Labels { get; init; }
+
+    /// <summary>The lowest and highest opsets the exporter writes.</summary>
+    public const int MinimumOpset = 17, MaximumOpset = 23;
+
+    /// <summary>The ONNX IR version that goes with <see cref="Opset"/>.</summary>
+    public long IrVersion => Opset switch
+    {
+        <= 18 => 8,
+        <= 20 => 9,
+        <= 22 => 10,
+        _ => 11,
+    };
+}

@@ -1,0 +1,176 @@
+using Segmenter.Dsl;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace Segmenter.Export;
+
+/// <summary>
+/// The layers shared by every variant, as ONNX subgraphs — the counterparts of the runtime's
+/// hand-written blocks. Generated export code composes them like the model's forward pass.
+/// Dimensions that depend on the input (batch, height, width, token grid) are computed in the graph.
+/// </summary>
+public sealed partial class OnnxGraph
+{
+    /// <summary>The input "image" [batch, 3, height, width] float32, cast to the compute type.</summary>
+    public OnnxValue ImageInput() => Cast(Input("image", DataType.Float, "batch", 3, "height", "width"), ComputeType);
+
+    /// <summary>Height and width of an image tensor as a 1-D int64 [2].</summary>
+    public OnnxValue SpatialSize(OnnxValue images) => Slice(Shape(images), new long[] { 2 }, new long[] { 4 }, new long[] { 0 });
+
+    /// <summary>Images padded with zeros on the right and bottom to multiples of <paramref name="multiple"/>.</summary>
+    public OnnxValue PadToMultiple(OnnxValue images, int multiple)
+    {
+        using var scope = Scope("pad");
+        var size = SpatialSize(images);
+        var step = Int64s(multiple);
+        var padding = Mod(Sub(step, Mod(size, step)), step);                                  // [padH, padW]
+        var pads = Concat(0, Int64s(0, 0, 0, 0, 0, 0), padding);                              // begins, then ends (…, padH, padW)
+        return Node("Pad", new OnnxValue?[] { images, pads, Scalar(0) }, images.Type, Attribute.String("mode", "constant"));
+    }
+
+    /// <summary>The token grid (H/P, W/P) of padded images, as a 1-D int64 [2].</summary>
+    public OnnxValue Grid(OnnxValue paddedImages, int patchSize) => Div(SpatialSize(paddedImages), Int64s(patchSize));
+
+    /// <summary>Patch embedding: the P×P stride-P convolution <c>proj</c>, flattened to tokens [B, N, D].</summary>
+    public OnnxValue PatchEmbedding(string name, OnnxValue images, int patchSize, int width)
+    {
+        using var scope = Scope(name);
+        using var proj = Scope("proj");
+        var maps = Node("Conv", new OnnxValue?[] { images, Parameter("weight"), Parameter("bias") }, images.Type,
+            Attribute.Ints("kernel_shape", patchSize, patchSize), Attribute.Ints("strides", patchSize, patchSize));   // [B, D, gh, gw]
+        return Transpose(Reshape(maps, 0, width, -1), 0, 2, 1);
+    }
+
+    /// <summary>The learned tokens <paramref name="tokenNames"/> ([1, 1, D] each) prepended to <paramref name="x"/> [B, N, D] for every image.</summary>
+    public OnnxValue PrependTokens(OnnxValue x, int width, params string[] tokenNames)
+    {
+        var shape = Concat(0, Slice(Shape(x), new long[] { 0 }, new long[] { 1 }, new long[] { 0 }), Int64s(1, width));   // [B, 1, D]
+        var parts = new OnnxValue[tokenNames.Length + 1];
+        for (int i = 0; i < tokenNames.Length; i++) parts[i] = Expand(Parameter(tokenNames[i]), shape);
+        parts[tokenNames.Length] = x;
+        return Concat(1, parts);
+    }
+
+    /// <summary>The learned tokens <paramref name="tokenName"/> [1, <paramref name="count"/>, D] appended after <paramref name="x"/> [B, N, D] for every image.</summary>
+    public OnnxValue AppendTokens(OnnxValue x, string tokenName, int count, int width)
+    {
+        var shape = Concat(0, Slice(Shape(x), new long[] { 0 }, new long[] { 1 }, new long[] { 0 }), Int64s(count, width));
+        return Concat(1, x, Expand(Parameter(tokenName), shape));
+    }
+
+    /// <summary>
+    /// The position embedding <paramref name="name"/> [1, E + gh0·gw0, D] for the token grid <paramref name="grid"/>:
+    /// the E extra rows kept, the grid part resized (align_corners = false). Resizing to the same grid is the identity.
+    /// </summary>
+    public OnnxValue PositionEmbedding(string name, int extraTokens, int gridHeight, int gridWidth, int width, OnnxValue grid, ResizeMode mode)
+    {
+        var table = Parameter(name);
+        using var scope = Scope(name);
+        var extra = Slice(table, new long[] { 0 }, new long[] { extraTokens }, new long[] { 1 });
+        var map = Transpose(Reshape(Slice(table, new long[] { extraTokens }, new[] { End }, new long[] { 1 }), 1, gridHeight, gridWidth, width), 0, 3, 1, 2);
+        var resized = Resize(map, Concat(0, Int64s(1, width), grid), mode);                      // [1, D, gh, gw]
+        return Concat(1, extra, Reshape(Transpose(resized, 0, 2, 3, 1), 1, -1, width));
+    }
+
+    /// <summary>The tokens after the first <paramref name="count"/>.</summary>
+    public OnnxValue DropTokens(OnnxValue tokens, int count) => Slice(tokens, new long[] { count }, new[] { End }, new long[] { 1 });
+
+    /// <summary>The first <paramref name="count"/> tokens (<paramref name="count"/> given as a 1-D int64 [1]).</summary>
+    public OnnxValue FirstTokens(OnnxValue tokens, OnnxValue count) => Slice(tokens, Int64s(0), count, new long[] { 1 });
+
+    /// <summary>The tokens from position <paramref name="start"/> (a 1-D int64 [1]) on.</summary>
+    public OnnxValue TokensFrom(OnnxValue tokens, OnnxValue start) => Slice(tokens, start, Int64s(End), new long[] { 1 });
+
+    /// <summary>The number of tokens of [B, T, D] as a 1-D int64 [1].</summary>
+    public OnnxValue TokenCount(OnnxValue tokens) => Slice(Shape(tokens), new long[] { 1 }, new long[] { 2 }, new long[] { 0 });
+
+    /// <summary>A Linear layer <paramref name="name"/>: x · weightᵀ + bias (the weight kept in its state-dict layout).</summary>
+    public OnnxValue Linear(string name, OnnxValue x)
+    {
+        using var scope = Scope(name);
+        return Add(MatMul(x, Transpose(Parameter("weight"), 1, 0)), Parameter("bias"));
+    }
+
+    /// <summary>A LayerNorm <paramref name="name"/> over the last axis.</summary>
+    public OnnxValue LayerNorm(string name, OnnxValue x, double epsilon)
+    {
+        using var scope = Scope(name);
+        return LayerNormalization(x, Parameter("weight"), Parameter("bias"), epsilon);
+    }
+
+    /// <summary>A pre-norm transformer block <paramref name="name"/> (norm1, attn, norm2, mlp), as the runtime's TransformerBlock.</summary>
+    public OnnxValue TransformerBlock(string name, OnnxValue x, int width, int heads, double epsilon)
+    {
+        using var scope = Scope(name);
+        x = Add(x, SelfAttention("attn", LayerNorm("norm1", x, epsilon), width, heads));
+        return Add(x, Mlp("mlp", LayerNorm("norm2", x, epsilon)));
+    }
+
+    /// <summary>Multi-head self-attention <paramref name="name"/> (qkv, proj) on tokens [B, T, D].</summary>
+    public OnnxValue SelfAttention(string name, OnnxValue x, int width, int heads)
+    {
+        using var scope = Scope(name);
+        OnnxValue merged;
+        if (Options.Flavour == OnnxFlavour.Fused)
+        {
+            using (Scope("qkv"))
+            {
+                merged = ContribNode("Attention", new OnnxValue?[] { x, Transpose(Parameter("weight"), 1, 0), Parameter("bias") }, x.Type,
+                    Attribute.Int("num_heads", heads));
+            }
+        }
+        else
+        {
+            var qkv = Transpose(Reshape(Linear("qkv", x), 0, 0, 3, heads, width / heads), 2, 0, 3, 1, 4);    // [3, B, h, T, D/h]
+            var q = Gather(qkv, 0);
+            var k = Gather(qkv, 1);
+            var v = Gather(qkv, 2);
+            var scores = Mul(MatMul(q, Transpose(k, 0, 1, 3, 2)), Scalar(1.0 / System.Math.Sqrt(width / heads)));
+            merged = Reshape(Transpose(MatMul(Softmax(scores), v), 0, 2, 1, 3), 0, 0, width);               // [B, T, D]
+        }
+        return Linear("proj", merged);
+    }
+
+    /// <summary>The MLP <paramref name="name"/>: fc1, exact GELU, fc2.</summary>
+    public OnnxValue Mlp(string name, OnnxValue x)
+    {
+        using var scope = Scope(name);
+        OnnxValue hidden;
+        if (Options.Flavour == OnnxFlavour.Fused)
+        {
+            using (Scope("fc1"))
+                hidden = ContribNode("BiasGelu", new OnnxValue?[] { MatMul(x, Transpose(Parameter("weight"), 1, 0)), Parameter("bias") }, x.Type);
+        }
+        else
+        {
+            hidden = Gelu(Linear("fc1", x));
+        }
+        return Linear("fc2", hidden);
+    }
+
+    /// <summary>Each token of [B, T, D] divided by its L2 norm (no epsilon, as the reference).</summary>
+    public OnnxValue L2Normalize(OnnxValue x) => Div(x, ReduceL2LastAxis(x));
+
+    /// <summary>Per-token class scores [B, N, K] as maps [B, K, gh, gw].</summary>
+    public OnnxValue TokensToMaps(OnnxValue scores, int classes, OnnxValue grid) =>
+        Reshape(Transpose(scores, 0, 2, 1), Concat(0, Int64s(0, classes), grid));
+
+    /// <summary>Maps [B, K, h, w] resized bilinearly (align_corners = false) to the spatial size of <paramref name="like"/>.</summary>
+    public OnnxValue UpsampleTo(OnnxValue maps, OnnxValue like)
+    {
+        var sizes = Concat(0, Slice(Shape(maps), new long[] { 0 }, new long[] { 2 }, new long[] { 0 }), SpatialSize(like));
+        return Resize(maps, sizes, ResizeMode.Bilinear);
+    }
+
+    /// <summary>The top-left part of maps [B, K, H', W'] of spatial size <paramref name="size"/> (a 1-D int64 [2]).</summary>
+    public OnnxValue Crop(OnnxValue maps, OnnxValue size) => Slice(maps, Int64s(0, 0), size, new long[] { 2, 3 });
+
+    /// <summary>Declares the outputs: <c>logits</c> [batch, K, height, width] float32 and, if asked for, <c>labels</c> (argmax).</summary>
+    public void SegmentationOutputs(OnnxValue logits, int classes)
+    {
+        var output = Cast(logits, DataType.Float);
+        Output("logits", output, "batch", classes, "height", "width");
+        if (!Options.Labels) return;
+        var argmax = Node("ArgMax", new OnnxValue?[] { output }, DataType.Int64, Attribute.Int("axis", 1), Attribute.Int("keepdims", 0));
+        Output("labels", classes <= 256 ? Cast(argmax, DataType.Uint8) : argmax, "batch", "height", "width");
+    }
+}

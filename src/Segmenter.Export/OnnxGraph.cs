@@ -1,0 +1,231 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Google.Protobuf;
+using Onnx;
+using Segmenter.Dsl;
+using static TorchSharp.torch;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace Segmenter.Export;
+
+/// <summary>A value in an ONNX graph: its name and element type.</summary>
+public readonly record struct OnnxValue(string Name, DataType Type);
+
+/// <summary>
+/// Builds an ONNX graph for a model: initializers named by state-dict key (taken from the model's
+/// weights, in the compute type), nodes named by module scope (<c>/encoder/blocks.3/attn/MatMul</c>),
+/// deduplicated constants and explicit opset imports. Generated export code calls its layer helpers
+/// (OnnxGraph.Layers.cs) in the order of the model's forward pass.
+/// </summary>
+public sealed partial class OnnxGraph
+{
+    private readonly IReadOnlyDictionary<string, Tensor> parameters;
+    private readonly GraphProto graph = new();
+    private readonly Dictionary<string, OnnxValue> initializers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OnnxValue> constants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> nodeNames = new(StringComparer.Ordinal);
+    private readonly List<string> scopes = new();
+    private bool usesContribOperators;
+
+    /// <summary>Starts a graph for a model with the given spec and weights.</summary>
+    public OnnxGraph(SegmenterSpec spec, IReadOnlyDictionary<string, Tensor> parameters, OnnxExportOptions options)
+    {
+        if (options.Opset is < OnnxExportOptions.MinimumOpset or > OnnxExportOptions.MaximumOpset)
+            throw new ArgumentException($"opset {options.Opset} is not supported: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset}");
+        Spec = spec;
+        Options = options;
+        this.parameters = parameters;
+        graph.Name = spec.Name;
+    }
+
+    /// <summary>The model's spec.</summary>
+    public SegmenterSpec Spec { get; }
+
+    /// <summary>The export options.</summary>
+    public OnnxExportOptions Options { get; }
+
+    /// <summary>The element type of activations and weights (float, or float16 with <see cref="OnnxExportOptions.Float16"/>).</summary>
+    public DataType ComputeType => Options.Float16 ? DataType.Float16 : DataType.Float;
+
+    /// <summary>The number of nodes so far.</summary>
+    public int NodeCount => graph.Node.Count;
+
+    /// <summary>Enters a module scope: node names gain "/name", parameter keys gain "name.". Dispose to leave it.</summary>
+    public IDisposable Scope(string name)
+    {
+        scopes.Add(name);
+        return new ScopeExit(scopes);
+    }
+
+    /// <summary>The initializer for parameter <paramref name="localName"/> of the current scope (state-dict key = scope path + name).</summary>
+    public OnnxValue Parameter(string localName)
+    {
+        var key = string.Join(".", scopes.Append(localName));
+        if (initializers.TryGetValue(key, out var existing)) return existing;
+        if (!parameters.TryGetValue(key, out var tensor))
+            throw new InvalidOperationException($"the model has no parameter '{key}' (the generated export code and the model disagree)");
+        using var converted = tensor.detach().to(Options.Float16 ? ScalarType.Float16 : ScalarType.Float32).cpu().contiguous();
+        var proto = new TensorProto { Name = key, DataType = (int)ComputeType, RawData = ByteString.CopyFrom(converted.bytes) };
+        proto.Dims.AddRange(tensor.shape);
+        graph.Initializer.Add(proto);
+        var value = new OnnxValue(key, ComputeType);
+        initializers.Add(key, value);
+        return value;
+    }
+
+    /// <summary>A 1-D int64 constant (deduplicated).</summary>
+    public OnnxValue Int64s(params long[] values) =>
+        AddConstant(DataType.Int64, new long[] { values.Length }, "i64:" + string.Join(",", values), proto => proto.Int64Data.AddRange(values));
+
+    /// <summary>A 0-D int64 constant (deduplicated).</summary>
+    public OnnxValue Int64Scalar(long value) =>
+        AddConstant(DataType.Int64, Array.Empty<long>(), "i64s:" + value.ToString(CultureInfo.InvariantCulture), proto => proto.Int64Data.Add(value));
+
+    /// <summary>A 0-D constant of the compute type (deduplicated).</summary>
+    public OnnxValue Scalar(double value)
+    {
+        var key = $"{ComputeType}:{value.ToString("R", CultureInfo.InvariantCulture)}";
+        return AddConstant(ComputeType, Array.Empty<long>(), key, proto =>
+        {
+            if (ComputeType == DataType.Float16)
+                proto.RawData = ByteString.CopyFrom(BitConverter.GetBytes((Half)value));
+            else
+                proto.FloatData.Add((float)value);
+        });
+    }
+
+    /// <summary>Adds a node in the current scope and returns its (first) output.</summary>
+    public OnnxValue Node(string operatorType, IEnumerable<OnnxValue?> inputs, DataType outputType, params AttributeProto[] attributes) =>
+        NodeWithOutputs(operatorType, inputs, 1, outputType, "", attributes)[0];
+
+    /// <summary>Adds a node of ONNX Runtime's com.microsoft domain.</summary>
+    public OnnxValue ContribNode(string operatorType, IEnumerable<OnnxValue?> inputs, DataType outputType, params AttributeProto[] attributes)
+    {
+        usesContribOperators = true;
+        return NodeWithOutputs(operatorType, inputs, 1, outputType, "com.microsoft", attributes)[0];
+    }
+
+    /// <summary>Adds a node with <paramref name="outputCount"/> outputs. A null input is an omitted optional input.</summary>
+    public OnnxValue[] NodeWithOutputs(string operatorType, IEnumerable<OnnxValue?> inputs, int outputCount, DataType outputType, string domain, params AttributeProto[] attributes)
+    {
+        var path = "/" + string.Join("/", scopes);
+        var baseName = (path == "/" ? "" : path) + "/" + operatorType;
+        nodeNames.TryGetValue(baseName, out var count);
+        nodeNames[baseName] = count + 1;
+        var name = count == 0 ? baseName : $"{baseName}_{count}";
+
+        var node = new NodeProto { Name = name, OpType = operatorType, Domain = domain };
+        node.Input.AddRange(inputs.Select(i => i?.Name ?? ""));
+        var outputs = Enumerable.Range(0, outputCount).Select(i => new OnnxValue($"{name}_output_{i}", outputType)).ToArray();
+        node.Output.AddRange(outputs.Select(o => o.Name));
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        return outputs;
+    }
+
+    /// <summary>Declares a graph input with named (dynamic) and fixed dimensions.</summary>
+    public OnnxValue Input(string name, DataType type, params object[] dimensions)
+    {
+        graph.Input.Add(ValueInfo(name, type, dimensions));
+        return new OnnxValue(name, type);
+    }
+
+    /// <summary>Declares <paramref name="value"/> as graph output <paramref name="name"/> (through an Identity node when the names differ).</summary>
+    public void Output(string name, OnnxValue value, params object[] dimensions)
+    {
+        var node = new NodeProto { Name = "/" + name + "/Identity", OpType = "Identity" };
+        node.Input.Add(value.Name);
+        node.Output.Add(name);
+        graph.Node.Add(node);
+        graph.Output.Add(ValueInfo(name, value.Type, dimensions));
+    }
+
+    /// <summary>The finished model with its opset imports and metadata.</summary>
+    public ModelProto Build(IReadOnlyDictionary<string, string> metadata, string producerVersion)
+    {
+        var model = new ModelProto
+        {
+            IrVersion = Options.IrVersion,
+            ProducerName = "Segmenter.Dsl",
+            ProducerVersion = producerVersion,
+            Domain = "segmenter.dsl",
+            ModelVersion = 1,
+            DocString = $"{Spec.Name} ({Spec.PaperName}): Segmenter semantic segmentation, exported from generated code.",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Options.Opset });
+        if (usesContribOperators) model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model;
+    }
+
+    private OnnxValue AddConstant(DataType type, long[] dims, string key, Action<TensorProto> fill)
+    {
+        if (constants.TryGetValue(key, out var existing)) return existing;
+        var proto = new TensorProto { Name = $"/constants/{constants.Count}", DataType = (int)type };
+        proto.Dims.AddRange(dims);
+        fill(proto);
+        graph.Initializer.Add(proto);
+        var value = new OnnxValue(proto.Name, type);
+        constants.Add(key, value);
+        return value;
+    }
+
+    private static ValueInfoProto ValueInfo(string name, DataType type, object[] dimensions)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var dimension in dimensions)
+        {
+            shape.Dim.Add(dimension switch
+            {
+                string symbol => new TensorShapeProto.Types.Dimension { DimParam = symbol },
+                int size => new TensorShapeProto.Types.Dimension { DimValue = size },
+                long size => new TensorShapeProto.Types.Dimension { DimValue = size },
+                _ => throw new ArgumentException($"dimension {dimension} must be a name or a size"),
+            });
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+
+    private sealed class ScopeExit : IDisposable
+    {
+        private readonly List<string> scopes;
+        private bool disposed;
+
+        public ScopeExit(List<string> scopes) => this.scopes = scopes;
+
+        public void Dispose()
+        {
+            if (disposed) return;
+            disposed = true;
+            scopes.RemoveAt(scopes.Count - 1);
+        }
+    }
+}
+
+/// <summary>ONNX node attributes.</summary>
+public static class Attribute
+{
+    /// <summary>An integer attribute.</summary>
+    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    /// <summary>An integer-list attribute.</summary>
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    /// <summary>A float attribute.</summary>
+    public static AttributeProto Float(string name, double value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)value };
+
+    /// <summary>A string attribute.</summary>
+    public static AttributeProto String(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+}

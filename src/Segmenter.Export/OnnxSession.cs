@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+using static TorchSharp.torch;
+
+namespace Segmenter.Export;
+
+/// <summary>Settings of an ONNX Runtime session.</summary>
+public sealed record OnnxSessionOptions
+{
+    /// <summary>Threads for one operator (0: ONNX Runtime's default, the physical cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Graph optimisation (constant folding, fusions); all by default.</summary>
+    public GraphOptimizationLevel Optimization { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
+
+    /// <summary>Execution provider: cpu, cuda or tensorrt.</summary>
+    public string Provider { get; init; } = "cpu";
+
+    /// <summary>Device index for cuda and tensorrt.</summary>
+    public int DeviceId { get; init; }
+}
+
+/// <summary>
+/// Runs an exported model with ONNX Runtime. Inputs and outputs are TorchSharp tensors on the CPU;
+/// ONNX Runtime reads the input's memory and writes straight into the output tensor (no copies).
+/// </summary>
+public sealed class OnnxSession : IDisposable
+{
+    private readonly InferenceSession session;
+    private readonly bool hasLabels;
+
+    /// <summary>Opens <paramref name="path"/>; a clear error if the provider is not available in this build or on this host.</summary>
+    public OnnxSession(string path, OnnxSessionOptions? options = null)
+    {
+        options ??= new OnnxSessionOptions();
+        if (!System.IO.File.Exists(path)) throw new System.IO.FileNotFoundException($"ONNX file '{path}' does not exist", path);
+        using var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = options.Optimization,
+            IntraOpNumThreads = options.Threads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableMemoryPattern = true,
+            EnableCpuMemArena = true,
+        };
+        AddProvider(sessionOptions, options);
+        try
+        {
+            session = new InferenceSession(path, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new System.IO.InvalidDataException($"{path}: ONNX Runtime cannot load it: {e.Message}", e);
+        }
+        if (!session.InputMetadata.ContainsKey("image") || !session.OutputMetadata.ContainsKey("logits"))
+            throw new System.IO.InvalidDataException($"{path}: not a Segmenter export (expected an input 'image' and an output 'logits'; it has inputs {string.Join(", ", session.InputMetadata.Keys)})");
+        hasLabels = session.OutputMetadata.ContainsKey("labels");
+        Metadata = session.ModelMetadata.CustomMetadataMap;
+        Classes = session.OutputMetadata["logits"].Dimensions[1];
+    }
+
+    /// <summary>The model's metadata (see <see cref="OnnxMetadata"/>).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The number of classes K.</summary>
+    public int Classes { get; }
+
+    /// <summary>Logits [B, K, H, W] for normalised images [B, 3, H, W] (float32, CPU).</summary>
+    public Tensor Run(Tensor images)
+    {
+        var (logits, labels) = RunWithLabels(images);
+        labels?.Dispose();
+        return logits;
+    }
+
+    /// <summary>Logits, and the labels output [B, H, W] when the file has one (exported with labels).</summary>
+    public (Tensor Logits, Tensor? Labels) RunWithLabels(Tensor images)
+    {
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]", nameof(images));
+        using var input = images.to(float32).cpu().contiguous();
+        var logits = empty(input.shape[0], Classes, input.shape[2], input.shape[3]);
+        var labels = hasLabels ? empty(new[] { input.shape[0], input.shape[2], input.shape[3] }, Classes <= 256 ? ScalarType.Byte : ScalarType.Int64) : null;
+        using var inputValue = Wrap(input, TensorElementType.Float);
+        using var outputValue = Wrap(logits, TensorElementType.Float);
+        using var labelValue = labels is null ? null : Wrap(labels, Classes <= 256 ? TensorElementType.UInt8 : TensorElementType.Int64);
+        using var runOptions = new RunOptions();
+        var outputNames = hasLabels ? new[] { "logits", "labels" } : new[] { "logits" };
+        var outputValues = hasLabels ? new[] { outputValue, labelValue! } : new[] { outputValue };
+        session.Run(runOptions, new[] { "image" }, new[] { inputValue }, outputNames, outputValues);
+        return (logits, labels);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => session.Dispose();
+
+    /// <summary>An OrtValue over a contiguous CPU tensor's own memory (the tensor must outlive it).</summary>
+    private static OrtValue Wrap(Tensor tensor, TensorElementType type)
+    {
+        var storage = tensor.dtype switch
+        {
+            ScalarType.Float32 => tensor.storage<float>().data_ptr(),
+            ScalarType.Byte => tensor.storage<byte>().data_ptr(),
+            ScalarType.Int64 => tensor.storage<long>().data_ptr(),
+            _ => throw new ArgumentException($"tensors of {tensor.dtype} are not passed to ONNX Runtime here"),
+        };
+        var pointer = storage + (nint)(tensor.storage_offset() * tensor.element_size());
+        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, pointer, tensor.numel() * tensor.element_size());
+    }
+
+    private static void AddProvider(SessionOptions sessionOptions, OnnxSessionOptions options)
+    {
+        var provider = options.Provider.Trim().ToLowerInvariant();
+        try
+        {
+            switch (provider)
+            {
+                case "cpu":
+                    return;
+                case "cuda":
+                    sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                    return;
+                case "tensorrt":
+                    sessionOptions.AppendExecutionProvider_Tensorrt(options.DeviceId);
+                    sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                    return;
+                default:
+                    throw new ArgumentException($"unknown execution provider '{options.Provider}': use cpu, cuda or tensorrt");
+            }
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            var needs = provider == "tensorrt" ? "TensorRT 10 and CUDA 12 with cuDNN 9" : "CUDA 12 and cuDNN 9";
+            throw new NotSupportedException(
+                $"the {provider} execution provider is not available: it needs the Microsoft.ML.OnnxRuntime.Gpu package (build with -p:SegmenterOnnxRuntime=gpu) " +
+                $"and {needs} installed on the host, with an NVIDIA driver ({e.Message.Split('\n')[0]})", e);
+        }
+    }
+
+    /// <summary>The execution providers this build of ONNX Runtime offers.</summary>
+    public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
+}
