@@ -22,6 +22,9 @@ public sealed class CliConsole
         if (output != System.Console.Out || System.Console.IsOutputRedirected) Ansi.Profile.Width = 200;
     }
 
+    /// <summary>True when output goes to a terminal (progress bars), false when redirected (plain log lines).</summary>
+    public bool IsInteractive => Out == System.Console.Out && !System.Console.IsOutputRedirected;
+
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; }
 

@@ -27,6 +27,9 @@ public static class Program
             ImportCommand.Create(console),
             AttentionCommand.Create(console),
             ExportCommand.Create(console),
+            MakeDatasetCommand.Create(console),
+            TrainCommand.Create(console),
+            EvalCommand.Create(console),
             QuickstartCommand.Create(console),
         };
         try

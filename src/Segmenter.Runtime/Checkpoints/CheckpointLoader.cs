@@ -31,7 +31,8 @@ public sealed record LoadOptions
 /// </summary>
 public static class CheckpointLoader
 {
-    private static readonly string[] UnusedHeads = { "encoder.head.", "encoder.head_dist.", "encoder.fc_norm.", "encoder.pre_logits.", "auxiliary_head." };
+    /// <summary>Keys that are never model weights: the reference's unused classifier heads, mmsegmentation's auxiliary head, training state.</summary>
+    private static readonly string[] UnusedHeads = { "encoder.head.", "encoder.head_dist.", "encoder.fc_norm.", "encoder.pre_logits.", "auxiliary_head.", "optimizer." };
 
     /// <summary>Reads <paramref name="path"/> and loads it into <paramref name="model"/>; throws <see cref="CheckpointLoadException"/> with the report if it does not fit.</summary>
     public static LoadReport Load(SegmenterModel model, string path, LoadOptions? options = null)

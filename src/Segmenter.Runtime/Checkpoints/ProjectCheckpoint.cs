@@ -22,8 +22,9 @@ public static class ProjectCheckpoint
     /// <summary>Metadata key of the model's name.</summary>
     public const string ModelKey = "model";
 
-    /// <summary>Saves <paramref name="model"/>'s state dict with its spec, atomically.</summary>
-    public static void Save(SegmenterModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    /// <summary>Saves <paramref name="model"/>'s state dict with its spec (and any extra metadata and tensors), atomically.</summary>
+    public static void Save(SegmenterModel model, string path, IReadOnlyDictionary<string, string>? extraMetadata = null,
+        IEnumerable<KeyValuePair<string, TorchSharp.torch.Tensor>>? extraTensors = null)
     {
         var metadata = new Dictionary<string, string>
         {
@@ -35,7 +36,7 @@ public static class ProjectCheckpoint
         {
             foreach (var (key, value) in extraMetadata) metadata[key] = value;
         }
-        SafeTensors.Write(path, model.state_dict(), metadata);
+        SafeTensors.Write(path, model.state_dict().Concat(extraTensors ?? Array.Empty<KeyValuePair<string, TorchSharp.torch.Tensor>>()), metadata);
     }
 
     /// <summary>True if the file carries this project's metadata.</summary>

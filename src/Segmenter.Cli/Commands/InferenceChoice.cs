@@ -1,0 +1,40 @@
+using System;
+using System.CommandLine;
+using Segmenter.Dsl;
+using Segmenter.Training.Inference;
+
+namespace Segmenter.Cli.Commands;
+
+/// <summary>The inference options of eval and predict: mode, window and stride, test scale.</summary>
+internal sealed class InferenceChoice
+{
+    public Option<string> Mode { get; } = new("--mode") { Description = "whole, slide or multiscale (slide and flip at 0.5–1.75).", DefaultValueFactory = _ => "whole" };
+
+    public Option<int?> Window { get; } = new("--window") { Description = "Sliding-window size (default: the model's training size)." };
+
+    public Option<int?> Stride { get; } = new("--stride") { Description = "Sliding-window stride (default: 2/3 of the window)." };
+
+    public Option<int?> TestSize { get; } = new("--test-size") { Description = "Rescale each image so its short side is this first (mmsegmentation's test resize); default: none." };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Mode);
+        command.Add(Window);
+        command.Add(Stride);
+        command.Add(TestSize);
+    }
+
+    public InferenceOptions Read(ParseResult result, SegmenterSpec spec)
+    {
+        var mode = result.GetValue(Mode)!.Trim().ToLowerInvariant() switch
+        {
+            "whole" => InferenceMode.Whole,
+            "slide" => InferenceMode.Slide,
+            "multiscale" or "multi-scale" or "ms" => InferenceMode.MultiScale,
+            var other => throw new ArgumentException($"unknown mode '{other}': use whole, slide or multiscale"),
+        };
+        int window = result.GetValue(Window) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
+        int stride = result.GetValue(Stride) ?? Math.Max(1, window * 2 / 3);
+        return new InferenceOptions(mode, window, stride, result.GetValue(TestSize));
+    }
+}

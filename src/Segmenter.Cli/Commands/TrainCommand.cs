@@ -1,0 +1,151 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Threading;
+using Segmenter.Runtime;
+using Segmenter.Training.Data;
+using Segmenter.Training.Inference;
+using Segmenter.Training.Training;
+using Spectre.Console;
+
+namespace Segmenter.Cli.Commands;
+
+/// <summary>
+/// <c>segmenter train &lt;model&gt; --data DIR --dataset L [--iters --batch --lr --crop --eval-every --out DIR --resume --init F --device --seed]</c>.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = new Argument<string>("model") { Description = "A zoo model, path/to/file.seg[:Model], or a reference variant.yml." };
+        var data = new Option<string>("--data") { Description = "The dataset folder.", Required = true };
+        var dataset = new Option<string>("--dataset") { Description = "ade20k, cityscapes, pascal-context or folder.", Required = true };
+        var iterations = new Option<int>("--iters") { Description = "Optimiser steps.", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 8 };
+        var accumulate = new Option<int>("--accumulate") { Description = "Gradient accumulation: forward/backward passes per step.", DefaultValueFactory = _ => 1 };
+        var lr = new Option<double>("--lr") { Description = "Base learning rate of the poly schedule.", DefaultValueFactory = _ => 1e-3 };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "SGD weight decay.", DefaultValueFactory = _ => 0 };
+        var crop = new Option<int?>("--crop") { Description = "Training crop size (default: the model's image size)." };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the validation split every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
+        var evalMode = new Option<string>("--eval-mode") { Description = "whole or slide.", DefaultValueFactory = _ => "slide" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write last.safetensors every N steps.", DefaultValueFactory = _ => 500 };
+        var output = new Option<string>("--out") { Description = "Folder for checkpoints and TensorBoard logs.", DefaultValueFactory = _ => "runs/segmenter" };
+        var resume = new Option<string?>("--resume") { Description = "Continue from a training checkpoint (default: OUT/last.safetensors).", Arity = ArgumentArity.ZeroOrOne };
+        var init = new Option<string?>("--init") { Description = "Initial weights: ImageNet/timm ViT or DeiT weights (the decoder stays at its initialisation), or any checkpoint." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var seed = new Option<int>("--seed") { Description = "Seed of data order, augmentation and dropout.", DefaultValueFactory = _ => 0 };
+        var workers = new Option<int>("--workers") { Description = "Background data workers.", DefaultValueFactory = _ => 2 };
+        var skipBad = new Option<bool>("--skip-bad-samples") { Description = "Skip unreadable samples (counted and reported) instead of stopping." };
+        var trainSplit = new Option<string>("--train-split") { Description = "The training split.", DefaultValueFactory = _ => "train" };
+        var valSplit = new Option<string?>("--val-split") { Description = "The validation split (\"none\" to skip evaluation).", DefaultValueFactory = _ => "val" };
+        var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation).")
+        {
+            model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, checkpointEvery, output, resume, init, device, seed,
+            workers, skipBad, trainSplit, valSplit,
+        };
+        command.SetAction(result =>
+        {
+            var cancellation = CancellationToken.None;
+            var entry = Models.ModelResolver.Resolve(result.GetValue(model)!);
+            var spec = entry.Spec;
+            var layout = DatasetLayouts.Parse(result.GetValue(dataset)!);
+            var trainSet = DatasetReader.Open(layout, result.GetValue(data)!, result.GetValue(trainSplit)!);
+            var validationName = result.GetValue(valSplit);
+            var validationSet = validationName is null or "none" ? null : DatasetReader.Open(layout, result.GetValue(data)!, validationName);
+            var target = Devices.Parse(result.GetValue(device)!);
+            int cropSize = result.GetValue(crop) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
+            var outputDirectory = result.GetValue(output)!;
+
+            string? resumeFrom = null;
+            if (result.GetResult(resume) is not null)
+            {
+                resumeFrom = result.GetValue(resume) ?? Path.Combine(outputDirectory, "last.safetensors");
+                if (!File.Exists(resumeFrom)) throw new FileNotFoundException($"nothing to resume: {resumeFrom} does not exist", resumeFrom);
+            }
+
+            using var network = entry.Create(null);
+            if (result.GetValue(init) is { } initial && resumeFrom is null)
+            {
+                var report = Runtime.Checkpoints.CheckpointLoader.Load(network, initial, Runtime.Checkpoints.LoadOptions.EncoderOnly);
+                console.Out.WriteLine($"initialised from {initial}: {report.Loaded.Count} tensors ({report.Convention} keys), {report.Missing.Count} left at initialisation" +
+                                      string.Concat(report.Notes.ConvertAll(n => "; " + n)));
+            }
+            if (target.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(network, target);
+
+            var options = new TrainingOptions
+            {
+                Iterations = result.GetValue(iterations),
+                BatchSize = result.GetValue(batch),
+                Accumulate = result.GetValue(accumulate),
+                CropSize = cropSize,
+                LearningRate = result.GetValue(lr),
+                WeightDecay = result.GetValue(weightDecay),
+                Seed = result.GetValue(seed),
+                CheckpointEvery = Math.Max(1, result.GetValue(checkpointEvery)),
+                EvaluateEvery = result.GetValue(evalEvery),
+                Evaluation = new InferenceOptions(result.GetValue(evalMode) == "whole" ? InferenceMode.Whole : InferenceMode.Slide, cropSize, Math.Max(1, cropSize * 2 / 3)),
+                Workers = result.GetValue(workers),
+                SkipBadSamples = result.GetValue(skipBad),
+                OutputDirectory = outputDirectory,
+            };
+            console.Out.WriteLine($"training {spec.Name} on {trainSet.Count} images of {trainSet.Root} ({DatasetLayouts.Name(layout)}), " +
+                                  $"{options.Iterations} steps of {options.BatchSize}×{options.Accumulate} {cropSize}×{cropSize} crops, lr {options.LearningRate:G3}, {target}");
+            var trainer = new Trainer(network, trainSet, validationSet, options, target);
+            var final = Run(console, trainer, options, resumeFrom, cancellation);
+            if (final.LastMetrics is { } metrics) MetricsTable.Write(console, metrics);
+            if (final.SkippedSamples > 0) console.Out.WriteLine($"{final.SkippedSamples} unreadable samples were skipped");
+            console.Out.WriteLine(final.Interrupted
+                ? $"stopped at step {final.Iteration}; continue with: segmenter train … --resume {trainer.LastCheckpoint}"
+                : $"done: {trainer.LastCheckpoint}" + (double.IsNaN(final.BestMeanIoU) ? "" : $", best mIoU {100 * final.BestMeanIoU:F2} in {trainer.BestCheckpoint}"));
+            return final.Interrupted ? 130 : 0;
+        });
+        return command;
+    }
+
+    private static TrainingResult Run(CliConsole console, Trainer trainer, TrainingOptions options, string? resumeFrom, CancellationToken cancellation)
+    {
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;   // finish the step, write a checkpoint, then stop
+            interrupt.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            trainer.Evaluated += (step, metrics) => console.Out.WriteLine($"step {step}: mIoU {100 * metrics.MeanIoU:F2}, aAcc {100 * metrics.PixelAccuracy:F2}, mAcc {100 * metrics.MeanAccuracy:F2}");
+            if (console.IsInteractive)
+            {
+                TrainingResult? final = null;
+                console.Ansi.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Start(context =>
+                    {
+                        var task = context.AddTask("training", maxValue: options.Iterations);
+                        trainer.Note += note => console.Ansi.MarkupLine(Markup.Escape(note));
+                        trainer.Progress += p =>
+                        {
+                            task.Value = p.Iteration;
+                            task.Description = string.Create(CultureInfo.InvariantCulture, $"step {p.Iteration}/{p.Iterations} loss {p.Loss:F4} lr {p.LearningRate:E2} {p.ImagesPerSecond:F1} img/s");
+                        };
+                        final = trainer.Run(resumeFrom, interrupt.Token);
+                    });
+                return final!;
+            }
+            int every = Math.Max(1, options.Iterations / 50);
+            trainer.Note += note => console.Out.WriteLine(note);
+            trainer.Progress += p =>
+            {
+                if (p.Iteration % every == 0 || p.Iteration == p.Iterations || p.Iteration == 1)
+                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"step {p.Iteration}/{p.Iterations}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F2} img/s  ETA {p.Remaining:hh\\:mm\\:ss}"));
+            };
+            return trainer.Run(resumeFrom, interrupt.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+}

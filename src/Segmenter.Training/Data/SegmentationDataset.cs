@@ -1,0 +1,97 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Segmenter.Training.Imaging;
+
+namespace Segmenter.Training.Data;
+
+/// <summary>One image and its label file.</summary>
+public sealed record SegmentationSample(string ImagePath, string LabelPath);
+
+/// <summary>A sample that could not be used: which file, and why.</summary>
+public sealed class DatasetException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public DatasetException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>
+/// A split of a segmentation dataset: the image/label pairs found on disk, the classes, and how raw
+/// label values map to class indices. Samples are decoded and validated as they are loaded.
+/// </summary>
+public sealed class SegmentationDataset
+{
+    private readonly Func<byte, byte> mapLabel;
+
+    internal SegmentationDataset(DatasetLayout layout, string root, string split, IReadOnlyList<SegmentationSample> samples,
+        IReadOnlyList<string> classNames, Func<byte, byte> mapLabel)
+    {
+        Layout = layout;
+        Root = root;
+        Split = split;
+        Samples = samples;
+        ClassNames = classNames;
+        this.mapLabel = mapLabel;
+    }
+
+    /// <summary>The layout.</summary>
+    public DatasetLayout Layout { get; }
+
+    /// <summary>The folder the dataset was opened from.</summary>
+    public string Root { get; }
+
+    /// <summary>The split (train, val, …).</summary>
+    public string Split { get; }
+
+    /// <summary>The samples, in a stable (sorted) order.</summary>
+    public IReadOnlyList<SegmentationSample> Samples { get; }
+
+    /// <summary>The class names, in label order.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The number of classes.</summary>
+    public int NumClasses => ClassNames.Count;
+
+    /// <summary>The number of samples.</summary>
+    public int Count => Samples.Count;
+
+    /// <summary>
+    /// Decodes sample <paramref name="index"/>: the image, and its labels mapped to class indices
+    /// (255 = ignore). Throws a <see cref="DatasetException"/> naming the file for an unreadable file,
+    /// an image and label of different sizes, or a label value that is not a class.
+    /// </summary>
+    public (RgbImage Image, LabelMap Labels) Load(int index)
+    {
+        var sample = Samples[index];
+        RgbImage image;
+        LabelMap labels;
+        try
+        {
+            image = ImageFiles.ReadRgb(sample.ImagePath);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw new DatasetException($"{sample.ImagePath}: unreadable image ({e.Message})", e);
+        }
+        try
+        {
+            labels = ImageFiles.ReadLabels(sample.LabelPath);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw new DatasetException($"{sample.LabelPath}: unreadable label image ({e.Message})", e);
+        }
+        if (image.Width != labels.Width || image.Height != labels.Height)
+            throw new DatasetException($"{sample.LabelPath}: the labels are {labels.Width}×{labels.Height} but the image {sample.ImagePath} is {image.Width}×{image.Height}");
+
+        var mapped = labels.Labels;
+        for (int i = 0; i < mapped.Length; i++)
+        {
+            var value = mapLabel(mapped[i]);
+            if (value != LabelMap.Ignore && value >= NumClasses)
+                throw new DatasetException($"{sample.LabelPath}: label value {mapped[i]} at pixel ({i % labels.Width}, {i / labels.Width}) is not one of the {NumClasses} classes (0–{NumClasses - 1}) or 255 (ignore)");
+            mapped[i] = value;
+        }
+        return (image, labels);
+    }
+}

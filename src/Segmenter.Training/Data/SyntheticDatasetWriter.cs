@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Runtime;
+using Segmenter.Training.Imaging;
+
+namespace Segmenter.Training.Data;
+
+/// <summary>Writes synthetic scenes to disk in any of the supported dataset layouts.</summary>
+public static class SyntheticDatasetWriter
+{
+    /// <summary>
+    /// Writes <paramref name="trainCount"/> training and <paramref name="valCount"/> validation scenes under
+    /// <paramref name="root"/> in <paramref name="layout"/>. Labels are grey PNGs, or palette PNGs where the
+    /// layout uses them (Pascal Context) or <paramref name="paletteLabels"/> asks for them.
+    /// </summary>
+    public static void Write(string root, DatasetLayout layout, int trainCount, int valCount, SceneOptions options, bool paletteLabels = false)
+    {
+        int maximum = layout switch
+        {
+            DatasetLayout.Ade20k => 150,
+            DatasetLayout.Cityscapes => 19,
+            DatasetLayout.PascalContext => 60,
+            _ => 255,
+        };
+        if (options.Classes > maximum)
+            throw new ArgumentException($"the {DatasetLayouts.Name(layout)} layout has {maximum} classes; synthetic scenes with {options.Classes} classes do not fit");
+        Directory.CreateDirectory(root);
+        var splits = new[] { ("train", trainCount, 0), ("val", valCount, 1_000_000) };
+        var lists = new Dictionary<string, List<string>>();
+
+        foreach (var (split, count, offset) in splits)
+        {
+            lists[split] = new List<string>();
+            for (int i = 0; i < count; i++)
+            {
+                var (image, labels) = SyntheticScenes.Generate(offset + i, options);
+                switch (layout)
+                {
+                    case DatasetLayout.Ade20k:
+                    {
+                        var folder = split == "train" ? "training" : "validation";
+                        var stem = $"ADE_{(split == "train" ? "train" : "val")}_{i + 1:D8}";
+                        var baseDirectory = Path.Combine(root, "ADEChallengeData2016");
+                        ImageFiles.WriteJpeg(Ensure(Path.Combine(baseDirectory, "images", folder, stem + ".jpg")), image);
+                        // ADE20K stores class k as k + 1 and 0 as "other": mark a thin border as "other".
+                        var stored = labels.Labels.Select((value, p) => IsBorder(p, labels.Width, labels.Height) ? (byte)0 : (byte)(value + 1)).ToArray();
+                        WriteLabels(Path.Combine(baseDirectory, "annotations", folder, stem + ".png"), new LabelMap(labels.Width, labels.Height, stored), paletteLabels);
+                        break;
+                    }
+                    case DatasetLayout.Cityscapes:
+                    {
+                        var city = split == "train" ? (i % 2 == 0 ? "aachen" : "bochum") : "frankfurt";
+                        var stem = $"{city}_{i / 2:D6}_{i:D6}";
+                        ImageFiles.WritePng(Ensure(Path.Combine(root, "leftImg8bit", split, city, stem + "_leftImg8bit.png")), image);
+                        var stored = labels.Labels.Select((value, p) => IsBorder(p, labels.Width, labels.Height) ? LabelMap.Ignore : value).ToArray();
+                        WriteLabels(Path.Combine(root, "gtFine", split, city, stem + "_gtFine_labelTrainIds.png"), new LabelMap(labels.Width, labels.Height, stored), paletteLabels);
+                        break;
+                    }
+                    case DatasetLayout.PascalContext:
+                    {
+                        var stem = $"2008_{(split == "train" ? 0 : 500_000) + i:D6}";
+                        var baseDirectory = Path.Combine(root, "VOC2010");
+                        ImageFiles.WriteJpeg(Ensure(Path.Combine(baseDirectory, "JPEGImages", stem + ".jpg")), image);
+                        WriteLabels(Path.Combine(baseDirectory, "SegmentationClassContext", stem + ".png"), labels, palette: true);
+                        lists[split].Add(stem);
+                        break;
+                    }
+                    default:
+                    {
+                        var stem = $"{i:D5}";
+                        ImageFiles.WritePng(Ensure(Path.Combine(root, "images", split, stem + ".png")), image);
+                        WriteLabels(Path.Combine(root, "labels", split, stem + ".png"), labels, paletteLabels);
+                        break;
+                    }
+                }
+            }
+        }
+
+        if (layout == DatasetLayout.PascalContext)
+        {
+            foreach (var (split, names) in lists)
+                AtomicFile.WriteText(Ensure(Path.Combine(root, "VOC2010", "ImageSets", "SegmentationContext", split + ".txt")), string.Join("\n", names) + "\n");
+        }
+        if (layout == DatasetLayout.Folder)
+            AtomicFile.WriteText(Path.Combine(root, "classes.txt"), string.Join("\n", SyntheticScenes.ClassNames(options.Classes)) + "\n");
+    }
+
+    private static void WriteLabels(string path, LabelMap labels, bool palette)
+    {
+        Ensure(path);
+        if (palette) IndexedPng.Write(path, labels, Palettes.Voc);
+        else ImageFiles.WriteLabelPng(path, labels);
+    }
+
+    private static bool IsBorder(int pixel, int width, int height)
+    {
+        int x = pixel % width, y = pixel / width;
+        return x < 2 || y < 2 || x >= width - 2 || y >= height - 2;
+    }
+
+    private static string Ensure(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
+}

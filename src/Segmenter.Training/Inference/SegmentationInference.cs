@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Segmenter.Runtime;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training.Inference;
+
+/// <summary>How to run a model over an image.</summary>
+public enum InferenceMode
+{
+    /// <summary>The whole image at once (the model pads it to the patch size).</summary>
+    Whole,
+    /// <summary>Sliding windows, logits averaged where they overlap (the paper's single-scale evaluation).</summary>
+    Slide,
+    /// <summary>Sliding windows at scales 0.5–1.75, each also flipped, softmax maps averaged.</summary>
+    MultiScale,
+}
+
+/// <summary>Inference settings. Sizes in pixels.</summary>
+/// <param name="Mode">Whole, slide or multi-scale.</param>
+/// <param name="WindowSize">Window side (the training crop size).</param>
+/// <param name="WindowStride">Window stride.</param>
+/// <param name="TestShortSide">If set, images are first rescaled keeping their aspect ratio so the short side is this (long side at most 4×), as mmsegmentation's test pipeline; multi-scale multiplies it by each scale.</param>
+/// <param name="WindowBatch">Windows per forward pass.</param>
+public sealed record InferenceOptions(InferenceMode Mode, int WindowSize, int WindowStride, int? TestShortSide = null, int WindowBatch = 4)
+{
+    /// <summary>The paper's multi-scale ratios.</summary>
+    public static IReadOnlyList<double> Scales { get; } = new[] { 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 };
+}
+
+/// <summary>Whole-image, sliding-window and multi-scale inference, exactly as REFERENCE.md §8 describes the reference's.</summary>
+public static class SegmentationInference
+{
+    /// <summary>
+    /// Class probabilities [1, K, H, W] (softmax) for one normalised image [1, 3, H, W] at its original size.
+    /// The model runs in evaluation mode without autograd.
+    /// </summary>
+    public static Tensor Probabilities(SegmenterModel model, Tensor image, InferenceOptions options)
+    {
+        if (image.dim() != 4 || image.shape[0] != 1) throw new ArgumentException($"expected one image [1, 3, H, W], got [{string.Join(", ", image.shape)}]");
+        model.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        long height = image.shape[2], width = image.shape[3];
+        var runs = options.Mode == InferenceMode.MultiScale
+            ? InferenceOptions.Scales.SelectMany(s => new[] { (s, false), (s, true) }).ToList()
+            : new List<(double, bool)> { (1.0, false) };
+
+        Tensor? sum = null;
+        foreach (var (scale, flip) in runs)
+        {
+            var input = Rescale(image, options.TestShortSide is { } side ? side * scale : (double?)null, scale);
+            if (flip) input = input.flip(3);
+            var logits = options.Mode == InferenceMode.Whole ? model.call(input) : SlideLogits(model, input, options.WindowSize, options.WindowStride, options.WindowBatch);
+            logits = Resize.Bilinear(logits, height, width);
+            if (flip) logits = logits.flip(3);
+            var probabilities = logits.softmax(1);
+            sum = sum is null ? probabilities : sum.add_(probabilities);
+        }
+        return sum!.div_(runs.Count).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Logits [1, K, H', W'] of a sliding window over <paramref name="image"/> [1, 3, H', W']: an image whose short side is
+    /// below the window is first upsampled so it equals the window; windows start at every multiple of the stride below
+    /// size − window, and at size − window; their logits are summed and divided by the per-pixel count.
+    /// </summary>
+    public static Tensor SlideLogits(SegmenterModel model, Tensor image, int window, int stride, int batch = 4)
+    {
+        if (window < 1 || stride < 1) throw new ArgumentException($"window {window} and stride {stride} must be positive");
+        using var scope = NewDisposeScope();
+        image = UpsampleShortSide(image, window);
+        long height = image.shape[2], width = image.shape[3];
+        var rows = Starts(height, window, stride);
+        var columns = Starts(width, window, stride);
+        var anchors = rows.SelectMany(r => columns.Select(c => (r, c))).ToList();
+
+        Tensor? sum = null;
+        var count = zeros(new long[] { 1, 1, height, width }, device: image.device);
+        for (int first = 0; first < anchors.Count; first += batch)
+        {
+            var chunk = anchors.Skip(first).Take(batch).ToList();
+            var crops = cat(chunk.Select(a => image.narrow(2, a.r, window).narrow(3, a.c, window)).ToArray(), 0);
+            var logits = model.call(crops);
+            sum ??= zeros(new long[] { 1, logits.shape[1], height, width }, device: image.device);
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                var (r, c) = chunk[i];
+                sum.narrow(2, r, window).narrow(3, c, window).add_(logits.narrow(0, i, 1));
+                count.narrow(2, r, window).narrow(3, c, window).add_(1);
+            }
+        }
+        return sum!.div_(count).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Window starts along one axis: multiples of <paramref name="stride"/> below size − window, then size − window.</summary>
+    public static IReadOnlyList<long> Starts(long size, int window, int stride)
+    {
+        var starts = new List<long>();
+        for (long s = 0; s < size - window; s += stride) starts.Add(s);
+        starts.Add(Math.Max(0, size - window));
+        return starts;
+    }
+
+    /// <summary>The image upsampled (bilinear) so that its short side equals <paramref name="side"/>, if it is shorter.</summary>
+    public static Tensor UpsampleShortSide(Tensor image, int side)
+    {
+        long height = image.shape[2], width = image.shape[3];
+        if (Math.Min(height, width) >= side) return image;
+        long newHeight, newWidth;
+        if (height < width)
+        {
+            newHeight = side;
+            newWidth = (long)((double)width / height * side);
+        }
+        else
+        {
+            newWidth = side;
+            newHeight = (long)((double)height / width * side);
+        }
+        return Resize.Bilinear(image, newHeight, newWidth);
+    }
+
+    /// <summary>
+    /// Rescales keeping the aspect ratio so the short side is <paramref name="shortSide"/> and the long side at most
+    /// 4 × that (mmsegmentation's keep-ratio resize); without a short side, scales by <paramref name="scale"/>.
+    /// </summary>
+    private static Tensor Rescale(Tensor image, double? shortSide, double scale)
+    {
+        long height = image.shape[2], width = image.shape[3];
+        double factor = shortSide is { } s
+            ? Math.Min(4 * s / Math.Max(height, width), s / Math.Min(height, width))
+            : scale;
+        if (Math.Abs(factor - 1) < 1e-9) return image;
+        long newHeight = Math.Max(1, (long)Math.Round(height * factor)), newWidth = Math.Max(1, (long)Math.Round(width * factor));
+        return Resize.Bilinear(image, newHeight, newWidth);
+    }
+}

@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Segmenter.Runtime;
+using Segmenter.Training.Augmentation;
+using Segmenter.Training.Data;
+using Segmenter.Training.Inference;
+using Segmenter.Training.Metrics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training.Training;
+
+/// <summary>What the trainer reports after each step.</summary>
+/// <param name="Iteration">Steps completed.</param>
+/// <param name="Iterations">Steps in the run.</param>
+/// <param name="Loss">This step's cross-entropy.</param>
+/// <param name="LearningRate">This step's learning rate.</param>
+/// <param name="ImagesPerSecond">Training throughput since the run (or resume) started.</param>
+/// <param name="Remaining">Estimated time left.</param>
+public sealed record TrainingProgress(int Iteration, int Iterations, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Remaining);
+
+/// <summary>How a run ended.</summary>
+/// <param name="Iteration">Steps completed.</param>
+/// <param name="Interrupted">True if stopped early (Ctrl-C); a checkpoint was written.</param>
+/// <param name="Losses">The loss of every step run in this call.</param>
+/// <param name="LastMetrics">The last validation metrics, if any evaluation ran.</param>
+/// <param name="BestMeanIoU">The best validation mIoU of the run so far.</param>
+/// <param name="SkippedSamples">Samples skipped as unreadable.</param>
+public sealed record TrainingResult(int Iteration, bool Interrupted, IReadOnlyList<double> Losses, SegmentationMetrics? LastMetrics, double BestMeanIoU, int SkippedSamples);
+
+/// <summary>
+/// The paper's training recipe (REFERENCE.md §7): SGD with Nesterov momentum, the poly schedule,
+/// pixel-wise cross-entropy ignoring label 255, drop-path and dropout as the spec says; checkpoints
+/// every N steps (atomic), periodic evaluation with the best checkpoint kept, TensorBoard logs, and an
+/// exact resume: dropout masks come from a seed per step and batches from a seed per batch.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly SegmenterModel model;
+    private readonly SegmentationDataset trainSet;
+    private readonly SegmentationDataset? validationSet;
+    private readonly TrainingOptions options;
+    private readonly Device device;
+
+    /// <summary>Prepares training <paramref name="model"/> (already on <paramref name="device"/>) on <paramref name="trainSet"/>.</summary>
+    public Trainer(SegmenterModel model, SegmentationDataset trainSet, SegmentationDataset? validationSet, TrainingOptions options, Device device)
+    {
+        if (trainSet.NumClasses != model.Specification.NumClasses)
+            throw new ArgumentException($"the dataset has {trainSet.NumClasses} classes but {model.Specification.Name} predicts {model.Specification.NumClasses}; " +
+                                        $"use a model whose 'classes' match the dataset (e.g. a spec with classes = {trainSet.NumClasses})");
+        if (options.Iterations < 1 || options.BatchSize < 1 || options.Accumulate < 1 || options.CropSize < 1)
+            throw new ArgumentException("iterations, batch size, accumulation and crop size must be positive");
+        this.model = model;
+        this.trainSet = trainSet;
+        this.validationSet = validationSet;
+        this.options = options;
+        this.device = device;
+    }
+
+    /// <summary>The path of the latest checkpoint.</summary>
+    public string LastCheckpoint => Path.Combine(options.OutputDirectory, "last.safetensors");
+
+    /// <summary>The path of the best checkpoint (by validation mIoU).</summary>
+    public string BestCheckpoint => Path.Combine(options.OutputDirectory, "best.safetensors");
+
+    /// <summary>Called after every step.</summary>
+    public event Action<TrainingProgress>? Progress;
+
+    /// <summary>Called after every evaluation.</summary>
+    public event Action<int, SegmentationMetrics>? Evaluated;
+
+    /// <summary>Called with notes worth a log line (checkpoints written, resumes).</summary>
+    public event Action<string>? Note;
+
+    /// <summary>Trains from scratch (or from <paramref name="resumeFrom"/>, a training checkpoint) until done or <paramref name="cancellation"/> fires.</summary>
+    public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
+    {
+        Directory.CreateDirectory(options.OutputDirectory);
+        using var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Momentum > 0);
+        var state = new TrainingState(0, double.NaN, 0);
+        int seed = options.Seed;
+        if (resumeFrom is not null)
+        {
+            (state, seed) = TrainingCheckpoint.Load(resumeFrom, model, optimizer);
+            Note?.Invoke($"resumed from {resumeFrom} at step {state.Iteration}");
+        }
+        var run = options with { Seed = seed };
+        var schedule = new PolySchedule(run.LearningRate, run.Iterations, run.MinimumLearningRate);
+        var augmentation = new AugmentationOptions(run.CropSize);
+        var writer = torch.utils.tensorboard.SummaryWriter(Path.Combine(run.OutputDirectory, "tensorboard"));
+
+        var losses = new List<double>();
+        SegmentationMetrics? lastMetrics = null;
+        using var batches = new TrainingBatches(trainSet, augmentation, model.Specification.Normalization, run.BatchSize, seed,
+            firstBatch: (long)state.Iteration * run.Accumulate, workers: run.Workers, skipBadSamples: run.SkipBadSamples);
+        var clock = Stopwatch.StartNew();
+        int startedAt = state.Iteration;
+        bool interrupted = false;
+
+        while (state.Iteration < run.Iterations)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                interrupted = true;
+                break;
+            }
+            int iteration = state.Iteration;
+            double lr = schedule.At(iteration);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            manual_seed(Seeds.Mix(seed, iteration, 0xD20F));   // dropout and drop-path masks: a function of the step
+            model.train();
+            optimizer.zero_grad();
+            double loss = 0;
+            for (int micro = 0; micro < run.Accumulate; micro++)
+            {
+                using var scope = NewDisposeScope();
+                var (images, labels) = batches.Next();
+                var logits = model.call(images.to(device));
+                var target = labels.to(device);
+                if (!target.ne(255).any().item<bool>()) continue;   // nothing labelled in this batch: no gradient
+                var value = nn.functional.cross_entropy(logits, target, ignore_index: 255) / run.Accumulate;
+                value.backward();
+                loss += value.item<float>();
+            }
+            optimizer.step();
+            state = state with { Iteration = iteration + 1 };
+            losses.Add(loss);
+
+            double seconds = clock.Elapsed.TotalSeconds;
+            int done = state.Iteration - startedAt;
+            double perSecond = done * run.BatchSize * run.Accumulate / Math.Max(seconds, 1e-9);
+            var remaining = TimeSpan.FromSeconds(seconds / done * (run.Iterations - state.Iteration));
+            writer.add_scalar("train/loss", (float)loss, state.Iteration);
+            writer.add_scalar("train/lr", (float)lr, state.Iteration);
+            Progress?.Invoke(new TrainingProgress(state.Iteration, run.Iterations, loss, lr, perSecond, remaining));
+
+            bool last = state.Iteration == run.Iterations;
+            if (validationSet is not null && (last || (run.EvaluateEvery > 0 && state.Iteration % run.EvaluateEvery == 0)))
+            {
+                lastMetrics = Evaluate(writer, state.Iteration);
+                if (double.IsNaN(state.BestMeanIoU) || lastMetrics.MeanIoU > state.BestMeanIoU)
+                {
+                    state = state with { BestMeanIoU = lastMetrics.MeanIoU, BestIteration = state.Iteration };
+                    TrainingCheckpoint.Save(BestCheckpoint, model, optimizer, state, run);
+                    Note?.Invoke($"best mIoU {100 * lastMetrics.MeanIoU:F2} at step {state.Iteration}: {BestCheckpoint}");
+                }
+            }
+            if (last || state.Iteration % run.CheckpointEvery == 0)
+            {
+                TrainingCheckpoint.Save(LastCheckpoint, model, optimizer, state, run);
+                Note?.Invoke($"checkpoint at step {state.Iteration}: {LastCheckpoint}");
+            }
+        }
+
+        if (interrupted)
+        {
+            TrainingCheckpoint.Save(LastCheckpoint, model, optimizer, state, run);
+            Note?.Invoke($"interrupted: checkpoint at step {state.Iteration}: {LastCheckpoint} (continue with --resume)");
+        }
+        return new TrainingResult(state.Iteration, interrupted, losses, lastMetrics, state.BestMeanIoU, batches.SkippedSamples);
+    }
+
+    private SegmentationMetrics Evaluate(TorchSharp.Modules.SummaryWriter writer, int iteration)
+    {
+        var inference = options.Evaluation ?? new InferenceOptions(InferenceMode.Slide, options.CropSize, Math.Max(1, options.CropSize * 2 / 3));
+        var metrics = DatasetEvaluation.Evaluate(model, validationSet!, inference, device);
+        writer.add_scalar("val/mIoU", (float)metrics.MeanIoU, iteration);
+        writer.add_scalar("val/aAcc", (float)metrics.PixelAccuracy, iteration);
+        writer.add_scalar("val/mAcc", (float)metrics.MeanAccuracy, iteration);
+        LogSamplePrediction(writer, iteration);
+        Evaluated?.Invoke(iteration, metrics);
+        return metrics;
+    }
+
+    /// <summary>The first validation image's prediction, coloured, as a TensorBoard image.</summary>
+    private void LogSamplePrediction(TorchSharp.Modules.SummaryWriter writer, int iteration)
+    {
+        var (image, _) = validationSet!.Load(0);
+        using var scope = NewDisposeScope();
+        var input = Imaging.ImageTensors.ToTensor(image, model.Specification.Normalization).to(device);
+        var labels = Imaging.ImageTensors.ToLabelMap(model.Predict(input).argmax(1)[0]);
+        var picture = Imaging.Overlays.Blend(image, labels, Palettes.Voc);
+        var chw = tensor(picture.Pixels, new long[] { picture.Height, picture.Width, 3 }, ScalarType.Byte).permute(2, 0, 1).contiguous();
+        writer.add_img("val/prediction", chw, iteration);
+    }
+}
