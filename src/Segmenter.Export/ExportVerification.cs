@@ -36,7 +36,8 @@ public static class ExportVerification
             using var images = randn(shape, generator: generator);
             using var expected = model.Predict(images).cpu();
             using var actual = session.Run(images);
-            results.Add(new VerificationRun(shape, (actual - expected).abs().max().item<float>()));
+            using var difference = actual.Minus(expected).abs_();
+            results.Add(new VerificationRun(shape, difference.max().item<float>()));
         }
         return results;
     }

@@ -44,8 +44,11 @@ public static class Initialization
         double lower = NormalCdf(low / std), upper = NormalCdf(high / std);
         tensor.uniform_(2 * lower - 1, 2 * upper - 1);
         tensor.erfinv_();
-        tensor.mul_(std * System.Math.Sqrt(2.0));
-        tensor.clamp_(low, high);
+        using var scale = (std * System.Math.Sqrt(2.0)).ToScalar();
+        using var lowest = low.ToScalar();
+        using var highest = high.ToScalar();
+        tensor.mul_(scale);
+        tensor.clamp_(lowest, highest);
     }
 
     private static double NormalCdf(double x)
@@ -57,5 +60,5 @@ public static class Initialization
 
     /// <summary>A [rows, columns] matrix of standard normal values scaled by columns^-0.5 (the mask decoder's proj_patch / proj_classes).</summary>
     public static Tensor ScaledNormal(long rows, long columns) =>
-        torch.randn(rows, columns).mul_(System.Math.Pow(columns, -0.5));
+        torch.randn(rows, columns).mul_(Scalars.Of(System.Math.Pow(columns, -0.5)));
 }

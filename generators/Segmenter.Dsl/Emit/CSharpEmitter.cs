@@ -344,7 +344,7 @@ public static class CSharpEmitter
                     w.Line($"x = cat(new[] {{ cls_token.expand(batch, -1, -1), dist_token.expand(batch, -1, -1), x }}, 1);", $"[B, 2 + N, {d}]");
                 else
                     w.Line($"x = cat(new[] {{ cls_token.expand(batch, -1, -1), x }}, 1);", $"[B, 1 + N, {d}]");
-                w.Line($"x = x + Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, {SpecNs}.ResizeMode.{spec.PositionEmbeddingResize});");
+                w.Line($"x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, {SpecNs}.ResizeMode.{spec.PositionEmbeddingResize}), Runtime.Scalars.One);");
                 w.Line(dropout ? "return dropout.call(x);" : "return x;");
             }
         }

@@ -2,69 +2,135 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
+using Segmenter.Dsl;
 using Segmenter.Export;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
+using Segmenter.Training.Imaging;
+using Segmenter.Training.Inference;
 using static TorchSharp.torch;
 
 namespace Segmenter.Cli.Commands;
 
-/// <summary><c>segmenter predict &lt;model&gt; --tensor in.safetensors[:name] --logits out.safetensors</c>.</summary>
+/// <summary>
+/// <c>segmenter predict &lt;model&gt; [--checkpoint F] (--tensor in.safetensors[:name] --logits out.safetensors | --image A.jpg [B.png …] --out DIR [--logits])</c>,
+/// or the same with <c>--onnx model.onnx</c> instead of a model.
+/// </summary>
 internal static class PredictCommand
 {
     public static Command Create(CliConsole console)
     {
         var model = new ModelOptions();
-        var tensor = new Option<string>("--tensor") { Description = "Input: an already-normalised float32 [B, 3, H, W] tensor, file.safetensors[:name] (default name: input).", Required = true };
-        var logits = new Option<string>("--logits") { Description = "Output safetensors file for the logits [B, K, H, W] (float32), written atomically.", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 8 };
+        var tensorInput = new Option<string?>("--tensor") { Description = "Input: an already-normalised float32 [B, 3, H, W] tensor, file.safetensors[:name] (default name: input)." };
+        var images = new Option<string[]>("--image") { Description = "Input: image files; writes per image a label PNG (palette), a colour overlay PNG and, with --logits, the logits.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string?>("--out") { Description = "With --image: the output folder." };
+        var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors.", Arity = ArgumentArity.ZeroOrOne };
+        var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
         var onnx = new Option<string?>("--onnx") { Description = "Run an exported .onnx file with ONNX Runtime instead of a model." };
         var provider = new Option<string>("--provider") { Description = "With --onnx: cpu, cuda or tensorrt.", DefaultValueFactory = _ => "cpu" };
-        var command = new Command("predict", "Run a model (or an exported ONNX file) on a tensor of images and write its logits.") { tensor, logits, batch, onnx, provider };
+        var inference = new InferenceChoice();
+        var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch, onnx, provider };
         model.AddTo(command);
+        inference.AddTo(command);
         model.Model.Arity = ArgumentArity.ZeroOrOne;
         command.SetAction(result =>
         {
-            Func<Tensor, Tensor> run;
-            IDisposable owner;
-            if (result.GetValue(onnx) is { } onnxPath)
+            var imageFiles = result.GetValue(images) ?? Array.Empty<string>();
+            var tensorPath = result.GetValue(tensorInput);
+            if ((tensorPath is null) == (imageFiles.Length == 0))
+                throw new ArgumentException("give one input: --tensor file.safetensors[:name] (with --logits out.safetensors) or --image files (with --out DIR)");
+
+            var (run, spec, owner) = Open(result, model, onnx, provider, console);
+            using var _owner = owner;
+            if (tensorPath is not null)
             {
-                var session = new OnnxSession(onnxPath, new OnnxSessionOptions { Provider = result.GetValue(provider)! });
-                (run, owner) = (session.Run, session);
+                var path = result.GetValue(logits) ?? throw new ArgumentException("with --tensor, give --logits out.safetensors");
+                PredictTensor(console, run, tensorPath, path, Math.Max(1, result.GetValue(batch)));
             }
             else
             {
-                if (string.IsNullOrEmpty(result.GetValue(model.Model)))
-                    throw new ArgumentException("give a model (zoo name, file.seg[:Model] or variant.yml) or --onnx model.onnx");
-                var (network, _) = model.Build(result, console);
-                var device = Devices.Parse(result.GetValue(model.Device)!);
-                (run, owner) = (images => { using var onDevice = images.to(device); return network.Predict(onDevice).cpu(); }, network);
-            }
-            using var _owner = owner;
-            using var input = TensorArgument.Read(result.GetValue(tensor)!);
-            SegmenterModel.CheckImages(input);
-            int size = Math.Max(1, result.GetValue(batch));
-
-            var clock = Stopwatch.StartNew();
-            var outputs = new List<Tensor>();
-            try
-            {
-                for (long start = 0; start < input.shape[0]; start += size)
-                {
-                    using var chunk = input.narrow(0, start, Math.Min(size, input.shape[0] - start)).to(float32);
-                    outputs.Add(run(chunk));
-                }
-                using var all = cat(outputs, 0);
-                SafeTensors.Write(result.GetValue(logits)!, new[] { new KeyValuePair<string, Tensor>("logits", all) });
-                console.Out.WriteLine($"logits [{string.Join(", ", all.shape)}] written to {result.GetValue(logits)} ({clock.Elapsed.TotalSeconds:F2} s)");
-            }
-            finally
-            {
-                foreach (var output in outputs) output.Dispose();
+                var directory = result.GetValue(output) ?? throw new ArgumentException("with --image, give --out DIR");
+                PredictImages(console, run, spec, imageFiles, directory, inference.Read(result, spec), result.GetResult(logits) is not null);
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The forward function (CPU tensors in and out), the spec, and what to dispose.</summary>
+    private static (Func<Tensor, Tensor> Run, SegmenterSpec Spec, IDisposable Owner) Open(ParseResult result, ModelOptions model,
+        Option<string?> onnx, Option<string> provider, CliConsole console)
+    {
+        if (result.GetValue(onnx) is { } onnxPath)
+        {
+            var session = new OnnxSession(onnxPath, new OnnxSessionOptions { Provider = result.GetValue(provider)! });
+            var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
+                : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
+            var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
+                       ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
+            return (session.Run, spec, session);
+        }
+        if (string.IsNullOrEmpty(result.GetValue(model.Model)))
+            throw new ArgumentException("give a model (zoo name, file.seg[:Model] or variant.yml) or --onnx model.onnx");
+        var (network, _) = model.Build(result, console);
+        network.eval();
+        var device = Devices.Parse(result.GetValue(model.Device)!);
+        return (images =>
+        {
+            using var onDevice = images.to(device);
+            using var output = network.Predict(onDevice);
+            return output.cpu();
+        }, network.Specification, network);
+    }
+
+    private static void PredictTensor(CliConsole console, Func<Tensor, Tensor> run, string tensorPath, string logitsPath, int size)
+    {
+        using var input = TensorArgument.Read(tensorPath);
+        SegmenterModel.CheckImages(input);
+        var clock = Stopwatch.StartNew();
+        var outputs = new List<Tensor>();
+        try
+        {
+            for (long start = 0; start < input.shape[0]; start += size)
+            {
+                using var chunk = input.narrow(0, start, Math.Min(size, input.shape[0] - start)).to(float32);
+                outputs.Add(run(chunk));
+            }
+            using var all = cat(outputs, 0);
+            SafeTensors.Write(logitsPath, new[] { new KeyValuePair<string, Tensor>("logits", all) });
+            console.Out.WriteLine($"logits [{string.Join(", ", all.shape)}] written to {logitsPath} ({clock.Elapsed.TotalSeconds:F2} s)");
+        }
+        finally
+        {
+            foreach (var output in outputs) output.Dispose();
+        }
+    }
+
+    private static void PredictImages(CliConsole console, Func<Tensor, Tensor> run, SegmenterSpec spec, IEnumerable<string> files, string directory,
+        InferenceOptions options, bool writeLogits)
+    {
+        Directory.CreateDirectory(directory);
+        using var noGrad = no_grad();
+        foreach (var file in files)
+        {
+            var clock = Stopwatch.StartNew();
+            var image = ImageFiles.ReadRgb(file);
+            using var scope = NewDisposeScope();
+            var input = ImageTensors.ToTensor(image, spec.Normalization);
+            var probabilities = SegmentationInference.Probabilities(run, input, options);
+            var labels = ImageTensors.ToLabelMap(probabilities.argmax(1)[0]);
+            var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
+            IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
+            ImageFiles.WritePng(stem + ".overlay.png", Overlays.Blend(image, labels, Palettes.Voc));
+            if (writeLogits)
+            {
+                var logits = options.Mode == InferenceMode.Whole ? run(input) : probabilities.log();
+                SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(options.Mode == InferenceMode.Whole ? "logits" : "log_probabilities", logits) });
+            }
+            var present = labels.Labels.Distinct().OrderBy(v => v).Select(v => spec.ClassName(v));
+            console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", present)})");
+        }
     }
 }

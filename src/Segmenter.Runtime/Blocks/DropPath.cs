@@ -26,7 +26,7 @@ public sealed class DropPath : nn.Module<Tensor, Tensor>
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
         var mask = torch.empty(shape, x.dtype, x.device).bernoulli_(keep);
-        return x.div(keep).mul_(mask);
+        return x.div(Scalars.Of(keep)).mul_(mask);
     }
 
     /// <summary>The rates of <paramref name="layers"/> blocks rising linearly from 0 to <paramref name="rate"/> (torch.linspace(0, rate, layers)).</summary>

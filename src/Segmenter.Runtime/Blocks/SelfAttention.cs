@@ -44,7 +44,7 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
     {
         var (q, k, _) = Split(x);
         var scale = 1.0 / System.Math.Sqrt(width / heads);
-        return q.matmul(k.transpose(-2, -1)).mul_(scale).softmax(-1);
+        return q.matmul(k.transpose(-2, -1)).mul_(Scalars.Of(scale)).softmax(-1);
     }
 
     private (Tensor Q, Tensor K, Tensor V) Split(Tensor x)

@@ -36,8 +36,8 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        x = x + drop_path.call(attn.call(norm1.call(x)));
-        return x + drop_path.call(mlp.call(norm2.call(x)));
+        x = x.Plus(drop_path.call(attn.call(norm1.call(x))));
+        return x.Plus(drop_path.call(mlp.call(norm2.call(x))));
     }
 
     /// <summary>The block's softmax attention weights [B, heads, T, T] for input tokens <paramref name="x"/>.</summary>

@@ -31,8 +31,11 @@ public sealed record LoadOptions
 /// </summary>
 public static class CheckpointLoader
 {
-    /// <summary>Keys that are never model weights: the reference's unused classifier heads, mmsegmentation's auxiliary head, training state.</summary>
-    private static readonly string[] UnusedHeads = { "encoder.head.", "encoder.head_dist.", "encoder.fc_norm.", "encoder.pre_logits.", "auxiliary_head.", "optimizer." };
+    /// <summary>Keys that are never weights of a generated model: the reference's unused classifier heads, mmsegmentation's auxiliary head.</summary>
+    private static readonly string[] UnusedHeads = { "encoder.head.", "encoder.head_dist.", "encoder.fc_norm.", "encoder.pre_logits.", "auxiliary_head." };
+
+    /// <summary>The prefix of optimiser state in training checkpoints (ignored when loading weights).</summary>
+    private const string TrainingStatePrefix = "optimizer.";
 
     /// <summary>Reads <paramref name="path"/> and loads it into <paramref name="model"/>; throws <see cref="CheckpointLoadException"/> with the report if it does not fit.</summary>
     public static LoadReport Load(SegmenterModel model, string path, LoadOptions? options = null)
@@ -63,8 +66,14 @@ public static class CheckpointLoader
         var target = model.state_dict();
         var accepted = new List<(Tensor Target, Tensor Value)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        bool trainingState = false;
         foreach (var (key, value) in source)
         {
+            if (key.StartsWith(TrainingStatePrefix, StringComparison.Ordinal))
+            {
+                trainingState = true;
+                continue;
+            }
             if (options.Skip.Any(p => key.StartsWith(p, StringComparison.Ordinal)) || UnusedHeads.Any(p => key.StartsWith(p, StringComparison.Ordinal)))
             {
                 report.Skipped.Add(key);
@@ -86,6 +95,7 @@ public static class CheckpointLoader
             report.Loaded.Add(key);
         }
 
+        if (trainingState) report.Notes.Add("a training checkpoint: its optimiser state is not part of the weights and was ignored");
         foreach (var key in target.Keys.Where(k => !seen.Contains(k)))
         {
             report.Missing.Add(key);

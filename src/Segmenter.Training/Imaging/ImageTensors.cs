@@ -1,5 +1,6 @@
 using System;
 using Segmenter.Dsl;
+using Segmenter.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ public static class ImageTensors
     {
         using var scope = NewDisposeScope();
         var hwc = tensor(image.Pixels, new long[] { image.Height, image.Width, 3 }, ScalarType.Byte);
-        var chw = hwc.permute(2, 0, 1).to(float32).div_(255.0).unsqueeze(0);
+        var chw = hwc.permute(2, 0, 1).to(float32).div_(Scalars.Of(255.0)).unsqueeze(0);
         return Normalize(chw, normalization).MoveToOuterDisposeScope();
     }
 
@@ -22,7 +23,9 @@ public static class ImageTensors
     {
         using var mean = tensor(new[] { (float)normalization.Mean[0], (float)normalization.Mean[1], (float)normalization.Mean[2] }).reshape(1, 3, 1, 1);
         using var std = tensor(new[] { (float)normalization.Std[0], (float)normalization.Std[1], (float)normalization.Std[2] }).reshape(1, 3, 1, 1);
-        return (images - mean.to(images.device)) / std.to(images.device);
+        using var meanOnDevice = mean.to(images.device);
+        using var stdOnDevice = std.to(images.device);
+        return images.Minus(meanOnDevice).div_(stdOnDevice);
     }
 
     /// <summary>A label map [H, W] (uint8) from a tensor of class indices.</summary>

@@ -38,9 +38,18 @@ public static class SegmentationInference
     /// </summary>
     public static Tensor Probabilities(SegmenterModel model, Tensor image, InferenceOptions options)
     {
-        if (image.dim() != 4 || image.shape[0] != 1) throw new ArgumentException($"expected one image [1, 3, H, W], got [{string.Join(", ", image.shape)}]");
         model.eval();
         using var noGrad = no_grad();
+        return Probabilities(model.call, image, options);
+    }
+
+    /// <summary>
+    /// Class probabilities [1, K, H, W] for one normalised image [1, 3, H, W], with <paramref name="logitsOf"/>
+    /// mapping a batch of images to logits at their size (a model, or an ONNX Runtime session).
+    /// </summary>
+    public static Tensor Probabilities(Func<Tensor, Tensor> logitsOf, Tensor image, InferenceOptions options)
+    {
+        if (image.dim() != 4 || image.shape[0] != 1) throw new ArgumentException($"expected one image [1, 3, H, W], got [{string.Join(", ", image.shape)}]");
         using var scope = NewDisposeScope();
         long height = image.shape[2], width = image.shape[3];
         var runs = options.Mode == InferenceMode.MultiScale
@@ -52,13 +61,13 @@ public static class SegmentationInference
         {
             var input = Rescale(image, options.TestShortSide is { } side ? side * scale : (double?)null, scale);
             if (flip) input = input.flip(3);
-            var logits = options.Mode == InferenceMode.Whole ? model.call(input) : SlideLogits(model, input, options.WindowSize, options.WindowStride, options.WindowBatch);
+            var logits = options.Mode == InferenceMode.Whole ? logitsOf(input) : SlideLogits(logitsOf, input, options.WindowSize, options.WindowStride, options.WindowBatch);
             logits = Resize.Bilinear(logits, height, width);
             if (flip) logits = logits.flip(3);
             var probabilities = logits.softmax(1);
-            sum = sum is null ? probabilities : sum.add_(probabilities);
+            sum = sum is null ? probabilities : sum.PlusInPlace(probabilities);
         }
-        return sum!.div_(runs.Count).MoveToOuterDisposeScope();
+        return sum!.div_(Scalars.Of((double)runs.Count)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -66,7 +75,7 @@ public static class SegmentationInference
     /// below the window is first upsampled so it equals the window; windows start at every multiple of the stride below
     /// size − window, and at size − window; their logits are summed and divided by the per-pixel count.
     /// </summary>
-    public static Tensor SlideLogits(SegmenterModel model, Tensor image, int window, int stride, int batch = 4)
+    public static Tensor SlideLogits(Func<Tensor, Tensor> logitsOf, Tensor image, int window, int stride, int batch = 4)
     {
         if (window < 1 || stride < 1) throw new ArgumentException($"window {window} and stride {stride} must be positive");
         using var scope = NewDisposeScope();
@@ -82,13 +91,13 @@ public static class SegmentationInference
         {
             var chunk = anchors.Skip(first).Take(batch).ToList();
             var crops = cat(chunk.Select(a => image.narrow(2, a.r, window).narrow(3, a.c, window)).ToArray(), 0);
-            var logits = model.call(crops);
+            var logits = logitsOf(crops);
             sum ??= zeros(new long[] { 1, logits.shape[1], height, width }, device: image.device);
             for (int i = 0; i < chunk.Count; i++)
             {
                 var (r, c) = chunk[i];
-                sum.narrow(2, r, window).narrow(3, c, window).add_(logits.narrow(0, i, 1));
-                count.narrow(2, r, window).narrow(3, c, window).add_(1);
+                sum.narrow(2, r, window).narrow(3, c, window).PlusInPlace(logits.narrow(0, i, 1));
+                count.narrow(2, r, window).narrow(3, c, window).add_(Scalars.One);
             }
         }
         return sum!.div_(count).MoveToOuterDisposeScope();

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Segmenter.Runtime;
 using Segmenter.Training.Imaging;
 using static TorchSharp.torch;
 
@@ -48,8 +49,8 @@ public sealed class ConfusionMatrix
         using var scope = NewDisposeScope();
         var truth = labels.to(ScalarType.Int64).flatten();
         var predicted = predictions.to(ScalarType.Int64).flatten();
-        var valid = truth.ne(LabelMap.Ignore);
-        var codes = truth.masked_select(valid).mul_(Classes).add_(predicted.masked_select(valid));
+        var valid = truth.ne(Scalars.Of((long)LabelMap.Ignore));
+        var codes = truth.masked_select(valid).mul_(Scalars.Of((long)Classes)).PlusInPlace(predicted.masked_select(valid));
         if (codes.numel() == 0) return;
         if (codes.max().item<long>() >= Classes * (long)Classes || codes.min().item<long>() < 0)
             throw new ArgumentException($"labels or predictions outside 0–{Classes - 1} (and 255 for ignored labels)");

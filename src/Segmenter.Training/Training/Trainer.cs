@@ -80,7 +80,7 @@ public sealed class Trainer
     public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
         Directory.CreateDirectory(options.OutputDirectory);
-        using var optimizer = optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Momentum > 0);
+        using var optimizer = new NesterovSgd(model.named_parameters(), options.LearningRate, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0);
         var state = new TrainingState(0, double.NaN, 0);
         int seed = options.Seed;
         if (resumeFrom is not null)
@@ -110,10 +110,10 @@ public sealed class Trainer
             }
             int iteration = state.Iteration;
             double lr = schedule.At(iteration);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            optimizer.LearningRate = lr;
             manual_seed(Seeds.Mix(seed, iteration, 0xD20F));   // dropout and drop-path masks: a function of the step
             model.train();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             double loss = 0;
             for (int micro = 0; micro < run.Accumulate; micro++)
             {
@@ -121,12 +121,12 @@ public sealed class Trainer
                 var (images, labels) = batches.Next();
                 var logits = model.call(images.to(device));
                 var target = labels.to(device);
-                if (!target.ne(255).any().item<bool>()) continue;   // nothing labelled in this batch: no gradient
-                var value = nn.functional.cross_entropy(logits, target, ignore_index: 255) / run.Accumulate;
+                if (!target.ne(Scalars.Of(255L)).any().item<bool>()) continue;   // nothing labelled in this batch: no gradient
+                var value = nn.functional.cross_entropy(logits, target, ignore_index: 255).div_(Scalars.Of((double)run.Accumulate));
                 value.backward();
                 loss += value.item<float>();
             }
-            optimizer.step();
+            optimizer.Step();
             state = state with { Iteration = iteration + 1 };
             losses.Add(loss);
 

@@ -17,19 +17,14 @@ public sealed record TrainingState(int Iteration, double BestMeanIoU, int BestIt
 
 /// <summary>
 /// Training checkpoints: the project's safetensors format (model weights and spec, loadable anywhere)
-/// plus the optimiser's state (as bytes under "optimizer.state") and the training state and seed in the
-/// metadata. Written atomically: a run killed at any moment leaves the previous checkpoint intact.
+/// plus the optimiser's momentum buffers (tensors under "optimizer.momentum_buffer.") and the training
+/// state and seed in the metadata. Written atomically: a run killed at any moment leaves the previous checkpoint intact.
 /// </summary>
 public static class TrainingCheckpoint
 {
-    private const string OptimizerKey = "optimizer.state";
-
     /// <summary>Saves the model, the optimiser and <paramref name="state"/>.</summary>
-    public static void Save(string path, SegmenterModel model, TorchSharp.Modules.OptimizerHelper optimizer, TrainingState state, TrainingOptions options)
+    public static void Save(string path, SegmenterModel model, NesterovSgd optimizer, TrainingState state, TrainingOptions options)
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(writer);
-        using var optimizerBytes = tensor(buffer.ToArray(), new long[] { buffer.Length }, ScalarType.Byte);
         var metadata = new Dictionary<string, string>
         {
             ["training.iteration"] = state.Iteration.ToString(CultureInfo.InvariantCulture),
@@ -39,11 +34,11 @@ public static class TrainingCheckpoint
             ["training.iterations"] = options.Iterations.ToString(CultureInfo.InvariantCulture),
             ["training.batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
         };
-        ProjectCheckpoint.Save(model, path, metadata, new[] { new KeyValuePair<string, Tensor>(OptimizerKey, optimizerBytes) });
+        ProjectCheckpoint.Save(model, path, metadata, optimizer.State());
     }
 
     /// <summary>Restores the model and optimiser from <paramref name="path"/>; returns the training state and the run's seed.</summary>
-    public static (TrainingState State, int Seed) Load(string path, SegmenterModel model, TorchSharp.Modules.OptimizerHelper optimizer)
+    public static (TrainingState State, int Seed) Load(string path, SegmenterModel model, NesterovSgd optimizer)
     {
         var file = CheckpointFile.Read(path);
         try
@@ -52,10 +47,7 @@ public static class TrainingCheckpoint
                 throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
             ProjectCheckpoint.CheckCompatible(file, model.Specification);
             CheckpointLoader.Load(model, file, new LoadOptions());
-            var bytes = file.Tensors.FirstOrDefault(t => t.Key == OptimizerKey).Value
-                        ?? throw new InvalidDataException($"{path}: the training checkpoint has no optimiser state ('{OptimizerKey}')");
-            using (var reader = new BinaryReader(new MemoryStream(bytes.data<byte>().ToArray())))
-                optimizer.load_state_dict(reader);
+            optimizer.Load(file.Tensors);
             var state = new TrainingState(
                 int.Parse(file.Metadata["training.iteration"], CultureInfo.InvariantCulture),
                 double.Parse(file.Metadata["training.best_miou"], CultureInfo.InvariantCulture),
