@@ -30,6 +30,7 @@ public static class Program
             MakeDatasetCommand.Create(console),
             TrainCommand.Create(console),
             EvalCommand.Create(console),
+            BenchCommand.Create(console),
             QuickstartCommand.Create(console),
         };
         try

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,7 +28,43 @@ public static class PatchPadding
 /// <summary>Resizing of class maps.</summary>
 public static class Resize
 {
-    /// <summary>Bilinear resize of [B, K, h, w] maps to [B, K, <paramref name="height"/>, <paramref name="width"/>] (align_corners = false).</summary>
-    public static Tensor Bilinear(Tensor maps, long height, long width) =>
-        nn.functional.interpolate(maps, new[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
+    private static readonly ConcurrentDictionary<(long From, long To, ScalarType Type, string Device), Tensor> Matrices = new();
+
+    /// <summary>
+    /// Bilinear resize of [B, K, h, w] maps to [B, K, <paramref name="height"/>, <paramref name="width"/>], with
+    /// PyTorch's align_corners = false semantics. Upsampling — the logits' last step, 150 maps to 512×512 —
+    /// is done as two matrix products with interpolation matrices (Aₕ · X · Aᵥᵀ), which matrix-product
+    /// libraries run several times faster than the interpolation kernel; the result is the same up to
+    /// float rounding. Downsampling uses the interpolation kernel.
+    /// </summary>
+    public static Tensor Bilinear(Tensor maps, long height, long width)
+    {
+        long inHeight = maps.shape[2], inWidth = maps.shape[3];
+        if (height == inHeight && width == inWidth) return maps.alias();
+        if (height < inHeight || width < inWidth || !maps.is_floating_point())
+            return nn.functional.interpolate(maps, new[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
+        var rows = Matrix(inHeight, height, maps);                 // [H, h]
+        var columns = Matrix(inWidth, width, maps);                // [W, w]
+        using var horizontal = maps.matmul(columns.t());           // [B, K, h, W]
+        return rows.matmul(horizontal);                            // [B, K, H, W]
+    }
+
+    /// <summary>The [to, from] matrix of 1-D linear interpolation with half-pixel centres (source index clamped at 0, as PyTorch).</summary>
+    private static Tensor Matrix(long from, long to, Tensor like) =>
+        Matrices.GetOrAdd((from, to, like.dtype, like.device.ToString()), _ =>
+        {
+            var weights = new float[to * from];
+            double scale = (double)from / to;
+            for (long o = 0; o < to; o++)
+            {
+                double source = System.Math.Max(0.0, (o + 0.5) * scale - 0.5);
+                long i0 = System.Math.Min((long)source, from - 1);
+                long i1 = System.Math.Min(i0 + 1, from - 1);
+                double lambda = source - i0;
+                weights[o * from + i0] += (float)(1 - lambda);
+                weights[o * from + i1] += (float)lambda;
+            }
+            using var cpu = torch.tensor(weights, new[] { to, from });
+            return cpu.to(like.dtype, like.device).DetachFromDisposeScope();
+        });
 }

@@ -47,6 +47,21 @@ public sealed class RuntimeTests
         Assert.Equal(7f, resized[0, 2 + 23, 0].item<float>());
     }
 
+    [Theory]
+    [InlineData(4, 5, 64, 80)]
+    [InlineData(3, 7, 37, 45)]
+    [InlineData(32, 32, 512, 512)]
+    [InlineData(6, 6, 6, 13)]
+    [InlineData(20, 20, 10, 30)]
+    public void Bilinear_resizing_equals_torchs_align_corners_false_interpolation(int inHeight, int inWidth, int height, int width)
+    {
+        using var maps = randn(2, 5, inHeight, inWidth);
+        using var fast = Resize.Bilinear(maps, height, width);
+        using var reference = nn.functional.interpolate(maps, new long[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
+        Assert.Equal(reference.shape, fast.shape);
+        Assert.True(fast.sub(reference).abs().max().item<float>() < 1e-5);
+    }
+
     [Fact]
     public void Padding_pads_right_and_bottom_with_zeros_and_crops_back()
     {

@@ -370,7 +370,8 @@ public static class CSharpEmitter
             using (w.Block("public override Tensor forward(Tensor patches, long gridHeight, long gridWidth)"))
             {
                 w.Line($"var x = head.call(patches);", $"[B, N, {k}]");
-                w.Line($"return x.transpose(1, 2).reshape(x.shape[0], NumClasses, gridHeight, gridWidth);");
+                w.Line("// contiguous: a channels-last view would make the upsampling that follows several times slower");
+                w.Line($"return x.transpose(1, 2).contiguous().view(x.shape[0], NumClasses, gridHeight, gridWidth);");
             }
         }
     }
@@ -422,7 +423,8 @@ public static class CSharpEmitter
                 w.Line("patchFeatures = patchFeatures / patchFeatures.norm(-1, true);", "unit length per token, as the reference (no epsilon)");
                 w.Line("classFeatures = classFeatures / classFeatures.norm(-1, true);");
                 w.Line($"var masks = mask_norm.call(patchFeatures.matmul(classFeatures.transpose(1, 2)));", $"[B, N, {k}]");
-                w.Line("return masks.transpose(1, 2).reshape(masks.shape[0], NumClasses, gridHeight, gridWidth);");
+                w.Line("// contiguous: a channels-last view would make the upsampling that follows several times slower");
+                w.Line("return masks.transpose(1, 2).contiguous().view(masks.shape[0], NumClasses, gridHeight, gridWidth);");
             }
             w.Line();
             w.Line($"/// <summary>The softmax attention of block <paramref name=\"layer\"/>: [B, {m.Heads}, N + {k}, N + {k}].</summary>");

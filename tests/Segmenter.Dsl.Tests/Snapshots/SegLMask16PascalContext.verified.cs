@@ -202,7 +202,7 @@ namespace Zoo
                 long gridHeight = images.shape[2] / PatchSize, gridWidth = images.shape[3] / PatchSize;
                 var x = patch_embed.call(images);                                           // [B, N, 1024], N = gridHeight · gridWidth
                 x = cat(new[] { cls_token.expand(batch, -1, -1), x }, 1);                   // [B, 1 + N, 1024]
-                x = x + Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Dsl.ResizeMode.Bilinear);
+                x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Dsl.ResizeMode.Bilinear), Runtime.Scalars.One);
                 return x;
             }
         }
@@ -250,7 +250,8 @@ namespace Zoo
                 patchFeatures = patchFeatures / patchFeatures.norm(-1, true);               // unit length per token, as the reference (no epsilon)
                 classFeatures = classFeatures / classFeatures.norm(-1, true);
                 var masks = mask_norm.call(patchFeatures.matmul(classFeatures.transpose(1, 2))); // [B, N, 60]
-                return masks.transpose(1, 2).reshape(masks.shape[0], NumClasses, gridHeight, gridWidth);
+                // contiguous: a channels-last view would make the upsampling that follows several times slower
+                return masks.transpose(1, 2).contiguous().view(masks.shape[0], NumClasses, gridHeight, gridWidth);
             }
 
             /// <summary>The softmax attention of block <paramref name="layer"/>: [B, 16, N + 60, N + 60].</summary>

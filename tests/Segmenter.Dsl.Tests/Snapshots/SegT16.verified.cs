@@ -184,7 +184,7 @@ namespace Zoo
                 long gridHeight = images.shape[2] / PatchSize, gridWidth = images.shape[3] / PatchSize;
                 var x = patch_embed.call(images);                                           // [B, N, 192], N = gridHeight · gridWidth
                 x = cat(new[] { cls_token.expand(batch, -1, -1), x }, 1);                   // [B, 1 + N, 192]
-                x = x + Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Dsl.ResizeMode.Bilinear);
+                x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Dsl.ResizeMode.Bilinear), Runtime.Scalars.One);
                 return x;
             }
         }
@@ -206,7 +206,8 @@ namespace Zoo
             public override Tensor forward(Tensor patches, long gridHeight, long gridWidth)
             {
                 var x = head.call(patches);                                                 // [B, N, 150]
-                return x.transpose(1, 2).reshape(x.shape[0], NumClasses, gridHeight, gridWidth);
+                // contiguous: a channels-last view would make the upsampling that follows several times slower
+                return x.transpose(1, 2).contiguous().view(x.shape[0], NumClasses, gridHeight, gridWidth);
             }
         }
     }

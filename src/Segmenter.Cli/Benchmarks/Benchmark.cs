@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json.Nodes;
+using Segmenter.Dsl;
+using Segmenter.Export;
+using Segmenter.Models;
+using Segmenter.Runtime;
+using Segmenter.Training.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Cli.Benchmarks;
+
+/// <summary>What to measure.</summary>
+internal sealed record BenchSettings(int Height, int Width, int Batch, int Threads, int Warmup, int Iterations, bool Train, bool Profile);
+
+/// <summary>One measurement.</summary>
+internal sealed record BenchResult(string Model, string Backend, int Height, int Width, int Batch, int Threads, bool Train, double LatencyMedianMs, double LatencyP90Ms,
+    double ImagesPerSecond, double GflopsPerImage, double GflopsPerSecond, double PeakFraction, double MatmulPeakGflops, long PeakRssBytes, long ParameterBytes,
+    IReadOnlyDictionary<string, double>? Stages)
+{
+    public JsonObject ToJson()
+    {
+        var node = new JsonObject
+        {
+            ["model"] = Model,
+            ["backend"] = Backend,
+            ["mode"] = Train ? "train" : "inference",
+            ["size"] = new JsonArray(Height, Width),
+            ["batch"] = Batch,
+            ["threads"] = Threads,
+            ["latencyMedianMs"] = Math.Round(LatencyMedianMs, 2),
+            ["latencyP90Ms"] = Math.Round(LatencyP90Ms, 2),
+            ["imagesPerSecond"] = Math.Round(ImagesPerSecond, 3),
+            ["gflopsPerImage"] = Math.Round(GflopsPerImage, 3),
+            ["gflopsPerSecond"] = Math.Round(GflopsPerSecond, 2),
+            ["peakFraction"] = Math.Round(PeakFraction, 4),
+            ["matmulPeakGflops"] = Math.Round(MatmulPeakGflops, 2),
+            ["peakRssBytes"] = PeakRssBytes,
+            ["parameterBytes"] = ParameterBytes,
+        };
+        if (Stages is not null)
+            node["stagesMs"] = new JsonObject(Stages.Select(s => new KeyValuePair<string, JsonNode?>(s.Key, Math.Round(s.Value, 2))));
+        return node;
+    }
+}
+
+/// <summary>Runs one benchmark: a model on a backend, warm-up excluded, random inputs.</summary>
+internal static class Benchmark
+{
+    public static BenchResult Run(string reference, string backend, BenchSettings settings, double peak)
+    {
+        var entry = ModelResolver.Resolve(reference);
+        var spec = entry.Spec;
+        set_num_threads(settings.Threads);
+        manual_seed(0);
+        using var model = entry.Create(null);
+        long parameterBytes = model.parameters().Sum(p => p.numel() * p.element_size());
+        using var images = randn(settings.Batch, 3, settings.Height, settings.Width);
+
+        Func<double> runOnce;
+        IDisposable? owner = null;
+        StageTimer? stages = null;
+        switch (backend)
+        {
+            case "torch" when settings.Train:
+                runOnce = TrainingStep(model, images, spec);
+                break;
+            case "torch":
+                model.eval();
+                if (settings.Profile) stages = new StageTimer(model);
+                runOnce = () => Time(() =>
+                {
+                    using var noGrad = no_grad();
+                    model.call(images).Dispose();
+                });
+                break;
+            case "onnx" or "onnx-fused":
+                if (settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
+                var path = Path.Combine(Path.GetTempPath(), $"segmenter-bench-{Environment.ProcessId}-{spec.Name}-{backend}.onnx");
+                model.eval();
+                OnnxExporter.Save(OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable }), path);
+                var session = new OnnxSession(path, new OnnxSessionOptions { Threads = settings.Threads });
+                File.Delete(path);
+                owner = session;
+                runOnce = () => Time(() => session.Run(images).Dispose());
+                break;
+            default:
+                throw new ArgumentException($"unknown backend '{backend}': use torch, onnx or onnx-fused");
+        }
+
+        try
+        {
+            for (int i = 0; i < settings.Warmup; i++) runOnce();
+            stages?.Reset();
+            MemoryProbe.ResetPeak();
+            long baseline = MemoryProbe.CurrentRss();
+            var latencies = Enumerable.Range(0, settings.Iterations).Select(_ => runOnce()).OrderBy(t => t).ToArray();
+            long peakRss = Math.Max(0, MemoryProbe.PeakRss() - baseline);
+
+            double median = Percentile(latencies, 0.5), p90 = Percentile(latencies, 0.9);
+            double flopsPerImage = SpecMetrics.Flops(spec, settings.Height, settings.Width).Total * (settings.Train ? 3 : 1);
+            double imagesPerSecond = settings.Batch / (median / 1000);
+            double gflopsPerSecond = flopsPerImage * imagesPerSecond / 1e9;
+            return new BenchResult(spec.Name, backend, settings.Height, settings.Width, settings.Batch, settings.Threads, settings.Train, median, p90, imagesPerSecond,
+                flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations));
+        }
+        finally
+        {
+            stages?.Dispose();
+            owner?.Dispose();
+        }
+    }
+
+    /// <summary>One SGD step: forward, cross-entropy against random labels, backward, update.</summary>
+    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec)
+    {
+        model.train();
+        var optimizer = new NesterovSgd(model.named_parameters(), 1e-3);
+        using var labelsScope = NewDisposeScope();
+        var labels = randint(0, spec.NumClasses, new long[] { images.shape[0], images.shape[2], images.shape[3] }).MoveToOuterDisposeScope();
+        return () => Time(() =>
+        {
+            using var scope = NewDisposeScope();
+            optimizer.ZeroGrad();
+            var loss = nn.functional.cross_entropy(model.call(images), labels, ignore_index: 255);
+            loss.backward();
+            optimizer.Step();
+        });
+    }
+
+    private static double Time(Action action)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    private static double Percentile(double[] sorted, double fraction)
+    {
+        double position = fraction * (sorted.Length - 1);
+        int lower = (int)Math.Floor(position), upper = (int)Math.Ceiling(position);
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+    }
+}

@@ -1,0 +1,75 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json.Nodes;
+using Segmenter.Cli.Benchmarks;
+using Spectre.Console;
+
+namespace Segmenter.Cli.Commands;
+
+/// <summary>
+/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused] [--size HxW] [--batch N] [--threads N] [--warmup N] [--iters N] [--train] [--profile] [--json]</c>.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var models = new Argument<string[]>("models") { Description = "Zoo models, spec files (file.seg[:Model]) or variant.yml files.", Arity = ArgumentArity.OneOrMore };
+        var backends = new Option<string[]>("--backend") { Description = "torch, onnx or onnx-fused (repeatable).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "torch" } };
+        var size = new Option<string>("--size") { Description = "Image size HxW.", DefaultValueFactory = _ => "512x512" };
+        var batch = new Option<int>("--batch") { Description = "Images per run.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for both backends.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 2 };
+        var iterations = new Option<int>("--iters") { Description = "Timed runs.", DefaultValueFactory = _ => 10 };
+        var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
+        var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
+        var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak, and memory.")
+        {
+            models, backends, size, batch, threads, warmup, iterations, train, profile, json,
+        };
+        command.SetAction(result =>
+        {
+            var (height, width) = Format.ParseSize(result.GetValue(size)!);
+            var settings = new BenchSettings(height, width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
+                Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile));
+            var peak = MatmulPeak.Measure(settings.Threads);
+            var results = new List<BenchResult>();
+            foreach (var reference in result.GetValue(models)!)
+            {
+                foreach (var backend in result.GetValue(backends)!.Select(b => b.Trim().ToLowerInvariant()))
+                {
+                    if (!result.GetValue(json)) console.Err.WriteLine($"benchmarking {reference} on {backend} …");
+                    results.Add(Benchmark.Run(reference, backend, settings, peak));
+                }
+            }
+            if (result.GetValue(json))
+            {
+                console.Out.WriteLine(Json.Write(new JsonArray(results.Select(r => (JsonNode)r.ToJson()).ToArray())));
+                return 0;
+            }
+            var table = new Table().AddColumns("model", "backend", "size", "batch", "threads", "median ms", "p90 ms", "img/s", "GFLOP/img", "GFLOP/s", "of peak", "peak RSS MB");
+            foreach (var r in results)
+            {
+                table.AddRow(r.Model, r.Backend + (r.Train ? " (train)" : ""), $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Threads}", F(r.LatencyMedianMs, 1), F(r.LatencyP90Ms, 1),
+                    F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(r.GflopsPerSecond, 1), F(100 * r.PeakFraction, 0) + " %", F(r.PeakRssBytes / 1e6, 0));
+            }
+            console.Ansi.Write(table);
+            console.Out.WriteLine($"matrix-product peak, measured now: {peak:F1} GFLOP/s on {settings.Threads} threads (float32, best of 5)");
+            foreach (var r in results.Where(r => r.Stages is not null))
+            {
+                var stages = new Table().AddColumns("stage", "ms per run", "share").Title($"{r.Model} stages");
+                double total = r.Stages!.Values.Sum();
+                foreach (var (stage, ms) in r.Stages) stages.AddRow(stage, F(ms, 1), F(100 * ms / total, 0) + " %");
+                console.Ansi.Write(stages);
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture);
+}

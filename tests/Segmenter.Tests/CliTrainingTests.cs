@@ -1,0 +1,65 @@
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Xunit;
+
+namespace Segmenter.Tests;
+
+/// <summary>make-dataset, train (with resume), eval and predict on images, run in-process as a user runs them.</summary>
+public sealed class CliTrainingTests : System.IDisposable
+{
+    private readonly DirectoryInfo temporary = Directory.CreateTempSubdirectory("segmenter-cli-training-");
+
+    public void Dispose() => temporary.Delete(recursive: true);
+
+    [Fact]
+    public void A_spec_file_trains_resumes_evaluates_and_predicts_from_the_command_line()
+    {
+        var root = temporary.FullName;
+        var spec = Path.Combine(root, "tiny.seg");
+        File.WriteAllText(spec, "backbone B { layers = 2 width = 64 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 48 classes = cityscapes decoder = linear }\n");
+        var data = Path.Combine(root, "data");
+        var made = CliTests.Run("make-dataset", "--out", data, "--layout", "cityscapes", "--train", "8", "--val", "2", "--classes", "4", "--min-size", "48", "--max-size", "64");
+        Assert.True(made.Exit == 0, made.Error);
+
+        var run = Path.Combine(root, "run");
+        var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "2", "--batch", "2", "--out", run, "--device", "cpu", "--checkpoint-every", "1");
+        Assert.True(trained.Exit == 0, trained.Error);
+        Assert.Contains("step 2/2", trained.Output);
+        Assert.Contains("mIoU", trained.Output);
+
+        var resumed = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "3", "--batch", "2", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
+        Assert.True(resumed.Exit == 0, resumed.Error);
+        Assert.Contains("resumed from", resumed.Output);
+        Assert.Contains("step 3/3", resumed.Output);
+
+        var checkpoint = Path.Combine(run, "last.safetensors");
+        var evaluated = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "cityscapes", "--mode", "slide", "--json");
+        Assert.True(evaluated.Exit == 0, evaluated.Error);
+        var metrics = JsonDocument.Parse(evaluated.Output).RootElement;
+        Assert.Equal(19, metrics.GetProperty("classes").GetArrayLength());
+        Assert.Equal(2, metrics.GetProperty("images").GetInt32());
+        Assert.InRange(metrics.GetProperty("aAcc").GetDouble(), 0, 100);
+
+        var image = Directory.GetFiles(Path.Combine(data, "leftImg8bit", "val"), "*.png", SearchOption.AllDirectories).First();
+        var predictions = Path.Combine(root, "predictions");
+        var predicted = CliTests.Run("predict", spec, "--checkpoint", checkpoint, "--image", image, "--out", predictions, "--logits");
+        Assert.True(predicted.Exit == 0, predicted.Error);
+        var stem = Path.GetFileNameWithoutExtension(image);
+        Assert.True(Segmenter.Training.Imaging.IndexedPng.TryRead(Path.Combine(predictions, stem + ".png"), out var labels));
+        var picture = Segmenter.Training.Imaging.ImageFiles.ReadRgb(image);
+        Assert.Equal((picture.Width, picture.Height), (labels!.Width, labels.Height));
+        Assert.True(File.Exists(Path.Combine(predictions, stem + ".overlay.png")));
+        Assert.True(File.Exists(Path.Combine(predictions, stem + ".logits.safetensors")));
+    }
+
+    [Fact]
+    public void Training_a_model_whose_classes_differ_from_the_dataset_is_a_clear_error()
+    {
+        var data = Path.Combine(temporary.FullName, "data");
+        CliTests.Run("make-dataset", "--out", data, "--train", "2", "--val", "1", "--classes", "3");
+        var (exit, _, error) = CliTests.Run("train", "SegT16", "--data", data, "--dataset", "folder", "--iters", "1", "--out", Path.Combine(temporary.FullName, "run"));
+        Assert.Equal(1, exit);
+        Assert.Contains("the dataset has 3 classes but SegT16 predicts 150", error);
+    }
+}
