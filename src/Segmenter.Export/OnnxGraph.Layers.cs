@@ -154,11 +154,39 @@ public sealed partial class OnnxGraph
     public OnnxValue TokensToMaps(OnnxValue scores, int classes, OnnxValue grid) =>
         Reshape(Transpose(scores, 0, 2, 1), Concat(0, Int64s(0, classes), grid));
 
-    /// <summary>Maps [B, K, h, w] resized bilinearly (align_corners = false) to the spatial size of <paramref name="like"/>.</summary>
+    /// <summary>
+    /// Maps [B, K, h, w] upsampled bilinearly (align_corners = false) to the spatial size of <paramref name="like"/>,
+    /// as the runtime does it: two matrix products with interpolation matrices built in the graph from the
+    /// dynamic sizes (Aₕ · X · Aᵥᵀ), several times faster than a Resize of many maps.
+    /// </summary>
     public OnnxValue UpsampleTo(OnnxValue maps, OnnxValue like)
     {
-        var sizes = Concat(0, Slice(Shape(maps), new long[] { 0 }, new long[] { 2 }, new long[] { 0 }), SpatialSize(like));
-        return Resize(maps, sizes, ResizeMode.Bilinear);
+        using var scope = Scope("upsample");
+        var from = Shape(maps);
+        var to = Shape(like);
+        var rows = InterpolationMatrix(Slice(from, new long[] { 2 }, new long[] { 3 }, new long[] { 0 }), Slice(to, new long[] { 2 }, new long[] { 3 }, new long[] { 0 }));
+        var columns = InterpolationMatrix(Slice(from, new long[] { 3 }, new long[] { 4 }, new long[] { 0 }), Slice(to, new long[] { 3 }, new long[] { 4 }, new long[] { 0 }));
+        return MatMul(rows, MatMul(maps, Transpose(columns, 1, 0)));
+    }
+
+    /// <summary>
+    /// The [to, from] matrix of 1-D linear interpolation with half-pixel centres (source clamped at 0, as PyTorch),
+    /// for sizes given as 1-D int64 [1]: row o has 1 − λ at ⌊s⌋ and λ at ⌊s⌋ + 1 (clamped), s = max(0, (o + ½)·from/to − ½).
+    /// </summary>
+    private OnnxValue InterpolationMatrix(OnnxValue from, OnnxValue to)
+    {
+        var fromF = Cast(from, DataType.Float);
+        var last = Sub(fromF, Float32(1));
+        var outputs = Cast(Node("Range", new OnnxValue?[] { Int64Scalar(0), Squeeze(to), Int64Scalar(1) }, DataType.Int64), DataType.Float);   // [to]
+        var inputs = Cast(Node("Range", new OnnxValue?[] { Int64Scalar(0), Squeeze(from), Int64Scalar(1) }, DataType.Int64), DataType.Float);   // [from]
+        var scale = Div(fromF, Cast(to, DataType.Float));
+        var source = Node("Max", new OnnxValue?[] { Sub(Mul(Add(outputs, Float32(0.5)), scale), Float32(0.5)), Float32(0) }, DataType.Float);
+        var lower = Node("Min", new OnnxValue?[] { Node("Floor", new OnnxValue?[] { source }, DataType.Float), last }, DataType.Float);
+        var upper = Node("Min", new OnnxValue?[] { Add(lower, Float32(1)), last }, DataType.Float);
+        var lambda = Unsqueeze(Sub(source, lower), 1);                                                                   // [to, 1]
+        OnnxValue Pick(OnnxValue index) => Cast(Node("Equal", new OnnxValue?[] { Unsqueeze(index, 1), inputs }, DataType.Bool), DataType.Float);   // [to, from]
+        var matrix = Add(Mul(Pick(lower), Sub(Float32(1), lambda)), Mul(Pick(upper), lambda));
+        return Cast(matrix, ComputeType);
     }
 
     /// <summary>The top-left part of maps [B, K, H', W'] of spatial size <paramref name="size"/> (a 1-D int64 [2]).</summary>

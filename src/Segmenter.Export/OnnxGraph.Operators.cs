@@ -86,6 +86,12 @@ public sealed partial class OnnxGraph
             Attribute.String("coordinate_transformation_mode", "half_pixel"),
             Attribute.Float("cubic_coeff_a", -0.75));
 
+    /// <summary>A 1-D tensor of one element as a 0-D scalar.</summary>
+    public OnnxValue Squeeze(OnnxValue x) => Node("Squeeze", new OnnxValue?[] { x, Int64s(0) }, x.Type);
+
+    /// <summary>A new axis of size 1 at <paramref name="axis"/>.</summary>
+    public OnnxValue Unsqueeze(OnnxValue x, long axis) => Node("Unsqueeze", new OnnxValue?[] { x, Int64s(axis) }, x.Type);
+
     /// <summary>Exact (erf) GELU: x · ½ · (1 + erf(x / √2)); the Gelu operator from opset 20.</summary>
     public OnnxValue Gelu(OnnxValue x)
     {

@@ -96,6 +96,10 @@ public sealed partial class OnnxGraph
         });
     }
 
+    /// <summary>A 0-D float32 constant (deduplicated), for index arithmetic that stays in float32 whatever the compute type.</summary>
+    public OnnxValue Float32(double value) =>
+        AddConstant(DataType.Float, Array.Empty<long>(), "f32:" + value.ToString("R", CultureInfo.InvariantCulture), proto => proto.FloatData.Add((float)value));
+
     /// <summary>Adds a node in the current scope and returns its (first) output.</summary>
     public OnnxValue Node(string operatorType, IEnumerable<OnnxValue?> inputs, DataType outputType, params AttributeProto[] attributes) =>
         NodeWithOutputs(operatorType, inputs, 1, outputType, "", attributes)[0];

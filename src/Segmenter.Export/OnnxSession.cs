@@ -79,10 +79,24 @@ public sealed class OnnxSession : IDisposable
     /// <summary>Logits, and the labels output [B, H, W] when the file has one (exported with labels).</summary>
     public (Tensor Logits, Tensor? Labels) RunWithLabels(Tensor images)
     {
-        if (images.dim() != 4 || images.shape[1] != 3)
-            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]", nameof(images));
+        CheckImages(images);
+        var logits = empty(images.shape[0], Classes, images.shape[2], images.shape[3]);
+        var labels = RunInto(images, logits);
+        return (logits, labels);
+    }
+
+    /// <summary>
+    /// Runs into <paramref name="logits"/>, a contiguous float32 CPU tensor [B, K, H, W] the caller keeps —
+    /// a serving loop reuses it, sparing the allocation (and first-touch page faults) of a large output per call.
+    /// Returns the labels output when the file has one.
+    /// </summary>
+    public Tensor? RunInto(Tensor images, Tensor logits)
+    {
+        CheckImages(images);
+        var expected = new[] { images.shape[0], Classes, images.shape[2], images.shape[3] };
+        if (!logits.shape.SequenceEqual(expected) || logits.dtype != ScalarType.Float32 || !logits.is_contiguous() || logits.device.type != TorchSharp.DeviceType.CPU)
+            throw new ArgumentException($"the output must be a contiguous float32 CPU tensor [{string.Join(", ", expected)}], got {logits.dtype} [{string.Join(", ", logits.shape)}]", nameof(logits));
         using var input = images.to(float32).cpu().contiguous();
-        var logits = empty(input.shape[0], Classes, input.shape[2], input.shape[3]);
         var labels = hasLabels ? empty(new[] { input.shape[0], input.shape[2], input.shape[3] }, Classes <= 256 ? ScalarType.Byte : ScalarType.Int64) : null;
         using var inputValue = Wrap(input, TensorElementType.Float);
         using var outputValue = Wrap(logits, TensorElementType.Float);
@@ -91,7 +105,13 @@ public sealed class OnnxSession : IDisposable
         var outputNames = hasLabels ? new[] { "logits", "labels" } : new[] { "logits" };
         var outputValues = hasLabels ? new[] { outputValue, labelValue! } : new[] { outputValue };
         session.Run(runOptions, new[] { "image" }, new[] { inputValue }, outputNames, outputValues);
-        return (logits, labels);
+        return labels;
+    }
+
+    private static void CheckImages(Tensor images)
+    {
+        if (images.dim() != 4 || images.shape[1] != 3)
+            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]", nameof(images));
     }
 
     /// <inheritdoc />

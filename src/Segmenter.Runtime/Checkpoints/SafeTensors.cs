@@ -119,7 +119,8 @@ public static class SafeTensors
         var payloads = new List<byte[]>();
         foreach (var (name, tensor) in list)
         {
-            using var cpu = tensor.detach().cpu().contiguous();
+            using var scope = NewDisposeScope();   // detach, cpu and contiguous each return a handle
+            var cpu = tensor.detach().cpu().contiguous();
             var bytes = cpu.numel() == 0 ? Array.Empty<byte>() : cpu.bytes.ToArray();
             header[name] = new Dictionary<string, object>
             {

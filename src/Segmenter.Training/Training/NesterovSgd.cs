@@ -43,6 +43,7 @@ public sealed class NesterovSgd : IDisposable
     /// <summary>Clears the gradients.</summary>
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope();   // each .grad and in-place call returns a new handle; free them now
         foreach (var (_, parameter) in parameters)
         {
             if (parameter.grad is { } grad)
@@ -70,7 +71,7 @@ public sealed class NesterovSgd : IDisposable
             {
                 if (!buffers.TryGetValue(name, out var buffer))
                 {
-                    buffer = gradient.detach().clone().MoveToOuterDisposeScope();
+                    buffer = gradient.detach().clone().DetachFromDisposeScope();   // lives as long as the optimiser, whatever scope Step runs in
                     buffers[name] = buffer;
                 }
                 else
@@ -97,7 +98,7 @@ public sealed class NesterovSgd : IDisposable
             if (!byName.TryGetValue(name, out var parameter) || !parameter.shape.SequenceEqual(value.shape))
                 throw new System.IO.InvalidDataException($"the optimiser state holds '{name}' [{string.Join(", ", value.shape)}], which is not a parameter of this model");
             if (buffers.Remove(name, out var old)) old.Dispose();
-            buffers[name] = value.to(parameter.dtype, parameter.device).clone();
+            buffers[name] = value.to(parameter.dtype, parameter.device).clone().DetachFromDisposeScope();
         }
     }
 
