@@ -112,6 +112,17 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void A_rule_broken_by_a_derived_model_is_reported_at_its_own_value()
+    {
+        var spec = AnnotatedSpec.Parse(Tiny + "model Base { " + Good + " }\nmodel Derived : Base { patch = [|7|] }\nmodel Elsewhere : Derived { classes = 9 }");
+        var result = SpecCompiler.Compile(spec.Text);
+        // Derived sets the patch: the error is there. Elsewhere sets neither and inherits the problem: not reported twice, not built.
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal(("SEGDSL0203", spec.Spans.Single()), (diagnostic.Id, diagnostic.Span));
+        Assert.Equal(new[] { "Base" }, result.Models.Select(m => m.Spec.Name));
+    }
+
+    [Fact]
     public void Duplicate_names_are_found_across_files()
     {
         var a = Text.SourceText.From(Tiny + "model M { " + Good + " }", "a.seg");

@@ -119,13 +119,20 @@ public sealed class SemanticsTests
     }
 
     [Fact]
-    public void A_problem_in_an_inherited_zoo_value_is_reported_at_the_users_declaration()
+    public void A_problem_with_an_inherited_zoo_value_is_reported_in_the_users_file()
     {
+        // The image size comes from the zoo, the patch from the user: the error is at the user's patch.
         var result = SpecCompiler.Compile(new[] { SourceText.From("model Mine : SegT16 { patch = 20 }", "mine.seg") }, SpecLibrary.Zoo);
         var diagnostic = Assert.Single(result.Diagnostics);
         Assert.Equal("SEGDSL0203", diagnostic.Id);
         Assert.Equal("mine.seg", diagnostic.Path);
-        Assert.Equal(new Text.TextSpan(6, 4), diagnostic.Span);
+        Assert.Equal(new Text.TextSpan(30, 2), diagnostic.Span);
+
+        // A mask decoder whose default heads do not divide a width the user overrode: the decoder value is the zoo's, so the
+        // error is relocated to the user's declaration rather than pointing into a file the user cannot see.
+        var relocated = SpecCompiler.Compile(new[] { SourceText.From("model Wide : SegTMask16 { backbone = Tiny(width = 200, heads = 4) }", "wide.seg") }, SpecLibrary.Zoo);
+        var heads = Assert.Single(relocated.Diagnostics);
+        Assert.Equal(("SEGDSL0202", "wide.seg", new Text.TextSpan(6, 4)), (heads.Id, heads.Path, heads.Span));
     }
 
     [Fact]

@@ -302,7 +302,7 @@ internal sealed class Binder
         var resize = Get("pos_embed_resize") is { } rz ? reader.Choice(rz, "pos_embed_resize", new[] { "bilinear", "bicubic" }) : "bilinear";
         var decoder = backbone is null ? null : BindDecoder(declaration, Get("decoder"), backbone, reader);
 
-        if (patch is not null && image is not null && imageValue is { } imageAt)
+        if (patch is not null && image is not null && imageValue is { } imageAt && patchValue is { } patchAt)
         {
             var (height, width) = image.Value;
             if (height % patch.Value != 0 || width % patch.Value != 0)
@@ -310,8 +310,14 @@ internal sealed class Binder
                 var bad = height % patch.Value != 0 ? height : width;
                 var lower = bad / patch.Value * patch.Value;
                 var suggestion = lower == 0 ? $"{patch.Value}" : $"{lower} or {lower + patch.Value}";
-                reader.Report(DiagnosticDescriptors.ImageNotMultipleOfPatch, imageAt.Text, imageAt.Syntax.Span,
-                    height == width ? $"{height}" : $"{height}x{width}", patch.Value, suggestion);
+                // Point at the value this declaration sets (an inherited one may be fine in its own model). If it
+                // sets neither, the model it inherits from has the same problem and reports it there.
+                var own = imageAt.Owner == declaration.Name ? imageAt : patchAt.Owner == declaration.Name ? patchAt : (SourceValue?)null;
+                if (own is { } at)
+                    reader.Report(DiagnosticDescriptors.ImageNotMultipleOfPatch, at.Text, at.Syntax.Span,
+                        height == width ? $"{height}" : $"{height}x{width}", patch.Value, suggestion);
+                else
+                    reader.Fail();
             }
         }
 
