@@ -60,7 +60,7 @@ public sealed partial class SegmenterGenerator
 
     private static CompilationOutput Compile(ImmutableArray<SpecFile> files, GeneratorOptions options)
     {
-        var result = SpecCompiler.Compile(files.Select(f => SpecSourceText.From(f.Text, f.Path, f.DisplayPath)), SpecLibrary.Zoo);
+        var result = SpecCompiler.Compile(files.Select(f => SpecSourceText.From(f.Text, f.Path, f.DisplayPath)), Library);
         return new CompilationOutput(
             result.Models.Select(m => new ModelToEmit(m, options.Namespace)).ToEquatableArray(),
             result.Diagnostics.ToEquatableArray(),

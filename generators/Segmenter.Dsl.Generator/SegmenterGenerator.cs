@@ -12,6 +12,9 @@ namespace Segmenter.Dsl.Generator;
 [Generator(LanguageNames.CSharp)]
 public sealed partial class SegmenterGenerator : IIncrementalGenerator
 {
+    /// <summary>The zoo's specs, embedded in this assembly: the library every project's specs may use.</summary>
+    internal static System.Collections.Generic.IReadOnlyList<Text.SourceText> Library { get; } = SpecLibrary.FromResources(typeof(SegmenterGenerator).Assembly);
+
     /// <summary>Tracking names of the pipeline steps (for incremental-cache tests).</summary>
     public static class Steps
     {

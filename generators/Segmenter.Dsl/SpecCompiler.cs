@@ -30,7 +30,7 @@ public static class SpecCompiler
     /// <param name="sources">The spec files whose models are compiled.</param>
     /// <param name="library">
     /// Files whose declarations <paramref name="sources"/> may use by name unless they declare the
-    /// same name themselves (e.g. <see cref="SpecLibrary.Zoo"/>); their own models are not compiled.
+    /// same name themselves (e.g. the zoo, <see cref="SpecLibrary"/>); their own models are not compiled.
     /// </param>
     public static SpecCompilation Compile(IEnumerable<SourceText> sources, IEnumerable<SourceText>? library = null)
     {

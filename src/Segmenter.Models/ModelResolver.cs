@@ -31,6 +31,9 @@ public sealed class SpecCompilationException : Exception
 /// </summary>
 public static class ModelResolver
 {
+    /// <summary>The zoo's spec files (embedded in this assembly): the library any spec may use by name (<c>model Mine : SegT16 { … }</c>).</summary>
+    public static IReadOnlyList<SourceText> ZooSpecs { get; } = SpecLibrary.FromResources(typeof(ModelResolver).Assembly);
+
     /// <summary>The zoo: every model in specs/, generated at build time.</summary>
     public static IReadOnlyList<ModelEntry> Zoo => SegmenterModels.All;
 
@@ -68,7 +71,7 @@ public static class ModelResolver
             .Where(f => !string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal)
             .Select(f => SourceText.Library(File.ReadAllText(f), f));
-        return SpecCompiler.Compile(new[] { source }, siblings.Concat(SpecLibrary.Zoo));
+        return SpecCompiler.Compile(new[] { source }, siblings.Concat(ZooSpecs));
     }
 
     private static ModelEntry ResolveFile(string reference)

@@ -101,7 +101,7 @@ public sealed class ReferenceVariant
     /// <summary>Compiles the translated spec (with the built-in zoo available).</summary>
     public CompiledModel Compile(string? modelName = null)
     {
-        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(ToSpecText(modelName), Path) }, SpecLibrary.Zoo);
+        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(ToSpecText(modelName), Path) }, ModelResolver.ZooSpecs);
         return compilation.Models.SingleOrDefault()
                ?? throw new SpecCompilationException($"{Path}: its net_kwargs do not describe a valid model", compilation.Diagnostics);
     }

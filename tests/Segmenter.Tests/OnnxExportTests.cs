@@ -61,7 +61,7 @@ public sealed class OnnxExportTests : IDisposable
 
     private static readonly Lazy<IReadOnlyDictionary<string, ModelEntry>> SpreadModels = new(() =>
     {
-        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(Spread, "onnx-spread.seg") }, SpecLibrary.Zoo);
+        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(Spread, "onnx-spread.seg") }, ModelResolver.ZooSpecs);
         Assert.Empty(compilation.Diagnostics);
         return DynamicModels.Load(compilation.Models).ToDictionary(m => m.Name);
     });

@@ -42,4 +42,14 @@ public sealed class ZooModelTests
         Assert.True(deit.Backbone.Distilled);
         Assert.Equal(NormalizationSpec.ImageNet, deit.Normalization);
     }
+
+    [Fact]
+    public void The_run_time_library_holds_the_specs_the_zoo_was_generated_from()
+    {
+        var files = System.IO.Directory.GetFiles(TestPaths.Specs, "*.seg").OrderBy(f => f, System.StringComparer.Ordinal).ToList();
+        Assert.Equal(files.Select(f => "zoo/" + System.IO.Path.GetFileName(f)), ModelResolver.ZooSpecs.Select(t => t.Path));
+        Assert.Equal(files.Select(System.IO.File.ReadAllText), ModelResolver.ZooSpecs.Select(t => t.Text));
+        var recompiled = SpecCompiler.Compile(ModelResolver.ZooSpecs.Select(t => Dsl.Text.SourceText.From(t.Text, t.Path)));
+        Assert.Equal(ModelResolver.Zoo.Select(m => m.Spec), recompiled.Models.Select(m => m.Spec));
+    }
 }

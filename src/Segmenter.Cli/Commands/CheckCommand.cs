@@ -21,7 +21,7 @@ internal static class CheckCommand
                 if (!File.Exists(path)) throw new FileNotFoundException($"spec file '{path}' does not exist", path);
                 return SourceText.From(File.ReadAllText(path), path);
             }).ToList();
-            var compilation = SpecCompiler.Compile(sources, SpecLibrary.Zoo);
+            var compilation = SpecCompiler.Compile(sources, Models.ModelResolver.ZooSpecs);
             foreach (var diagnostic in compilation.Diagnostics)
             {
                 console.Out.WriteLine(diagnostic.ToString());
