@@ -11,27 +11,12 @@ public static class ImageOps
     public static RgbImage Resize(RgbImage image, int width, int height)
     {
         if (width == image.Width && height == image.Height) return image;
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; j < image.Pixels.Length; i += 4, j += 3)
-        {
-            rgba[i] = image.Pixels[j];
-            rgba[i + 1] = image.Pixels[j + 1];
-            rgba[i + 2] = image.Pixels[j + 2];
-            rgba[i + 3] = 255;
-        }
+        var rgba = image.ToRgba();
         using var source = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, source.GetPixels(), rgba.Length);
         using var resized = source.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None))
                             ?? throw new InvalidOperationException($"could not resize a {image.Width}×{image.Height} image to {width}×{height}");
-        var bytes = resized.Bytes;
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = bytes[i];
-            rgb[j + 1] = bytes[i + 1];
-            rgb[j + 2] = bytes[i + 2];
-        }
-        return new RgbImage(width, height, rgb);
+        return RgbImage.FromRgba(width, height, resized.Bytes);
     }
 
     /// <summary>The labels resized with nearest-neighbour sampling (pixel centres, as OpenCV's INTER_NEAREST).</summary>

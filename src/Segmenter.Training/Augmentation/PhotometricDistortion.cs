@@ -51,19 +51,10 @@ public static class PhotometricDistortion
             s = Math.Clamp(s * saturation, 0, 1);
             h = ((h / 2 + hueShift) % 180 + 180) % 180 * 2;   // OpenCV's 8-bit hue is degrees / 2
 
-            double c = v * s, hp = h / 60, x = c * (1 - Math.Abs(hp % 2 - 1)), m = v - c;
-            var (rr, gg, bb) = (int)hp switch
-            {
-                0 => (c, x, 0.0),
-                1 => (x, c, 0.0),
-                2 => (0.0, c, x),
-                3 => (0.0, x, c),
-                4 => (x, 0.0, c),
-                _ => (c, 0.0, x),
-            };
-            pixels[i] = (float)((rr + m) * 255);
-            pixels[i + 1] = (float)((gg + m) * 255);
-            pixels[i + 2] = (float)((bb + m) * 255);
+            var (rr, gg, bb) = ColorSpace.HsvToRgb(h / 60, s, v);
+            pixels[i] = (float)(rr * 255);
+            pixels[i + 1] = (float)(gg * 255);
+            pixels[i + 2] = (float)(bb * 255);
         }
     }
 }

@@ -108,23 +108,8 @@ public static class SyntheticScenes
             2 => ((x / 8 + y / 8) % 2 == 0) ? 0.15 : -0.15,                         // checks
             _ => ((x % 10 - 5) * (x % 10 - 5) + (y % 10 - 5) * (y % 10 - 5) < 9) ? -0.25 : 0.05,   // dots
         };
-        var (r, g, b) = HsvToRgb(hue, saturation, Math.Clamp(value + pattern + (noise - 0.5) * 0.12, 0, 1));
+        var (r, g, b) = ColorSpace.HsvToRgb(hue * 6, saturation, Math.Clamp(value + pattern + (noise - 0.5) * 0.12, 0, 1));
         return (r * 255, g * 255, b * 255);
-    }
-
-    private static (double, double, double) HsvToRgb(double h, double s, double v)
-    {
-        double c = v * s, hp = h * 6, x = c * (1 - Math.Abs(hp % 2 - 1)), m = v - c;
-        var (r, g, b) = (int)hp switch
-        {
-            0 => (c, x, 0.0),
-            1 => (x, c, 0.0),
-            2 => (0.0, c, x),
-            3 => (0.0, x, c),
-            4 => (x, 0.0, c),
-            _ => (c, 0.0, x),
-        };
-        return (r + m, g + m, b + m);
     }
 
     private static byte Clamp(double value) => (byte)Math.Clamp(Math.Round(value), 0, 255);

@@ -12,15 +12,7 @@ public static class ImageFiles
     public static RgbImage ReadRgb(string path)
     {
         using var bitmap = Decode(path, SKColorType.Rgba8888);
-        var rgba = bitmap.Bytes;
-        var rgb = new byte[bitmap.Width * bitmap.Height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = rgba[i];
-            rgb[j + 1] = rgba[i + 1];
-            rgb[j + 2] = rgba[i + 2];
-        }
-        return new RgbImage(bitmap.Width, bitmap.Height, rgb);
+        return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
 
     /// <summary>
@@ -43,14 +35,7 @@ public static class ImageFiles
     public static void WritePng(string path, RgbImage image)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; j < image.Pixels.Length; i += 4, j += 3)
-        {
-            rgba[i] = image.Pixels[j];
-            rgba[i + 1] = image.Pixels[j + 1];
-            rgba[i + 2] = image.Pixels[j + 2];
-            rgba[i + 3] = 255;
-        }
+        var rgba = image.ToRgba();
         Encode(path, info, rgba);
     }
 
@@ -62,14 +47,7 @@ public static class ImageFiles
     public static void WriteJpeg(string path, RgbImage image)
     {
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; j < image.Pixels.Length; i += 4, j += 3)
-        {
-            rgba[i] = image.Pixels[j];
-            rgba[i + 1] = image.Pixels[j + 1];
-            rgba[i + 2] = image.Pixels[j + 2];
-            rgba[i + 3] = 255;
-        }
+        var rgba = image.ToRgba();
         Encode(path, info, rgba, SKEncodedImageFormat.Jpeg, 95);
     }
 

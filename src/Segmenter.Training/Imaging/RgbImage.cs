@@ -27,6 +27,33 @@ public sealed class RgbImage
     /// <summary>R, G, B bytes of each pixel, row by row.</summary>
     public byte[] Pixels { get; }
 
+    /// <summary>The pixels as opaque RGBA (Skia's <c>Rgba8888</c>).</summary>
+    internal byte[] ToRgba()
+    {
+        var rgba = new byte[Width * Height * 4];
+        for (int i = 0, j = 0; j < Pixels.Length; i += 4, j += 3)
+        {
+            rgba[i] = Pixels[j];
+            rgba[i + 1] = Pixels[j + 1];
+            rgba[i + 2] = Pixels[j + 2];
+            rgba[i + 3] = 255;
+        }
+        return rgba;
+    }
+
+    /// <summary>An image from RGBA bytes (alpha dropped).</summary>
+    internal static RgbImage FromRgba(int width, int height, byte[] rgba)
+    {
+        var rgb = new byte[width * height * 3];
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
     /// <summary>Sets a pixel.</summary>
     public void Set(int x, int y, byte r, byte g, byte b)
     {
