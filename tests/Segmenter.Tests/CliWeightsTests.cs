@@ -41,6 +41,11 @@ public sealed class CliWeightsTests : System.IDisposable
         var logits = Path.Combine(temporary.FullName, "logits.safetensors");
         var predicted = CliTests.Run("predict", directory, "--checkpoint", converted, "--tensor", Path.Combine(directory, "io.safetensors"), "--logits", logits);
         Assert.True(predicted.Exit == 0, predicted.Error);
+        Assert.DoesNotContain("warning", predicted.Error);
+
+        var untrained = CliTests.Run("predict", "SegT16", "--tensor", Path.Combine(directory, "io.safetensors"), "--logits", logits);
+        Assert.True(untrained.Exit == 0, untrained.Error);
+        Assert.Contains("warning: SegT16 has no checkpoint, so its weights are the random initialisation", untrained.Error);
 
         var wrongModel = CliTests.Run("predict", "SegT16", "--checkpoint", converted, "--tensor", Path.Combine(directory, "io.safetensors"), "--logits", logits);
         Assert.Equal(1, wrongModel.Exit);

@@ -62,6 +62,10 @@ internal sealed class ModelOptions
                                   (report.Missing.Count > 0 ? $", {report.Missing.Count} left at initialisation" : "") +
                                   string.Concat(report.Notes.Select(n => "; " + n)));
         }
+        else
+        {
+            console.Err.WriteLine($"warning: {entry.Name} has no checkpoint, so its weights are the random initialisation; give --checkpoint for trained weights");
+        }
         var device = Devices.Parse(result.GetValue(Device)!);
         if (device.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(model, device);
         return (model, report);
