@@ -54,6 +54,36 @@ public sealed class CliTrainingTests : System.IDisposable
     }
 
     [Fact]
+    public void A_seed_fixes_the_whole_run_initialisation_included()
+    {
+        var root = temporary.FullName;
+        var spec = Path.Combine(root, "seeded.seg");
+        File.WriteAllText(spec, "backbone B { layers = 1 width = 32 heads = 2 }\nmodel Seeded { backbone = B patch = 8 image = 32 classes = 3 decoder = linear }\n");
+        var data = Path.Combine(root, "data");
+        Assert.Equal(0, CliTests.Run("make-dataset", "--out", data, "--train", "4", "--val", "0", "--classes", "3", "--min-size", "32", "--max-size", "40").Exit);
+
+        System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> Train(string name, string seed)
+        {
+            var run = Path.Combine(root, name);
+            var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--iters", "2", "--batch", "2", "--out", run, "--seed", seed, "--val-split", "none");
+            Assert.True(trained.Exit == 0, trained.Error);
+            return Segmenter.Runtime.Checkpoints.SafeTensors.Read(Path.Combine(run, "last.safetensors")).Tensors
+                .Where(t => t.Key.StartsWith("encoder.") || t.Key.StartsWith("decoder."))
+                .ToDictionary(t => t.Key, t => t.Value);
+        }
+
+        static bool Same(System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> a, System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> b) =>
+            a.Count > 0 && a.Keys.All(k => a[k].allclose(b[k], rtol: 0, atol: 0));
+
+        var first = Train("a", "7");
+        var again = Train("b", "7");
+        var other = Train("c", "8");
+        Assert.True(Same(first, again));
+        Assert.False(Same(first, other));
+        foreach (var tensor in first.Values.Concat(again.Values).Concat(other.Values)) tensor.Dispose();
+    }
+
+    [Fact]
     public void Training_a_model_whose_classes_differ_from_the_dataset_is_a_clear_error()
     {
         var data = Path.Combine(temporary.FullName, "data");

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Threading;
 using Segmenter.Runtime;
+using Segmenter.Training;
 using Segmenter.Training.Data;
 using Segmenter.Training.Inference;
 using Segmenter.Training.Training;
@@ -64,6 +65,7 @@ internal static class TrainCommand
                 if (!File.Exists(resumeFrom)) throw new FileNotFoundException($"nothing to resume: {resumeFrom} does not exist", resumeFrom);
             }
 
+            TorchSharp.torch.manual_seed(Seeds.Mix(result.GetValue(seed), 0x1A17));   // the initialisation, too, is a function of the seed
             using var network = entry.Create(null);
             if (result.GetValue(init) is { } initial && resumeFrom is null)
             {
