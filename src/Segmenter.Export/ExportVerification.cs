@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using Google.Protobuf;
+using Onnx;
 using Segmenter.Runtime;
 using static TorchSharp.torch;
 
@@ -18,9 +21,23 @@ public static class ExportVerification
 
     /// <summary>
     /// Runs two random inputs of batch 2 — one at the training size, one whose sides are not multiples of
-    /// the patch — through ONNX Runtime and the model, and returns the differences.
+    /// the patch — through ONNX Runtime and the model (on whatever device it is), and returns the differences.
+    /// The model is checked in memory, so nothing is written before it passes.
     /// </summary>
+    public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, ModelProto exported, int seed = 0)
+    {
+        using var session = new OnnxSession(exported.ToByteArray());
+        return Run(model, session, seed);
+    }
+
+    /// <summary>The same check for an exported file.</summary>
     public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, string onnxPath, int seed = 0)
+    {
+        using var session = new OnnxSession(onnxPath);
+        return Run(model, session, seed);
+    }
+
+    private static IReadOnlyList<VerificationRun> Run(SegmenterModel model, OnnxSession session, int seed)
     {
         var spec = model.Specification;
         var shapes = new[]
@@ -28,16 +45,16 @@ public static class ExportVerification
             new long[] { 2, 3, Math.Min(spec.ImageHeight, 512), Math.Min(spec.ImageWidth, 512) },
             new long[] { 2, 3, 3 * spec.PatchSize + spec.PatchSize / 2 + 1, 4 * spec.PatchSize + 3 },
         };
-        var generator = new TorchSharp.torch.Generator((ulong)seed);
-        using var session = new OnnxSession(onnxPath);
+        var device = model.parameters().First().device;
+        using var generator = new TorchSharp.torch.Generator((ulong)seed);
         var results = new List<VerificationRun>();
         foreach (var shape in shapes)
         {
-            using var images = randn(shape, generator: generator);
-            using var expected = model.Predict(images).cpu();
-            using var actual = session.Run(images);
-            using var difference = actual.Minus(expected).abs_();
-            results.Add(new VerificationRun(shape, difference.max().item<float>()));
+            using var scope = NewDisposeScope();
+            var images = randn(shape, generator: generator);
+            var expected = model.Predict(images.to(device)).cpu();
+            var actual = session.Run(images);
+            results.Add(new VerificationRun(shape, actual.sub(expected).abs_().max().item<float>()));
         }
         return results;
     }

@@ -36,6 +36,9 @@ public static class OnnxExporter
         return graph.Build(Metadata(spec, options), ProducerVersion);
     }
 
+    /// <summary>Whether the <c>labels</c> output of a model with <paramref name="classes"/> classes is uint8 (up to 256 classes) rather than int64.</summary>
+    public static bool ByteLabels(int classes) => classes <= 256;
+
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically.</summary>
     public static void Save(ModelProto model, string path) => AtomicFile.Write(path, stream => model.WriteTo(stream));
 

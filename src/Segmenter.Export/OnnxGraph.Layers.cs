@@ -199,6 +199,6 @@ public sealed partial class OnnxGraph
         Output("logits", output, "batch", classes, "height", "width");
         if (!Options.Labels) return;
         var argmax = Node("ArgMax", new OnnxValue?[] { output }, DataType.Int64, Attribute.Int("axis", 1), Attribute.Int("keepdims", 0));
-        Output("labels", classes <= 256 ? Cast(argmax, DataType.Uint8) : argmax, "batch", "height", "width");
+        Output("labels", OnnxExporter.ByteLabels(classes) ? Cast(argmax, DataType.Uint8) : argmax, "batch", "height", "width");
     }
 }

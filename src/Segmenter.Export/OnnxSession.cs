@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.OnnxRuntime;
+using Segmenter.Runtime;
 using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using static TorchSharp.torch;
 
@@ -29,34 +30,52 @@ public sealed record OnnxSessionOptions
 /// </summary>
 public sealed class OnnxSession : IDisposable
 {
+    private static readonly string[] InputNames = { "image" };
+    private static readonly string[] LogitsOnly = { "logits" };
+    private static readonly string[] LogitsAndLabels = { "logits", "labels" };
+
     private readonly InferenceSession session;
+    private readonly RunOptions runOptions = new();
     private readonly bool hasLabels;
 
     /// <summary>Opens <paramref name="path"/>; a clear error if the provider is not available in this build or on this host.</summary>
     public OnnxSession(string path, OnnxSessionOptions? options = null)
+        : this(path, sessionOptions => new InferenceSession(path, sessionOptions), options, mustExist: true)
+    {
+    }
+
+    /// <summary>Opens a model held in memory (e.g. <c>proto.ToByteArray()</c>, to check an export before writing it anywhere).</summary>
+    public OnnxSession(byte[] model, OnnxSessionOptions? options = null)
+        : this("the exported model", sessionOptions => new InferenceSession(model, sessionOptions), options, mustExist: false)
+    {
+    }
+
+    private OnnxSession(string name, Func<SessionOptions, InferenceSession> open, OnnxSessionOptions? options, bool mustExist)
     {
         options ??= new OnnxSessionOptions();
-        if (!System.IO.File.Exists(path)) throw new System.IO.FileNotFoundException($"ONNX file '{path}' does not exist", path);
+        if (mustExist && !System.IO.File.Exists(name)) throw new System.IO.FileNotFoundException($"ONNX file '{name}' does not exist", name);
         using var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = options.Optimization,
             IntraOpNumThreads = options.Threads,
             InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            EnableMemoryPattern = true,
-            EnableCpuMemArena = true,
         };
         AddProvider(sessionOptions, options);
         try
         {
-            session = new InferenceSession(path, sessionOptions);
+            session = open(sessionOptions);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new System.IO.InvalidDataException($"{path}: ONNX Runtime cannot load it: {e.Message}", e);
+            throw new System.IO.InvalidDataException($"{name}: ONNX Runtime cannot load it: {e.Message}", e);
         }
         if (!session.InputMetadata.ContainsKey("image") || !session.OutputMetadata.ContainsKey("logits"))
-            throw new System.IO.InvalidDataException($"{path}: not a Segmenter export (expected an input 'image' and an output 'logits'; it has inputs {string.Join(", ", session.InputMetadata.Keys)})");
+        {
+            var message = $"{name}: not a Segmenter export (expected an input 'image' and an output 'logits'; it has inputs {string.Join(", ", session.InputMetadata.Keys)} " +
+                          $"and outputs {string.Join(", ", session.OutputMetadata.Keys)})";
+            session.Dispose();
+            throw new System.IO.InvalidDataException(message);
+        }
         hasLabels = session.OutputMetadata.ContainsKey("labels");
         Metadata = session.ModelMetadata.CustomMetadataMap;
         Classes = session.OutputMetadata["logits"].Dimensions[1];
@@ -71,18 +90,16 @@ public sealed class OnnxSession : IDisposable
     /// <summary>Logits [B, K, H, W] for normalised images [B, 3, H, W] (float32, CPU).</summary>
     public Tensor Run(Tensor images)
     {
-        var (logits, labels) = RunWithLabels(images);
-        labels?.Dispose();
+        var logits = NewLogits(images);
+        Execute(images, logits, labels: null);
         return logits;
     }
 
     /// <summary>Logits, and the labels output [B, H, W] when the file has one (exported with labels).</summary>
     public (Tensor Logits, Tensor? Labels) RunWithLabels(Tensor images)
     {
-        CheckImages(images);
-        var logits = empty(images.shape[0], Classes, images.shape[2], images.shape[3]);
-        var labels = RunInto(images, logits);
-        return (logits, labels);
+        var logits = NewLogits(images);
+        return (logits, RunInto(images, logits));
     }
 
     /// <summary>
@@ -92,30 +109,54 @@ public sealed class OnnxSession : IDisposable
     /// </summary>
     public Tensor? RunInto(Tensor images, Tensor logits)
     {
-        CheckImages(images);
+        SegmenterModel.CheckImages(images);
         var expected = new[] { images.shape[0], Classes, images.shape[2], images.shape[3] };
         if (!logits.shape.SequenceEqual(expected) || logits.dtype != ScalarType.Float32 || !logits.is_contiguous() || logits.device.type != TorchSharp.DeviceType.CPU)
             throw new ArgumentException($"the output must be a contiguous float32 CPU tensor [{string.Join(", ", expected)}], got {logits.dtype} [{string.Join(", ", logits.shape)}]", nameof(logits));
-        using var input = images.to(float32).cpu().contiguous();
-        var labels = hasLabels ? empty(new[] { input.shape[0], input.shape[2], input.shape[3] }, Classes <= 256 ? ScalarType.Byte : ScalarType.Int64) : null;
-        using var inputValue = Wrap(input, TensorElementType.Float);
-        using var outputValue = Wrap(logits, TensorElementType.Float);
-        using var labelValue = labels is null ? null : Wrap(labels, Classes <= 256 ? TensorElementType.UInt8 : TensorElementType.Int64);
-        using var runOptions = new RunOptions();
-        var outputNames = hasLabels ? new[] { "logits", "labels" } : new[] { "logits" };
-        var outputValues = hasLabels ? new[] { outputValue, labelValue! } : new[] { outputValue };
-        session.Run(runOptions, new[] { "image" }, new[] { inputValue }, outputNames, outputValues);
-        return labels;
+        if (!hasLabels)
+        {
+            Execute(images, logits, labels: null);
+            return null;
+        }
+        var labels = empty(new[] { images.shape[0], images.shape[2], images.shape[3] }, OnnxExporter.ByteLabels(Classes) ? ScalarType.Byte : ScalarType.Int64);
+        try
+        {
+            Execute(images, logits, labels);
+            return labels;
+        }
+        catch
+        {
+            labels.Dispose();
+            throw;
+        }
     }
 
-    private static void CheckImages(Tensor images)
+    private Tensor NewLogits(Tensor images)
     {
-        if (images.dim() != 4 || images.shape[1] != 3)
-            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]", nameof(images));
+        SegmenterModel.CheckImages(images);
+        return empty(images.shape[0], Classes, images.shape[2], images.shape[3]);
+    }
+
+    /// <summary>One run: the input as contiguous float32 on the CPU (a view when it already is), outputs written in place.</summary>
+    private void Execute(Tensor images, Tensor logits, Tensor? labels)
+    {
+        using var scope = NewDisposeScope();   // the converted input, if a conversion was needed
+        var input = images.to(float32).cpu().contiguous();
+        using var inputValue = Wrap(input, TensorElementType.Float);
+        using var outputValue = Wrap(logits, TensorElementType.Float);
+        using var labelValue = labels is null ? null : Wrap(labels, OnnxExporter.ByteLabels(Classes) ? TensorElementType.UInt8 : TensorElementType.Int64);
+        if (labelValue is null)
+            session.Run(runOptions, InputNames, new[] { inputValue }, LogitsOnly, new[] { outputValue });
+        else
+            session.Run(runOptions, InputNames, new[] { inputValue }, LogitsAndLabels, new[] { outputValue, labelValue });
     }
 
     /// <inheritdoc />
-    public void Dispose() => session.Dispose();
+    public void Dispose()
+    {
+        runOptions.Dispose();
+        session.Dispose();
+    }
 
     /// <summary>An OrtValue over a contiguous CPU tensor's own memory (the tensor must outlive it).</summary>
     private static OrtValue Wrap(Tensor tensor, TensorElementType type)

@@ -27,7 +27,7 @@ public static class Scalars
     public static Scalar Of(long value) => Longs.GetOrAdd(value, v => v.ToScalar());
 }
 
-/// <summary>Tensor arithmetic that passes a long-lived alpha (see <see cref="Scalars"/>) instead of a temporary one (subtraction takes none).</summary>
+/// <summary>Tensor arithmetic that passes a long-lived alpha (see <see cref="Scalars"/>) instead of a temporary one.</summary>
 public static class TensorArithmetic
 {
     /// <summary>a + b.</summary>
@@ -35,7 +35,4 @@ public static class TensorArithmetic
 
     /// <summary>a += b, in place.</summary>
     public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, Scalars.One);
-
-    /// <summary>a − b.</summary>
-    public static Tensor Minus(this Tensor a, Tensor b) => a.sub(b);
 }

@@ -1,4 +1,5 @@
 using System.IO;
+using System.Linq;
 using Segmenter.Runtime.Checkpoints;
 using Xunit;
 
@@ -68,6 +69,29 @@ public sealed class CliWeightsTests : System.IDisposable
         using var actual = SafeTensors.Read(logits)["logits"];
         using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
         Assert.True((actual - expected).abs().max().item<float>() <= 1e-4);
+    }
+
+    [Fact]
+    public void A_failed_export_check_writes_nothing_and_replaces_nothing()
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-linear", "variant.yml"))!;
+        var onnx = Path.Combine(temporary.FullName, "kept.onnx");
+        File.WriteAllText(onnx, "the user's earlier export");
+        var triton = Path.Combine(temporary.FullName, "repository");
+        Directory.CreateDirectory(Path.Combine(triton, "other"));
+
+        var failed = CliTests.Run("export", directory, "--out", onnx, "--triton", triton, "--name", "micro", "--tolerance", "0");
+        Assert.Equal(1, failed.Exit);
+        Assert.Contains("above the tolerance", failed.Error);
+        Assert.Contains("nothing was written", failed.Error);
+        Assert.Equal("the user's earlier export", File.ReadAllText(onnx));
+        Assert.Equal(new[] { "other" }, Directory.GetDirectories(triton).Select(Path.GetFileName));
+
+        var escaping = CliTests.Run("export", directory, "--triton", triton, "--name", "..");
+        Assert.Equal(1, escaping.Exit);
+        Assert.Contains("'..' cannot name a Triton model: use letters, digits, '-' and '_'", escaping.Error);
+        Assert.True(Directory.Exists(Path.Combine(triton, "other")));
+        Assert.DoesNotContain("verified", escaping.Output);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ internal static class AttentionCommand
             var tensorPath = result.GetValue(tensor);
             if ((imagePath is null) == (tensorPath is null))
                 throw new ArgumentException("give exactly one input: --image IMG or --tensor file.safetensors[:name]");
-            var (network, _) = model.Build(result, console);
+            var (network, device) = model.Build(result, console);
             using var _network = network;
             network.eval();
             using var noGrad = no_grad();
@@ -46,7 +46,8 @@ internal static class AttentionCommand
 
             if (tensorPath is not null)
             {
-                using var input = TensorArgument.Read(tensorPath);
+                using var read = TensorArgument.Read(tensorPath);
+                using var input = read.to(device);
                 using var maps = fromDecoder ? network.DecoderAttention(input, index) : network.EncoderAttention(input, index);
                 var path = Path.Combine(directory, "attention.safetensors");
                 SafeTensors.Write(path, new[] { new KeyValuePair<string, Tensor>("attention", maps) });
@@ -55,7 +56,8 @@ internal static class AttentionCommand
             }
 
             var picture = ImageFiles.ReadRgb(imagePath!);
-            using var images = ImageTensors.ToTensor(picture, spec.Normalization);
+            using var onCpu = ImageTensors.ToTensor(picture, spec.Normalization);
+            using var images = onCpu.to(device);
             int gridHeight = picture.Height / spec.PatchSize, gridWidth = picture.Width / spec.PatchSize;
             if (gridHeight == 0 || gridWidth == 0)
                 throw new ArgumentException($"{imagePath} is {picture.Width}×{picture.Height}, smaller than one {spec.PatchSize}×{spec.PatchSize} patch");

@@ -23,12 +23,12 @@ internal static class EvalCommand
         inference.AddTo(command);
         command.SetAction(result =>
         {
-            var (network, _) = model.Build(result, console, checkpointRequired: true);
+            var (network, device) = model.Build(result, console, checkpointRequired: true);
             using var _network = network;
             var set = DatasetReader.Open(DatasetLayouts.Parse(result.GetValue(dataset)!), result.GetValue(data)!, result.GetValue(split)!);
             var options = inference.Read(result, network.Specification);
             var clock = Stopwatch.StartNew();
-            var metrics = DatasetEvaluation.Evaluate(network, set, options, Devices.Parse(result.GetValue(model.Device)!));
+            var metrics = DatasetEvaluation.Evaluate(network, set, options, device);
             if (result.GetValue(json))
             {
                 var node = MetricsTable.Json(metrics);

@@ -26,15 +26,7 @@ internal sealed class InferenceChoice
 
     public InferenceOptions Read(ParseResult result, SegmenterSpec spec)
     {
-        var mode = result.GetValue(Mode)!.Trim().ToLowerInvariant() switch
-        {
-            "whole" => InferenceMode.Whole,
-            "slide" => InferenceMode.Slide,
-            "multiscale" or "multi-scale" or "ms" => InferenceMode.MultiScale,
-            var other => throw new ArgumentException($"unknown mode '{other}': use whole, slide or multiscale"),
-        };
-        int window = result.GetValue(Window) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
-        int stride = result.GetValue(Stride) ?? Math.Max(1, window * 2 / 3);
-        return new InferenceOptions(mode, window, stride, result.GetValue(TestSize));
+        return InferenceOptions.ForWindow(InferenceOptions.ParseMode(result.GetValue(Mode)!),
+            result.GetValue(Window) ?? Math.Min(spec.ImageHeight, spec.ImageWidth), result.GetValue(Stride), result.GetValue(TestSize));
     }
 }

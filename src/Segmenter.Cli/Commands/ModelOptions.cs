@@ -31,9 +31,10 @@ internal sealed class ModelOptions
         command.Add(Skip);
     }
 
-    /// <summary>Builds the model, loads its checkpoint (if any) and reports the load on standard error.</summary>
-    public (SegmenterModel Model, LoadReport? Report) Build(ParseResult result, CliConsole console, bool checkpointRequired = false)
+    /// <summary>Builds the model on the chosen device, loads its checkpoint (if any) and reports the load on standard error.</summary>
+    public (SegmenterModel Model, TorchSharp.torch.Device Device) Build(ParseResult result, CliConsole console, bool checkpointRequired = false)
     {
+        var device = Devices.Parse(result.GetValue(Device)!);
         var reference = result.GetValue(Model)!;
         var entry = ModelResolver.Resolve(reference);
         var checkpoint = result.GetValue(Checkpoint) ?? ModelResolver.DefaultCheckpoint(reference);
@@ -41,34 +42,29 @@ internal sealed class ModelOptions
             throw new ArgumentException($"no checkpoint: give --checkpoint path (a .pth or .safetensors file) for {entry.Name}");
 
         var model = entry.Create(null);
-        LoadReport? report = null;
-        if (checkpoint is not null)
+        try
         {
-            try
+            if (checkpoint is not null)
             {
-                report = CheckpointLoader.Load(model, checkpoint, new LoadOptions
+                var report = CheckpointLoader.Load(model, checkpoint, new LoadOptions
                 {
                     AllowMissing = result.GetValue(AllowMissing) ?? Array.Empty<string>(),
                     Skip = result.GetValue(Skip) ?? Array.Empty<string>(),
                 });
+                console.Err.WriteLine($"{entry.Name}: {report.Summary()}");
             }
-            catch
+            else
             {
-                model.Dispose();
-                throw;
+                console.Err.WriteLine($"warning: {entry.Name} has no checkpoint, so its weights are the random initialisation; give --checkpoint for trained weights");
             }
-            console.Err.WriteLine($"{entry.Name}: {report.Loaded.Count} tensors loaded from {checkpoint} ({report.Convention} keys)" +
-                                  (report.Skipped.Count > 0 ? $", {report.Skipped.Count} skipped" : "") +
-                                  (report.Missing.Count > 0 ? $", {report.Missing.Count} left at initialisation" : "") +
-                                  string.Concat(report.Notes.Select(n => "; " + n)));
+            if (device.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(model, device);
         }
-        else
+        catch
         {
-            console.Err.WriteLine($"warning: {entry.Name} has no checkpoint, so its weights are the random initialisation; give --checkpoint for trained weights");
+            model.Dispose();
+            throw;
         }
-        var device = Devices.Parse(result.GetValue(Device)!);
-        if (device.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(model, device);
-        return (model, report);
+        return (model, device);
     }
 }
 

@@ -26,7 +26,7 @@ internal static class PredictCommand
         var tensorInput = new Option<string?>("--tensor") { Description = "Input: an already-normalised float32 [B, 3, H, W] tensor, file.safetensors[:name] (default name: input)." };
         var images = new Option<string[]>("--image") { Description = "Input: image files; writes per image a label PNG (palette), a colour overlay PNG and, with --logits, the logits.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "With --image: the output folder." };
-        var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors.", Arity = ArgumentArity.ZeroOrOne };
+        var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors (log-probabilities in multi-scale mode, which averages probabilities).", Arity = ArgumentArity.ZeroOrOne };
         var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
         var onnx = new Option<string?>("--onnx") { Description = "Run an exported .onnx file with ONNX Runtime instead of a model." };
         var provider = new Option<string>("--provider") { Description = "With --onnx: cpu, cuda or tensorrt.", DefaultValueFactory = _ => "cpu" };
@@ -74,9 +74,8 @@ internal static class PredictCommand
         }
         if (string.IsNullOrEmpty(result.GetValue(model.Model)))
             throw new ArgumentException("give a model (zoo name, file.seg[:Model] or variant.yml) or --onnx model.onnx");
-        var (network, _) = model.Build(result, console);
+        var (network, device) = model.Build(result, console);
         network.eval();
-        var device = Devices.Parse(result.GetValue(model.Device)!);
         return (images =>
         {
             using var onDevice = images.to(device);
@@ -119,15 +118,16 @@ internal static class PredictCommand
             var image = ImageFiles.ReadRgb(file);
             using var scope = NewDisposeScope();
             var input = ImageTensors.ToTensor(image, spec.Normalization);
-            var probabilities = SegmentationInference.Probabilities(run, input, options);
-            var labels = ImageTensors.ToLabelMap(probabilities.argmax(1)[0]);
+            // One run per image: the logits (whole, slide) or the averaged probabilities (multi-scale).
+            bool multiScale = options.Mode == InferenceMode.MultiScale;
+            var scores = multiScale ? SegmentationInference.Probabilities(run, input, options) : SegmentationInference.Logits(run, input, options);
+            var labels = ImageTensors.ToLabelMap(scores.argmax(1)[0]);
             var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
             IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
             ImageFiles.WritePng(stem + ".overlay.png", Overlays.Blend(image, labels, Palettes.Voc));
             if (writeLogits)
             {
-                var logits = options.Mode == InferenceMode.Whole ? run(input) : probabilities.log();
-                SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(options.Mode == InferenceMode.Whole ? "logits" : "log_probabilities", logits) });
+                SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(multiScale ? "log_probabilities" : "logits", multiScale ? scores.log() : scores) });
             }
             var present = labels.Labels.Distinct().OrderBy(v => v).Select(v => spec.ClassName(v));
             console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", present)})");

@@ -29,7 +29,7 @@ internal static class TrainCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "SGD weight decay.", DefaultValueFactory = _ => 0 };
         var crop = new Option<int?>("--crop") { Description = "Training crop size (default: the model's image size)." };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the validation split every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
-        var evalMode = new Option<string>("--eval-mode") { Description = "whole or slide.", DefaultValueFactory = _ => "slide" };
+        var evalMode = new Option<string>("--eval-mode") { Description = "whole, slide or multiscale.", DefaultValueFactory = _ => "slide" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write last.safetensors every N steps.", DefaultValueFactory = _ => 500 };
         var output = new Option<string>("--out") { Description = "Folder for checkpoints and TensorBoard logs.", DefaultValueFactory = _ => "runs/segmenter" };
         var resume = new Option<string?>("--resume") { Description = "Continue from a training checkpoint (default: OUT/last.safetensors).", Arity = ArgumentArity.ZeroOrOne };
@@ -70,8 +70,7 @@ internal static class TrainCommand
             if (result.GetValue(init) is { } initial && resumeFrom is null)
             {
                 var report = Runtime.Checkpoints.CheckpointLoader.Load(network, initial, Runtime.Checkpoints.LoadOptions.EncoderOnly);
-                console.Out.WriteLine($"initialised from {initial}: {report.Loaded.Count} tensors ({report.Convention} keys), {report.Missing.Count} left at initialisation" +
-                                      string.Concat(report.Notes.ConvertAll(n => "; " + n)));
+                console.Out.WriteLine($"initialised: {report.Summary()}");
             }
             if (target.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(network, target);
 
@@ -86,7 +85,7 @@ internal static class TrainCommand
                 Seed = result.GetValue(seed),
                 CheckpointEvery = Math.Max(1, result.GetValue(checkpointEvery)),
                 EvaluateEvery = result.GetValue(evalEvery),
-                Evaluation = new InferenceOptions(result.GetValue(evalMode) == "whole" ? InferenceMode.Whole : InferenceMode.Slide, cropSize, Math.Max(1, cropSize * 2 / 3)),
+                Evaluation = InferenceOptions.ForWindow(InferenceOptions.ParseMode(result.GetValue(evalMode)!), cropSize),
                 Workers = result.GetValue(workers),
                 SkipBadSamples = result.GetValue(skipBad),
                 OutputDirectory = outputDirectory,

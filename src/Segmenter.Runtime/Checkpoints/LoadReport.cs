@@ -44,6 +44,13 @@ public sealed class LoadReport
     /// <summary>True when nothing stops the load.</summary>
     public bool Succeeded => Unexpected.Count == 0 && Mismatches.Count == 0 && MissingNotAllowed.Count == 0;
 
+    /// <summary>One line for a successful load: what was loaded from where, what was skipped or left, and the notes.</summary>
+    public string Summary() =>
+        $"{Loaded.Count} tensors loaded from {Path} ({Convention} keys)" +
+        (Skipped.Count > 0 ? $", {Skipped.Count} skipped" : "") +
+        (Missing.Count > 0 ? $", {Missing.Count} left at initialisation" : "") +
+        string.Concat(Notes.Select(n => "; " + n));
+
     /// <summary>A human-readable summary, one section per non-empty list.</summary>
     public override string ToString()
     {

@@ -25,7 +25,7 @@ public static class ImageTensors
         using var std = tensor(new[] { (float)normalization.Std[0], (float)normalization.Std[1], (float)normalization.Std[2] }).reshape(1, 3, 1, 1);
         using var meanOnDevice = mean.to(images.device);
         using var stdOnDevice = std.to(images.device);
-        return images.Minus(meanOnDevice).div_(stdOnDevice);
+        return images.sub(meanOnDevice).div_(stdOnDevice);
     }
 
     /// <summary>A label map [H, W] (uint8) from a tensor of class indices.</summary>

@@ -27,6 +27,19 @@ public sealed record InferenceOptions(InferenceMode Mode, int WindowSize, int Wi
 {
     /// <summary>The paper's multi-scale ratios.</summary>
     public static IReadOnlyList<double> Scales { get; } = new[] { 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 };
+
+    /// <summary>Options for a window (the training crop size), with the reference's stride of 2/3 of the window unless given.</summary>
+    public static InferenceOptions ForWindow(InferenceMode mode, int window, int? stride = null, int? testShortSide = null) =>
+        new(mode, window, stride ?? Math.Max(1, window * 2 / 3), testShortSide);
+
+    /// <summary>Parses whole, slide or multiscale (also multi-scale, ms); an error naming the accepted values otherwise.</summary>
+    public static InferenceMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "whole" => InferenceMode.Whole,
+        "slide" => InferenceMode.Slide,
+        "multiscale" or "multi-scale" or "ms" => InferenceMode.MultiScale,
+        var other => throw new ArgumentException($"unknown inference mode '{other}': use whole, slide or multiscale"),
+    };
 }
 
 /// <summary>Whole-image, sliding-window and multi-scale inference, exactly as REFERENCE.md §8 describes the reference's.</summary>
@@ -49,25 +62,53 @@ public static class SegmentationInference
     /// </summary>
     public static Tensor Probabilities(Func<Tensor, Tensor> logitsOf, Tensor image, InferenceOptions options)
     {
-        if (image.dim() != 4 || image.shape[0] != 1) throw new ArgumentException($"expected one image [1, 3, H, W], got [{string.Join(", ", image.shape)}]");
+        CheckOneImage(image);
+        if (options.Mode != InferenceMode.MultiScale)
+        {
+            using var logits = Logits(logitsOf, image, options);
+            return logits.softmax(1);
+        }
+
+        // Each scale is rescaled once and run plain and flipped; only the running sum outlives a run.
         using var scope = NewDisposeScope();
         long height = image.shape[2], width = image.shape[3];
-        var runs = options.Mode == InferenceMode.MultiScale
-            ? InferenceOptions.Scales.SelectMany(s => new[] { (s, false), (s, true) }).ToList()
-            : new List<(double, bool)> { (1.0, false) };
-
         Tensor? sum = null;
-        foreach (var (scale, flip) in runs)
+        foreach (var scale in InferenceOptions.Scales)
         {
+            using var scaleScope = NewDisposeScope();
             var input = Rescale(image, options.TestShortSide is { } side ? side * scale : (double?)null, scale);
-            if (flip) input = input.flip(3);
-            var logits = options.Mode == InferenceMode.Whole ? logitsOf(input) : SlideLogits(logitsOf, input, options.WindowSize, options.WindowStride, options.WindowBatch);
-            logits = Resize.Bilinear(logits, height, width);
-            if (flip) logits = logits.flip(3);
-            var probabilities = logits.softmax(1);
-            sum = sum is null ? probabilities : sum.PlusInPlace(probabilities);
+            foreach (var flip in new[] { false, true })
+            {
+                using var runScope = NewDisposeScope();
+                var logits = SlideLogits(logitsOf, flip ? input.flip(3) : input, options.WindowSize, options.WindowStride, options.WindowBatch);
+                logits = Resize.Bilinear(logits, height, width);
+                if (flip) logits = logits.flip(3);
+                var probabilities = logits.softmax(1);
+                if (sum is null) sum = probabilities.MoveToOtherDisposeScope(scope);
+                else sum.PlusInPlace(probabilities);
+            }
         }
-        return sum!.div_(Scalars.Of((double)runs.Count)).MoveToOuterDisposeScope();
+        return sum!.div_(Scalars.Of(2.0 * InferenceOptions.Scales.Count)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Logits [1, K, H, W] of a whole-image or sliding-window run over one normalised image [1, 3, H, W]
+    /// (rescaled first when the options ask for a test size, and the logits resized back to the image's size).
+    /// </summary>
+    public static Tensor Logits(Func<Tensor, Tensor> logitsOf, Tensor image, InferenceOptions options)
+    {
+        CheckOneImage(image);
+        if (options.Mode == InferenceMode.MultiScale)
+            throw new ArgumentException("multi-scale inference averages probabilities, not logits: use Probabilities");
+        using var scope = NewDisposeScope();
+        var input = Rescale(image, options.TestShortSide, 1.0);
+        var logits = options.Mode == InferenceMode.Whole ? logitsOf(input) : SlideLogits(logitsOf, input, options.WindowSize, options.WindowStride, options.WindowBatch);
+        return Resize.Bilinear(logits, image.shape[2], image.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    private static void CheckOneImage(Tensor image)
+    {
+        if (image.dim() != 4 || image.shape[0] != 1) throw new ArgumentException($"expected one image [1, 3, H, W], got [{string.Join(", ", image.shape)}]");
     }
 
     /// <summary>
@@ -89,10 +130,11 @@ public static class SegmentationInference
         var count = zeros(new long[] { 1, 1, height, width }, device: image.device);
         for (int first = 0; first < anchors.Count; first += batch)
         {
+            using var chunkScope = NewDisposeScope();   // this chunk's crops and logits
             var chunk = anchors.Skip(first).Take(batch).ToList();
             var crops = cat(chunk.Select(a => image.narrow(2, a.r, window).narrow(3, a.c, window)).ToArray(), 0);
             var logits = logitsOf(crops);
-            sum ??= zeros(new long[] { 1, logits.shape[1], height, width }, device: image.device);
+            sum ??= zeros(new long[] { 1, logits.shape[1], height, width }, device: image.device).MoveToOtherDisposeScope(scope);
             for (int i = 0; i < chunk.Count; i++)
             {
                 var (r, c) = chunk[i];

@@ -166,7 +166,7 @@ public sealed class Trainer
 
     private SegmentationMetrics Evaluate(TorchSharp.Modules.SummaryWriter writer, int iteration)
     {
-        var inference = options.Evaluation ?? new InferenceOptions(InferenceMode.Slide, options.CropSize, Math.Max(1, options.CropSize * 2 / 3));
+        var inference = options.Evaluation ?? InferenceOptions.ForWindow(InferenceMode.Slide, options.CropSize);
         var metrics = DatasetEvaluation.Evaluate(model, validationSet!, inference, device);
         writer.add_scalar("val/mIoU", (float)metrics.MeanIoU, iteration);
         writer.add_scalar("val/aAcc", (float)metrics.PixelAccuracy, iteration);
