@@ -200,6 +200,16 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("cut.safetensors: tensor 'input'", cutError);
         Assert.Contains("(truncated file?)", cutError);
 
+        var header = Path.Combine(temporary.FullName, "no-dtype.safetensors");
+        var json = System.Text.Encoding.UTF8.GetBytes("{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}");
+        File.WriteAllBytes(header, BitConverter.GetBytes((ulong)json.Length).Concat(json).Concat(new byte[8]).ToArray());
+        Assert.Contains("no-dtype.safetensors: tensor 'w' needs a string 'dtype'", Assert.Throws<InvalidDataException>(() => CheckpointLoader.Load(model, header)).Message);
+
+        var duplicate = Path.Combine(temporary.FullName, "duplicate.safetensors");
+        using (var one = zeros(2))
+            Assert.Contains("two tensors are named 'w'", Assert.Throws<ArgumentException>(() => SafeTensors.Write(duplicate, new[] { KeyValuePair.Create("w", one), KeyValuePair.Create("w", one) })).Message);
+        Assert.False(File.Exists(duplicate));
+
         var tensors = CheckpointFile.Read(pth).Tensors.ToList();
         var wrongShape = Path.Combine(temporary.FullName, "wrong-shape.safetensors");
         SafeTensors.Write(wrongShape, tensors.Select(t => t.Key == "encoder.blocks.0.mlp.fc1.weight" ? new KeyValuePair<string, Tensor>(t.Key, zeros(128, 64)) : t));

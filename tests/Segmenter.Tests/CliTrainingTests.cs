@@ -33,6 +33,10 @@ public sealed class CliTrainingTests : System.IDisposable
         Assert.Contains("resumed from", resumed.Output);
         Assert.Contains("step 3/3", resumed.Output);
 
+        var otherBatch = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "4", "--batch", "1", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
+        Assert.Equal(1, otherBatch.Exit);
+        Assert.Contains("was trained with --batch 2, but this run asks for --batch 1; resume with --batch 2, or start a new run", otherBatch.Error);
+
         var checkpoint = Path.Combine(run, "last.safetensors");
         var evaluated = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "cityscapes", "--mode", "slide", "--json");
         Assert.True(evaluated.Exit == 0, evaluated.Error);

@@ -51,6 +51,17 @@ public sealed class LeakTests : IDisposable
     }
 
     [Fact]
+    public void Loading_a_reference_checkpoint_keeps_no_tensor_alive()
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-mask", "variant.yml"))!;
+        using var model = Segmenter.Models.ModelResolver.Resolve(directory).Create(null);
+        var statistics = DisposeScopeManager.Statistics;
+        statistics.Reset();
+        Segmenter.Runtime.Checkpoints.CheckpointLoader.Load(model, Path.Combine(directory, "checkpoint.pth"));
+        Assert.Equal(0, statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Fifty_training_steps_keep_the_live_tensor_count_and_memory_flat()
     {
         var root = Path.Combine(temporary.FullName, "data");

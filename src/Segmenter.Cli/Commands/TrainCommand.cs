@@ -83,7 +83,7 @@ internal static class TrainCommand
                 LearningRate = result.GetValue(lr),
                 WeightDecay = result.GetValue(weightDecay),
                 Seed = result.GetValue(seed),
-                CheckpointEvery = Math.Max(1, result.GetValue(checkpointEvery)),
+                CheckpointEvery = result.GetValue(checkpointEvery),
                 EvaluateEvery = result.GetValue(evalEvery),
                 Evaluation = InferenceOptions.ForWindow(InferenceOptions.ParseMode(result.GetValue(evalMode)!), cropSize),
                 Workers = result.GetValue(workers),

@@ -8,24 +8,23 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Runtime.Checkpoints;
 
-/// <summary>How a checkpoint file stores its tensors.</summary>
-public enum CheckpointContainer
-{
-    /// <summary><c>torch.save</c> zip file (PyTorch ≥ 1.6), as the reference, mmsegmentation and timm write.</summary>
-    TorchZip,
-    /// <summary>A safetensors file.</summary>
-    SafeTensors,
-}
-
-/// <summary>The tensors of a checkpoint file, as stored (keys not yet mapped), with where they came from.</summary>
+/// <summary>
+/// The tensors of a checkpoint file, as stored (keys not yet mapped); disposing it frees them.
+/// </summary>
 /// <param name="Path">The file.</param>
-/// <param name="Container">torch zip or safetensors.</param>
 /// <param name="Tensors">Every tensor of the state dict, in file order where the format keeps one.</param>
 /// <param name="Metadata">safetensors metadata (empty for torch files).</param>
-/// <param name="Layout">Where in the file the state dict was found, e.g. "the 'model' entry" (for messages).</param>
-public sealed record CheckpointFile(string Path, CheckpointContainer Container, IReadOnlyList<KeyValuePair<string, Tensor>> Tensors,
-    IReadOnlyDictionary<string, string> Metadata, string Layout)
+public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<string, Tensor>> Tensors, IReadOnlyDictionary<string, string> Metadata) : IDisposable
 {
+    /// <summary>The state-dict keys a torch.save file may nest its weights under (reference, mmsegmentation, others).</summary>
+    private static readonly string[] NestedStateDicts = { "model", "state_dict", "model_state", "module" };
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var (_, tensor) in Tensors) tensor.Dispose();
+    }
+
     /// <summary>
     /// Reads a checkpoint: a torch zip holding a state dict directly or under "model" (the reference's
     /// training checkpoints) or "state_dict" (mmsegmentation), or a safetensors file. A "module."
@@ -42,7 +41,7 @@ public sealed record CheckpointFile(string Path, CheckpointContainer Container, 
         if (SafeTensors.LooksLikeSafeTensors(path))
         {
             var file = SafeTensors.Read(path);
-            return new CheckpointFile(path, CheckpointContainer.SafeTensors, StripModulePrefix(file.Tensors), file.Metadata, "safetensors");
+            return new CheckpointFile(path, StripModulePrefix(file.Tensors), file.Metadata);
         }
         if (start[0] == 0x80 && start[1] <= 5)
             throw new InvalidDataException($"{path}: a PyTorch checkpoint in the legacy (pre-1.6, non-zip) format, which cannot be read here; " +
@@ -53,6 +52,9 @@ public sealed record CheckpointFile(string Path, CheckpointContainer Container, 
     private static CheckpointFile ReadTorch(string path)
     {
         Hashtable root;
+        // Everything the unpickler makes (its intermediate tensors, and entries such as an optimiser state
+        // beside the weights) is freed with this scope; only the state dict's tensors are detached and kept.
+        using var scope = NewDisposeScope();
         try
         {
             root = PyTorchUnpickler.UnpickleStateDict(path);
@@ -62,28 +64,18 @@ public sealed record CheckpointFile(string Path, CheckpointContainer Container, 
             throw new InvalidDataException($"{path}: not a readable torch.save zip file (truncated or corrupt?): {e.Message}", e);
         }
 
-        IDictionary? stateDict = null;
-        string layout = "the file's top level";
-        foreach (var key in new[] { "model", "state_dict", "model_state", "module" })
-        {
-            if (root[key] is IDictionary nested && nested.Values.OfType<Tensor>().Any())
-            {
-                stateDict = nested;
-                layout = $"the '{key}' entry";
-                break;
-            }
-        }
-        stateDict ??= root;
+        var stateDict = NestedStateDicts.Select(key => root[key]).OfType<IDictionary>().FirstOrDefault(nested => nested.Values.OfType<Tensor>().Any()) ?? root;
         var tensors = stateDict.Cast<DictionaryEntry>()
             .Where(e => e.Key is string && e.Value is Tensor)
-            .Select(e => new KeyValuePair<string, Tensor>((string)e.Key, (Tensor)e.Value!))
+            .Select(e => new KeyValuePair<string, Tensor>((string)e.Key, ((Tensor)e.Value!).DetachFromDisposeScope()))
             .ToList();
         if (tensors.Count == 0)
         {
             var keys = string.Join(", ", root.Keys.Cast<object>().Select(k => k.ToString()).Take(10));
-            throw new InvalidDataException($"{path}: a torch.save file without a state dict: no tensors at the top level or under 'model'/'state_dict' (top-level keys: {keys})");
+            throw new InvalidDataException($"{path}: a torch.save file without a state dict: no tensors at the top level or under " +
+                                           $"{string.Join(", ", NestedStateDicts.Select(k => $"'{k}'"))} (top-level keys: {keys})");
         }
-        return new CheckpointFile(path, CheckpointContainer.TorchZip, StripModulePrefix(tensors), new Dictionary<string, string>(), layout);
+        return new CheckpointFile(path, StripModulePrefix(tensors), new Dictionary<string, string>());
     }
 
     private static IReadOnlyList<KeyValuePair<string, Tensor>> StripModulePrefix(IReadOnlyList<KeyValuePair<string, Tensor>> tensors) =>

@@ -40,22 +40,18 @@ public static class CheckpointLoader
     /// <summary>Reads <paramref name="path"/> and loads it into <paramref name="model"/>; throws <see cref="CheckpointLoadException"/> with the report if it does not fit.</summary>
     public static LoadReport Load(SegmenterModel model, string path, LoadOptions? options = null)
     {
-        var file = CheckpointFile.Read(path);
-        try
-        {
-            if (ProjectCheckpoint.IsProjectFile(file))
-                ProjectCheckpoint.CheckCompatible(file, model.Specification);
-            return Load(model, file, options ?? new LoadOptions());
-        }
-        finally
-        {
-            foreach (var (_, tensor) in file.Tensors) tensor.Dispose();
-        }
+        using var file = CheckpointFile.Read(path);
+        return Load(model, file, options ?? new LoadOptions());
     }
 
-    /// <summary>Loads already-read tensors into <paramref name="model"/>.</summary>
+    /// <summary>
+    /// Loads already-read tensors into <paramref name="model"/>. A file of this project's format must hold
+    /// weights of a compatible model (its spec metadata is checked first).
+    /// </summary>
     public static LoadReport Load(SegmenterModel model, CheckpointFile file, LoadOptions options)
     {
+        if (ProjectCheckpoint.IsProjectFile(file))
+            ProjectCheckpoint.CheckCompatible(file, model.Specification);
         using var scope = NewDisposeScope();   // mapped, resized and converted copies die here; the model's parameters were made outside
         var convention = KeyConventions.Detect(file.Tensors.Select(t => t.Key));
         var source = KeyConventions.ToReference(file.Tensors, convention);

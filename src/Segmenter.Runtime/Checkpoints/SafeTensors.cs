@@ -19,9 +19,6 @@ public sealed record SafeTensorsFile(IReadOnlyList<KeyValuePair<string, Tensor>>
     public Tensor this[string name] =>
         Tensors.FirstOrDefault(t => t.Key == name).Value
         ?? throw new KeyNotFoundException($"no tensor '{name}'; the file holds {string.Join(", ", Tensors.Select(t => t.Key))}");
-
-    /// <summary>The tensors as a dictionary.</summary>
-    public Dictionary<string, Tensor> ToDictionary() => Tensors.ToDictionary(t => t.Key, t => t.Value);
 }
 
 /// <summary>
@@ -69,7 +66,7 @@ public static class SafeTensors
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength < 2 || headerLength > (ulong)MaxHeaderBytes || (long)headerLength > stream.Length - 8)
             throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength} for a file of {stream.Length} bytes)");
-        var header = JsonDocument.Parse(ReadExactly(stream, (int)headerLength));
+        using var header = JsonDocument.Parse(ReadExactly(stream, (int)headerLength));
         if (header.RootElement.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"{path}: the safetensors header is not a JSON object");
 
@@ -84,10 +81,19 @@ public static class SafeTensors
                     metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String ? item.Value.GetString()! : item.Value.GetRawText();
                 continue;
             }
-            var entry = property.Value;
-            var dtype = entry.GetProperty("dtype").GetString() ?? "";
-            var shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-            var offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            string dtype;
+            long[] shape, offsets;
+            try
+            {
+                var entry = property.Value;
+                dtype = entry.GetProperty("dtype").GetString() ?? "";
+                shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+                offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            }
+            catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{path}: tensor '{property.Name}' needs a string 'dtype', an integer array 'shape' and two integer 'data_offsets' in the header ({e.Message})", e);
+            }
             var type = ToScalarType(dtype, path, property.Name);
             if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
                 throw new InvalidDataException($"{path}: tensor '{property.Name}' has data offsets [{string.Join(", ", offsets)}] outside the {dataLength} bytes of data (truncated file?)");
@@ -98,38 +104,46 @@ public static class SafeTensors
         }
 
         var tensors = new List<KeyValuePair<string, Tensor>>();
-        foreach (var (name, type, shape, begin, end) in entries.OrderBy(e => e.Begin))
+        try
         {
-            stream.Position = dataStart + begin;
-            var bytes = ReadExactly(stream, checked((int)(end - begin)));
-            var tensor = torch.empty(shape, type);
-            if (bytes.Length > 0) tensor.bytes = bytes;
-            tensors.Add(new KeyValuePair<string, Tensor>(name, tensor));
+            foreach (var (name, type, shape, begin, end) in entries.OrderBy(e => e.Begin))
+            {
+                var tensor = torch.empty(shape, type);
+                tensors.Add(new KeyValuePair<string, Tensor>(name, tensor));
+                if (end == begin) continue;
+                stream.Position = dataStart + begin;
+                stream.ReadExactly(tensor.bytes);   // straight into the tensor's memory
+            }
+        }
+        catch
+        {
+            foreach (var (_, tensor) in tensors) tensor.Dispose();
+            throw;
         }
         return new SafeTensorsFile(tensors, metadata);
     }
 
-    /// <summary>Writes <paramref name="tensors"/> (any device; copied to the CPU) with <paramref name="metadata"/>, atomically (temporary file, then rename).</summary>
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (any device; copied to the CPU one at a time while writing) with
+    /// <paramref name="metadata"/>, atomically (temporary file, then rename). Names must be unique.
+    /// </summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
         var header = new Dictionary<string, object>();
         if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
         long offset = 0;
-        var payloads = new List<byte[]>();
         foreach (var (name, tensor) in list)
         {
-            using var scope = NewDisposeScope();   // detach, cpu and contiguous each return a handle
-            var cpu = tensor.detach().cpu().contiguous();
-            var bytes = cpu.numel() == 0 ? Array.Empty<byte>() : cpu.bytes.ToArray();
+            if (header.ContainsKey(name)) throw new ArgumentException($"{path}: two tensors are named '{name}'; safetensors names must be unique");
+            long size = tensor.numel() * ElementSize(tensor.dtype);
             header[name] = new Dictionary<string, object>
             {
-                ["dtype"] = ToDType(cpu.dtype, name),
-                ["shape"] = cpu.shape,
-                ["data_offsets"] = new[] { offset, offset + bytes.Length },
+                ["dtype"] = ToDType(tensor.dtype, name),
+                ["shape"] = tensor.shape,
+                ["data_offsets"] = new[] { offset, offset + size },
             };
-            offset += bytes.Length;
-            payloads.Add(bytes);
+            offset += size;
         }
 
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
@@ -141,7 +155,12 @@ public static class SafeTensors
             stream.Write(length);
             stream.Write(json);
             for (int i = 0; i < padding; i++) stream.WriteByte((byte)' ');
-            foreach (var payload in payloads) stream.Write(payload);
+            foreach (var (_, tensor) in list)
+            {
+                if (tensor.numel() == 0) continue;
+                using var scope = NewDisposeScope();   // detach, cpu and contiguous each return a handle
+                stream.Write(tensor.detach().cpu().contiguous().bytes);
+            }
         });
     }
 

@@ -88,17 +88,22 @@ public sealed class NesterovSgd : IDisposable
     public IEnumerable<KeyValuePair<string, Tensor>> State() =>
         buffers.Select(pair => new KeyValuePair<string, Tensor>(StatePrefix + pair.Key, pair.Value));
 
-    /// <summary>Restores momentum buffers saved by <see cref="State"/>; every buffer must belong to a parameter of the same shape.</summary>
-    public void Load(IEnumerable<KeyValuePair<string, Tensor>> state)
+    /// <summary>
+    /// Restores momentum buffers saved by <see cref="State"/> (from <paramref name="source"/>, named in errors);
+    /// every buffer must belong to a parameter of the same shape.
+    /// </summary>
+    public void Load(IEnumerable<KeyValuePair<string, Tensor>> state, string source)
     {
         var byName = parameters.ToDictionary(p => p.Name, p => p.Parameter);
         foreach (var (key, value) in state.Where(s => s.Key.StartsWith(StatePrefix, StringComparison.Ordinal)))
         {
             var name = key.Substring(StatePrefix.Length);
-            if (!byName.TryGetValue(name, out var parameter) || !parameter.shape.SequenceEqual(value.shape))
-                throw new System.IO.InvalidDataException($"the optimiser state holds '{name}' [{string.Join(", ", value.shape)}], which is not a parameter of this model");
+            if (!byName.TryGetValue(name, out var parameter))
+                throw new System.IO.InvalidDataException($"{source}: the optimiser state holds '{name}', which is not a parameter of this model; resume with the model the run was started with");
+            if (!parameter.shape.SequenceEqual(value.shape))
+                throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is [{string.Join(", ", value.shape)}], but the parameter is [{string.Join(", ", parameter.shape)}]");
             if (buffers.Remove(name, out var old)) old.Dispose();
-            buffers[name] = value.to(parameter.dtype, parameter.device).clone().DetachFromDisposeScope();
+            buffers[name] = value.to(parameter.dtype, parameter.device, copy: true).DetachFromDisposeScope();
         }
     }
 

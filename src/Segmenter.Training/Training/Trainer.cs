@@ -52,8 +52,11 @@ public sealed class Trainer
         if (trainSet.NumClasses != model.Specification.NumClasses)
             throw new ArgumentException($"the dataset has {trainSet.NumClasses} classes but {model.Specification.Name} predicts {model.Specification.NumClasses}; " +
                                         $"use a model whose 'classes' match the dataset (e.g. a spec with classes = {trainSet.NumClasses})");
-        if (options.Iterations < 1 || options.BatchSize < 1 || options.Accumulate < 1 || options.CropSize < 1)
-            throw new ArgumentException("iterations, batch size, accumulation and crop size must be positive");
+        if (validationSet is not null && validationSet.NumClasses != trainSet.NumClasses)
+            throw new ArgumentException($"the validation split has {validationSet.NumClasses} classes but the training split {trainSet.NumClasses}; use splits of one dataset");
+        if (options.Iterations < 1 || options.BatchSize < 1 || options.Accumulate < 1 || options.CropSize < 1 || options.CheckpointEvery < 1 || options.EvaluateEvery < 0)
+            throw new ArgumentException($"iterations ({options.Iterations}), batch size ({options.BatchSize}), accumulation ({options.Accumulate}), crop size ({options.CropSize}) " +
+                                        $"and checkpoint interval ({options.CheckpointEvery}) must be at least 1, the evaluation interval ({options.EvaluateEvery}) at least 0");
         this.model = model;
         this.trainSet = trainSet;
         this.validationSet = validationSet;
@@ -85,7 +88,7 @@ public sealed class Trainer
         int seed = options.Seed;
         if (resumeFrom is not null)
         {
-            (state, seed) = TrainingCheckpoint.Load(resumeFrom, model, optimizer);
+            (state, seed) = TrainingCheckpoint.Load(resumeFrom, model, optimizer, options);
             Note?.Invoke($"resumed from {resumeFrom} at step {state.Iteration}");
         }
         var run = options with { Seed = seed };
@@ -119,9 +122,9 @@ public sealed class Trainer
             {
                 using var scope = NewDisposeScope();
                 var (images, labels) = batches.Next();
+                if (!labels.ne(Scalars.Of(255L)).any().item<bool>()) continue;   // nothing labelled in this batch (checked on the CPU): no gradient, no forward pass
                 var logits = model.call(images.to(device));
                 var target = labels.to(device);
-                if (!target.ne(Scalars.Of(255L)).any().item<bool>()) continue;   // nothing labelled in this batch: no gradient
                 var value = nn.functional.cross_entropy(logits, target, ignore_index: 255).div_(Scalars.Of((double)run.Accumulate));
                 value.backward();
                 loss += value.item<float>();

@@ -33,30 +33,33 @@ public static class TrainingCheckpoint
             ["training.seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
             ["training.iterations"] = options.Iterations.ToString(CultureInfo.InvariantCulture),
             ["training.batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+            ["training.accumulate"] = options.Accumulate.ToString(CultureInfo.InvariantCulture),
         };
         ProjectCheckpoint.Save(model, path, metadata, optimizer.State());
     }
 
-    /// <summary>Restores the model and optimiser from <paramref name="path"/>; returns the training state and the run's seed.</summary>
-    public static (TrainingState State, int Seed) Load(string path, SegmenterModel model, NesterovSgd optimizer)
+    /// <summary>
+    /// Restores the model and optimiser from <paramref name="path"/>; returns the training state and the run's seed.
+    /// The batch size and accumulation must be the run's own, or the data order would not continue where it stopped.
+    /// </summary>
+    public static (TrainingState State, int Seed) Load(string path, SegmenterModel model, NesterovSgd optimizer, TrainingOptions options)
     {
-        var file = CheckpointFile.Read(path);
-        try
+        using var file = CheckpointFile.Read(path);
+        if (!ProjectCheckpoint.IsProjectFile(file) || !file.Metadata.ContainsKey("training.iteration"))
+            throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
+        int Integer(string key) =>
+            file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new InvalidDataException($"{path}: the training state lacks a whole number under '{key}' (found {(text is null ? "nothing" : $"'{text}'")}); the file is not a complete training checkpoint");
+        foreach (var (key, current, option) in new[] { ("training.batch_size", options.BatchSize, "--batch"), ("training.accumulate", options.Accumulate, "--accumulate") })
         {
-            if (!ProjectCheckpoint.IsProjectFile(file) || !file.Metadata.ContainsKey("training.iteration"))
-                throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
-            ProjectCheckpoint.CheckCompatible(file, model.Specification);
-            CheckpointLoader.Load(model, file, new LoadOptions());
-            optimizer.Load(file.Tensors);
-            var state = new TrainingState(
-                int.Parse(file.Metadata["training.iteration"], CultureInfo.InvariantCulture),
-                double.Parse(file.Metadata["training.best_miou"], CultureInfo.InvariantCulture),
-                int.Parse(file.Metadata["training.best_iteration"], CultureInfo.InvariantCulture));
-            return (state, int.Parse(file.Metadata["training.seed"], CultureInfo.InvariantCulture));
+            int saved = key == "training.accumulate" && !file.Metadata.ContainsKey(key) ? 1 : Integer(key);
+            if (saved != current)
+                throw new ArgumentException($"{path} was trained with {option} {saved}, but this run asks for {option} {current}; resume with {option} {saved}, or start a new run");
         }
-        finally
-        {
-            foreach (var (_, value) in file.Tensors) value.Dispose();
-        }
+        CheckpointLoader.Load(model, file, new LoadOptions());
+        optimizer.Load(file.Tensors, path);
+        double best = double.TryParse(file.Metadata.GetValueOrDefault("training.best_miou"), NumberStyles.Float, CultureInfo.InvariantCulture, out var miou) ? miou : double.NaN;
+        return (new TrainingState(Integer("training.iteration"), best, Integer("training.best_iteration")), Integer("training.seed"));
     }
 }
