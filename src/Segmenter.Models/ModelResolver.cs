@@ -100,13 +100,10 @@ public static class ModelResolver
         return DynamicModels.Load(new[] { model }).Single();
     }
 
-    /// <summary>Splits "path.seg:Name" (a ':' after the last path separator that is not a drive letter's).</summary>
+    /// <summary>Splits "path.seg:Name"; anything else is a path alone.</summary>
     private static (string Path, string? Name) SplitFileReference(string reference)
     {
-        int colon = reference.LastIndexOf(':');
-        int separator = Math.Max(reference.LastIndexOf('/'), reference.LastIndexOf('\\'));
-        if (colon > separator && colon > 1 && reference.Substring(0, colon).EndsWith(".seg", StringComparison.OrdinalIgnoreCase))
-            return (reference.Substring(0, colon), reference.Substring(colon + 1));
-        return (reference, null);
+        var (path, name) = FileReference.Split(reference);
+        return name is not null && path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase) ? (path, name) : (reference, null);
     }
 }

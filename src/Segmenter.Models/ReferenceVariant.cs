@@ -5,6 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using Segmenter.Dsl;
+using Segmenter.Dsl.Binding;
+using Segmenter.Dsl.Emit;
 using YamlDotNet.RepresentationModel;
 
 namespace Segmenter.Models;
@@ -62,8 +64,8 @@ public sealed class ReferenceVariant
     public string DefaultModelName()
     {
         var folder = new DirectoryInfo(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!).Name;
-        var name = PascalCase(folder);
-        return name.Length == 0 || Dsl.Binding.CSharpNames.Problem(name) is not null ? "ReferenceModel" : name;
+        var name = CSharpNames.PascalCase(folder);
+        return name.Length == 0 || CSharpNames.Problem(name) is not null ? "ReferenceModel" : name;
     }
 
     /// <summary>The equivalent .seg text: a backbone and a model declaration.</summary>
@@ -74,26 +76,27 @@ public sealed class ReferenceVariant
         int classes = Int("n_cls");
         bool distilled = Bool("distilled", false);
         var (height, imageWidth) = Size("image_size");
-        string backboneName = PascalCase(Text("backbone", "vit")) + "Backbone";
+        string backboneName = CSharpNames.PascalCase(Text("backbone", "vit")) + "Backbone";
+        if (CSharpNames.Problem(backboneName) is not null) backboneName = "ReferenceBackbone";
 
         var text = new StringBuilder();
         text.Append($"// Translated from the reference's {System.IO.Path.GetFileName(Path)} (net_kwargs).\n");
         text.Append($"backbone {backboneName} {{ layers = {layers}  width = {width}  heads = {heads}");
         if (net.Children.ContainsKey(new YamlScalarNode("d_ff")) && Int("d_ff") != 4 * width)
-            text.Append($"  mlp_ratio = {Number((double)Int("d_ff") / width)}");
+            text.Append($"  mlp_ratio = {SpecPrinter.Number((double)Int("d_ff") / width)}");
         if (distilled) text.Append("  distilled = true");
         text.Append(" }\n\n");
 
         text.Append($"model {modelName} {{\n");
-        text.Append($"  backbone         = {backboneName}\n");
-        text.Append($"  patch            = {patch}\n");
-        text.Append($"  image            = {(height == imageWidth ? $"{height}" : $"{height}x{imageWidth}")}\n");
+        SpecPrinter.Property(text, "backbone", backboneName);
+        SpecPrinter.Property(text, "patch", patch.ToString(CultureInfo.InvariantCulture));
+        SpecPrinter.Property(text, "image", height == imageWidth ? $"{height}" : $"{height}x{imageWidth}");
         var preset = DatasetPreset(classes);
-        text.Append($"  classes          = {(preset ?? classes.ToString(CultureInfo.InvariantCulture))}\n");
-        text.Append($"  decoder          = {Decoder()}\n");
-        text.Append($"  drop_path        = {Number(Double("drop_path_rate", 0.1))}\n");
-        text.Append($"  dropout          = {Number(Double("dropout", 0.0))}\n");
-        text.Append($"  normalize        = {(Text("normalization", "vit") == "deit" ? "imagenet" : "vit")}\n");
+        SpecPrinter.Property(text, "classes", preset ?? classes.ToString(CultureInfo.InvariantCulture));
+        SpecPrinter.Property(text, "decoder", Decoder());
+        SpecPrinter.Property(text, "drop_path", SpecPrinter.Number(Double("drop_path_rate", 0.1)));
+        SpecPrinter.Property(text, "dropout", SpecPrinter.Number(Double("dropout", 0.0)));
+        SpecPrinter.Property(text, "normalize", Text("normalization", "vit") == "deit" ? "imagenet" : "vit");
         text.Append("}\n");
         return text.ToString();
     }
@@ -101,9 +104,12 @@ public sealed class ReferenceVariant
     /// <summary>Compiles the translated spec (with the built-in zoo available).</summary>
     public CompiledModel Compile(string? modelName = null)
     {
-        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(ToSpecText(modelName), Path) }, ModelResolver.ZooSpecs);
+        // Diagnostics point into the translated text (what 'segmenter import' prints), not into the YAML.
+        var translated = ToSpecText(modelName);
+        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(translated, Path + ".seg") }, ModelResolver.ZooSpecs);
         return compilation.Models.SingleOrDefault()
-               ?? throw new SpecCompilationException($"{Path}: its net_kwargs do not describe a valid model", compilation.Diagnostics);
+               ?? throw new SpecCompilationException($"{Path}: its net_kwargs do not describe a valid model; translated (the positions below refer to this text, " +
+                                                     $"which 'segmenter import {Path}' prints):\n{translated}", compilation.Diagnostics);
     }
 
     private string Decoder()
@@ -117,7 +123,7 @@ public sealed class ReferenceVariant
         var layers = Scalar(decoder, "n_layers") ?? "2";
         var dropout = Scalar(decoder, "dropout") ?? "0.1";
         var dropPath = Scalar(decoder, "drop_path_rate") ?? "0.0";
-        return $"mask(layers = {layers}, dropout = {Number(ParseDouble(dropout, "decoder.dropout"))}, drop_path = {Number(ParseDouble(dropPath, "decoder.drop_path_rate"))})";
+        return $"mask(layers = {layers}, dropout = {SpecPrinter.Number(ParseDouble(dropout, "decoder.dropout"))}, drop_path = {SpecPrinter.Number(ParseDouble(dropPath, "decoder.drop_path_rate"))})";
     }
 
     private string? DatasetPreset(int classes)
@@ -160,38 +166,4 @@ public sealed class ReferenceVariant
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
 
     private string Combine(string file) => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!, file);
-
-    private static string Number(double value)
-    {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains('.') || text.Contains('E') ? text.Replace("E", "e") : text + ".0";
-    }
-
-    private static string PascalCase(string text)
-    {
-        var builder = new StringBuilder();
-        foreach (var part in text.Split(c => !char.IsLetterOrDigit(c)))
-        {
-            if (part.Length == 0) continue;
-            builder.Append(char.ToUpperInvariant(part[0])).Append(part, 1, part.Length - 1);
-        }
-        var result = builder.ToString();
-        return result.Length > 0 && char.IsDigit(result[0]) ? "Model" + result : result;
-    }
-}
-
-internal static class StringSplitExtensions
-{
-    public static IEnumerable<string> Split(this string text, Func<char, bool> isSeparator)
-    {
-        int start = 0;
-        for (int i = 0; i <= text.Length; i++)
-        {
-            if (i == text.Length || isSeparator(text[i]))
-            {
-                yield return text.Substring(start, i - start);
-                start = i + 1;
-            }
-        }
-    }
 }

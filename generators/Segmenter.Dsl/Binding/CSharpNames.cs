@@ -43,6 +43,29 @@ public static class CSharpNames
         return null;
     }
 
+    /// <summary>
+    /// <paramref name="text"/> as a PascalCase identifier: each run of letters and digits starts upper case,
+    /// other characters are dropped (micro-linear → MicroLinear); empty if nothing is left.
+    /// </summary>
+    public static string PascalCase(string text)
+    {
+        var chars = new List<char>();
+        bool upper = true;
+        foreach (var c in text)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                chars.Add(upper ? char.ToUpperInvariant(c) : c);
+                upper = false;
+            }
+            else
+            {
+                upper = true;
+            }
+        }
+        return new string(chars.ToArray());
+    }
+
     private static string Suggest(string name)
     {
         var chars = new List<char>();

@@ -57,10 +57,12 @@ public static class SpecPrinter
         return $"mask({arguments}, dropout = {Number(d.Dropout)}, drop_path = {Number(d.DropPathRate)})";
     }
 
-    private static void Property(StringBuilder text, string name, string value) =>
+    /// <summary>Appends one aligned property line of a model declaration (<c>  name             = value</c>).</summary>
+    public static void Property(StringBuilder text, string name, string value) =>
         text.Append("  ").Append(name.PadRight(17)).Append("= ").Append(value).Append('\n');
 
-    private static string Number(double value)
+    /// <summary>A number as the spec language writes it: shortest round-trip form, always with a decimal point or exponent.</summary>
+    public static string Number(double value)
     {
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         return text.Contains(".") || text.Contains("E") ? text.Replace("E", "e") : text + ".0";

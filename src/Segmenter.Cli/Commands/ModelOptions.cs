@@ -71,30 +71,24 @@ internal sealed class ModelOptions
 /// <summary>Reading a tensor argument of the form file.safetensors[:name].</summary>
 internal static class TensorArgument
 {
-    public static Tensor Read(string argument, string fallbackName = "input")
+    /// <summary>The named tensor, or the file's only tensor, or its tensor called "input".</summary>
+    public static Tensor Read(string argument)
     {
-        var (path, name) = Split(argument);
+        var (path, name) = FileReference.Split(argument);
         if (!File.Exists(path)) throw new FileNotFoundException($"tensor file '{path}' does not exist", path);
         var file = SafeTensors.Read(path);
-        if (name is not null) return Take(file, name);
-        if (file.Tensors.Count == 1) return file.Tensors[0].Value;
-        if (file.Tensors.Any(t => t.Key == fallbackName)) return Take(file, fallbackName);
-        throw new ArgumentException($"{path} holds several tensors ({string.Join(", ", file.Tensors.Select(t => t.Key))}); choose one with {path}:name");
-    }
-
-    private static Tensor Take(SafeTensorsFile file, string name)
-    {
+        name ??= file.Tensors.Count == 1 ? file.Tensors[0].Key : file.Tensors.Any(t => t.Key == "input") ? "input" : null;
+        if (name is null || file.Tensors.All(t => t.Key != name))
+        {
+            foreach (var (_, tensor) in file.Tensors) tensor.Dispose();
+            throw new ArgumentException(name is null
+                ? $"{path} holds several tensors ({string.Join(", ", file.Tensors.Select(t => t.Key))}); choose one with {path}:name"
+                : $"{path} has no tensor '{name}'; it holds {string.Join(", ", file.Tensors.Select(t => t.Key))}");
+        }
         foreach (var (key, tensor) in file.Tensors)
         {
             if (key != name) tensor.Dispose();
         }
         return file[name];
-    }
-
-    private static (string Path, string? Name) Split(string argument)
-    {
-        int colon = argument.LastIndexOf(':');
-        int separator = argument.LastIndexOf('/');
-        return colon > separator && colon > 1 ? (argument.Substring(0, colon), argument.Substring(colon + 1)) : (argument, null);
     }
 }
