@@ -44,8 +44,13 @@ public static class Program
         }
     }
 
-    /// <summary>Errors caused by the input (a bad argument, file or spec), reported as one message without a stack trace.</summary>
+    /// <summary>
+    /// Errors caused by the input (a bad argument, file or spec) or the environment (a missing provider, a full
+    /// disk), reported as their message without a stack trace. Anything else is a bug and keeps its stack trace.
+    /// </summary>
     private static bool IsUserError(Exception e) =>
-        e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-            or SpecCompilationException or InvalidOperationException or NotSupportedException or IOException;
+        e is ArgumentException or IOException or InvalidDataException or SpecCompilationException or NotSupportedException or CommandFailedException;
 }
+
+/// <summary>A command that ran and could not do what was asked, with a message saying why and what to do.</summary>
+internal sealed class CommandFailedException(string message) : Exception(message);

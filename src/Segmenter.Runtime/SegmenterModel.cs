@@ -27,7 +27,7 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
 
     /// <summary>The softmax attention of mask-decoder block <paramref name="layer"/>: [B, heads, N + K, N + K]. Linear decoders have none.</summary>
     public virtual Tensor DecoderAttention(Tensor images, int layer) =>
-        throw new InvalidOperationException($"{Specification.Name} has a linear decoder, which has no attention; decoder attention needs a mask decoder");
+        throw new ArgumentException($"{Specification.Name} has a linear decoder, which has no attention; decoder attention needs a mask decoder");
 
     /// <summary>Logits for <paramref name="images"/> in evaluation mode without autograd.</summary>
     public Tensor Predict(Tensor images)

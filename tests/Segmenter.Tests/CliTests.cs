@@ -99,6 +99,12 @@ public sealed class CliTests
             Assert.Contains($"{bad}(2,26): error SEGDSL0202:", output);
             Assert.Contains($"{bad}(3,13): error SEGDSL0104: 'dropout' must be ≥ 0 and < 1 but is 2", output);
 
+            var twice = Run("check", bad, bad, "--context");   // one file named twice is one file
+            Assert.Equal(1, twice.Exit);
+            Assert.DoesNotContain("already declared", twice.Output);
+            Assert.Contains("  3 |   dropout = 2", twice.Output);
+            Assert.EndsWith("1 file, 0 models, 2 errors", twice.Output.Trim());
+
             var zoo = Directory.GetFiles(TestPaths.Specs, "*.seg");
             var clean = Run(new[] { "check" }.Concat(zoo).ToArray());
             Assert.Equal(0, clean.Exit);

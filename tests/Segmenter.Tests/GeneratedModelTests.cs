@@ -79,7 +79,7 @@ public sealed class GeneratedModelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.EncoderAttention(images, 2));
 
         using var linear = TestModels.Get("TinyLinear").Create(null);
-        Assert.Throws<InvalidOperationException>(() => linear.DecoderAttention(images, 0));
+        Assert.Contains("has a linear decoder, which has no attention", Assert.Throws<ArgumentException>(() => linear.DecoderAttention(images, 0)).Message);
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public static class SpecPrinter
         Property(text, "classes", spec.Dataset is not null ? spec.Dataset
             : spec.ClassNames.IsEmpty ? spec.NumClasses.ToString(CultureInfo.InvariantCulture)
             : "(" + string.Join(", ", spec.ClassNames.Select(Quote)) + ")");
-        Property(text, "decoder", Decoder(spec));
+        Property(text, "decoder", Decoder(spec.Decoder));
         Property(text, "drop_path", Number(spec.DropPathRate));
         Property(text, "dropout", Number(spec.Dropout));
         Property(text, "normalize", spec.Normalization == NormalizationSpec.Vit ? "vit"
@@ -48,9 +48,9 @@ public static class SpecPrinter
         return text.ToString();
     }
 
-    private static string Decoder(SegmenterSpec spec)
+    /// <summary>A decoder as the spec language writes it: <c>linear</c> or <c>mask(layers = …, …)</c>.</summary>
+    public static string Decoder(DecoderSpec d)
     {
-        var d = spec.Decoder;
         if (d.Kind == DecoderKind.Linear) return "linear";
         var arguments = $"layers = {d.Layers}, heads = {d.Heads}, width = {d.Width}";
         if (d.MlpWidth != 4 * d.Width) arguments += $", mlp_ratio = {Number((double)d.MlpWidth / d.Width)}";

@@ -16,17 +16,20 @@ internal static class CheckCommand
         var command = new Command("check", "Check spec files: print diagnostics as path(line,col): error ID: message; exit 1 if any error.") { files, context };
         command.SetAction(result =>
         {
-            var sources = result.GetValue(files)!.Select(path =>
-            {
-                if (!File.Exists(path)) throw new FileNotFoundException($"spec file '{path}' does not exist", path);
-                return SourceText.From(File.ReadAllText(path), path);
-            }).ToList();
+            var sources = result.GetValue(files)!
+                .DistinctBy(Path.GetFullPath)   // a file named twice (e.g. by overlapping globs) is compiled once
+                .Select(path =>
+                {
+                    if (!File.Exists(path)) throw new FileNotFoundException($"spec file '{path}' does not exist", path);
+                    return SourceText.From(File.ReadAllText(path), path);
+                }).ToList();
+            var byPath = sources.ToDictionary(s => s.Path);
             var compilation = SpecCompiler.Compile(sources, Models.ModelResolver.ZooSpecs);
             foreach (var diagnostic in compilation.Diagnostics)
             {
                 console.Out.WriteLine(diagnostic.ToString());
-                if (result.GetValue(context))
-                    WriteContext(console, sources.Single(s => s.Path == diagnostic.Path), diagnostic.Span);
+                if (result.GetValue(context) && byPath.TryGetValue(diagnostic.Path, out var source))
+                    WriteContext(console, source, diagnostic.Span);
             }
             int errors = compilation.Diagnostics.Count(d => d.IsError);
             console.Out.WriteLine($"{sources.Count} file{(sources.Count == 1 ? "" : "s")}, {compilation.Models.Count} model{(compilation.Models.Count == 1 ? "" : "s")}, {errors} error{(errors == 1 ? "" : "s")}");

@@ -60,7 +60,7 @@ internal static class ExportCommand
                 var advice = options.Float16
                     ? "float16 rounding can exceed it for some models and inputs; raise it with --tolerance if the difference is acceptable"
                     : "this is a bug: please report it with the spec";
-                throw new InvalidOperationException($"the exported graph differs from the model by {worst:0.00E+0}, above the tolerance {limit:0E+0}, so nothing was written; {advice}");
+                throw new CommandFailedException($"the exported graph differs from the model by {worst:0.00E+0}, above the tolerance {limit:0E+0}, so nothing was written; {advice}");
             }
 
             string file = path ?? Path.Combine(repository!, tritonName, "1", "model.onnx");

@@ -80,7 +80,7 @@ internal static class QuickstartCommand
     {
         var root = new RootCommand { command };
         int exit = root.Parse(new[] { command.Name }.Concat(arguments).ToArray()).Invoke(new InvocationConfiguration { Output = console.Out, Error = console.Err, EnableDefaultExceptionHandler = false });
-        if (exit != 0 && command.Name != "train") throw new InvalidOperationException($"quickstart step '{command.Name}' failed (exit code {exit})");
+        if (exit != 0 && command.Name != "train") throw new CommandFailedException($"quickstart step '{command.Name}' failed (exit code {exit})");
         return exit;
     }
 }

@@ -82,7 +82,8 @@ public static class ProjectCheckpoint
         Compare("patch", stored.PatchSize, wanted.PatchSize);
         Compare("image", $"{stored.ImageHeight}x{stored.ImageWidth}", $"{wanted.ImageHeight}x{wanted.ImageWidth}");
         Compare("classes", stored.NumClasses, wanted.NumClasses);
-        Compare("decoder", stored.Decoder with { Dropout = 0, DropPathRate = 0 }, wanted.Decoder with { Dropout = 0, DropPathRate = 0 });
+        if (stored.Decoder with { Dropout = 0, DropPathRate = 0 } != wanted.Decoder with { Dropout = 0, DropPathRate = 0 })
+            differences.Add($"decoder {Dsl.Emit.SpecPrinter.Decoder(stored.Decoder)} in the file, {Dsl.Emit.SpecPrinter.Decoder(wanted.Decoder)} in the model");
         Compare("normalisation", stored.Normalization.Name, wanted.Normalization.Name);
         Compare("LayerNorm epsilon", stored.LayerNormEpsilon, wanted.LayerNormEpsilon);
         Compare("position-embedding resize", stored.PositionEmbeddingResize, wanted.PositionEmbeddingResize);
