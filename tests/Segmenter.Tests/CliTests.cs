@@ -117,6 +117,38 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void Bench_reports_every_backend_as_json()
+    {
+        var directory = Directory.CreateTempSubdirectory("segmenter-bench-");
+        try
+        {
+            var spec = Path.Combine(directory.FullName, "bench.seg");
+            File.WriteAllText(spec, "backbone B { layers = 1 width = 32 heads = 2 }\nmodel BenchTiny { backbone = B patch = 8 image = 32 classes = 3 decoder = mask(layers = 1, heads = 2) }\n");
+            var (exit, output, error) = Run("bench", spec, "--backend", "torch", "onnx", "onnx-fused", "--size", "40x48", "--batch", "2", "--iters", "2", "--warmup", "1", "--json");
+            Assert.True(exit == 0, error);
+            var results = System.Text.Json.JsonDocument.Parse(output).RootElement.EnumerateArray().ToList();
+            Assert.Equal(new[] { "torch", "onnx", "onnx-fused" }, results.Select(r => r.GetProperty("backend").GetString()));
+            foreach (var result in results)
+            {
+                Assert.Equal("BenchTiny", result.GetProperty("model").GetString());
+                Assert.Equal(new[] { 40, 48 }, result.GetProperty("size").EnumerateArray().Select(v => v.GetInt32()));
+                Assert.Equal(2, result.GetProperty("batch").GetInt32());
+                Assert.True(result.GetProperty("latencyMedianMs").GetDouble() > 0);
+                Assert.True(result.GetProperty("latencyP90Ms").GetDouble() >= result.GetProperty("latencyMedianMs").GetDouble());
+                Assert.True(result.GetProperty("gflopsPerImage").GetDouble() > 0);
+                Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 2);
+            }
+            var training = Run("bench", spec, "--train", "--size", "32x32", "--iters", "1", "--warmup", "0", "--json");
+            Assert.True(training.Exit == 0, training.Error);
+            Assert.Contains("\"mode\": \"train\"", training.Output);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Unknown_models_and_missing_files_are_one_line_errors()
     {
         var (exit, _, error) = Run("show", "SegT61");

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
+using Google.Protobuf;
 using Segmenter.Dsl;
 using Segmenter.Export;
 using Segmenter.Models;
@@ -66,12 +67,12 @@ internal static class Benchmark
         using var images = randn(settings.Batch, 3, settings.Height, settings.Width);
 
         Func<double> runOnce;
-        IDisposable? owner = null;
+        var owned = new List<IDisposable>();   // what the measured loop uses, freed after it
         StageTimer? stages = null;
         switch (backend)
         {
             case "torch" when settings.Train:
-                runOnce = TrainingStep(model, images, spec);
+                runOnce = TrainingStep(model, images, spec, owned);
                 break;
             case "torch":
                 model.eval();
@@ -84,13 +85,12 @@ internal static class Benchmark
                 break;
             case "onnx" or "onnx-fused":
                 if (settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
-                var path = Path.Combine(Path.GetTempPath(), $"segmenter-bench-{Environment.ProcessId}-{spec.Name}-{backend}.onnx");
                 model.eval();
-                OnnxExporter.Save(OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable }), path);
-                var session = new OnnxSession(path, new OnnxSessionOptions { Threads = settings.Threads });
-                File.Delete(path);
-                owner = session;
+                var exported = OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable });
+                var session = new OnnxSession(exported.ToByteArray(), new OnnxSessionOptions { Threads = settings.Threads });
                 var logits = empty(settings.Batch, spec.NumClasses, settings.Height, settings.Width);   // reused, as a serving loop would
+                owned.Add(session);
+                owned.Add(logits);
                 runOnce = () => Time(() => session.RunInto(images, logits)?.Dispose());
                 break;
             default:
@@ -114,17 +114,18 @@ internal static class Benchmark
         finally
         {
             stages?.Dispose();
-            owner?.Dispose();
+            foreach (var disposable in owned) disposable.Dispose();
         }
     }
 
     /// <summary>One SGD step: forward, cross-entropy against random labels, backward, update.</summary>
-    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec)
+    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, List<IDisposable> owned)
     {
         model.train();
         var optimizer = new NesterovSgd(model.named_parameters(), 1e-3);
-        using var labelsScope = NewDisposeScope();
-        var labels = randint(0, spec.NumClasses, new long[] { images.shape[0], images.shape[2], images.shape[3] }).MoveToOuterDisposeScope();
+        var labels = randint(0, spec.NumClasses, new long[] { images.shape[0], images.shape[2], images.shape[3] });
+        owned.Add(optimizer);
+        owned.Add(labels);
         return () => Time(() =>
         {
             using var scope = NewDisposeScope();

@@ -13,7 +13,6 @@ internal static class MatmulPeak
         const int n = 3072;
         using var a = randn(n, n);
         using var b = randn(n, n);
-        using var c = empty(n, n);
         mm(a, b).Dispose();
         double best = double.MaxValue;
         for (int i = 0; i < 5; i++)
