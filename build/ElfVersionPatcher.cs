@@ -29,8 +29,15 @@ public static class ElfVersionPatch
         // Write beside, then rename: never leave a half-written library, and never write through
         // a hard link into the NuGet cache.
         var temporary = path + ".patching";
-        File.WriteAllBytes(temporary, bytes);
-        File.Replace(temporary, path, destinationBackupFileName: null);
+        try
+        {
+            File.WriteAllBytes(temporary, bytes);
+            File.Replace(temporary, path, destinationBackupFileName: null);
+        }
+        finally
+        {
+            File.Delete(temporary);   // gone after a successful replace; removes a leftover after a failed one
+        }
         return outcome.ToString();
     }
 
@@ -38,6 +45,18 @@ public static class ElfVersionPatch
 
     /// <summary>Sets VER_FLG_WEAK on every requirement of <paramref name="version"/> in an ELF64 little-endian image.</summary>
     public static PatchOutcome Patch(byte[] image, string version)
+    {
+        try
+        {
+            return PatchUnchecked(image, version);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException || e is OverflowException || e is ArgumentOutOfRangeException)
+        {
+            throw new InvalidDataException("a malformed ELF file: its section or version tables point outside the file", e);
+        }
+    }
+
+    private static PatchOutcome PatchUnchecked(byte[] image, string version)
     {
         if (image.Length < 64 || image[0] != 0x7f || image[1] != (byte)'E' || image[2] != (byte)'L' || image[3] != (byte)'F')
             throw new InvalidDataException("not an ELF file");
@@ -93,13 +112,15 @@ public static class ElfVersionPatch
     /// <summary>True if the file (e.g. the host's libstdc++.so.6) contains the version name as a string.</summary>
     public static bool DefinesVersion(string libraryPath, string version)
     {
+        // A plain loop: MSBuild's inline-task compiler offers netstandard only (no spans).
         var needle = Encoding.ASCII.GetBytes(version + "\0");
         var haystack = File.ReadAllBytes(libraryPath);
-        for (int i = 0; i + needle.Length <= haystack.Length; i++)
+        for (int i = 1; i + needle.Length <= haystack.Length; i++)
         {
+            if (haystack[i - 1] != 0) continue;   // a whole NUL-terminated string
             int j = 0;
             while (j < needle.Length && haystack[i + j] == needle[j]) j++;
-            if (j == needle.Length && (i == 0 || haystack[i - 1] == 0)) return true;
+            if (j == needle.Length) return true;
         }
         return false;
     }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Runtime;
 
-/// <summary>The reference's initialisation (REFERENCE.md §5).</summary>
+/// <summary>The reference implementation's initialisation.</summary>
 public static class Initialization
 {
     /// <summary>

@@ -26,5 +26,9 @@ public sealed class BuildTests
         Assert.Equal(original, copy);
         Assert.Equal(ElfVersionPatch.PatchOutcome.VersionNotRequired, ElfVersionPatch.Patch(copy, "GLIBCXX_9.9.99"));
         Assert.Throws<InvalidDataException>(() => ElfVersionPatch.Patch(new byte[100], "GLIBCXX_3.4.32"));
+        var truncated = original.Take(4096).ToArray();   // the ELF header, without the section table it points to
+        Assert.Contains("malformed ELF file", Assert.Throws<InvalidDataException>(() => ElfVersionPatch.Patch(truncated, "GLIBCXX_3.4.32")).Message);
+        Assert.True(ElfVersionPatch.DefinesVersion(NativeLibrary(), "GLIBCXX_3.4.32"));   // named in its requirements
+        Assert.False(ElfVersionPatch.DefinesVersion(NativeLibrary(), "GLIBCXX_9.9.99"));
     }
 }

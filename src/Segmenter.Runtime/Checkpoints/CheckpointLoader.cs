@@ -114,7 +114,7 @@ public static class CheckpointLoader
         return report;
     }
 
-    /// <summary>A position embedding for another grid, resized to the model's (REFERENCE §2), or the value unchanged if it cannot be.</summary>
+    /// <summary>A position embedding for another grid, resized to the model's (as the reference does), or the value unchanged if it cannot be.</summary>
     private static Tensor ResizePositionEmbedding(Tensor value, Tensor parameter, SegmenterSpec spec, LoadReport report)
     {
         if (value.dim() != 3 || parameter.dim() != 3 || value.shape[2] != parameter.shape[2] || value.shape[1] == parameter.shape[1])

@@ -20,7 +20,7 @@ public sealed record AugmentationOptions(int CropSize, double MinRatio = 0.5, do
 public sealed record TrainingSample(float[] Image, byte[] Labels);
 
 /// <summary>
-/// REFERENCE.md §7: resize to the scale (4S, S) keeping the aspect ratio with a random ratio in [0.5, 2];
+/// The authors' training pipeline (mmsegmentation's): resize to the scale (4S, S) keeping the aspect ratio with a random ratio in [0.5, 2];
 /// a random S×S crop in which no class covers 75 % or more (up to 10 tries); horizontal flip with p = 0.5;
 /// photometric distortion; normalisation; padding to S×S (image 0, label 255). Images are resized
 /// bilinearly, labels by nearest neighbour, and every random choice comes from the given generator,

@@ -42,7 +42,7 @@ public sealed record InferenceOptions(InferenceMode Mode, int WindowSize, int Wi
     };
 }
 
-/// <summary>Whole-image, sliding-window and multi-scale inference, exactly as REFERENCE.md §8 describes the reference's.</summary>
+/// <summary>Whole-image, sliding-window and multi-scale inference, as the authors' code runs them.</summary>
 public static class SegmentationInference
 {
     /// <summary>

@@ -33,7 +33,7 @@ public sealed record TrainingProgress(int Iteration, int Iterations, double Loss
 public sealed record TrainingResult(int Iteration, bool Interrupted, IReadOnlyList<double> Losses, SegmentationMetrics? LastMetrics, double BestMeanIoU, int SkippedSamples);
 
 /// <summary>
-/// The paper's training recipe (REFERENCE.md §7): SGD with Nesterov momentum, the poly schedule,
+/// The paper's training recipe: SGD with Nesterov momentum, the poly schedule,
 /// pixel-wise cross-entropy ignoring label 255, drop-path and dropout as the spec says; checkpoints
 /// every N steps (atomic), periodic evaluation with the best checkpoint kept, TensorBoard logs, and an
 /// exact resume: dropout masks come from a seed per step and batches from a seed per batch.

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Tests.Training;
 
-/// <summary>Whole-image, sliding-window and multi-scale inference as REFERENCE.md §8 specifies them.</summary>
+/// <summary>Whole-image, sliding-window and multi-scale inference as the authors' code runs them.</summary>
 public sealed class InferenceTests
 {
     [Theory]
