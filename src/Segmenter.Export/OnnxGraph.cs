@@ -49,9 +49,6 @@ public sealed partial class OnnxGraph
     /// <summary>The element type of activations and weights (float, or float16 with <see cref="OnnxExportOptions.Float16"/>).</summary>
     public DataType ComputeType => Options.Float16 ? DataType.Float16 : DataType.Float;
 
-    /// <summary>The number of nodes so far.</summary>
-    public int NodeCount => graph.Node.Count;
-
     /// <summary>Enters a module scope: node names gain "/name", parameter keys gain "name.". Dispose to leave it.</summary>
     public IDisposable Scope(string name)
     {

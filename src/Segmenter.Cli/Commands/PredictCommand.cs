@@ -29,7 +29,7 @@ internal static class PredictCommand
         var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors (log-probabilities in multi-scale mode, which averages probabilities).", Arity = ArgumentArity.ZeroOrOne };
         var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
         var onnx = new Option<string?>("--onnx") { Description = "Run an exported .onnx file with ONNX Runtime instead of a model." };
-        var provider = new Option<string>("--provider") { Description = "With --onnx: cpu, cuda or tensorrt.", DefaultValueFactory = _ => "cpu" };
+        var provider = new Option<string>("--provider") { Description = "With --onnx: cpu, cuda[:N] or tensorrt[:N] (N: the GPU index, default 0).", DefaultValueFactory = _ => "cpu" };
         var inference = new InferenceChoice();
         var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch, onnx, provider };
         model.AddTo(command);
@@ -65,7 +65,10 @@ internal static class PredictCommand
     {
         if (result.GetValue(onnx) is { } onnxPath)
         {
-            var session = new OnnxSession(onnxPath, new OnnxSessionOptions { Provider = result.GetValue(provider)! });
+            var parts = result.GetValue(provider)!.Split(':', 2);
+            int deviceId = parts.Length == 1 ? 0 : int.TryParse(parts[1], out var index) && index >= 0 ? index
+                : throw new ArgumentException($"--provider {result.GetValue(provider)}: the GPU index after ':' must be a whole number ≥ 0");
+            var session = new OnnxSession(onnxPath, new OnnxSessionOptions { Provider = parts[0], DeviceId = deviceId });
             var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
                 : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
             var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec

@@ -27,7 +27,13 @@ public static class DatasetReader
             _ => OpenFolder(root, split),
         };
         if (dataset.Count == 0)
-            throw new DatasetException($"{root}: no {split} samples found in the {DatasetLayouts.Name(layout)} layout");
+            throw new DatasetException($"{root}: no {split} samples found in the {DatasetLayouts.Name(layout)} layout, which expects " + layout switch
+            {
+                DatasetLayout.Ade20k => $"images/<split>/*.jpg with annotations/<split>/*.png of the same names (split: training or validation)",
+                DatasetLayout.Cityscapes => $"leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png",
+                DatasetLayout.PascalContext => $"ImageSets/SegmentationContext/{split}.txt naming JPEGImages/<id>.jpg with SegmentationClassContext/<id>.png",
+                _ => $"images/{split}/ (or images/) with image files and labels/{split}/ (or labels/) with PNGs of the same names",
+            });
         return dataset;
     }
 

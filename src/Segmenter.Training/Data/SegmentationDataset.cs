@@ -21,7 +21,8 @@ public sealed class DatasetException : IOException
 /// </summary>
 public sealed class SegmentationDataset
 {
-    private readonly Func<byte, byte> mapLabel;
+    /// <summary>Stored label value → class index (255 = ignore), for all 256 values: one lookup per pixel.</summary>
+    private readonly byte[] labelTable;
 
     internal SegmentationDataset(DatasetLayout layout, string root, string split, IReadOnlyList<SegmentationSample> samples,
         IReadOnlyList<string> classNames, Func<byte, byte> mapLabel)
@@ -31,7 +32,8 @@ public sealed class SegmentationDataset
         Split = split;
         Samples = samples;
         ClassNames = classNames;
-        this.mapLabel = mapLabel;
+        labelTable = new byte[256];
+        for (int value = 0; value < 256; value++) labelTable[value] = mapLabel((byte)value);
     }
 
     /// <summary>The layout.</summary>
@@ -87,9 +89,13 @@ public sealed class SegmentationDataset
         var mapped = labels.Labels;
         for (int i = 0; i < mapped.Length; i++)
         {
-            var value = mapLabel(mapped[i]);
+            var value = labelTable[mapped[i]];
             if (value != LabelMap.Ignore && value >= NumClasses)
-                throw new DatasetException($"{sample.LabelPath}: label value {mapped[i]} at pixel ({i % labels.Width}, {i / labels.Width}) is not one of the {NumClasses} classes (0–{NumClasses - 1}) or 255 (ignore)");
+            {
+                var meaning = value == mapped[i] ? "" : $" (class {value} in the {DatasetLayouts.Name(Layout)} layout's numbering)";
+                throw new DatasetException($"{sample.LabelPath}: label value {mapped[i]}{meaning} at pixel ({i % labels.Width}, {i / labels.Width}) is not one of the " +
+                                           $"{NumClasses} classes (0–{NumClasses - 1}) or ignore (255)");
+            }
             mapped[i] = value;
         }
         return (image, labels);

@@ -85,8 +85,17 @@ public sealed class DatasetTests : IDisposable
         var (image, _) = SyntheticScenes.Generate(2, Scenes);
         ImageFiles.WriteLabelPng(dataset.Samples[2].LabelPath, new LabelMap(image.Width, image.Height, Enumerable.Repeat((byte)9, image.Width * image.Height).ToArray()));
         var range = Assert.Throws<DatasetException>(() => dataset.Load(2)).Message;
-        Assert.Contains("label value 9 at pixel (0, 0) is not one of the 4 classes (0–3) or 255 (ignore)", range);
+        Assert.Contains("label value 9 at pixel (0, 0) is not one of the 4 classes (0–3) or ignore (255)", range);
         Assert.Contains(dataset.Samples[2].LabelPath, range);
+    }
+
+    [Fact]
+    public void An_empty_split_says_what_the_layout_expects()
+    {
+        var root = Write(DatasetLayout.Cityscapes);
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "leftImg8bit", "val"), "*.png", SearchOption.AllDirectories)) File.Delete(file);
+        var error = Assert.Throws<DatasetException>(() => DatasetReader.Open(DatasetLayout.Cityscapes, root, "val")).Message;
+        Assert.Contains("no val samples found in the cityscapes layout, which expects leftImg8bit/val/<city>/*_leftImg8bit.png with gtFine/val/<city>/*_gtFine_labelTrainIds.png", error);
     }
 
     [Fact]
