@@ -35,18 +35,17 @@ public static class SpecCompiler
     public static SpecCompilation Compile(IEnumerable<SourceText> sources, IEnumerable<SourceText>? library = null)
     {
         var diagnostics = new DiagnosticBag();
-        var files = new List<(SpecFileSyntax, IReadOnlyList<SpecDiagnostic>)>();
-        foreach (var source in sources.OrderBy(s => s.Path, StringComparer.Ordinal))
-        {
-            var fileDiagnostics = new DiagnosticBag();
-            var syntax = Parser.Parse(source, fileDiagnostics);
-            var list = fileDiagnostics.ToList();
-            diagnostics.AddRange(list);
-            files.Add((syntax, list));
-        }
-        var libraryFiles = (library ?? Array.Empty<SourceText>())
-            .Select(source => Parser.Parse(source, new DiagnosticBag()))
-            .ToList();
+        List<(SpecFileSyntax, IReadOnlyList<SpecDiagnostic>)> ParseAll(IEnumerable<SourceText> texts) =>
+            texts.Select(source =>
+            {
+                var fileDiagnostics = new DiagnosticBag();
+                var syntax = Parser.Parse(source, fileDiagnostics);
+                var list = fileDiagnostics.ToList();
+                if (!source.IsHidden) diagnostics.AddRange(list);   // the user can fix these; the built-in zoo has none
+                return (syntax, (IReadOnlyList<SpecDiagnostic>)list);
+            }).ToList();
+        var files = ParseAll(sources.OrderBy(s => s.Path, StringComparer.Ordinal));
+        var libraryFiles = ParseAll(library ?? Array.Empty<SourceText>());
 
         var models = Binder.Bind(files, libraryFiles, diagnostics);
         var sorted = diagnostics

@@ -70,7 +70,7 @@ public static class ModelResolver
         var siblings = Directory.GetFiles(Path.GetDirectoryName(full)!, "*.seg")
             .Where(f => !string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal)
-            .Select(f => SourceText.Library(File.ReadAllText(f), f));
+            .Select(f => SourceText.Reference(File.ReadAllText(f), f));
         return SpecCompiler.Compile(new[] { source }, siblings.Concat(ZooSpecs));
     }
 

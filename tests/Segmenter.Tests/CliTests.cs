@@ -79,6 +79,19 @@ public sealed class CliTests
             Assert.Equal(0, emitted.Exit);
             Assert.Contains("namespace My.Models", emitted.Output);
             Assert.Contains("public sealed partial class Mine : Runtime.SegmenterModel", emitted.Output);
+
+            // A declaration from a file beside it may be used; that file's problems are reported in it, where they can be fixed.
+            var shared = Path.Combine(directory.FullName, "shared.seg");
+            File.WriteAllText(shared, "backbone Wide { layers = 1 width = 100 heads = 3 }\n");
+            File.WriteAllText(path, "model Mine { backbone = Wide patch = 16 image = 128 classes = 7 decoder = linear }\n");
+            var broken = Run("show", path + ":Mine");
+            Assert.Equal(1, broken.Exit);
+            Assert.Contains($"{shared}(1,48): error SEGDSL0201: Backbone 'Wide': 3 heads do not divide width 100", broken.Error);
+
+            File.WriteAllText(shared, "backbone Wide { layers = 1 width = 96 heads = 3 \n");   // a syntax error
+            var unparsable = Run("show", path + ":Mine");
+            Assert.Equal(1, unparsable.Exit);
+            Assert.Contains($"{shared}(1,48): error SEGDSL0005: Expected '}}' but found the end of the file", unparsable.Error);
         }
         finally
         {

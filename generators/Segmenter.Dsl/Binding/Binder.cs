@@ -22,7 +22,7 @@ internal sealed class Binder
     private Binder(DiagnosticBag diagnostics) => this.diagnostics = diagnostics;
 
     public static IReadOnlyList<CompiledModel> Bind(IReadOnlyList<(SpecFileSyntax File, IReadOnlyList<SpecDiagnostic> SyntaxErrors)> files,
-        IReadOnlyList<SpecFileSyntax> library, DiagnosticBag diagnostics)
+        IReadOnlyList<(SpecFileSyntax File, IReadOnlyList<SpecDiagnostic> SyntaxErrors)> library, DiagnosticBag diagnostics)
     {
         var binder = new Binder(diagnostics);
         binder.Declare(files);
@@ -45,9 +45,7 @@ internal sealed class Binder
             foreach (var syntax in file.Declarations)
             {
                 var declaration = new Declaration(syntax, file.Text);
-                var span = syntax.Span;
-                declaration.HasErrors = syntax.Name.IsMissing
-                    || syntaxErrors.Any(e => e.IsError && e.Span.Start >= span.Start && e.Span.Start <= span.End);
+                declaration.HasErrors = syntax.Name.IsMissing || HasSyntaxErrors(syntax, syntaxErrors);
 
                 if (!syntax.Name.IsMissing)
                 {
@@ -73,14 +71,14 @@ internal sealed class Binder
     }
 
     /// <summary>Adds the library's declarations whose names the project's files do not take.</summary>
-    private void DeclareLibrary(IReadOnlyList<SpecFileSyntax> library)
+    private void DeclareLibrary(IReadOnlyList<(SpecFileSyntax File, IReadOnlyList<SpecDiagnostic> SyntaxErrors)> library)
     {
-        foreach (var file in library)
+        foreach (var (file, syntaxErrors) in library)
         {
             foreach (var syntax in file.Declarations)
             {
                 if (syntax.Name.IsMissing) continue;
-                var declaration = new Declaration(syntax, file.Text);
+                var declaration = new Declaration(syntax, file.Text) { HasErrors = HasSyntaxErrors(syntax, syntaxErrors) };
                 var table = declaration.Kind == DeclarationKind.Model ? models : backbones;
                 if (table.ContainsKey(declaration.Name)) continue;
                 table.Add(declaration.Name, declaration);
@@ -89,6 +87,9 @@ internal sealed class Binder
             }
         }
     }
+
+    private static bool HasSyntaxErrors(DeclarationSyntax syntax, IReadOnlyList<SpecDiagnostic> syntaxErrors) =>
+        syntaxErrors.Any(e => e.IsError && e.Span.Start >= syntax.Span.Start && e.Span.Start <= syntax.Span.End);
 
     private bool CheckClassName(Declaration declaration)
     {

@@ -37,7 +37,7 @@ internal sealed class ValueReader
     public void Report(DiagnosticDescriptor descriptor, SourceText text, TextSpan span, params object[] arguments)
     {
         Failures++;
-        if (text.IsLibrary && Relocation is { } target)
+        if (text.IsHidden && Relocation is { } target)
             diagnostics.Report(descriptor, target.Text, target.Span, arguments);
         else
             diagnostics.Report(descriptor, text, span, arguments);

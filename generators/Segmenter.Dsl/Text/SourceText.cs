@@ -8,11 +8,12 @@ public sealed class SourceText
 {
     private readonly int[] lineStarts;
 
-    private SourceText(string path, string text, string displayPath, bool isLibrary)
+    private SourceText(string path, string text, string displayPath, bool isLibrary, bool isHidden = false)
     {
         Path = path;
         DisplayPath = displayPath;
         IsLibrary = isLibrary;
+        IsHidden = isHidden;
         Text = text;
         lineStarts = ComputeLineStarts(text);
     }
@@ -23,8 +24,14 @@ public sealed class SourceText
     /// <summary>The path to show in generated code (e.g. relative to the project), so output does not depend on where a clone lives.</summary>
     public string DisplayPath { get; }
 
-    /// <summary>True for a library file (the built-in zoo): its declarations can be used, its models are not emitted.</summary>
+    /// <summary>True for a library file (the built-in zoo, or a user's file beside the one compiled): its declarations can be used, its models are not emitted.</summary>
     public bool IsLibrary { get; }
+
+    /// <summary>
+    /// True for a library file the user cannot see or edit (the built-in zoo): a problem found in it is reported
+    /// at the user's declaration that uses it. Problems in other files are reported where they are.
+    /// </summary>
+    public bool IsHidden { get; }
 
     /// <summary>The whole text.</summary>
     public string Text { get; }
@@ -42,8 +49,14 @@ public sealed class SourceText
     public static SourceText From(string text, string path = "", string? displayPath = null) =>
         new(path ?? "", text ?? "", displayPath ?? path ?? "", isLibrary: false);
 
-    /// <summary>Creates a library source text (see <see cref="IsLibrary"/>).</summary>
-    public static SourceText Library(string text, string path) => new(path, text, path, isLibrary: true);
+    /// <summary>Creates a built-in library source text (see <see cref="IsLibrary"/> and <see cref="IsHidden"/>).</summary>
+    public static SourceText Library(string text, string path) => new(path, text, path, isLibrary: true, isHidden: true);
+
+    /// <summary>
+    /// Creates a library source text for a user's file (e.g. the other specs of a folder): its declarations can be
+    /// used and its models are not emitted, but its problems are reported in it.
+    /// </summary>
+    public static SourceText Reference(string text, string path) => new(path, text, path, isLibrary: true);
 
     /// <summary>The text of <paramref name="span"/>.</summary>
     public string ToString(TextSpan span)
