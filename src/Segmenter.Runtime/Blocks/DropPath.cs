@@ -25,8 +25,8 @@ public sealed class DropPath : nn.Module<Tensor, Tensor>
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
-        var mask = torch.empty(shape, x.dtype, x.device).bernoulli_(keep);
-        return x.div(Scalars.Of(keep)).mul_(mask);
+        using var mask = torch.empty(shape, x.dtype, x.device).bernoulli_(keep).div_(Scalars.Of(keep));   // [B, 1, …]: scale the mask, not the activations (as timm)
+        return x.mul(mask);
     }
 
     /// <summary>The rates of <paramref name="layers"/> blocks rising linearly from 0 to <paramref name="rate"/> (torch.linspace(0, rate, layers)).</summary>
