@@ -31,4 +31,17 @@ public sealed class BuildTests
         Assert.True(ElfVersionPatch.DefinesVersion(NativeLibrary(), "GLIBCXX_3.4.32"));   // named in its requirements
         Assert.False(ElfVersionPatch.DefinesVersion(NativeLibrary(), "GLIBCXX_9.9.99"));
     }
+
+    [Fact]
+    public void The_templates_cuda_packages_are_the_central_versions()
+    {
+        // The template cannot read Directory.Packages.props, so it names the CUDA switch's versions itself.
+        var central = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "Directory.Packages.props")).Descendants("PackageVersion")
+            .ToDictionary(e => (string)e.Attribute("Include")!, e => (string)e.Attribute("Version")!);
+        var template = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "templates", "content", "segmenter", "SegmenterApp.csproj"))
+            .Descendants("PackageReference").Where(e => (string?)e.Attribute("Include") != "Segmenter").ToList();
+        Assert.NotEmpty(template);
+        foreach (var reference in template)
+            Assert.Equal(central[(string)reference.Attribute("Include")!], (string)reference.Attribute("Version")!);
+    }
 }
