@@ -1,4 +1,5 @@
 using Segmenter.Dsl.Diagnostics;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Generator;
 

@@ -12,6 +12,7 @@ using SpecDiagnostic = Segmenter.Dsl.Diagnostics.SpecDiagnostic;
 using SpecSeverity = Segmenter.Dsl.Diagnostics.SpecSeverity;
 using Segmenter.Dsl.Emit;
 using SpecSourceText = Segmenter.Dsl.Text.SourceText;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Generator;
 

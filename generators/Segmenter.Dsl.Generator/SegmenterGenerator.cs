@@ -1,5 +1,6 @@
 using System;
 using Microsoft.CodeAnalysis;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Generator;
 

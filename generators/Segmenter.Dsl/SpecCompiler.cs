@@ -5,6 +5,7 @@ using Segmenter.Dsl.Binding;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl;
 

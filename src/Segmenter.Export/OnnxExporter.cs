@@ -6,8 +6,7 @@ using System.Reflection;
 using System.Text.Json;
 using Google.Protobuf;
 using Onnx;
-using Segmenter.Dsl;
-using Segmenter.Dsl.Emit;
+using Segmenter.Spec;
 using Segmenter.Runtime;
 
 namespace Segmenter.Export;

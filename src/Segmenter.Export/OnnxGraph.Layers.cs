@@ -1,4 +1,4 @@
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Segmenter.Export;

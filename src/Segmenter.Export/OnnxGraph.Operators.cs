@@ -1,5 +1,5 @@
 using System.Linq;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Segmenter.Export;

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using Google.Protobuf;
 using Onnx;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 

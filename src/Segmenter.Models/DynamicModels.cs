@@ -7,6 +7,7 @@ using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Dsl.Emit;
 using Segmenter.Runtime;
 

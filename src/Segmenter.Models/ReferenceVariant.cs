@@ -5,8 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Dsl.Binding;
-using Segmenter.Dsl.Emit;
 using YamlDotNet.RepresentationModel;
 
 namespace Segmenter.Models;

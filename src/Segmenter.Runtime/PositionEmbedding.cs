@@ -1,4 +1,4 @@
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using TorchSharp;
 using static TorchSharp.torch;
 

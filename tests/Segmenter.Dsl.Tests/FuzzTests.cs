@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Segmenter.Dsl.Emit;
 using Segmenter.Dsl.Text;
+using Segmenter.Spec;
 using Xunit;
 
 namespace Segmenter.Dsl.Tests;

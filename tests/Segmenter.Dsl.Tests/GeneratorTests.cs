@@ -6,6 +6,7 @@ using System.Reflection;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Segmenter.Dsl.Generator;
+using Segmenter.Spec;
 using Xunit;
 
 namespace Segmenter.Dsl.Tests;

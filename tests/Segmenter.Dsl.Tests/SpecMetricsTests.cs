@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.IO;
 using System.Text.RegularExpressions;
+using Segmenter.Spec;
 using Xunit;
 
 namespace Segmenter.Dsl.Tests;

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Models;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Models;
 using Segmenter.Runtime;
 using TorchSharp;

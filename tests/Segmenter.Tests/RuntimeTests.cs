@@ -1,5 +1,6 @@
 using System;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Runtime;
 using TorchSharp;
 using Xunit;

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Models;
 using Xunit;
 

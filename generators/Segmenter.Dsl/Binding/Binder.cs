@@ -4,6 +4,7 @@ using System.Linq;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
 

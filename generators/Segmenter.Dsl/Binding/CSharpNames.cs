@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Globalization;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
 

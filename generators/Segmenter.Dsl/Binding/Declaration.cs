@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
 

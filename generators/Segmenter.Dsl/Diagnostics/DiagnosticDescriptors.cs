@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Diagnostics;
 

@@ -1,4 +1,5 @@
 using Segmenter.Dsl.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Diagnostics;
 

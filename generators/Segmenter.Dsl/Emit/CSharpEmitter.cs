@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit;
 
@@ -14,7 +15,7 @@ public static class CSharpEmitter
     /// <summary>The generated catalog class's name.</summary>
     public const string CatalogClassName = "SegmenterModels";
 
-    private const string SpecNs = "global::Segmenter.Dsl";
+    private const string SpecNs = "global::Segmenter.Spec";
 
     /// <summary>The file name (hint name) for a model's source.</summary>
     public static string HintName(string modelName) => modelName + ".g.cs";

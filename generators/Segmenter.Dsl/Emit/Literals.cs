@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit;
 

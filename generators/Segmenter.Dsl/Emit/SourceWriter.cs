@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit;
 

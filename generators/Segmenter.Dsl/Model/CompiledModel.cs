@@ -1,3 +1,5 @@
+using Segmenter.Spec;
+
 namespace Segmenter.Dsl;
 
 /// <summary>A model that compiled without errors: its spec and what the emitter says about where it came from.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Text;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Syntax;
 

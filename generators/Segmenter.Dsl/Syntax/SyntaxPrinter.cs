@@ -1,4 +1,5 @@
 using System.Linq;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Syntax;
 

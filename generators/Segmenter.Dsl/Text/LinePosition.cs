@@ -1,3 +1,5 @@
+using Segmenter.Spec;
+
 namespace Segmenter.Dsl.Text;
 
 /// <summary>A zero-based line and character offset, as Roslyn's <c>LinePosition</c>.</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Text;
 

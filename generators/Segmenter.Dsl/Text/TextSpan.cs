@@ -1,4 +1,5 @@
 using System;
+using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Text;
 

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Models;
 using Segmenter.Runtime;

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Training.Imaging;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Dsl.Text;
 
 namespace Segmenter.Cli.Commands;

@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Training.Inference;
 
 namespace Segmenter.Cli.Commands;

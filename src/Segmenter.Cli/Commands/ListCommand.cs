@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Linq;
 using System.Text.Json.Nodes;
 using Segmenter.Dsl;
+using Segmenter.Spec;
+using Segmenter.Runtime;
 using Segmenter.Models;
 using Spectre.Console;
 

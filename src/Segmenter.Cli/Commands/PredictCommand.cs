@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;

@@ -2,8 +2,9 @@ using System.CommandLine;
 using System.Linq;
 using System.Text.Json.Nodes;
 using Segmenter.Dsl;
-using Segmenter.Models;
+using Segmenter.Spec;
 using Segmenter.Runtime;
+using Segmenter.Models;
 using Spectre.Console;
 
 namespace Segmenter.Cli.Commands;

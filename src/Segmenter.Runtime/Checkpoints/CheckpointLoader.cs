@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using TorchSharp;
 using static TorchSharp.torch;
 

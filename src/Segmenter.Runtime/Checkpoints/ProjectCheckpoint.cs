@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Segmenter.Dsl;
-using Segmenter.Dsl.Emit;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Segmenter.Spec;
 
 namespace Segmenter.Runtime.Checkpoints;
 
@@ -13,11 +14,14 @@ namespace Segmenter.Runtime.Checkpoints;
 /// </summary>
 public static class ProjectCheckpoint
 {
-    /// <summary>Metadata key and value marking the format.</summary>
-    public const string FormatKey = "format", FormatValue = "segmenter-dsl/1";
+    /// <summary>Metadata key and value marking the format. Version 2 adds <see cref="SpecJsonKey"/>.</summary>
+    public const string FormatKey = "format", FormatValue = "segmenter-dsl/2";
 
-    /// <summary>Metadata key of the spec text.</summary>
+    /// <summary>Metadata key of the spec as .seg text (for people, and for <c>import</c>).</summary>
     public const string SpecKey = "spec";
+
+    /// <summary>Metadata key of the spec as JSON (<see cref="SpecJson"/>): what programs read back.</summary>
+    public const string SpecJsonKey = "spec_json";
 
     /// <summary>Metadata key of the model's name.</summary>
     public const string ModelKey = "model";
@@ -31,6 +35,7 @@ public static class ProjectCheckpoint
             [FormatKey] = FormatValue,
             [ModelKey] = model.Specification.Name,
             [SpecKey] = SpecPrinter.Print(model.Specification),
+            [SpecJsonKey] = SpecJson.Full(model.Specification).ToJsonString(),
         };
         if (extraMetadata is not null)
         {
@@ -43,23 +48,33 @@ public static class ProjectCheckpoint
     public static bool IsProjectFile(CheckpointFile file) =>
         file.Metadata.TryGetValue(FormatKey, out var format) && format.StartsWith("segmenter-dsl/", StringComparison.Ordinal);
 
-    /// <summary>The spec stored in a project file.</summary>
-    public static SegmenterSpec ReadSpec(CheckpointFile file)
+    /// <summary>
+    /// The spec stored in a project file, or null for a version-1 file, which holds the spec only as .seg text
+    /// (reading that takes the spec compiler: the tools do it; weights still load with strict key and shape checks).
+    /// </summary>
+    public static SegmenterSpec? ReadSpec(CheckpointFile file)
     {
-        if (!file.Metadata.TryGetValue(SpecKey, out var text))
-            throw new InvalidDataException($"{file.Path}: a segmenter-dsl checkpoint without its '{SpecKey}' metadata");
-        var compilation = SpecCompiler.Compile(text, file.Path + "#spec");
-        var name = file.Metadata.TryGetValue(ModelKey, out var n) ? n : null;
-        var model = (name is null ? null : compilation.Find(name)) ?? compilation.Models.FirstOrDefault();
-        if (model is null)
-            throw new InvalidDataException($"{file.Path}: its spec metadata does not compile:\n{string.Join("\n", compilation.Diagnostics)}");
-        return model.Spec;
+        if (!file.Metadata.TryGetValue(SpecJsonKey, out var text))
+        {
+            if (file.Metadata.ContainsKey(SpecKey)) return null;
+            throw new InvalidDataException($"{file.Path}: a segmenter-dsl checkpoint without its '{SpecJsonKey}' or '{SpecKey}' metadata");
+        }
+        JsonObject json;
+        try
+        {
+            json = JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{file.Path}: its '{SpecJsonKey}' metadata is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file.Path}: its '{SpecJsonKey}' metadata is not valid JSON ({e.Message})", e);
+        }
+        return SpecJson.Read(json, $"{file.Path} ({SpecJsonKey})");
     }
 
     /// <summary>Throws a clear error if the file's spec describes another architecture than <paramref name="spec"/>.</summary>
     public static void CheckCompatible(CheckpointFile file, SegmenterSpec spec)
     {
-        var stored = ReadSpec(file);
+        if (ReadSpec(file) is not { } stored) return;
         var differences = ArchitectureDifferences(stored, spec);
         if (differences.Count > 0)
             throw new InvalidDataException($"{file.Path} holds weights of model '{stored.Name}', whose architecture differs from '{spec.Name}': " +
@@ -83,7 +98,7 @@ public static class ProjectCheckpoint
         Compare("image", $"{stored.ImageHeight}x{stored.ImageWidth}", $"{wanted.ImageHeight}x{wanted.ImageWidth}");
         Compare("classes", stored.NumClasses, wanted.NumClasses);
         if (stored.Decoder with { Dropout = 0, DropPathRate = 0 } != wanted.Decoder with { Dropout = 0, DropPathRate = 0 })
-            differences.Add($"decoder {Dsl.Emit.SpecPrinter.Decoder(stored.Decoder)} in the file, {Dsl.Emit.SpecPrinter.Decoder(wanted.Decoder)} in the model");
+            differences.Add($"decoder {SpecPrinter.Decoder(stored.Decoder)} in the file, {SpecPrinter.Decoder(wanted.Decoder)} in the model");
         Compare("normalisation", stored.Normalization.Name, wanted.Normalization.Name);
         Compare("LayerNorm epsilon", stored.LayerNormEpsilon, wanted.LayerNormEpsilon);
         Compare("position-embedding resize", stored.PositionEmbeddingResize, wanted.PositionEmbeddingResize);

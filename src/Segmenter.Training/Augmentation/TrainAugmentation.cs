@@ -1,6 +1,6 @@
 using System;
 using System.Linq;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Training.Imaging;
 
 namespace Segmenter.Training.Augmentation;

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Training.Imaging;
 
 namespace Segmenter.Training.Data;

@@ -1,5 +1,5 @@
 using System;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

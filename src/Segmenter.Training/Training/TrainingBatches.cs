@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Training.Augmentation;
 using Segmenter.Training.Data;
 using static TorchSharp.torch;

@@ -60,21 +60,21 @@ namespace Zoo
         public const int ExtraTokens = 1;
 
         /// <summary>Every resolved hyper-parameter of this model.</summary>
-        public static global::Segmenter.Dsl.SegmenterSpec Spec { get; } = new global::Segmenter.Dsl.SegmenterSpec(
+        public static global::Segmenter.Spec.SegmenterSpec Spec { get; } = new global::Segmenter.Spec.SegmenterSpec(
             Name: "SegB16",
-            Backbone: new global::Segmenter.Dsl.BackboneSpec("Base", Layers: 12, Width: 768, Heads: 12, MlpWidth: 3072, Distilled: false),
+            Backbone: new global::Segmenter.Spec.BackboneSpec("Base", Layers: 12, Width: 768, Heads: 12, MlpWidth: 3072, Distilled: false),
             PatchSize: 16,
             ImageHeight: 512,
             ImageWidth: 512,
             NumClasses: 150,
-            ClassNames: global::Segmenter.Dsl.DatasetPresets.Find("ade20k")!.ClassNames,
+            ClassNames: global::Segmenter.Spec.DatasetPresets.Find("ade20k")!.ClassNames,
             Dataset: "ade20k",
-            Decoder: global::Segmenter.Dsl.DecoderSpec.Linear,
+            Decoder: global::Segmenter.Spec.DecoderSpec.Linear,
             DropPathRate: 0.1,
             Dropout: 0.0,
-            Normalization: global::Segmenter.Dsl.NormalizationSpec.Vit,
+            Normalization: global::Segmenter.Spec.NormalizationSpec.Vit,
             LayerNormEpsilon: 1E-05,
-            PositionEmbeddingResize: global::Segmenter.Dsl.ResizeMode.Bilinear);
+            PositionEmbeddingResize: global::Segmenter.Spec.ResizeMode.Bilinear);
 
         private readonly EncoderModule encoder;
         private readonly DecoderModule decoder;
@@ -123,7 +123,7 @@ namespace Zoo
             {
                 var x = graph.PatchEmbedding("patch_embed", padded, PatchSize, Width);      // [B, N, 768]
                 x = graph.PrependTokens(x, Width, "cls_token");                             // [B, 1 + N, 768]
-                x = graph.Add(x, graph.PositionEmbedding("pos_embed", ExtraTokens, GridHeight, GridWidth, Width, grid, global::Segmenter.Dsl.ResizeMode.Bilinear));
+                x = graph.Add(x, graph.PositionEmbedding("pos_embed", ExtraTokens, GridHeight, GridWidth, Width, grid, global::Segmenter.Spec.ResizeMode.Bilinear));
                 for (int i = 0; i < Layers; i++) x = graph.TransformerBlock($"blocks.{i}", x, Width, Heads, 1E-05);
                 tokens = graph.LayerNorm("norm", x, 1E-05);                                 // [B, 1 + N, 768]
             }
@@ -184,7 +184,7 @@ namespace Zoo
                 long gridHeight = images.shape[2] / PatchSize, gridWidth = images.shape[3] / PatchSize;
                 var x = patch_embed.call(images);                                           // [B, N, 768], N = gridHeight · gridWidth
                 x = cat(new[] { cls_token.expand(batch, -1, -1), x }, 1);                   // [B, 1 + N, 768]
-                x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Dsl.ResizeMode.Bilinear), Runtime.Scalars.One);
+                x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Spec.ResizeMode.Bilinear), Runtime.Scalars.One);
                 return x;
             }
         }

@@ -60,21 +60,21 @@ namespace Zoo
         public const int ExtraTokens = 2;
 
         /// <summary>Every resolved hyper-parameter of this model.</summary>
-        public static global::Segmenter.Dsl.SegmenterSpec Spec { get; } = new global::Segmenter.Dsl.SegmenterSpec(
+        public static global::Segmenter.Spec.SegmenterSpec Spec { get; } = new global::Segmenter.Spec.SegmenterSpec(
             Name: "SegBDeiTMask16",
-            Backbone: new global::Segmenter.Dsl.BackboneSpec("BaseDistilled", Layers: 12, Width: 768, Heads: 12, MlpWidth: 3072, Distilled: true),
+            Backbone: new global::Segmenter.Spec.BackboneSpec("BaseDistilled", Layers: 12, Width: 768, Heads: 12, MlpWidth: 3072, Distilled: true),
             PatchSize: 16,
             ImageHeight: 512,
             ImageWidth: 512,
             NumClasses: 150,
-            ClassNames: global::Segmenter.Dsl.DatasetPresets.Find("ade20k")!.ClassNames,
+            ClassNames: global::Segmenter.Spec.DatasetPresets.Find("ade20k")!.ClassNames,
             Dataset: "ade20k",
-            Decoder: new global::Segmenter.Dsl.DecoderSpec(global::Segmenter.Dsl.DecoderKind.Mask, Layers: 2, Width: 768, Heads: 12, MlpWidth: 3072, Dropout: 0.1, DropPathRate: 0.0),
+            Decoder: new global::Segmenter.Spec.DecoderSpec(global::Segmenter.Spec.DecoderKind.Mask, Layers: 2, Width: 768, Heads: 12, MlpWidth: 3072, Dropout: 0.1, DropPathRate: 0.0),
             DropPathRate: 0.1,
             Dropout: 0.0,
-            Normalization: global::Segmenter.Dsl.NormalizationSpec.ImageNet,
+            Normalization: global::Segmenter.Spec.NormalizationSpec.ImageNet,
             LayerNormEpsilon: 1E-05,
-            PositionEmbeddingResize: global::Segmenter.Dsl.ResizeMode.Bilinear);
+            PositionEmbeddingResize: global::Segmenter.Spec.ResizeMode.Bilinear);
 
         private readonly EncoderModule encoder;
         private readonly DecoderModule decoder;
@@ -133,7 +133,7 @@ namespace Zoo
             {
                 var x = graph.PatchEmbedding("patch_embed", padded, PatchSize, Width);      // [B, N, 768]
                 x = graph.PrependTokens(x, Width, "cls_token", "dist_token");               // [B, 2 + N, 768]
-                x = graph.Add(x, graph.PositionEmbedding("pos_embed", ExtraTokens, GridHeight, GridWidth, Width, grid, global::Segmenter.Dsl.ResizeMode.Bilinear));
+                x = graph.Add(x, graph.PositionEmbedding("pos_embed", ExtraTokens, GridHeight, GridWidth, Width, grid, global::Segmenter.Spec.ResizeMode.Bilinear));
                 for (int i = 0; i < Layers; i++) x = graph.TransformerBlock($"blocks.{i}", x, Width, Heads, 1E-05);
                 tokens = graph.LayerNorm("norm", x, 1E-05);                                 // [B, 2 + N, 768]
             }
@@ -205,7 +205,7 @@ namespace Zoo
                 long gridHeight = images.shape[2] / PatchSize, gridWidth = images.shape[3] / PatchSize;
                 var x = patch_embed.call(images);                                           // [B, N, 768], N = gridHeight · gridWidth
                 x = cat(new[] { cls_token.expand(batch, -1, -1), dist_token.expand(batch, -1, -1), x }, 1); // [B, 2 + N, 768]
-                x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Dsl.ResizeMode.Bilinear), Runtime.Scalars.One);
+                x = x.add(Runtime.PositionEmbedding.Resample(pos_embed, ExtraTokens, GridHeight, GridWidth, gridHeight, gridWidth, global::Segmenter.Spec.ResizeMode.Bilinear), Runtime.Scalars.One);
                 return x;
             }
         }

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Training.Augmentation;
 using Segmenter.Training.Imaging;
 using Xunit;

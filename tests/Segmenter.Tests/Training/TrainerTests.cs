@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using Segmenter.Dsl;
+using Segmenter.Spec;
 using Segmenter.Models;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;

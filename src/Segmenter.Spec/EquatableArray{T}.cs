@@ -3,7 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace Segmenter.Dsl;
+namespace Segmenter.Spec;
 
 /// <summary>An immutable array compared by its elements, so records holding it stay value-equal (incremental generators rely on this).</summary>
 public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
@@ -64,14 +64,4 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
 
     /// <inheritdoc />
     public override string ToString() => "[" + string.Join(", ", this) + "]";
-}
-
-/// <summary>Creates <see cref="EquatableArray{T}"/> values.</summary>
-public static class EquatableArray
-{
-    /// <summary>An equatable copy of <paramref name="items"/>.</summary>
-    public static EquatableArray<T> Create<T>(params T[] items) where T : IEquatable<T> => new(items);
-
-    /// <summary>An equatable copy of <paramref name="items"/>.</summary>
-    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
 }

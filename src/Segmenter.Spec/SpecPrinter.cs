@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 
-namespace Segmenter.Dsl.Emit;
+namespace Segmenter.Spec;
 
 /// <summary>
 /// Prints a resolved spec back as standalone <c>.seg</c> text: one backbone and one model

@@ -1,26 +1,6 @@
 using System;
 
-namespace Segmenter.Dsl;
-
-/// <summary>Parameter counts of a model, by part.</summary>
-/// <param name="Encoder">Encoder parameters (without the reference's unused classifier heads).</param>
-/// <param name="Decoder">Decoder parameters.</param>
-public readonly record struct ParameterCounts(long Encoder, long Decoder)
-{
-    /// <summary>Encoder + decoder.</summary>
-    public long Total => Encoder + Decoder;
-}
-
-/// <summary>Floating-point operations of one forward pass for one image, by part (2 per multiply-add of the matrix products).</summary>
-/// <param name="PatchEmbedding">The patch-embedding convolution.</param>
-/// <param name="Attention">Encoder attention: qkv, scores, weighted sum, output projection.</param>
-/// <param name="Mlp">Encoder MLPs.</param>
-/// <param name="Decoder">The decoder (for the mask transformer: its projections, blocks and mask products).</param>
-public readonly record struct FlopCounts(double PatchEmbedding, double Attention, double Mlp, double Decoder)
-{
-    /// <summary>All parts.</summary>
-    public double Total => PatchEmbedding + Attention + Mlp + Decoder;
-}
+namespace Segmenter.Spec;
 
 /// <summary>
 /// Sizes derived from a spec by formula, without building the model: parameter counts (checked in
