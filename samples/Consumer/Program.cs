@@ -2,7 +2,7 @@
 using Consumer;
 using Segmenter.Export;
 using Segmenter.Training.Data;
-using Segmenter.Training.Training;
+using Segmenter.Training;
 using static TorchSharp.torch;
 
 var work = Directory.CreateTempSubdirectory("segmenter-consumer-").FullName;

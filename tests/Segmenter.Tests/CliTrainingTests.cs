@@ -50,8 +50,8 @@ public sealed class CliTrainingTests : System.IDisposable
         var predicted = CliTests.Run("predict", spec, "--checkpoint", checkpoint, "--image", image, "--out", predictions, "--logits");
         Assert.True(predicted.Exit == 0, predicted.Error);
         var stem = Path.GetFileNameWithoutExtension(image);
-        Assert.True(Segmenter.Training.Imaging.IndexedPng.TryRead(Path.Combine(predictions, stem + ".png"), out var labels));
-        var picture = Segmenter.Training.Imaging.ImageFiles.ReadRgb(image);
+        Assert.True(Segmenter.Inference.Imaging.IndexedPng.TryRead(Path.Combine(predictions, stem + ".png"), out var labels));
+        var picture = Segmenter.Inference.Imaging.ImageFiles.ReadRgb(image);
         Assert.Equal((picture.Width, picture.Height), (labels!.Width, labels.Height));
         Assert.True(File.Exists(Path.Combine(predictions, stem + ".overlay.png")));
         Assert.True(File.Exists(Path.Combine(predictions, stem + ".logits.safetensors")));

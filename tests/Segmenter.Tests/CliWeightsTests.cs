@@ -117,12 +117,12 @@ public sealed class CliWeightsTests : System.IDisposable
         Assert.True((maps - expected).abs().max().item<float>() <= 1e-5);
 
         var image = Path.Combine(temporary.FullName, "scene.png");
-        var picture = new Segmenter.Training.Imaging.RgbImage(56, 40);
+        var picture = new Segmenter.Inference.Imaging.RgbImage(56, 40);
         for (int y = 0; y < 40; y++) for (int x = 0; x < 56; x++) picture.Set(x, y, (byte)(x * 4), (byte)(y * 6), 128);
-        Segmenter.Training.Imaging.ImageFiles.WritePng(image, picture);
+        Segmenter.Inference.Imaging.ImageFiles.WritePng(image, picture);
         var heat = CliTests.Run("attention", directory, "--image", image, "--layer", "0", "--out", output);
         Assert.True(heat.Exit == 0, heat.Error);
-        var written = Segmenter.Training.Imaging.ImageFiles.ReadRgb(Path.Combine(output, "encoder-layer0-head1.png"));
+        var written = Segmenter.Inference.Imaging.ImageFiles.ReadRgb(Path.Combine(output, "encoder-layer0-head1.png"));
         Assert.Equal((56, 40), (written.Width, written.Height));
         Assert.True(File.Exists(Path.Combine(output, "encoder-layer0-mean.png")));
     }

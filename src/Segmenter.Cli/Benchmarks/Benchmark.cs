@@ -10,7 +10,7 @@ using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Models;
 using Segmenter.Runtime;
-using Segmenter.Training.Training;
+using Segmenter.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -7,7 +7,7 @@ using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 using static TorchSharp.torch;
 
 namespace Segmenter.Cli.Commands;

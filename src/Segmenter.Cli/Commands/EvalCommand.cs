@@ -3,7 +3,8 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Segmenter.Runtime;
 using Segmenter.Training.Data;
-using Segmenter.Training.Inference;
+using Segmenter.Inference;
+using Segmenter.Training.Evaluation;
 
 namespace Segmenter.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System;
 using System.CommandLine;
 using Segmenter.Dsl;
 using Segmenter.Spec;
-using Segmenter.Training.Inference;
+using Segmenter.Inference;
 
 namespace Segmenter.Cli.Commands;
 

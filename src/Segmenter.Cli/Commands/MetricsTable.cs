@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
-using Segmenter.Training.Metrics;
+using Segmenter.Training.Evaluation;
 using Spectre.Console;
 
 namespace Segmenter.Cli.Commands;

@@ -9,8 +9,8 @@ using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
-using Segmenter.Training.Imaging;
-using Segmenter.Training.Inference;
+using Segmenter.Inference.Imaging;
+using Segmenter.Inference;
 using static TorchSharp.torch;
 
 namespace Segmenter.Cli.Commands;

@@ -6,8 +6,7 @@ using System.Threading;
 using Segmenter.Runtime;
 using Segmenter.Training;
 using Segmenter.Training.Data;
-using Segmenter.Training.Inference;
-using Segmenter.Training.Training;
+using Segmenter.Inference;
 using Spectre.Console;
 
 namespace Segmenter.Cli.Commands;

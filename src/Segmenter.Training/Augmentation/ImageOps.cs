@@ -1,5 +1,5 @@
 using System;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 using SkiaSharp;
 
 namespace Segmenter.Training.Augmentation;

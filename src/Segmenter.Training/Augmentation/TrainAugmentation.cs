@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 using Segmenter.Spec;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Augmentation;
 

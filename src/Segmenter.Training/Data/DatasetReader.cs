@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Segmenter.Spec;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Data;
 

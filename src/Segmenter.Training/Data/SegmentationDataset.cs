@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Data;
 

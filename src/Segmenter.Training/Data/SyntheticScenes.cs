@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Data;
 

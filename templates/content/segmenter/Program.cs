@@ -2,8 +2,8 @@
 using Models;
 using Segmenter.Export;
 using Segmenter.Training.Data;
-using Segmenter.Training.Inference;
-using Segmenter.Training.Training;
+using Segmenter.Inference;
+using Segmenter.Training;
 using static TorchSharp.torch;
 
 var work = Path.Combine(Environment.CurrentDirectory, "output");

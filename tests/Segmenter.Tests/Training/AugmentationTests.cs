@@ -3,7 +3,7 @@ using System.Linq;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Training.Augmentation;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 using Xunit;
 
 namespace Segmenter.Tests.Training;

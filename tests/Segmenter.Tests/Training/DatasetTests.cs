@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using Segmenter.Training.Data;
-using Segmenter.Training.Imaging;
+using Segmenter.Inference.Imaging;
 using Xunit;
 
 namespace Segmenter.Tests.Training;

@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 using Segmenter.Runtime;
-using Segmenter.Training.Inference;
+using Segmenter.Inference;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
-using Segmenter.Training.Imaging;
-using Segmenter.Training.Metrics;
+using Segmenter.Inference.Imaging;
+using Segmenter.Training.Evaluation;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,11 +1,11 @@
 using System;
 using Segmenter.Runtime;
 using Segmenter.Training.Data;
-using Segmenter.Training.Imaging;
-using Segmenter.Training.Metrics;
+using Segmenter.Inference.Imaging;
+using Segmenter.Inference;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Inference;
+namespace Segmenter.Training.Evaluation;
 
 /// <summary>Evaluates a model over a dataset split: predictions for every image, metrics accumulated over all of them.</summary>
 public static class DatasetEvaluation

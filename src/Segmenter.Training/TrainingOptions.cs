@@ -1,6 +1,6 @@
-using Segmenter.Training.Inference;
+using Segmenter.Inference;
 
-namespace Segmenter.Training.Training;
+namespace Segmenter.Training;
 
 /// <summary>How to train (the paper's recipe by default).</summary>
 public sealed record TrainingOptions

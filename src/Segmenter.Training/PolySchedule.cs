@@ -1,6 +1,6 @@
 using System;
 
-namespace Segmenter.Training.Training;
+namespace Segmenter.Training;
 
 /// <summary>The paper's learning-rate schedule, per iteration: lr = (lr0 − lrMin)(1 − it / itMax)^power + lrMin.</summary>
 /// <param name="BaseRate">lr0.</param>

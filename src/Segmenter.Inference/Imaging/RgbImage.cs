@@ -1,6 +1,6 @@
 using System;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Inference.Imaging;
 
 /// <summary>An 8-bit RGB image, row-major, 3 bytes per pixel (HWC).</summary>
 public sealed class RgbImage

@@ -8,7 +8,7 @@ using Segmenter.Training.Augmentation;
 using Segmenter.Training.Data;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Training;
+namespace Segmenter.Training;
 
 /// <summary>
 /// Training batches, decoded and augmented in background workers with prefetch. Batch i is a pure
@@ -105,7 +105,7 @@ public sealed class TrainingBatches : IDisposable
         return (images, labels);
     }
 
-    private (Imaging.RgbImage Image, Imaging.LabelMap Labels) LoadWithRetries(long position)
+    private (Segmenter.Inference.Imaging.RgbImage Image, Segmenter.Inference.Imaging.LabelMap Labels) LoadWithRetries(long position)
     {
         for (int attempt = 0; ; attempt++)
         {

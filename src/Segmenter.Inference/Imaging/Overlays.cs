@@ -3,7 +3,7 @@ using System.Collections.Generic;
 
 using Segmenter.Runtime;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Inference.Imaging;
 
 /// <summary>Pictures of results: colour-coded labels, labels blended over an image, heat maps blended over an image.</summary>
 public static class Overlays

@@ -6,7 +6,7 @@ using System.IO.Compression;
 using System.Text;
 using Segmenter.Runtime;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Inference.Imaging;
 
 /// <summary>
 /// Palette (indexed-colour) PNG files, read and written at the chunk level. Image decoders turn such

@@ -7,12 +7,12 @@ using System.Threading;
 using Segmenter.Runtime;
 using Segmenter.Training.Augmentation;
 using Segmenter.Training.Data;
-using Segmenter.Training.Inference;
-using Segmenter.Training.Metrics;
+using Segmenter.Inference;
+using Segmenter.Training.Evaluation;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Training;
+namespace Segmenter.Training;
 
 /// <summary>What the trainer reports after each step.</summary>
 /// <param name="Iteration">Steps completed.</param>
@@ -184,9 +184,9 @@ public sealed class Trainer
     {
         var (image, _) = validationSet!.Load(0);
         using var scope = NewDisposeScope();
-        var input = Imaging.ImageTensors.ToTensor(image, model.Specification.Normalization).to(device);
-        var labels = Imaging.ImageTensors.ToLabelMap(model.Predict(input).argmax(1)[0]);
-        var picture = Imaging.Overlays.Blend(image, labels, Palettes.Voc);
+        var input = Segmenter.Inference.Imaging.ImageTensors.ToTensor(image, model.Specification.Normalization).to(device);
+        var labels = Segmenter.Inference.Imaging.ImageTensors.ToLabelMap(model.Predict(input).argmax(1)[0]);
+        var picture = Segmenter.Inference.Imaging.Overlays.Blend(image, labels, Palettes.Voc);
         var chw = tensor(picture.Pixels, new long[] { picture.Height, picture.Width, 3 }, ScalarType.Byte).permute(2, 0, 1).contiguous();
         writer.add_img("val/prediction", chw, iteration);
     }

@@ -4,7 +4,7 @@ using Segmenter.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Inference.Imaging;
 
 /// <summary>Conversions between images and the tensors models take.</summary>
 public static class ImageTensors

@@ -6,7 +6,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Training;
+namespace Segmenter.Training;
 
 /// <summary>
 /// SGD with (Nesterov) momentum and weight decay, with PyTorch's update rule (dampening 0):

@@ -7,7 +7,7 @@ using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Training;
+namespace Segmenter.Training;
 
 /// <summary>Where a training run stands: the step reached and the best evaluation so far.</summary>
 /// <param name="Iteration">Steps completed.</param>

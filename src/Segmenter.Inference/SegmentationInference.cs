@@ -4,7 +4,7 @@ using System.Linq;
 using Segmenter.Runtime;
 using static TorchSharp.torch;
 
-namespace Segmenter.Training.Inference;
+namespace Segmenter.Inference;
 
 /// <summary>How to run a model over an image.</summary>
 public enum InferenceMode

@@ -1,6 +1,6 @@
 using System;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Inference.Imaging;
 
 /// <summary>Colour-space conversions shared by the photometric augmentation and the synthetic scenes.</summary>
 internal static class ColorSpace

@@ -3,7 +3,7 @@ using System.IO;
 using Segmenter.Runtime;
 using SkiaSharp;
 
-namespace Segmenter.Training.Imaging;
+namespace Segmenter.Inference.Imaging;
 
 /// <summary>Reading and writing image files (PNG, JPEG and what else Skia decodes); PNG for output, written atomically.</summary>
 public static class ImageFiles
