@@ -2,7 +2,7 @@ using System;
 using System.CommandLine;
 using System.IO;
 using Segmenter.Cli.Commands;
-using Segmenter.Models;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli;
 

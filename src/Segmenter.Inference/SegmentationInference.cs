@@ -28,6 +28,9 @@ public sealed record InferenceOptions(InferenceMode Mode, int WindowSize, int Wi
     /// <summary>The paper's multi-scale ratios.</summary>
     public static IReadOnlyList<double> Scales { get; } = new[] { 0.5, 0.75, 1.0, 1.25, 1.5, 1.75 };
 
+    /// <summary>The mode every tool evaluates and predicts with unless told otherwise: the paper's sliding window.</summary>
+    public const string DefaultMode = "slide";
+
     /// <summary>Options for a window (the training crop size), with the reference's stride of 2/3 of the window unless given.</summary>
     public static InferenceOptions ForWindow(InferenceMode mode, int window, int? stride = null, int? testShortSide = null) =>
         new(mode, window, stride ?? Math.Max(1, window * 2 / 3), testShortSide);

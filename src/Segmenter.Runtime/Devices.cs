@@ -7,6 +7,9 @@ namespace Segmenter.Runtime;
 /// <summary>Parses device names: <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c> (CUDA when available, else CPU).</summary>
 public static class Devices
 {
+    /// <summary>The device every tool uses unless told otherwise: <c>auto</c>, a GPU where one is available.</summary>
+    public const string Default = "auto";
+
     /// <summary>The device named by <paramref name="name"/>; a clear error if CUDA is asked for and not available.</summary>
     public static Device Parse(string name)
     {

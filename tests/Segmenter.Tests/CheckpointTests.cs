@@ -5,7 +5,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using Segmenter.Dsl;
 using Segmenter.Spec;
-using Segmenter.Models;
+using Segmenter.Tooling;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Xunit;

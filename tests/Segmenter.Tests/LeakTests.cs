@@ -8,6 +8,7 @@ using Segmenter.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using Segmenter.Tooling;
 
 namespace Segmenter.Tests;
 
@@ -54,7 +55,7 @@ public sealed class LeakTests : IDisposable
     public void Loading_a_reference_checkpoint_keeps_no_tensor_alive()
     {
         var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-mask", "variant.yml"))!;
-        using var model = Segmenter.Models.ModelResolver.Resolve(directory).Create(null);
+        using var model = ModelResolver.Resolve(directory).Create(null);
         var statistics = DisposeScopeManager.Statistics;
         statistics.Reset();
         Segmenter.Runtime.Checkpoints.CheckpointLoader.Load(model, Path.Combine(directory, "checkpoint.pth"));

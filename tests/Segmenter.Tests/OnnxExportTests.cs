@@ -6,6 +6,7 @@ using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Models;
+using Segmenter.Tooling;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Xunit;

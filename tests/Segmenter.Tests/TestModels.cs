@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Segmenter.Dsl;
 using Segmenter.Spec;
-using Segmenter.Models;
+using Segmenter.Tooling;
 using Segmenter.Runtime;
 
 namespace Segmenter.Tests;

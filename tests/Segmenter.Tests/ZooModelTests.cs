@@ -3,6 +3,7 @@ using System.Linq;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Models;
+using Segmenter.Tooling;
 using Xunit;
 
 namespace Segmenter.Tests;

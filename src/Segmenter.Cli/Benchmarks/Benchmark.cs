@@ -8,7 +8,7 @@ using Google.Protobuf;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Export;
-using Segmenter.Models;
+using Segmenter.Tooling;
 using Segmenter.Runtime;
 using Segmenter.Training;
 using TorchSharp;

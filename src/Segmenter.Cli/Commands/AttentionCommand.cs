@@ -9,6 +9,7 @@ using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Inference.Imaging;
 using static TorchSharp.torch;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 

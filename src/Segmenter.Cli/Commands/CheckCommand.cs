@@ -4,6 +4,7 @@ using System.Linq;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Dsl.Text;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 
@@ -25,7 +26,7 @@ internal static class CheckCommand
                     return SourceText.From(File.ReadAllText(path), path);
                 }).ToList();
             var byPath = sources.ToDictionary(s => s.Path);
-            var compilation = SpecCompiler.Compile(sources, Models.ModelResolver.ZooSpecs);
+            var compilation = SpecCompiler.Compile(sources, ModelResolver.ZooSpecs);
             foreach (var diagnostic in compilation.Diagnostics)
             {
                 console.Out.WriteLine(diagnostic.ToString());

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Segmenter.Runtime.Checkpoints;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 
@@ -15,12 +16,16 @@ internal static class ConvertCommand
         var command = new Command("convert", "Convert weights to this project's format: safetensors carrying the model's spec.") { checkpoint, model, output, allowMissing };
         command.SetAction(result =>
         {
-            var entry = Models.ModelResolver.Resolve(result.GetValue(model)!);
-            using var network = entry.Create(null);
-            var report = CheckpointLoader.Load(network, result.GetValue(checkpoint)!, new LoadOptions { AllowMissing = result.GetValue(allowMissing) ?? System.Array.Empty<string>() });
-            ProjectCheckpoint.Save(network, result.GetValue(output)!);
-            console.Out.WriteLine(report.ToString());
-            console.Out.WriteLine($"wrote {result.GetValue(output)} ({entry.Name}, {report.Loaded.Count} tensors)");
+            using var loaded = ModelLoader.Load(new ModelRequest
+            {
+                Model = result.GetValue(model)!,
+                Checkpoint = result.GetValue(checkpoint)!,
+                Device = "cpu",
+                AllowMissing = result.GetValue(allowMissing) ?? System.Array.Empty<string>(),
+            });
+            ProjectCheckpoint.Save(loaded.Model, result.GetValue(output)!);
+            console.Out.WriteLine(loaded.Report!.ToString());
+            console.Out.WriteLine($"wrote {result.GetValue(output)} ({loaded.Entry.Name}, {loaded.Report.Loaded.Count} tensors)");
             return 0;
         });
         return command;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Linq;
 using Segmenter.Dsl.Emit;
 using Segmenter.Models;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Segmenter.Models;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 

@@ -9,7 +9,7 @@ namespace Segmenter.Cli.Commands;
 /// <summary>The inference options of eval and predict: mode, window and stride, test scale.</summary>
 internal sealed class InferenceChoice
 {
-    public Option<string> Mode { get; } = new("--mode") { Description = "whole, slide or multiscale (slide and flip at 0.5–1.75).", DefaultValueFactory = _ => "whole" };
+    public Option<string> Mode { get; } = new("--mode") { Description = "whole, slide or multiscale (slide and flip at 0.5–1.75).", DefaultValueFactory = _ => InferenceOptions.DefaultMode };
 
     public Option<int?> Window { get; } = new("--window") { Description = "Sliding-window size (default: the model's training size)." };
 

@@ -12,6 +12,7 @@ using Segmenter.Runtime.Checkpoints;
 using Segmenter.Inference.Imaging;
 using Segmenter.Inference;
 using static TorchSharp.torch;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Runtime;
-using Segmenter.Models;
+using Segmenter.Tooling;
 using Spectre.Console;
 
 namespace Segmenter.Cli.Commands;

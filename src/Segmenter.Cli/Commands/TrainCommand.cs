@@ -8,6 +8,7 @@ using Segmenter.Training;
 using Segmenter.Training.Data;
 using Segmenter.Inference;
 using Spectre.Console;
+using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 
@@ -28,12 +29,12 @@ internal static class TrainCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "SGD weight decay.", DefaultValueFactory = _ => 0 };
         var crop = new Option<int?>("--crop") { Description = "Training crop size (default: the model's image size)." };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the validation split every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
-        var evalMode = new Option<string>("--eval-mode") { Description = "whole, slide or multiscale.", DefaultValueFactory = _ => "slide" };
+        var evalMode = new Option<string>("--eval-mode") { Description = "whole, slide or multiscale.", DefaultValueFactory = _ => InferenceOptions.DefaultMode };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write last.safetensors every N steps.", DefaultValueFactory = _ => 500 };
         var output = new Option<string>("--out") { Description = "Folder for checkpoints and TensorBoard logs.", DefaultValueFactory = _ => "runs/segmenter" };
         var resume = new Option<string?>("--resume") { Description = "Continue from a training checkpoint (default: OUT/last.safetensors).", Arity = ArgumentArity.ZeroOrOne };
         var init = new Option<string?>("--init") { Description = "Initial weights: ImageNet/timm ViT or DeiT weights (the decoder stays at its initialisation), or any checkpoint." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => "auto" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => Devices.Default };
         var seed = new Option<int>("--seed") { Description = "Seed of data order, augmentation and dropout.", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Background data workers.", DefaultValueFactory = _ => 2 };
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "Skip unreadable samples (counted and reported) instead of stopping." };
@@ -47,16 +48,7 @@ internal static class TrainCommand
         command.SetAction(result =>
         {
             var cancellation = CancellationToken.None;
-            var entry = Models.ModelResolver.Resolve(result.GetValue(model)!);
-            var spec = entry.Spec;
-            var layout = DatasetLayouts.Parse(result.GetValue(dataset)!);
-            var trainSet = DatasetReader.Open(layout, result.GetValue(data)!, result.GetValue(trainSplit)!);
-            var validationName = result.GetValue(valSplit);
-            var validationSet = validationName is null or "none" ? null : DatasetReader.Open(layout, result.GetValue(data)!, validationName);
-            var target = Devices.Parse(result.GetValue(device)!);
-            int cropSize = result.GetValue(crop) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
             var outputDirectory = result.GetValue(output)!;
-
             string? resumeFrom = null;
             if (result.GetResult(resume) is not null)
             {
@@ -64,14 +56,25 @@ internal static class TrainCommand
                 if (!File.Exists(resumeFrom)) throw new FileNotFoundException($"nothing to resume: {resumeFrom} does not exist", resumeFrom);
             }
 
-            TorchSharp.torch.manual_seed(Seeds.Mix(result.GetValue(seed), 0x1A17));   // the initialisation, too, is a function of the seed
-            using var network = entry.Create(null);
-            if (result.GetValue(init) is { } initial && resumeFrom is null)
+            // --init gives the encoder to start from; a resumed run gets every weight from its checkpoint instead.
+            using var loaded = ModelLoader.Load(new ModelRequest
             {
-                var report = Runtime.Checkpoints.CheckpointLoader.Load(network, initial, Runtime.Checkpoints.LoadOptions.EncoderOnly);
-                console.Out.WriteLine($"initialised: {report.Summary()}");
-            }
-            if (target.type != TorchSharp.DeviceType.CPU) TorchSharp.ModuleExtensionMethods.to(network, target);
+                Model = result.GetValue(model)!,
+                Checkpoint = resumeFrom is null ? result.GetValue(init) : null,
+                UseVariantCheckpoint = false,
+                EncoderOnly = true,
+                Device = result.GetValue(device)!,
+                Seed = Seeds.Mix(result.GetValue(seed), 0x1A17),   // the initialisation, too, is a function of the seed
+            });
+            if (loaded.Report is { } report) console.Out.WriteLine($"initialised: {report.Summary()}");
+            var network = loaded.Model;
+            var target = loaded.Device;
+            var spec = network.Specification;
+            var layout = DatasetLayouts.Parse(result.GetValue(dataset)!);
+            var trainSet = DatasetReader.Open(layout, result.GetValue(data)!, result.GetValue(trainSplit)!);
+            var validationName = result.GetValue(valSplit);
+            var validationSet = validationName is null or "none" ? null : DatasetReader.Open(layout, result.GetValue(data)!, validationName);
+            int cropSize = result.GetValue(crop) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
 
             var options = new TrainingOptions
             {

@@ -4,7 +4,7 @@ using System.Linq;
 using System.Threading;
 using Segmenter.Dsl;
 using Segmenter.Spec;
-using Segmenter.Models;
+using Segmenter.Tooling;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Training.Data;

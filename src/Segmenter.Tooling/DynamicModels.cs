@@ -11,7 +11,7 @@ using Segmenter.Spec;
 using Segmenter.Dsl.Emit;
 using Segmenter.Runtime;
 
-namespace Segmenter.Models;
+namespace Segmenter.Tooling;
 
 /// <summary>
 /// Compiles spec files at run time, in memory: the spec compiler, then the same C# emitter the

@@ -7,9 +7,10 @@ using System.Text;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Dsl.Binding;
+using Segmenter.Dsl.Text;
 using YamlDotNet.RepresentationModel;
 
-namespace Segmenter.Models;
+namespace Segmenter.Tooling;
 
 /// <summary>
 /// The reference implementation's model description, <c>variant.yml</c> (its <c>net_kwargs</c>),
@@ -22,13 +23,13 @@ public sealed class ReferenceVariant
 
     private ReferenceVariant(string path, YamlMappingNode net, YamlMappingNode? dataset)
     {
-        Path = path;
+        FilePath = path;
         this.net = net;
         this.dataset = dataset;
     }
 
     /// <summary>The variant.yml file.</summary>
-    public string Path { get; }
+    public string FilePath { get; }
 
     /// <summary>The reference's checkpoint beside the file (checkpoint.pth), if it exists.</summary>
     public string? Checkpoint => File.Exists(Combine("checkpoint.pth")) ? Combine("checkpoint.pth") : null;
@@ -36,12 +37,12 @@ public sealed class ReferenceVariant
     /// <summary>True if <paramref name="reference"/> is a variant.yml file or a folder holding one.</summary>
     public static bool IsVariant(string reference) =>
         reference.EndsWith(".yml", StringComparison.OrdinalIgnoreCase) || reference.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)
-        || (Directory.Exists(reference) && File.Exists(System.IO.Path.Combine(reference, "variant.yml")));
+        || (Directory.Exists(reference) && File.Exists(Path.Combine(reference, "variant.yml")));
 
     /// <summary>Reads a variant.yml (or the variant.yml in a folder); errors name the file and the missing field.</summary>
     public static ReferenceVariant Read(string reference)
     {
-        var path = Directory.Exists(reference) ? System.IO.Path.Combine(reference, "variant.yml") : reference;
+        var path = Directory.Exists(reference) ? Path.Combine(reference, "variant.yml") : reference;
         if (!File.Exists(path)) throw new FileNotFoundException($"variant file '{path}' does not exist", path);
         var stream = new YamlStream();
         try
@@ -63,7 +64,7 @@ public sealed class ReferenceVariant
     /// <summary>A model name for this variant: the folder's name in PascalCase (micro-linear → MicroLinear).</summary>
     public string DefaultModelName()
     {
-        var folder = new DirectoryInfo(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!).Name;
+        var folder = new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(FilePath))!).Name;
         var name = CSharpNames.PascalCase(folder);
         return name.Length == 0 || CSharpNames.Problem(name) is not null ? "ReferenceModel" : name;
     }
@@ -80,7 +81,7 @@ public sealed class ReferenceVariant
         if (CSharpNames.Problem(backboneName) is not null) backboneName = "ReferenceBackbone";
 
         var text = new StringBuilder();
-        text.Append($"// Translated from the reference's {System.IO.Path.GetFileName(Path)} (net_kwargs).\n");
+        text.Append($"// Translated from the reference's {Path.GetFileName(FilePath)} (net_kwargs).\n");
         text.Append($"backbone {backboneName} {{ layers = {layers}  width = {width}  heads = {heads}");
         if (net.Children.ContainsKey(new YamlScalarNode("d_ff")) && Int("d_ff") != 4 * width)
             text.Append($"  mlp_ratio = {SpecPrinter.Number((double)Int("d_ff") / width)}");
@@ -106,20 +107,20 @@ public sealed class ReferenceVariant
     {
         // Diagnostics point into the translated text (what 'segmenter import' prints), not into the YAML.
         var translated = ToSpecText(modelName);
-        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(translated, Path + ".seg") }, ModelResolver.ZooSpecs);
+        var compilation = SpecCompiler.Compile(new[] { SourceText.From(translated, FilePath + ".seg") }, ModelResolver.ZooSpecs);
         return compilation.Models.SingleOrDefault()
-               ?? throw new SpecCompilationException($"{Path}: its net_kwargs do not describe a valid model; translated (the positions below refer to this text, " +
-                                                     $"which 'segmenter import {Path}' prints):\n{translated}", compilation.Diagnostics);
+               ?? throw new SpecCompilationException($"{FilePath}: its net_kwargs do not describe a valid model; translated (the positions below refer to this text, " +
+                                                     $"which 'segmenter import {FilePath}' prints):\n{translated}", compilation.Diagnostics);
     }
 
     private string Decoder()
     {
         if (!net.Children.TryGetValue(new YamlScalarNode("decoder"), out var node) || node is not YamlMappingNode decoder)
-            throw new InvalidDataException($"{Path}: net_kwargs has no 'decoder' mapping");
-        var name = Scalar(decoder, "name") ?? throw new InvalidDataException($"{Path}: net_kwargs.decoder has no 'name'");
+            throw new InvalidDataException($"{FilePath}: net_kwargs has no 'decoder' mapping");
+        var name = Scalar(decoder, "name") ?? throw new InvalidDataException($"{FilePath}: net_kwargs.decoder has no 'name'");
         if (name == "linear") return "linear";
         if (name != "mask_transformer")
-            throw new InvalidDataException($"{Path}: decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");
+            throw new InvalidDataException($"{FilePath}: decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");
         var layers = Scalar(decoder, "n_layers") ?? "2";
         var dropout = Scalar(decoder, "dropout") ?? "0.1";
         var dropPath = Scalar(decoder, "drop_path_rate") ?? "0.0";
@@ -136,9 +137,9 @@ public sealed class ReferenceVariant
 
     private int Int(string key)
     {
-        var text = Scalar(net, key) ?? throw new InvalidDataException($"{Path}: net_kwargs has no '{key}'");
+        var text = Scalar(net, key) ?? throw new InvalidDataException($"{FilePath}: net_kwargs has no '{key}'");
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value : throw new InvalidDataException($"{Path}: net_kwargs.{key} is '{text}', expected an integer");
+            ? value : throw new InvalidDataException($"{FilePath}: net_kwargs.{key} is '{text}', expected an integer");
     }
 
     private double Double(string key, double fallback) => Scalar(net, key) is { } text ? ParseDouble(text, key) : fallback;
@@ -150,20 +151,20 @@ public sealed class ReferenceVariant
     private (int Height, int Width) Size(string key)
     {
         if (!net.Children.TryGetValue(new YamlScalarNode(key), out var node))
-            throw new InvalidDataException($"{Path}: net_kwargs has no '{key}'");
+            throw new InvalidDataException($"{FilePath}: net_kwargs has no '{key}'");
         var values = node is YamlSequenceNode sequence ? sequence.Children.OfType<YamlScalarNode>().Select(s => s.Value).ToList() : new List<string?> { (node as YamlScalarNode)?.Value };
         var numbers = values.Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : -1).ToList();
         if (numbers.Count is < 1 or > 2 || numbers.Any(n => n <= 0))
-            throw new InvalidDataException($"{Path}: net_kwargs.{key} should be a size like [512, 512]");
+            throw new InvalidDataException($"{FilePath}: net_kwargs.{key} should be a size like [512, 512]");
         return (numbers[0], numbers[numbers.Count - 1]);
     }
 
     private double ParseDouble(string text, string key) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value : throw new InvalidDataException($"{Path}: {key} is '{text}', expected a number");
+            ? value : throw new InvalidDataException($"{FilePath}: {key} is '{text}', expected a number");
 
     private static string? Scalar(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
 
-    private string Combine(string file) => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!, file);
+    private string Combine(string file) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(FilePath))!, file);
 }

@@ -8,21 +8,9 @@ using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Text;
 using Segmenter.Runtime;
 
-namespace Segmenter.Models;
+using Segmenter.Models;
 
-/// <summary>A spec that did not compile: its diagnostics, in compiler form.</summary>
-public sealed class SpecCompilationException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public SpecCompilationException(string message, IReadOnlyList<SpecDiagnostic> diagnostics)
-        : base(message + (diagnostics.Count == 0 ? "" : "\n" + string.Join("\n", diagnostics)))
-    {
-        Diagnostics = diagnostics;
-    }
-
-    /// <summary>The diagnostics.</summary>
-    public IReadOnlyList<SpecDiagnostic> Diagnostics { get; }
-}
+namespace Segmenter.Tooling;
 
 /// <summary>
 /// Resolves the <c>&lt;model&gt;</c> argument of tools: a zoo name (<c>SegT16</c>); a spec file
@@ -104,7 +92,7 @@ public static class ModelResolver
     /// <summary>Splits "path.seg:Name"; anything else is a path alone.</summary>
     private static (string Path, string? Name) SplitFileReference(string reference)
     {
-        var (path, name) = FileReference.Split(reference);
+        var (path, name) = PathArgument.Split(reference);
         return name is not null && path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase) ? (path, name) : (reference, null);
     }
 }
