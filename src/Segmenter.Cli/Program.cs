@@ -49,8 +49,5 @@ public static class Program
     /// disk), reported as their message without a stack trace. Anything else is a bug and keeps its stack trace.
     /// </summary>
     private static bool IsUserError(Exception e) =>
-        e is ArgumentException or IOException or InvalidDataException or SpecCompilationException or NotSupportedException or CommandFailedException;
+        e is ArgumentException or IOException or InvalidDataException or SpecCompilationException or NotSupportedException or CommandFailedException or Export.ExportCheckException;
 }
-
-/// <summary>A command that ran and could not do what was asked, with a message saying why and what to do.</summary>
-internal sealed class CommandFailedException(string message) : Exception(message);

@@ -8,11 +8,6 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Export;
 
-/// <summary>One comparison of an exported file with the TorchSharp model.</summary>
-/// <param name="Shape">The input shape.</param>
-/// <param name="MaxAbsoluteDifference">max |ONNX Runtime − TorchSharp| over the logits.</param>
-public sealed record VerificationRun(long[] Shape, double MaxAbsoluteDifference);
-
 /// <summary>Checks an exported file against the model it came from.</summary>
 public static class ExportVerification
 {

@@ -1,14 +1,5 @@
 namespace Segmenter.Export;
 
-/// <summary>Which operators an exported graph uses.</summary>
-public enum OnnxFlavour
-{
-    /// <summary>Standard ONNX operators only: runs anywhere (ONNX Runtime, TensorRT, other runtimes).</summary>
-    Portable,
-    /// <summary>ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu) where they are faster on CPU.</summary>
-    Fused,
-}
-
 /// <summary>How to export a model to ONNX.</summary>
 public sealed record OnnxExportOptions
 {

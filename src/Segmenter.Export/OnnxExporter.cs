@@ -11,15 +11,6 @@ using Segmenter.Runtime;
 
 namespace Segmenter.Export;
 
-/// <summary>What an exported file says about itself (its metadata), so a deployment needs nothing else.</summary>
-public static class OnnxMetadata
-{
-    /// <summary>Metadata keys.</summary>
-    public const string Model = "segmenter.model", Spec = "segmenter.spec", Classes = "segmenter.classes", Mean = "segmenter.normalization.mean",
-        Std = "segmenter.normalization.std", Palette = "segmenter.palette", Flavour = "segmenter.flavour", Float16 = "segmenter.float16",
-        PatchSize = "segmenter.patch_size";
-}
-
 /// <summary>Exports generated models to ONNX from their generated graph definitions (no tracing).</summary>
 public static class OnnxExporter
 {
@@ -34,9 +25,6 @@ public static class OnnxExporter
         exportable.DefineOnnxGraph(graph);
         return graph.Build(Metadata(spec, options), ProducerVersion);
     }
-
-    /// <summary>Whether the <c>labels</c> output of a model with <paramref name="classes"/> classes is uint8 (up to 256 classes) rather than int64.</summary>
-    public static bool ByteLabels(int classes) => classes <= 256;
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically.</summary>
     public static void Save(ModelProto model, string path) => AtomicFile.Write(path, stream => model.WriteTo(stream));

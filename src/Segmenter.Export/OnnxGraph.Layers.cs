@@ -24,7 +24,7 @@ public sealed partial class OnnxGraph
         var step = Int64s(multiple);
         var padding = Mod(Sub(step, Mod(size, step)), step);                                  // [padH, padW]
         var pads = Concat(0, Int64s(0, 0, 0, 0, 0, 0), padding);                              // begins, then ends (…, padH, padW)
-        return Node("Pad", new OnnxValue?[] { images, pads, Scalar(0) }, images.Type, Attribute.String("mode", "constant"));
+        return Node("Pad", new OnnxValue?[] { images, pads, Scalar(0) }, images.Type, OnnxAttribute.String("mode", "constant"));
     }
 
     /// <summary>The token grid (H/P, W/P) of padded images, as a 1-D int64 [2].</summary>
@@ -36,7 +36,7 @@ public sealed partial class OnnxGraph
         using var scope = Scope(name);
         using var proj = Scope("proj");
         var maps = Node("Conv", new OnnxValue?[] { images, Parameter("weight"), Parameter("bias") }, images.Type,
-            Attribute.Ints("kernel_shape", patchSize, patchSize), Attribute.Ints("strides", patchSize, patchSize));   // [B, D, gh, gw]
+            OnnxAttribute.Ints("kernel_shape", patchSize, patchSize), OnnxAttribute.Ints("strides", patchSize, patchSize));   // [B, D, gh, gw]
         return Transpose(Reshape(maps, 0, width, -1), 0, 2, 1);
     }
 
@@ -115,7 +115,7 @@ public sealed partial class OnnxGraph
             using (Scope("qkv"))
             {
                 merged = ContribNode("Attention", new OnnxValue?[] { x, Transpose(Parameter("weight"), 1, 0), Parameter("bias") }, x.Type,
-                    Attribute.Int("num_heads", heads));
+                    OnnxAttribute.Int("num_heads", heads));
             }
         }
         else
@@ -198,7 +198,7 @@ public sealed partial class OnnxGraph
         var output = Cast(logits, DataType.Float);
         Output("logits", output, "batch", classes, "height", "width");
         if (!Options.Labels) return;
-        var argmax = Node("ArgMax", new OnnxValue?[] { output }, DataType.Int64, Attribute.Int("axis", 1), Attribute.Int("keepdims", 0));
-        Output("labels", OnnxExporter.ByteLabels(classes) ? Cast(argmax, DataType.Uint8) : argmax, "batch", "height", "width");
+        var argmax = Node("ArgMax", new OnnxValue?[] { output }, DataType.Int64, OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0));
+        Output("labels", LabelsOutput.IsByte(classes) ? Cast(argmax, DataType.Uint8) : argmax, "batch", "height", "width");
     }
 }

@@ -29,7 +29,7 @@ public sealed partial class OnnxGraph
 
     /// <summary>Transposition by <paramref name="permutation"/>.</summary>
     public OnnxValue Transpose(OnnxValue x, params long[] permutation) =>
-        Node("Transpose", new OnnxValue?[] { x }, x.Type, Attribute.Ints("perm", permutation));
+        Node("Transpose", new OnnxValue?[] { x }, x.Type, OnnxAttribute.Ints("perm", permutation));
 
     /// <summary>Reshape to <paramref name="shape"/> (0 copies the input's dimension, −1 is inferred).</summary>
     public OnnxValue Reshape(OnnxValue x, OnnxValue shape) => Node("Reshape", new OnnxValue?[] { x, shape }, x.Type);
@@ -39,7 +39,7 @@ public sealed partial class OnnxGraph
 
     /// <summary>Concatenation along <paramref name="axis"/>.</summary>
     public OnnxValue Concat(long axis, params OnnxValue[] values) =>
-        Node("Concat", values.Select(v => (OnnxValue?)v), values[0].Type, Attribute.Int("axis", axis));
+        Node("Concat", values.Select(v => (OnnxValue?)v), values[0].Type, OnnxAttribute.Int("axis", axis));
 
     /// <summary>The shape of <paramref name="x"/> as a 1-D int64 tensor.</summary>
     public OnnxValue Shape(OnnxValue x) => Node("Shape", new OnnxValue?[] { x }, DataType.Int64);
@@ -54,37 +54,37 @@ public sealed partial class OnnxGraph
 
     /// <summary>Element <paramref name="index"/> along axis 0, removing that axis.</summary>
     public OnnxValue Gather(OnnxValue x, long index) =>
-        Node("Gather", new OnnxValue?[] { x, Int64Scalar(index) }, x.Type, Attribute.Int("axis", 0));
+        Node("Gather", new OnnxValue?[] { x, Int64Scalar(index) }, x.Type, OnnxAttribute.Int("axis", 0));
 
     /// <summary>Broadcast to <paramref name="shape"/>.</summary>
     public OnnxValue Expand(OnnxValue x, OnnxValue shape) => Node("Expand", new OnnxValue?[] { x, shape }, x.Type);
 
     /// <summary>Softmax over the last axis.</summary>
-    public OnnxValue Softmax(OnnxValue x) => Node("Softmax", new OnnxValue?[] { x }, x.Type, Attribute.Int("axis", -1));
+    public OnnxValue Softmax(OnnxValue x) => Node("Softmax", new OnnxValue?[] { x }, x.Type, OnnxAttribute.Int("axis", -1));
 
     /// <summary>The Gauss error function.</summary>
     public OnnxValue Erf(OnnxValue x) => Node("Erf", new OnnxValue?[] { x }, x.Type);
 
     /// <summary>Conversion to <paramref name="type"/>.</summary>
     public OnnxValue Cast(OnnxValue x, DataType type) =>
-        x.Type == type ? x : Node("Cast", new OnnxValue?[] { x }, type, Attribute.Int("to", (long)type));
+        x.Type == type ? x : Node("Cast", new OnnxValue?[] { x }, type, OnnxAttribute.Int("to", (long)type));
 
     /// <summary>LayerNormalization over the last axis (ONNX 17).</summary>
     public OnnxValue LayerNormalization(OnnxValue x, OnnxValue scale, OnnxValue bias, double epsilon) =>
-        Node("LayerNormalization", new OnnxValue?[] { x, scale, bias }, x.Type, Attribute.Int("axis", -1), Attribute.Float("epsilon", epsilon));
+        Node("LayerNormalization", new OnnxValue?[] { x, scale, bias }, x.Type, OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", epsilon));
 
     /// <summary>The L2 norm over the last axis, kept as a size-1 axis.</summary>
     public OnnxValue ReduceL2LastAxis(OnnxValue x) =>
         Options.Opset >= 18
-            ? Node("ReduceL2", new OnnxValue?[] { x, Int64s(-1) }, x.Type, Attribute.Int("keepdims", 1))
-            : Node("ReduceL2", new OnnxValue?[] { x }, x.Type, Attribute.Ints("axes", -1), Attribute.Int("keepdims", 1));
+            ? Node("ReduceL2", new OnnxValue?[] { x, Int64s(-1) }, x.Type, OnnxAttribute.Int("keepdims", 1))
+            : Node("ReduceL2", new OnnxValue?[] { x }, x.Type, OnnxAttribute.Ints("axes", -1), OnnxAttribute.Int("keepdims", 1));
 
     /// <summary>Resize to <paramref name="sizes"/> (all four dimensions) with half-pixel coordinates: align_corners = false.</summary>
     public OnnxValue Resize(OnnxValue x, OnnxValue sizes, ResizeMode mode) =>
         Node("Resize", new OnnxValue?[] { x, null, null, sizes }, x.Type,
-            Attribute.String("mode", mode == ResizeMode.Bicubic ? "cubic" : "linear"),
-            Attribute.String("coordinate_transformation_mode", "half_pixel"),
-            Attribute.Float("cubic_coeff_a", -0.75));
+            OnnxAttribute.String("mode", mode == ResizeMode.Bicubic ? "cubic" : "linear"),
+            OnnxAttribute.String("coordinate_transformation_mode", "half_pixel"),
+            OnnxAttribute.Float("cubic_coeff_a", -0.75));
 
     /// <summary>A 1-D tensor of one element as a 0-D scalar.</summary>
     public OnnxValue Squeeze(OnnxValue x) => Node("Squeeze", new OnnxValue?[] { x, Int64s(0) }, x.Type);

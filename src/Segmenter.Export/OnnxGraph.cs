@@ -10,9 +10,6 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Segmenter.Export;
 
-/// <summary>A value in an ONNX graph: its name and element type.</summary>
-public readonly record struct OnnxValue(string Name, DataType Type);
-
 /// <summary>
 /// Builds an ONNX graph for a model: initializers named by state-dict key (taken from the model's
 /// weights, in the compute type), nodes named by module scope (<c>/encoder/blocks.3/attn/MatMul</c>),
@@ -208,25 +205,4 @@ public sealed partial class OnnxGraph
             scopes.RemoveAt(scopes.Count - 1);
         }
     }
-}
-
-/// <summary>ONNX node attributes.</summary>
-public static class Attribute
-{
-    /// <summary>An integer attribute.</summary>
-    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    /// <summary>An integer-list attribute.</summary>
-    public static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.AddRange(values);
-        return attribute;
-    }
-
-    /// <summary>A float attribute.</summary>
-    public static AttributeProto Float(string name, double value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)value };
-
-    /// <summary>A string attribute.</summary>
-    public static AttributeProto String(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 }

@@ -8,22 +8,6 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Export;
 
-/// <summary>Settings of an ONNX Runtime session.</summary>
-public sealed record OnnxSessionOptions
-{
-    /// <summary>Threads for one operator (0: ONNX Runtime's default, the physical cores).</summary>
-    public int Threads { get; init; }
-
-    /// <summary>Graph optimisation (constant folding, fusions); all by default.</summary>
-    public GraphOptimizationLevel Optimization { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
-
-    /// <summary>Execution provider: cpu, cuda or tensorrt.</summary>
-    public string Provider { get; init; } = "cpu";
-
-    /// <summary>Device index for cuda and tensorrt.</summary>
-    public int DeviceId { get; init; }
-}
-
 /// <summary>
 /// Runs an exported model with ONNX Runtime. Inputs and outputs are TorchSharp tensors on the CPU;
 /// ONNX Runtime reads the input's memory and writes straight into the output tensor (no copies).
@@ -118,7 +102,7 @@ public sealed class OnnxSession : IDisposable
             Execute(images, logits, labels: null);
             return null;
         }
-        var labels = empty(new[] { images.shape[0], images.shape[2], images.shape[3] }, OnnxExporter.ByteLabels(Classes) ? ScalarType.Byte : ScalarType.Int64);
+        var labels = empty(new[] { images.shape[0], images.shape[2], images.shape[3] }, LabelsOutput.IsByte(Classes) ? ScalarType.Byte : ScalarType.Int64);
         try
         {
             Execute(images, logits, labels);
@@ -144,7 +128,7 @@ public sealed class OnnxSession : IDisposable
         var input = images.to(float32).cpu().contiguous();
         using var inputValue = Wrap(input, TensorElementType.Float);
         using var outputValue = Wrap(logits, TensorElementType.Float);
-        using var labelValue = labels is null ? null : Wrap(labels, OnnxExporter.ByteLabels(Classes) ? TensorElementType.UInt8 : TensorElementType.Int64);
+        using var labelValue = labels is null ? null : Wrap(labels, LabelsOutput.IsByte(Classes) ? TensorElementType.UInt8 : TensorElementType.Int64);
         if (labelValue is null)
             session.Run(runOptions, InputNames, new[] { inputValue }, LogitsOnly, new[] { outputValue });
         else

@@ -57,7 +57,7 @@ public static class TritonRepository
         text.Append("output [\n");
         text.Append("  {\n    name: \"logits\"\n    data_type: TYPE_FP32\n    dims: [ ").Append(classes.ToString(CultureInfo.InvariantCulture)).Append(", -1, -1 ]\n  }");
         if (labels)
-            text.Append(",\n  {\n    name: \"labels\"\n    data_type: ").Append(OnnxExporter.ByteLabels(classes) ? "TYPE_UINT8" : "TYPE_INT64").Append("\n    dims: [ -1, -1 ]\n  }");
+            text.Append(",\n  {\n    name: \"labels\"\n    data_type: ").Append(LabelsOutput.IsByte(classes) ? "TYPE_UINT8" : "TYPE_INT64").Append("\n    dims: [ -1, -1 ]\n  }");
         text.Append("\n]\n");
         text.Append("dynamic_batching {\n  max_queue_delay_microseconds: 100\n}\n");
         text.Append("instance_group [\n  {\n    count: 1\n    kind: KIND_AUTO\n  }\n]\n");

@@ -26,13 +26,3 @@ public static class Scalars
     /// <summary>A cached integer scalar.</summary>
     public static Scalar Of(long value) => Longs.GetOrAdd(value, v => v.ToScalar());
 }
-
-/// <summary>Tensor arithmetic that passes a long-lived alpha (see <see cref="Scalars"/>) instead of a temporary one.</summary>
-public static class TensorArithmetic
-{
-    /// <summary>a + b.</summary>
-    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, Scalars.One);
-
-    /// <summary>a += b, in place.</summary>
-    public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, Scalars.One);
-}

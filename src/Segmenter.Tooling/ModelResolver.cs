@@ -20,8 +20,8 @@ namespace Segmenter.Tooling;
 /// </summary>
 public static class ModelResolver
 {
-    /// <summary>The zoo's spec files (embedded in this assembly): the library any spec may use by name (<c>model Mine : SegT16 { … }</c>).</summary>
-    public static IReadOnlyList<SourceText> ZooSpecs { get; } = SpecLibrary.FromResources(typeof(ModelResolver).Assembly);
+    /// <summary>The zoo's spec files (embedded in the zoo assembly, Segmenter.Models): the library any spec may use by name (<c>model Mine : SegT16 { … }</c>).</summary>
+    public static IReadOnlyList<SourceText> ZooSpecs { get; } = SpecLibrary.FromResources(typeof(SegmenterModels).Assembly);
 
     /// <summary>The zoo: every model in specs/, generated at build time.</summary>
     public static IReadOnlyList<ModelEntry> Zoo => SegmenterModels.All;

@@ -14,24 +14,6 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Training;
 
-/// <summary>What the trainer reports after each step.</summary>
-/// <param name="Iteration">Steps completed.</param>
-/// <param name="Iterations">Steps in the run.</param>
-/// <param name="Loss">This step's cross-entropy.</param>
-/// <param name="LearningRate">This step's learning rate.</param>
-/// <param name="ImagesPerSecond">Training throughput since the run (or resume) started.</param>
-/// <param name="Remaining">Estimated time left.</param>
-public sealed record TrainingProgress(int Iteration, int Iterations, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Remaining);
-
-/// <summary>How a run ended.</summary>
-/// <param name="Iteration">Steps completed.</param>
-/// <param name="Interrupted">True if stopped early (Ctrl-C); a checkpoint was written.</param>
-/// <param name="Losses">The loss of every step run in this call.</param>
-/// <param name="LastMetrics">The last validation metrics, if any evaluation ran.</param>
-/// <param name="BestMeanIoU">The best validation mIoU of the run so far.</param>
-/// <param name="SkippedSamples">Samples skipped as unreadable.</param>
-public sealed record TrainingResult(int Iteration, bool Interrupted, IReadOnlyList<double> Losses, SegmentationMetrics? LastMetrics, double BestMeanIoU, int SkippedSamples);
-
 /// <summary>
 /// The paper's training recipe: SGD with Nesterov momentum, the poly schedule,
 /// pixel-wise cross-entropy ignoring label 255, drop-path and dropout as the spec says; checkpoints

@@ -9,12 +9,6 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Training;
 
-/// <summary>Where a training run stands: the step reached and the best evaluation so far.</summary>
-/// <param name="Iteration">Steps completed.</param>
-/// <param name="BestMeanIoU">The best validation mIoU seen (NaN if none yet).</param>
-/// <param name="BestIteration">The step at which it was seen.</param>
-public sealed record TrainingState(int Iteration, double BestMeanIoU, int BestIteration);
-
 /// <summary>
 /// Training checkpoints: the project's safetensors format (model weights and spec, loadable anywhere)
 /// plus the optimiser's momentum buffers (tensors under "optimizer.momentum_buffer.") and the training

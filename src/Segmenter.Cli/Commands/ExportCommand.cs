@@ -1,7 +1,6 @@
 using System;
 using System.CommandLine;
 using System.IO;
-using System.Linq;
 using Segmenter.Export;
 
 namespace Segmenter.Cli.Commands;
@@ -31,9 +30,6 @@ internal static class ExportCommand
         model.AddTo(command);
         command.SetAction(result =>
         {
-            var path = result.GetValue(output);
-            var repository = result.GetValue(triton);
-            if (path is null && repository is null) throw new ArgumentException("give --out model.onnx, --triton DIR, or both");
             var options = new OnnxExportOptions
             {
                 Opset = result.GetValue(opset),
@@ -41,36 +37,24 @@ internal static class ExportCommand
                 Float16 = result.GetValue(fp16),
                 Labels = result.GetValue(labels),
             };
+            var request = new ExportRequest
+            {
+                Options = options,
+                OutputPath = result.GetValue(output),
+                TritonRepository = result.GetValue(triton),
+                TritonName = result.GetValue(name),
+                TritonMaxBatch = result.GetValue(maxBatch),
+                Tolerance = result.GetValue(tolerance),
+            };
+            if (request.OutputPath is null && request.TritonRepository is null) throw new ArgumentException("give --out model.onnx, --triton DIR, or both");
             var (network, _) = model.Build(result, console);
             using var _network = network;
             network.eval();
-            var spec = network.Specification;
-            var tritonName = result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name);
-            if (repository is not null) TritonRepository.Validate(tritonName, result.GetValue(maxBatch));   // before the export and its check
-            var proto = OnnxExporter.Export(network, options);
-
-            // Verified in memory first: a failed check writes nothing and replaces nothing.
-            var limit = result.GetValue(tolerance) ?? ExportVerification.DefaultTolerance(options);
-            var runs = ExportVerification.Run(network, proto);
-            foreach (var run in runs)
+            var export = VerifiedExport.Run(network, request);
+            foreach (var run in export.Runs)
                 console.Out.WriteLine($"verified input [{string.Join(", ", run.Shape)}]: max |ONNX Runtime − TorchSharp| = {run.MaxAbsoluteDifference:0.00E+0}");
-            var worst = runs.Max(r => r.MaxAbsoluteDifference);
-            if (!(worst <= limit))
-            {
-                var advice = options.Float16
-                    ? "float16 rounding can exceed it for some models and inputs; raise it with --tolerance if the difference is acceptable"
-                    : "this is a bug: please report it with the spec";
-                throw new CommandFailedException($"the exported graph differs from the model by {worst:0.00E+0}, above the tolerance {limit:0E+0}, so nothing was written; {advice}");
-            }
-
-            string file = path ?? Path.Combine(repository!, tritonName, "1", "model.onnx");
-            if (path is not null) OnnxExporter.Save(proto, path);
-            if (repository is not null)
-            {
-                var entry = TritonRepository.Write(repository, tritonName, proto, spec.NumClasses, options.Labels, result.GetValue(maxBatch));
-                console.Out.WriteLine($"Triton repository entry written to {entry}");
-            }
-            console.Out.WriteLine($"{file}: {new FileInfo(file).Length / 1e6:F1} MB, {proto.Graph.Node.Count} nodes, opset {options.Opset}, {options.Flavour.ToString().ToLowerInvariant()}{(options.Float16 ? ", float16" : "")}");
+            if (export.TritonEntry is not null) console.Out.WriteLine($"Triton repository entry written to {export.TritonEntry}");
+            console.Out.WriteLine($"{export.OnnxPath}: {new FileInfo(export.OnnxPath).Length / 1e6:F1} MB, {export.Model.Graph.Node.Count} nodes, opset {options.Opset}, {options.Flavour.ToString().ToLowerInvariant()}{(options.Float16 ? ", float16" : "")}");
             return 0;
         });
         return command;

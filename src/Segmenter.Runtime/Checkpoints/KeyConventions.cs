@@ -6,17 +6,6 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Runtime.Checkpoints;
 
-/// <summary>The key-naming conventions checkpoints come in.</summary>
-public enum KeyConvention
-{
-    /// <summary>The reference implementation's (and this project's): encoder.*, decoder.*.</summary>
-    Reference,
-    /// <summary>mmsegmentation's Segmenter port: backbone.*, decode_head.*.</summary>
-    Mmsegmentation,
-    /// <summary>timm ViT / DeiT classification weights: cls_token, blocks.*, head.* (an encoder initialisation).</summary>
-    Timm,
-}
-
 /// <summary>Recognises a checkpoint's naming convention and maps its keys (and, where the layouts differ, its tensors) to the reference's.</summary>
 public static class KeyConventions
 {

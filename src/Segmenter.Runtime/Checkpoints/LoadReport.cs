@@ -4,13 +4,6 @@ using System.Text;
 
 namespace Segmenter.Runtime.Checkpoints;
 
-/// <summary>A key whose tensor has another shape than the model's.</summary>
-public sealed record ShapeMismatch(string Key, long[] Expected, long[] Actual)
-{
-    /// <inheritdoc />
-    public override string ToString() => $"{Key}: the model has [{string.Join(", ", Expected)}], the checkpoint [{string.Join(", ", Actual)}]";
-}
-
 /// <summary>What loading a checkpoint did: keys loaded, missing, unexpected, skipped, shape mismatches, and notes.</summary>
 public sealed class LoadReport
 {
@@ -72,15 +65,4 @@ public sealed class LoadReport
         Section("notes", Notes);
         return text.ToString();
     }
-}
-
-/// <summary>A checkpoint that could not be loaded; the model is unchanged. The message holds the whole report.</summary>
-public sealed class CheckpointLoadException : System.IO.IOException
-{
-    /// <summary>Creates the exception.</summary>
-    public CheckpointLoadException(LoadReport report)
-        : base($"cannot load {report.Path} into the model (the model is unchanged):\n{report}") => Report = report;
-
-    /// <summary>The report of the failed load.</summary>
-    public LoadReport Report { get; }
 }

@@ -5,20 +5,6 @@ using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Augmentation;
 
-/// <summary>Settings of the training pipeline (mmsegmentation's, as the paper trains).</summary>
-/// <param name="CropSize">The square crop S.</param>
-/// <param name="MinRatio">Smallest random resize ratio.</param>
-/// <param name="MaxRatio">Largest random resize ratio.</param>
-/// <param name="CategoryMaxRatio">A crop is retried (up to 10 times) while one class covers this share or more of its labelled pixels.</param>
-/// <param name="FlipProbability">Horizontal flip probability.</param>
-/// <param name="Photometric">Brightness, contrast, saturation and hue jitter.</param>
-public sealed record AugmentationOptions(int CropSize, double MinRatio = 0.5, double MaxRatio = 2.0, double CategoryMaxRatio = 0.75, double FlipProbability = 0.5, bool Photometric = true);
-
-/// <summary>One augmented training sample: a normalised image [3, S, S] and its labels [S, S] (255 where padded or ignored).</summary>
-/// <param name="Image">CHW floats.</param>
-/// <param name="Labels">Class indices.</param>
-public sealed record TrainingSample(float[] Image, byte[] Labels);
-
 /// <summary>
 /// The authors' training pipeline (mmsegmentation's): resize to the scale (4S, S) keeping the aspect ratio with a random ratio in [0.5, 2];
 /// a random S×S crop in which no class covers 75 % or more (up to 10 tries); horizontal flip with p = 0.5;

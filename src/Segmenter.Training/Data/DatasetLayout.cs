@@ -14,26 +14,3 @@ public enum DatasetLayout
     /// <summary>A plain folder: images/[split/], labels/[split/] with matching names, and classes.txt (one name per line).</summary>
     Folder,
 }
-
-/// <summary>Parsing layout names as the CLI takes them.</summary>
-public static class DatasetLayouts
-{
-    /// <summary>ade20k, cityscapes, pascal-context or folder.</summary>
-    public static DatasetLayout Parse(string name) => name.Trim().ToLowerInvariant().Replace('_', '-') switch
-    {
-        "ade20k" or "ade" => DatasetLayout.Ade20k,
-        "cityscapes" => DatasetLayout.Cityscapes,
-        "pascal-context" or "pascalcontext" or "pascal" => DatasetLayout.PascalContext,
-        "folder" or "custom" => DatasetLayout.Folder,
-        _ => throw new ArgumentException($"unknown dataset layout '{name}': use ade20k, cityscapes, pascal-context or folder"),
-    };
-
-    /// <summary>The CLI name of a layout.</summary>
-    public static string Name(DatasetLayout layout) => layout switch
-    {
-        DatasetLayout.Ade20k => "ade20k",
-        DatasetLayout.Cityscapes => "cityscapes",
-        DatasetLayout.PascalContext => "pascal-context",
-        _ => "folder",
-    };
-}

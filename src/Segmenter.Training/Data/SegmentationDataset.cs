@@ -5,16 +5,6 @@ using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Data;
 
-/// <summary>One image and its label file.</summary>
-public sealed record SegmentationSample(string ImagePath, string LabelPath);
-
-/// <summary>A sample that could not be used: which file, and why.</summary>
-public sealed class DatasetException : IOException
-{
-    /// <summary>Creates the exception.</summary>
-    public DatasetException(string message, Exception? inner = null) : base(message, inner) { }
-}
-
 /// <summary>
 /// A split of a segmentation dataset: the image/label pairs found on disk, the classes, and how raw
 /// label values map to class indices. Samples are decoded and validated as they are loaded.

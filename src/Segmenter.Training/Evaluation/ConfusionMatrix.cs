@@ -7,17 +7,6 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Training.Evaluation;
 
-/// <summary>Intersection-over-union and accuracy of one class; NaN where undefined (the class is absent).</summary>
-public sealed record ClassMetric(string Name, double IoU, double Accuracy);
-
-/// <summary>Dataset-level metrics, mmsegmentation's way: aAcc, mIoU and mAcc over the whole dataset, and per class.</summary>
-/// <param name="PixelAccuracy">aAcc: correct labelled pixels / labelled pixels.</param>
-/// <param name="MeanIoU">mIoU: the mean of the defined per-class IoUs.</param>
-/// <param name="MeanAccuracy">mAcc: the mean of the defined per-class accuracies.</param>
-/// <param name="Classes">Per class.</param>
-/// <param name="Pixels">Labelled pixels counted.</param>
-public sealed record SegmentationMetrics(double PixelAccuracy, double MeanIoU, double MeanAccuracy, IReadOnlyList<ClassMetric> Classes, long Pixels);
-
 /// <summary>
 /// A K × K confusion matrix (rows: ground truth, columns: prediction) accumulated over a dataset;
 /// pixels labelled 255 are ignored. Per class: IoU = I / (P + G − I), accuracy = I / G; a class whose

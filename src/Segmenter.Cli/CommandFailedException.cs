@@ -1,0 +1,10 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using Segmenter.Cli.Commands;
+using Segmenter.Tooling;
+
+namespace Segmenter.Cli;
+
+/// <summary>A command that ran and could not do what was asked, with a message saying why and what to do.</summary>
+internal sealed class CommandFailedException(string message) : Exception(message);

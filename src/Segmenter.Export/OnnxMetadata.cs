@@ -1,0 +1,21 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Text.Json;
+using Google.Protobuf;
+using Onnx;
+using Segmenter.Spec;
+using Segmenter.Runtime;
+
+namespace Segmenter.Export;
+
+/// <summary>What an exported file says about itself (its metadata), so a deployment needs nothing else.</summary>
+public static class OnnxMetadata
+{
+    /// <summary>Metadata keys.</summary>
+    public const string Model = "segmenter.model", Spec = "segmenter.spec", Classes = "segmenter.classes", Mean = "segmenter.normalization.mean",
+        Std = "segmenter.normalization.std", Palette = "segmenter.palette", Flavour = "segmenter.flavour", Float16 = "segmenter.float16",
+        PatchSize = "segmenter.patch_size";
+}

@@ -1,0 +1,25 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.ML.OnnxRuntime;
+using Segmenter.Runtime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
+using static TorchSharp.torch;
+
+namespace Segmenter.Export;
+
+/// <summary>Settings of an ONNX Runtime session.</summary>
+public sealed record OnnxSessionOptions
+{
+    /// <summary>Threads for one operator (0: ONNX Runtime's default, the physical cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Graph optimisation (constant folding, fusions); all by default.</summary>
+    public GraphOptimizationLevel Optimization { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
+
+    /// <summary>Execution provider: cpu, cuda or tensorrt.</summary>
+    public string Provider { get; init; } = "cpu";
+
+    /// <summary>Device index for cuda and tensorrt.</summary>
+    public int DeviceId { get; init; }
+}

@@ -1,0 +1,14 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Google.Protobuf;
+using Onnx;
+using Segmenter.Runtime;
+using static TorchSharp.torch;
+
+namespace Segmenter.Export;
+
+/// <summary>One comparison of an exported file with the TorchSharp model.</summary>
+/// <param name="Shape">The input shape.</param>
+/// <param name="MaxAbsoluteDifference">max |ONNX Runtime − TorchSharp| over the logits.</param>
+public sealed record VerificationRun(long[] Shape, double MaxAbsoluteDifference);

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Runtime;
+
+/// <summary>Resizing of class maps.</summary>
+public static class Resize
+{
+    /// <summary>Interpolation matrices kept (a model's forward needs two per input size; evaluation sees many sizes).</summary>
+    private const int CacheCapacity = 64;
+
+    private static readonly ConcurrentDictionary<(long From, long To, bool Transposed, ScalarType Type, DeviceType Device, int Index), Tensor> Matrices = new();
+    private static readonly ConcurrentQueue<(long, long, bool, ScalarType, DeviceType, int)> Order = new();
+
+    /// <summary>
+    /// Bilinear resize of [B, K, h, w] maps to [B, K, <paramref name="height"/>, <paramref name="width"/>], with
+    /// PyTorch's align_corners = false semantics. Upsampling — the logits' last step, 150 maps to 512×512 —
+    /// is done as two matrix products with interpolation matrices (Aₕ · X · Aᵥᵀ), which matrix-product
+    /// libraries run several times faster than the interpolation kernel; the result is the same up to
+    /// float rounding. Downsampling uses the interpolation kernel.
+    /// </summary>
+    public static Tensor Bilinear(Tensor maps, long height, long width)
+    {
+        long inHeight = maps.shape[2], inWidth = maps.shape[3];
+        if (height == inHeight && width == inWidth) return maps.alias();
+        if (height < inHeight || width < inWidth || !maps.is_floating_point())
+            return nn.functional.interpolate(maps, new[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
+        var rows = Matrix(inHeight, height, transposed: false, maps);       // [H, h]
+        var columns = Matrix(inWidth, width, transposed: true, maps);       // [w, W]
+        using var horizontal = maps.matmul(columns);                        // [B, K, h, W]
+        return rows.matmul(horizontal);                                     // [B, K, H, W]
+    }
+
+    /// <summary>
+    /// The [to, from] matrix of 1-D linear interpolation with half-pixel centres (source index clamped at 0, as
+    /// PyTorch), or its transpose, from a small cache. Matrices pushed out of the cache are not disposed (a
+    /// caller on another thread may still hold one); the garbage collector frees them.
+    /// </summary>
+    private static Tensor Matrix(long from, long to, bool transposed, Tensor like)
+    {
+        var key = (from, to, transposed, like.dtype, like.device.type, like.device.index);
+        if (Matrices.TryGetValue(key, out var cached)) return cached;
+        var created = Interpolation(from, to, transposed, like);
+        var stored = Matrices.GetOrAdd(key, created);
+        if (!ReferenceEquals(stored, created))
+        {
+            created.Dispose();
+            return stored;
+        }
+        Order.Enqueue(key);
+        while (Matrices.Count > CacheCapacity && Order.TryDequeue(out var oldest)) Matrices.TryRemove(oldest, out _);
+        return created;
+    }
+
+    private static Tensor Interpolation(long from, long to, bool transposed, Tensor like)
+    {
+        var weights = new float[to * from];
+        double scale = (double)from / to;
+        for (long o = 0; o < to; o++)
+        {
+            double source = System.Math.Max(0.0, (o + 0.5) * scale - 0.5);
+            long i0 = System.Math.Min((long)source, from - 1);
+            long i1 = System.Math.Min(i0 + 1, from - 1);
+            double lambda = source - i0;
+            weights[o * from + i0] += (float)(1 - lambda);
+            weights[o * from + i1] += (float)lambda;
+        }
+        using var cpu = torch.tensor(weights, new[] { to, from });
+        using var oriented = transposed ? cpu.t().contiguous() : cpu.alias();
+        return oriented.to(like.dtype, like.device, copy: true).DetachFromDisposeScope();
+    }
+}

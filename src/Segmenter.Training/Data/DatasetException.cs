@@ -1,0 +1,13 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Segmenter.Inference.Imaging;
+
+namespace Segmenter.Training.Data;
+
+/// <summary>A sample that could not be used: which file, and why.</summary>
+public sealed class DatasetException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public DatasetException(string message, Exception? inner = null) : base(message, inner) { }
+}

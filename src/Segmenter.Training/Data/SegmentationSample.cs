@@ -1,0 +1,9 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Segmenter.Inference.Imaging;
+
+namespace Segmenter.Training.Data;
+
+/// <summary>One image and its label file.</summary>
+public sealed record SegmentationSample(string ImagePath, string LabelPath);

@@ -1,0 +1,24 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Segmenter.Runtime;
+using Segmenter.Training.Augmentation;
+using Segmenter.Training.Data;
+using Segmenter.Inference;
+using Segmenter.Training.Evaluation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training;
+
+/// <summary>What the trainer reports after each step.</summary>
+/// <param name="Iteration">Steps completed.</param>
+/// <param name="Iterations">Steps in the run.</param>
+/// <param name="Loss">This step's cross-entropy.</param>
+/// <param name="LearningRate">This step's learning rate.</param>
+/// <param name="ImagesPerSecond">Training throughput since the run (or resume) started.</param>
+/// <param name="Remaining">Estimated time left.</param>
+public sealed record TrainingProgress(int Iteration, int Iterations, double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Remaining);

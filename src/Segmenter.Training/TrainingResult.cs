@@ -1,0 +1,24 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Segmenter.Runtime;
+using Segmenter.Training.Augmentation;
+using Segmenter.Training.Data;
+using Segmenter.Inference;
+using Segmenter.Training.Evaluation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training;
+
+/// <summary>How a run ended.</summary>
+/// <param name="Iteration">Steps completed.</param>
+/// <param name="Interrupted">True if stopped early (Ctrl-C); a checkpoint was written.</param>
+/// <param name="Losses">The loss of every step run in this call.</param>
+/// <param name="LastMetrics">The last validation metrics, if any evaluation ran.</param>
+/// <param name="BestMeanIoU">The best validation mIoU of the run so far.</param>
+/// <param name="SkippedSamples">Samples skipped as unreadable.</param>
+public sealed record TrainingResult(int Iteration, bool Interrupted, IReadOnlyList<double> Losses, SegmentationMetrics? LastMetrics, double BestMeanIoU, int SkippedSamples);

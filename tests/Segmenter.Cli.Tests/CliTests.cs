@@ -1,0 +1,175 @@
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Segmenter.Cli;
+using Xunit;
+using Segmenter.Tests;
+
+namespace Segmenter.Cli.Tests;
+
+/// <summary>The <c>segmenter</c> command, run in-process.</summary>
+public sealed class CliTests
+{
+    internal static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = Program.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void List_json_holds_every_architecture_with_its_shape()
+    {
+        var (exit, output, _) = Run("list", "--json");
+        Assert.Equal(0, exit);
+        var models = JsonDocument.Parse(output).RootElement.EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
+        Assert.Equal(14, models.Count);
+        var b8 = models["SegB8"];
+        Assert.Equal(768, b8.GetProperty("width").GetInt32());
+        Assert.Equal(12, b8.GetProperty("layers").GetInt32());
+        Assert.Equal(12, b8.GetProperty("heads").GetInt32());
+        Assert.Equal(8, b8.GetProperty("patch").GetInt32());
+        Assert.Equal(new[] { 512, 512 }, b8.GetProperty("image").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(150, b8.GetProperty("classes").GetInt32());
+        Assert.Equal("linear", b8.GetProperty("decoder").GetString());
+        Assert.Equal(0, b8.GetProperty("decoderLayers").GetInt32());
+        Assert.False(b8.GetProperty("distilled").GetBoolean());
+        Assert.Equal(89235838 - 769000, b8.GetProperty("parameters").GetInt64());
+        var cityscapes = models["SegLMask16Cityscapes"];
+        Assert.Equal(("mask", 1, 19), (cityscapes.GetProperty("decoder").GetString(), cityscapes.GetProperty("decoderLayers").GetInt32(), cityscapes.GetProperty("classes").GetInt32()));
+        Assert.True(models["SegBDeiTMask16"].GetProperty("distilled").GetBoolean());
+    }
+
+    [Fact]
+    public void Show_state_dict_prints_the_reference_listing()
+    {
+        var (exit, output, _) = Run("show", "SegTMask16", "--state-dict");
+        Assert.Equal(0, exit);
+        var expected = ReferenceListings.Table1["seg-t16-mask"].Lines.Where(l => !ReferenceListings.IsUnusedHead(l));
+        Assert.Equal(expected, output.Split('\n', System.StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Show_json_gives_parameters_per_part_and_flops_at_a_size()
+    {
+        var (exit, output, _) = Run("show", "SegT16", "--json", "--size", "1024x512");
+        Assert.Equal(0, exit);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(5683392, root.GetProperty("parameters").GetProperty("encoder").GetInt64());
+        Assert.Equal(28950, root.GetProperty("parameters").GetProperty("decoder").GetInt64());
+        Assert.Equal(5905342, root.GetProperty("parameters").GetProperty("referenceTotalWithUnusedHeads").GetInt64());
+        Assert.Equal(new[] { 1024, 512 }, root.GetProperty("flops").GetProperty("size").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(2.0 * 2048 * 192 * 150, root.GetProperty("flops").GetProperty("decoder").GetDouble());
+        Assert.Equal("wall", root.GetProperty("spec").GetProperty("classNames")[0].GetString());
+    }
+
+    [Fact]
+    public void Show_and_emit_work_on_a_spec_outside_the_repository()
+    {
+        var directory = Directory.CreateTempSubdirectory("segmenter-cli-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "new.seg");
+            File.WriteAllText(path, "backbone Mini { layers = 2 width = 96 heads = 3 }\nmodel Mine { backbone = Mini patch = 16 image = 128 classes = 7 decoder = mask(layers = 1, heads = 3) }\n");
+            var (exit, output, error) = Run("show", path + ":Mine", "--json");
+            Assert.True(exit == 0, error);
+            Assert.Equal(7, JsonDocument.Parse(output).RootElement.GetProperty("spec").GetProperty("classes").GetInt32());
+
+            var emitted = Run("emit", path, "--namespace", "My.Models");
+            Assert.Equal(0, emitted.Exit);
+            Assert.Contains("namespace My.Models", emitted.Output);
+            Assert.Contains("public sealed partial class Mine : Runtime.SegmenterModel", emitted.Output);
+
+            // A declaration from a file beside it may be used; that file's problems are reported in it, where they can be fixed.
+            var shared = Path.Combine(directory.FullName, "shared.seg");
+            File.WriteAllText(shared, "backbone Wide { layers = 1 width = 100 heads = 3 }\n");
+            File.WriteAllText(path, "model Mine { backbone = Wide patch = 16 image = 128 classes = 7 decoder = linear }\n");
+            var broken = Run("show", path + ":Mine");
+            Assert.Equal(1, broken.Exit);
+            Assert.Contains($"{shared}(1,48): error SEGDSL0201: Backbone 'Wide': 3 heads do not divide width 100", broken.Error);
+
+            File.WriteAllText(shared, "backbone Wide { layers = 1 width = 96 heads = 3 \n");   // a syntax error
+            var unparsable = Run("show", path + ":Mine");
+            Assert.Equal(1, unparsable.Exit);
+            Assert.Contains($"{shared}(1,48): error SEGDSL0005: Expected '}}' but found the end of the file", unparsable.Error);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Check_prints_located_diagnostics_and_fails_on_errors()
+    {
+        var directory = Directory.CreateTempSubdirectory("segmenter-check-");
+        try
+        {
+            var bad = Path.Combine(directory.FullName, "bad.seg");
+            File.WriteAllText(bad, "model Bad : SegT16 {\n  decoder = mask(heads = 5)\n  dropout = 2\n}\n");
+            var (exit, output, _) = Run("check", bad);
+            Assert.Equal(1, exit);
+            Assert.Contains($"{bad}(2,26): error SEGDSL0202:", output);
+            Assert.Contains($"{bad}(3,13): error SEGDSL0104: 'dropout' must be ≥ 0 and < 1 but is 2", output);
+
+            var twice = Run("check", bad, bad, "--context");   // one file named twice is one file
+            Assert.Equal(1, twice.Exit);
+            Assert.DoesNotContain("already declared", twice.Output);
+            Assert.Contains("  3 |   dropout = 2", twice.Output);
+            Assert.EndsWith("1 file, 0 models, 2 errors", twice.Output.Trim());
+
+            var zoo = Directory.GetFiles(TestPaths.Specs, "*.seg");
+            var clean = Run(new[] { "check" }.Concat(zoo).ToArray());
+            Assert.Equal(0, clean.Exit);
+            Assert.Equal($"{zoo.Length} files, 14 models, 0 errors", clean.Output.Trim());
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bench_reports_every_backend_as_json()
+    {
+        var directory = Directory.CreateTempSubdirectory("segmenter-bench-");
+        try
+        {
+            var spec = Path.Combine(directory.FullName, "bench.seg");
+            File.WriteAllText(spec, "backbone B { layers = 1 width = 32 heads = 2 }\nmodel BenchTiny { backbone = B patch = 8 image = 32 classes = 3 decoder = mask(layers = 1, heads = 2) }\n");
+            var (exit, output, error) = Run("bench", spec, "--backend", "torch", "onnx", "onnx-fused", "--size", "40x48", "--batch", "2", "--iters", "2", "--warmup", "1", "--json");
+            Assert.True(exit == 0, error);
+            var results = System.Text.Json.JsonDocument.Parse(output).RootElement.EnumerateArray().ToList();
+            Assert.Equal(new[] { "torch", "onnx", "onnx-fused" }, results.Select(r => r.GetProperty("backend").GetString()));
+            foreach (var result in results)
+            {
+                Assert.Equal("BenchTiny", result.GetProperty("model").GetString());
+                Assert.Equal(new[] { 40, 48 }, result.GetProperty("size").EnumerateArray().Select(v => v.GetInt32()));
+                Assert.Equal(2, result.GetProperty("batch").GetInt32());
+                Assert.True(result.GetProperty("latencyMedianMs").GetDouble() > 0);
+                Assert.True(result.GetProperty("latencyP90Ms").GetDouble() >= result.GetProperty("latencyMedianMs").GetDouble());
+                Assert.True(result.GetProperty("gflopsPerImage").GetDouble() > 0);
+                Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 2);
+            }
+            var training = Run("bench", spec, "--train", "--size", "32x32", "--iters", "1", "--warmup", "0", "--json");
+            Assert.True(training.Exit == 0, training.Error);
+            Assert.Contains("\"mode\": \"train\"", training.Output);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Unknown_models_and_missing_files_are_one_line_errors()
+    {
+        var (exit, _, error) = Run("show", "SegT61");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: unknown model 'SegT61': zoo models are SegT16,", error);
+        var missing = Run("check", "/nonexistent/x.seg");
+        Assert.Equal(1, missing.Exit);
+        Assert.Equal("error: spec file '/nonexistent/x.seg' does not exist", missing.Error.Trim());
+    }
+}

@@ -1,0 +1,100 @@
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Xunit;
+using Segmenter.Tests;
+
+namespace Segmenter.Cli.Tests;
+
+/// <summary>make-dataset, train (with resume), eval and predict on images, run in-process as a user runs them.</summary>
+public sealed class CliTrainingTests : System.IDisposable
+{
+    private readonly DirectoryInfo temporary = Directory.CreateTempSubdirectory("segmenter-cli-training-");
+
+    public void Dispose() => temporary.Delete(recursive: true);
+
+    [Fact]
+    public void A_spec_file_trains_resumes_evaluates_and_predicts_from_the_command_line()
+    {
+        var root = temporary.FullName;
+        var spec = Path.Combine(root, "tiny.seg");
+        File.WriteAllText(spec, "backbone B { layers = 2 width = 64 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 48 classes = cityscapes decoder = linear }\n");
+        var data = Path.Combine(root, "data");
+        var made = CliTests.Run("make-dataset", "--out", data, "--layout", "cityscapes", "--train", "8", "--val", "2", "--classes", "4", "--min-size", "48", "--max-size", "64");
+        Assert.True(made.Exit == 0, made.Error);
+
+        var run = Path.Combine(root, "run");
+        var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "2", "--batch", "2", "--out", run, "--device", "cpu", "--checkpoint-every", "1");
+        Assert.True(trained.Exit == 0, trained.Error);
+        Assert.Contains("step 2/2", trained.Output);
+        Assert.Contains("mIoU", trained.Output);
+
+        var resumed = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "3", "--batch", "2", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
+        Assert.True(resumed.Exit == 0, resumed.Error);
+        Assert.Contains("resumed from", resumed.Output);
+        Assert.Contains("step 3/3", resumed.Output);
+
+        var otherBatch = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "4", "--batch", "1", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
+        Assert.Equal(1, otherBatch.Exit);
+        Assert.Contains("was trained with --batch 2, but this run asks for --batch 1; resume with --batch 2, or start a new run", otherBatch.Error);
+
+        var checkpoint = Path.Combine(run, "last.safetensors");
+        var evaluated = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "cityscapes", "--mode", "slide", "--json");
+        Assert.True(evaluated.Exit == 0, evaluated.Error);
+        var metrics = JsonDocument.Parse(evaluated.Output).RootElement;
+        Assert.Equal(19, metrics.GetProperty("classes").GetArrayLength());
+        Assert.Equal(2, metrics.GetProperty("images").GetInt32());
+        Assert.InRange(metrics.GetProperty("aAcc").GetDouble(), 0, 100);
+
+        var image = Directory.GetFiles(Path.Combine(data, "leftImg8bit", "val"), "*.png", SearchOption.AllDirectories).First();
+        var predictions = Path.Combine(root, "predictions");
+        var predicted = CliTests.Run("predict", spec, "--checkpoint", checkpoint, "--image", image, "--out", predictions, "--logits");
+        Assert.True(predicted.Exit == 0, predicted.Error);
+        var stem = Path.GetFileNameWithoutExtension(image);
+        Assert.True(Segmenter.Inference.Imaging.IndexedPng.TryRead(Path.Combine(predictions, stem + ".png"), out var labels));
+        var picture = Segmenter.Inference.Imaging.ImageFiles.ReadRgb(image);
+        Assert.Equal((picture.Width, picture.Height), (labels!.Width, labels.Height));
+        Assert.True(File.Exists(Path.Combine(predictions, stem + ".overlay.png")));
+        Assert.True(File.Exists(Path.Combine(predictions, stem + ".logits.safetensors")));
+    }
+
+    [Fact]
+    public void A_seed_fixes_the_whole_run_initialisation_included()
+    {
+        var root = temporary.FullName;
+        var spec = Path.Combine(root, "seeded.seg");
+        File.WriteAllText(spec, "backbone B { layers = 1 width = 32 heads = 2 }\nmodel Seeded { backbone = B patch = 8 image = 32 classes = 3 decoder = linear }\n");
+        var data = Path.Combine(root, "data");
+        Assert.Equal(0, CliTests.Run("make-dataset", "--out", data, "--train", "4", "--val", "0", "--classes", "3", "--min-size", "32", "--max-size", "40").Exit);
+
+        System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> Train(string name, string seed)
+        {
+            var run = Path.Combine(root, name);
+            var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--iters", "2", "--batch", "2", "--out", run, "--seed", seed, "--val-split", "none");
+            Assert.True(trained.Exit == 0, trained.Error);
+            return Segmenter.Runtime.Checkpoints.SafeTensors.Read(Path.Combine(run, "last.safetensors")).Tensors
+                .Where(t => t.Key.StartsWith("encoder.") || t.Key.StartsWith("decoder."))
+                .ToDictionary(t => t.Key, t => t.Value);
+        }
+
+        static bool Same(System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> a, System.Collections.Generic.Dictionary<string, TorchSharp.torch.Tensor> b) =>
+            a.Count > 0 && a.Keys.All(k => a[k].allclose(b[k], rtol: 0, atol: 0));
+
+        var first = Train("a", "7");
+        var again = Train("b", "7");
+        var other = Train("c", "8");
+        Assert.True(Same(first, again));
+        Assert.False(Same(first, other));
+        foreach (var tensor in first.Values.Concat(again.Values).Concat(other.Values)) tensor.Dispose();
+    }
+
+    [Fact]
+    public void Training_a_model_whose_classes_differ_from_the_dataset_is_a_clear_error()
+    {
+        var data = Path.Combine(temporary.FullName, "data");
+        CliTests.Run("make-dataset", "--out", data, "--train", "2", "--val", "1", "--classes", "3");
+        var (exit, _, error) = CliTests.Run("train", "SegT16", "--data", data, "--dataset", "folder", "--iters", "1", "--out", Path.Combine(temporary.FullName, "run"));
+        Assert.Equal(1, exit);
+        Assert.Contains("the dataset has 3 classes but SegT16 predicts 150", error);
+    }
+}

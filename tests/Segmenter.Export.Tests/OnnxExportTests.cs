@@ -1,0 +1,238 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Dsl;
+using Segmenter.Spec;
+using Segmenter.Export;
+using Segmenter.Models;
+using Segmenter.Tooling;
+using Segmenter.Runtime;
+using Segmenter.Runtime.Checkpoints;
+using Xunit;
+using Xunit.Abstractions;
+using SkippableFactAttribute = Xunit.SkippableFactAttribute;
+using static TorchSharp.torch;
+using Segmenter.Tests;
+
+namespace Segmenter.Export.Tests;
+
+/// <summary>Exported ONNX graphs against the TorchSharp models and the reference's logits, in ONNX Runtime.</summary>
+public sealed class OnnxExportTests : IDisposable
+{
+    private readonly DirectoryInfo temporary = Directory.CreateTempSubdirectory("segmenter-onnx-");
+    private readonly ITestOutputHelper output;
+
+    public OnnxExportTests(ITestOutputHelper output) => this.output = output;
+
+    public void Dispose() => temporary.Delete(recursive: true);
+
+    private string Export(SegmenterModel model, OnnxExportOptions options, string name)
+    {
+        var path = Path.Combine(temporary.FullName, name + ".onnx");
+        OnnxExporter.Save(OnnxExporter.Export(model, options), path);
+        return path;
+    }
+
+    [Theory]
+    [MemberData(nameof(ReferenceFixtures.Names), MemberType = typeof(ReferenceFixtures))]
+    public void Exports_reproduce_the_reference_logits(string fixture)
+    {
+        var entry = ModelResolver.Resolve(TestPaths.Fixture(fixture, "variant.yml"));
+        using var model = entry.Create(null);
+        CheckpointLoader.Load(model, TestPaths.Fixture(fixture, "checkpoint.pth"));
+        var io = SafeTensors.Read(TestPaths.Fixture(fixture, "io.safetensors"));
+        foreach (var flavour in new[] { OnnxFlavour.Portable, OnnxFlavour.Fused })
+        {
+            var path = Export(model, new OnnxExportOptions { Flavour = flavour }, fixture + "-" + flavour);
+            using var session = new OnnxSession(path);
+            using var logits = session.Run(io["input"]);
+            var difference = (logits - io["logits"]).abs().max().item<float>();
+            output.WriteLine($"{fixture} {flavour}: max |Δ| = {difference}");
+            Assert.True(difference <= 1e-4, $"{flavour}: {difference}");
+        }
+    }
+
+    /// <summary>Zoo architectures with fewer layers (blocks are identical, so the graph is exercised the same way), random weights.</summary>
+    private const string Spread = """
+        model OnnxT16 : SegT16 { backbone = Tiny(layers = 2) image = 64 }
+        model OnnxS8Mask : SegSMask16 { backbone = Small(layers = 1) patch = 8 image = 64 decoder = mask(layers = 1) }
+        model OnnxB32 : SegB32 { backbone = Base(layers = 1) image = 64 classes = 19 }
+        model OnnxBDeitMask : SegBDeiTMask16 { backbone = BaseDistilled(layers = 1) image = 64 decoder = mask(layers = 2) classes = 7 }
+        model OnnxBicubic : SegT16 { backbone = Tiny(layers = 1) image = 48x64 pos_embed_resize = bicubic layer_norm_eps = 1e-6 classes = 3 }
+        """;
+
+    private static readonly Lazy<IReadOnlyDictionary<string, ModelEntry>> SpreadModels = new(() =>
+    {
+        var compilation = SpecCompiler.Compile(new[] { Dsl.Text.SourceText.From(Spread, "onnx-spread.seg") }, ModelResolver.ZooSpecs);
+        Assert.Empty(compilation.Diagnostics);
+        return DynamicModels.Load(compilation.Models).ToDictionary(m => m.Name);
+    });
+
+    public static IEnumerable<object[]> SpreadNames() => new[] { "OnnxT16", "OnnxS8Mask", "OnnxB32", "OnnxBDeitMask", "OnnxBicubic" }.Select(n => new object[] { n });
+
+    [Theory]
+    [MemberData(nameof(SpreadNames))]
+    public void Exports_match_TorchSharp_at_three_sizes_and_two_batches_from_one_session(string name)
+    {
+        manual_seed(11);
+        using var model = SpreadModels.Value[name].Create(null);
+        model.eval();
+        var path = Export(model, new OnnxExportOptions { Labels = true }, name);
+        using var session = new OnnxSession(path);
+        foreach (var (height, width) in new[] { (64, 64), (37, 45), (96, 80) })
+        {
+            foreach (var batch in new[] { 1, 3 })
+            {
+                using var images = randn(batch, 3, height, width);
+                using var expected = model.Predict(images);
+                using var logits = session.Run(images);
+                var difference = (logits - expected).abs().max().item<float>();
+                Assert.True(difference <= 1e-4, $"{name} at {batch}×{height}×{width}: max |Δ| = {difference}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Labels_are_the_argmax_of_the_logits()
+    {
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        var path = Export(model, new OnnxExportOptions { Labels = true }, "labels");
+        using var session = new OnnxSession(path);
+        using var images = randn(2, 3, 40, 56);
+        var (logits, labels) = session.RunWithLabels(images);
+        using var _ = logits;
+        using var __ = labels!;
+        Assert.Equal(new long[] { 2, 40, 56 }, labels!.shape);
+        Assert.Equal(ScalarType.Byte, labels.dtype);
+        Assert.True(labels.to(ScalarType.Int64).equal(logits.argmax(1)).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData(18)]
+    [InlineData(20)]
+    [InlineData(23)]
+    public void Newer_opsets_export_the_same_model(int opset)
+    {
+        using var model = SpreadModels.Value["OnnxS8Mask"].Create(null);
+        var path = Export(model, new OnnxExportOptions { Opset = opset }, $"opset{opset}");
+        using var session = new OnnxSession(path);
+        using var images = randn(1, 3, 40, 48);
+        using var expected = model.Predict(images);
+        using var logits = session.Run(images);
+        Assert.True((logits - expected).abs().max().item<float>() <= 1e-4);
+    }
+
+    [Fact]
+    public void Float16_exports_stay_close_in_float32_input_and_output()
+    {
+        using var model = SpreadModels.Value["OnnxS8Mask"].Create(null);
+        var path = Export(model, new OnnxExportOptions { Float16 = true }, "fp16");
+        using var session = new OnnxSession(path);
+        using var images = randn(1, 3, 64, 64);
+        using var expected = model.Predict(images);
+        using var logits = session.Run(images);
+        var difference = (logits - expected).abs().max().item<float>();
+        output.WriteLine($"float16: max |Δ| = {difference}");
+        Assert.True(difference <= 5e-2, $"float16: {difference}");
+        Assert.True(new FileInfo(path).Length < new FileInfo(Export(model, new OnnxExportOptions(), "fp32")).Length * 0.6);
+    }
+
+    [SkippableFact]
+    public void Exported_files_pass_the_onnx_checker()
+    {
+        OnnxChecker.RequireOrSkip();
+        foreach (var name in new[] { "OnnxT16", "OnnxBDeitMask", "OnnxBicubic" })
+        {
+            using var model = SpreadModels.Value[name].Create(null);
+            var path = Export(model, new OnnxExportOptions { Labels = true }, name + "-checked");
+            Assert.Null(OnnxChecker.Check(path));
+        }
+    }
+
+    [Fact]
+    public void Files_carry_initializers_named_by_state_dict_key_scoped_nodes_and_metadata()
+    {
+        using var model = SpreadModels.Value["OnnxBDeitMask"].Create(null);
+        var proto = OnnxExporter.Export(model);
+        var initializers = proto.Graph.Initializer.Select(i => i.Name).Where(n => !n.StartsWith("/constants/")).ToHashSet();
+        Assert.Equal(model.state_dict().Keys.ToHashSet(), initializers);
+        Assert.Contains(proto.Graph.Node, n => n.Name == "/encoder/blocks.0/attn/MatMul");
+        Assert.Equal(8, proto.IrVersion);
+        Assert.Equal(17, proto.OpsetImport.Single().Version);
+        var metadata = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("OnnxBDeitMask", metadata[OnnxMetadata.Model]);
+        Assert.Contains("[0.485,0.456,0.406]", metadata[OnnxMetadata.Mean]);
+        Assert.Equal(model.Specification, SpecCompiler.Compile(metadata[OnnxMetadata.Spec]).Models.Single().Spec);
+        Assert.Equal(new[] { "batch", "3", "height", "width" }, proto.Graph.Input.Single().Type.TensorType.Shape.Dim.Select(d => d.DimParam.Length > 0 ? d.DimParam : d.DimValue.ToString()));
+    }
+
+    [Fact]
+    public void The_fused_flavour_uses_onnx_runtimes_contrib_operators()
+    {
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        var proto = OnnxExporter.Export(model, new OnnxExportOptions { Flavour = OnnxFlavour.Fused });
+        Assert.Equal(2, proto.Graph.Node.Count(n => n.OpType == "Attention" && n.Domain == "com.microsoft"));
+        Assert.Equal(2, proto.Graph.Node.Count(n => n.OpType == "BiasGelu"));
+        Assert.Contains(proto.OpsetImport, o => o.Domain == "com.microsoft");
+        Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Softmax");
+    }
+
+    [Fact]
+    public void The_triton_configuration_matches_its_golden_file()
+    {
+        Assert.Equal("""
+            name: "segt16"
+            platform: "onnxruntime_onnx"
+            max_batch_size: 4
+            input [
+              {
+                name: "image"
+                data_type: TYPE_FP32
+                dims: [ 3, -1, -1 ]
+              }
+            ]
+            output [
+              {
+                name: "logits"
+                data_type: TYPE_FP32
+                dims: [ 150, -1, -1 ]
+              },
+              {
+                name: "labels"
+                data_type: TYPE_UINT8
+                dims: [ -1, -1 ]
+              }
+            ]
+            dynamic_batching {
+              max_queue_delay_microseconds: 100
+            }
+            instance_group [
+              {
+                count: 1
+                kind: KIND_AUTO
+              }
+            ]
+
+            """, TritonRepository.Config("segt16", 150, labels: true, maxBatch: 4));
+
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        var entry = TritonRepository.Write(Path.Combine(temporary.FullName, "repository"), "tiny", OnnxExporter.Export(model), 150, labels: false, maxBatch: 2);
+        Assert.True(File.Exists(Path.Combine(entry, "config.pbtxt")));
+        Assert.True(File.Exists(Path.Combine(entry, "1", "model.onnx")));
+        Assert.Contains("max_batch_size: 2", File.ReadAllText(Path.Combine(entry, "config.pbtxt")));
+    }
+
+    [Fact]
+    public void Bad_inputs_and_providers_get_clear_errors()
+    {
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        var path = Export(model, new OnnxExportOptions(), "errors");
+        using var session = new OnnxSession(path);
+        Assert.Contains("[batch, 3, height, width], got [1, 1, 32, 32]", Assert.Throws<ArgumentException>(() => session.Run(randn(1, 1, 32, 32))).Message);
+        Assert.Contains("got [3, 32, 32]", Assert.Throws<ArgumentException>(() => session.Run(randn(3, 32, 32))).Message);
+        Assert.Contains("unknown execution provider 'tpu'", Assert.Throws<ArgumentException>(() => new OnnxSession(path, new OnnxSessionOptions { Provider = "tpu" })).Message);
+        if (!OnnxSession.AvailableProviders().Contains("CUDAExecutionProvider"))
+            Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", Assert.Throws<NotSupportedException>(() => new OnnxSession(path, new OnnxSessionOptions { Provider = "cuda" })).Message);
+    }
+}

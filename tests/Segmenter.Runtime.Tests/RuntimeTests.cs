@@ -1,0 +1,98 @@
+using System;
+using Segmenter.Dsl;
+using Segmenter.Spec;
+using Segmenter.Runtime;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+using Segmenter.Tests;
+
+namespace Segmenter.Runtime.Tests;
+
+/// <summary>The hand-written runtime pieces on their own.</summary>
+public sealed class RuntimeTests
+{
+    [Fact]
+    public void Truncated_normal_has_the_requested_spread_and_bounds()
+    {
+        manual_seed(1);
+        using var wide = empty(200_000);
+        Initialization.TruncatedNormal(wide, std: 0.02);
+        Assert.InRange(wide.std().item<float>(), 0.0198, 0.0202);
+        Assert.InRange(wide.mean().item<float>(), -0.0002, 0.0002);
+
+        // A standard normal truncated to [-1, 1] has standard deviation ≈ 0.5377.
+        using var narrow = empty(200_000);
+        Initialization.TruncatedNormal(narrow, std: 1.0, low: -1.0, high: 1.0);
+        Assert.InRange(narrow.std().item<float>(), 0.53, 0.545);
+        Assert.True(narrow.abs().max().item<float>() <= 1.0f);
+    }
+
+    [Fact]
+    public void Drop_path_rates_rise_linearly_like_torch_linspace()
+    {
+        Assert.Equal(new[] { 0.0, 0.05, 0.1 }, DropPath.Rates(0.1, 3), new ToleranceComparer(1e-12));
+        Assert.Equal(new[] { 0.0 }, DropPath.Rates(0.1, 1));
+    }
+
+    [Fact]
+    public void Position_embeddings_keep_the_extra_tokens_and_resize_the_grid()
+    {
+        using var pos = arange(2 + 2 * 3, dtype: ScalarType.Float32).reshape(1, 8, 1).expand(1, 8, 4).contiguous();
+        using var same = PositionEmbedding.Resample(pos, 2, 2, 3, 2, 3, ResizeMode.Bilinear);
+        Assert.Same(pos, same);
+        using var resized = PositionEmbedding.Resample(pos, 2, 2, 3, 4, 6, ResizeMode.Bilinear);
+        Assert.Equal(new long[] { 1, 2 + 24, 4 }, resized.shape);
+        Assert.Equal(new[] { 0f, 1f }, resized[0, TensorIndex.Slice(0, 2), 0].data<float>().ToArray());
+        // Corners of an align_corners=false upsampling by 2 equal the source corners.
+        Assert.Equal(2f, resized[0, 2, 0].item<float>());
+        Assert.Equal(7f, resized[0, 2 + 23, 0].item<float>());
+    }
+
+    [Theory]
+    [InlineData(4, 5, 64, 80)]
+    [InlineData(3, 7, 37, 45)]
+    [InlineData(32, 32, 512, 512)]
+    [InlineData(6, 6, 6, 13)]
+    [InlineData(20, 20, 10, 30)]
+    public void Bilinear_resizing_equals_torchs_align_corners_false_interpolation(int inHeight, int inWidth, int height, int width)
+    {
+        using var maps = randn(2, 5, inHeight, inWidth);
+        using var fast = Resize.Bilinear(maps, height, width);
+        using var reference = nn.functional.interpolate(maps, new long[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
+        Assert.Equal(reference.shape, fast.shape);
+        Assert.True(fast.sub(reference).abs().max().item<float>() < 1e-5);
+    }
+
+    [Fact]
+    public void Padding_pads_right_and_bottom_with_zeros_and_crops_back()
+    {
+        using var images = ones(1, 3, 5, 7);
+        using var padded = PatchPadding.ToMultiple(images, 4);
+        Assert.Equal(new long[] { 1, 3, 8, 8 }, padded.shape);
+        Assert.Equal(5 * 7 * 3, padded.sum().item<float>());
+        Assert.Equal(1f, padded[0, 0, 4, 6].item<float>());
+        Assert.Equal(0f, padded[0, 0, 5, 6].item<float>());
+        using var cropped = PatchPadding.Crop(padded, 5, 7);
+        Assert.Equal(new long[] { 1, 3, 5, 7 }, cropped.shape);
+        Assert.Same(images, PatchPadding.ToMultiple(images, 1));
+    }
+
+    [Fact]
+    public void Devices_parse_and_explain_what_is_missing()
+    {
+        Assert.Equal(DeviceType.CPU, Devices.Parse("cpu").type);
+        Assert.Equal(cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, Devices.Parse("auto").type);
+        if (!cuda.is_available())
+            Assert.Contains("SegmenterTorchBackend=cuda", Assert.Throws<ArgumentException>(() => Devices.Parse("cuda")).Message);
+        Assert.Contains("use cpu, cuda, cuda:N or auto", Assert.Throws<ArgumentException>(() => Devices.Parse("tpu")).Message);
+    }
+
+    private sealed class ToleranceComparer : System.Collections.Generic.IEqualityComparer<double>
+    {
+        private readonly double tolerance;
+        public ToleranceComparer(double tolerance) => this.tolerance = tolerance;
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(double obj) => 0;
+    }
+}

@@ -1,0 +1,156 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Segmenter.Dsl;
+using Segmenter.Spec;
+using Segmenter.Tooling;
+using Segmenter.Runtime;
+using Segmenter.Runtime.Checkpoints;
+using Segmenter.Training.Data;
+using Segmenter.Inference;
+using Segmenter.Training;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using Segmenter.Tests;
+
+namespace Segmenter.Training.Tests;
+
+/// <summary>Training end to end on synthetic data: convergence, exact resume, interruption, bad samples.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    private const string Specs = """
+        backbone Small4 { layers = 3 width = 96 heads = 3 }
+        model Learner { backbone = Small4 patch = 8 image = 64 classes = 4 decoder = mask(layers = 1, heads = 3) drop_path = 0.1 }
+        """;
+
+    private static readonly Lazy<ModelEntry> Learner = new(() =>
+    {
+        var compilation = SpecCompiler.Compile(Specs);
+        Assert.Empty(compilation.Diagnostics);
+        return DynamicModels.Load(compilation.Models).Single();
+    });
+
+    private readonly DirectoryInfo temporary = Directory.CreateTempSubdirectory("segmenter-training-");
+    private readonly ITestOutputHelper output;
+
+    public TrainerTests(ITestOutputHelper output) => this.output = output;
+
+    public void Dispose() => temporary.Delete(recursive: true);
+
+    private string Dataset(int train, int val)
+    {
+        var root = Path.Combine(temporary.FullName, "data");
+        if (!Directory.Exists(root))
+            SyntheticDatasetWriter.Write(root, DatasetLayout.Folder, train, val, new SceneOptions(Classes: 4, MinSize: 64, MaxSize: 96, Seed: 1));
+        return root;
+    }
+
+    private static TrainingOptions Options(string output, int iterations) => new()
+    {
+        Iterations = iterations,
+        BatchSize = 4,
+        CropSize = 64,
+        LearningRate = 0.01,
+        Seed = 3,
+        CheckpointEvery = 1000,
+        Workers = 2,
+        OutputDirectory = output,
+        Evaluation = new InferenceOptions(InferenceMode.Whole, 64, 64),
+    };
+
+    [Fact]
+    public void A_small_model_learns_the_synthetic_scenes()
+    {
+        var root = Dataset(80, 12);
+        manual_seed(0);
+        using var model = Learner.Value.Create(null);
+        var train = DatasetReader.Open(DatasetLayout.Folder, root, "train");
+        var val = DatasetReader.Open(DatasetLayout.Folder, root, "val");
+        var trainer = new Trainer(model, train, val, Options(Path.Combine(temporary.FullName, "converge"), 150), CPU);
+        var result = trainer.Run();
+        output.WriteLine($"losses: first {result.Losses[0]:F3}, last {result.Losses[^1]:F3}; mIoU {100 * result.LastMetrics!.MeanIoU:F2}");
+        Assert.True(result.Losses.TakeLast(10).Average() < 0.6 * result.Losses.Take(10).Average());
+        // Measured here: 150 steps of 4 crops reach 80.91 % mIoU on these scenes (see docs/training.md); a wide margin is kept.
+        Assert.True(result.LastMetrics.MeanIoU > 0.55, $"mIoU {result.LastMetrics.MeanIoU:P1}");
+        Assert.True(File.Exists(trainer.BestCheckpoint) && File.Exists(trainer.LastCheckpoint));
+        Assert.True(File.Exists(Directory.GetFiles(Path.Combine(temporary.FullName, "converge", "tensorboard")).Single()));
+    }
+
+    [Fact]
+    public void A_resumed_run_repeats_the_uninterrupted_runs_losses_exactly()
+    {
+        var root = Dataset(20, 2);
+        var train = DatasetReader.Open(DatasetLayout.Folder, root, "train");
+
+        manual_seed(5);
+        using var straight = Learner.Value.Create(null);
+        var uninterrupted = new Trainer(straight, train, null, Options(Path.Combine(temporary.FullName, "straight"), 6), CPU).Run();
+
+        manual_seed(5);
+        using var first = Learner.Value.Create(null);
+        var stopping = new Trainer(first, train, null, Options(Path.Combine(temporary.FullName, "resumed"), 6), CPU);
+        using var cancel = new CancellationTokenSource();
+        stopping.Progress += p => { if (p.Iteration == 3) cancel.Cancel(); };
+        var part = stopping.Run(cancellation: cancel.Token);
+        Assert.True(part.Interrupted);
+        Assert.Equal(3, part.Iteration);
+
+        manual_seed(99);   // a different initialisation: everything must come from the checkpoint
+        using var second = Learner.Value.Create(null);
+        var resumer = new Trainer(second, train, null, Options(Path.Combine(temporary.FullName, "resumed"), 6), CPU);
+        var rest = resumer.Run(resumeFrom: stopping.LastCheckpoint);
+
+        Assert.Equal(uninterrupted.Losses.Take(3), part.Losses);
+        Assert.Equal(uninterrupted.Losses.Skip(3), rest.Losses);
+        foreach (var (key, value) in straight.state_dict())
+            Assert.True(value.equal(second.state_dict()[key]).all().item<bool>(), key);
+    }
+
+    [Fact]
+    public void Training_checkpoints_load_as_weights_anywhere()
+    {
+        var root = Dataset(20, 2);
+        using var model = Learner.Value.Create(null);
+        var trainer = new Trainer(model, DatasetReader.Open(DatasetLayout.Folder, root, "train"), null, Options(Path.Combine(temporary.FullName, "weights"), 2), CPU);
+        trainer.Run();
+        using var copy = Learner.Value.Create(null);
+        var report = CheckpointLoader.Load(copy, trainer.LastCheckpoint);
+        Assert.Empty(report.Missing);
+        Assert.Contains(report.Notes, n => n.Contains("optimiser state"));
+    }
+
+    [Fact]
+    public void Unreadable_samples_are_skipped_and_counted_when_asked()
+    {
+        var root = Path.Combine(temporary.FullName, "broken");
+        SyntheticDatasetWriter.Write(root, DatasetLayout.Folder, 6, 0, new SceneOptions(Classes: 4, MinSize: 64, MaxSize: 64));
+        File.WriteAllText(Path.Combine(root, "images", "train", "00002.png"), "garbage");
+        var train = DatasetReader.Open(DatasetLayout.Folder, root, "train");
+        using var model = Learner.Value.Create(null);
+        var strict = new Trainer(model, train, null, Options(Path.Combine(temporary.FullName, "strict"), 4), CPU);
+        Assert.Throws<DatasetException>(() => strict.Run());
+        var lenient = new Trainer(model, train, null, Options(Path.Combine(temporary.FullName, "lenient"), 4) with { SkipBadSamples = true }, CPU);
+        Assert.True(lenient.Run().SkippedSamples > 0);
+    }
+
+    [Fact]
+    public void The_poly_schedule_decays_to_its_floor()
+    {
+        var schedule = new PolySchedule(1e-3, 100);
+        Assert.Equal(1e-3, schedule.At(0), 12);
+        Assert.Equal((1e-3 - 1e-5) * Math.Pow(0.5, 0.9) + 1e-5, schedule.At(50), 12);
+        Assert.Equal(1e-5, schedule.At(100), 12);
+    }
+
+    [Fact]
+    public void A_dataset_with_other_classes_than_the_model_is_refused()
+    {
+        var root = Path.Combine(temporary.FullName, "five");
+        SyntheticDatasetWriter.Write(root, DatasetLayout.Folder, 2, 0, new SceneOptions(Classes: 5));
+        using var model = Learner.Value.Create(null);
+        var error = Assert.Throws<ArgumentException>(() => new Trainer(model, DatasetReader.Open(DatasetLayout.Folder, root, "train"), null, Options(temporary.FullName, 1), CPU));
+        Assert.Contains("the dataset has 5 classes but Learner predicts 4", error.Message);
+    }
+}
