@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
@@ -16,37 +17,54 @@ public static class SpecPrinter
     {
         var b = spec.Backbone;
         var name = backboneName ?? b.Name;
-        var text = new StringBuilder();
-        text.Append("backbone ").Append(name).Append(" { layers = ").Append(b.Layers).Append("  width = ").Append(b.Width)
-            .Append("  heads = ").Append(b.Heads);
-        if (b.MlpWidth != 4 * b.Width) text.Append("  mlp_ratio = ").Append(Number((double)b.MlpWidth / b.Width));
-        if (b.Distilled) text.Append("  distilled = true");
-        text.Append(" }\n\n");
+        var properties = new List<(string, string)>
+        {
+            ("backbone", name),
+            ("patch", spec.PatchSize.ToString(CultureInfo.InvariantCulture)),
+            ("image", Size(spec.ImageHeight, spec.ImageWidth)),
+            ("classes", spec.Dataset is not null ? spec.Dataset
+                : spec.ClassNames.IsEmpty ? spec.NumClasses.ToString(CultureInfo.InvariantCulture)
+                : "(" + string.Join(", ", spec.ClassNames.Select(Quote)) + ")"),
+            ("decoder", Decoder(spec.Decoder)),
+            ("drop_path", Number(spec.DropPathRate)),
+            ("dropout", Number(spec.Dropout)),
+            ("normalize", spec.Normalization == NormalizationSpec.Vit ? "vit"
+                : spec.Normalization == NormalizationSpec.ImageNet ? "imagenet"
+                : $"custom(mean = ({string.Join(", ", spec.Normalization.Mean.Select(Number))}), std = ({string.Join(", ", spec.Normalization.Std.Select(Number))}))"),
+            ("layer_norm_eps", Number(spec.LayerNormEpsilon)),
+            ("pos_embed_resize", spec.PositionEmbeddingResize == ResizeMode.Bicubic ? "bicubic" : "bilinear"),
+        };
+        return Backbone(name, b.Layers, b.Width, b.Heads, b.MlpWidth == 4 * b.Width ? null : (double)b.MlpWidth / b.Width, b.Distilled)
+               + "\n" + Model(spec.Name, properties, documentation);
+    }
 
+    /// <summary>A one-line backbone declaration; <c>mlp_ratio</c> only when given, <c>distilled</c> only when true.</summary>
+    public static string Backbone(string name, int layers, int width, int heads, double? mlpRatio, bool distilled)
+    {
+        var text = new StringBuilder();
+        text.Append("backbone ").Append(name).Append(" { layers = ").Append(layers).Append("  width = ").Append(width)
+            .Append("  heads = ").Append(heads);
+        if (mlpRatio is { } ratio) text.Append("  mlp_ratio = ").Append(Number(ratio));
+        if (distilled) text.Append("  distilled = true");
+        return text.Append(" }\n").ToString();
+    }
+
+    /// <summary>A model declaration with one aligned property per line, after its '///' documentation if any.</summary>
+    public static string Model(string name, IEnumerable<(string Name, string Value)> properties, string? documentation = null)
+    {
+        var text = new StringBuilder();
         if (!string.IsNullOrWhiteSpace(documentation))
         {
             foreach (var line in documentation!.Split('\n')) text.Append("/// ").Append(line.TrimEnd()).Append('\n');
         }
-        text.Append("model ").Append(spec.Name).Append(" {\n");
-        Property(text, "backbone", name);
-        Property(text, "patch", spec.PatchSize.ToString(CultureInfo.InvariantCulture));
-        Property(text, "image", spec.ImageHeight == spec.ImageWidth
-            ? spec.ImageHeight.ToString(CultureInfo.InvariantCulture)
-            : $"{spec.ImageHeight}x{spec.ImageWidth}");
-        Property(text, "classes", spec.Dataset is not null ? spec.Dataset
-            : spec.ClassNames.IsEmpty ? spec.NumClasses.ToString(CultureInfo.InvariantCulture)
-            : "(" + string.Join(", ", spec.ClassNames.Select(Quote)) + ")");
-        Property(text, "decoder", Decoder(spec.Decoder));
-        Property(text, "drop_path", Number(spec.DropPathRate));
-        Property(text, "dropout", Number(spec.Dropout));
-        Property(text, "normalize", spec.Normalization == NormalizationSpec.Vit ? "vit"
-            : spec.Normalization == NormalizationSpec.ImageNet ? "imagenet"
-            : $"custom(mean = ({string.Join(", ", spec.Normalization.Mean.Select(Number))}), std = ({string.Join(", ", spec.Normalization.Std.Select(Number))}))");
-        Property(text, "layer_norm_eps", Number(spec.LayerNormEpsilon));
-        Property(text, "pos_embed_resize", spec.PositionEmbeddingResize == ResizeMode.Bicubic ? "bicubic" : "bilinear");
-        text.Append("}\n");
-        return text.ToString();
+        text.Append("model ").Append(name).Append(" {\n");
+        foreach (var (property, value) in properties) text.Append("  ").Append(property.PadRight(17)).Append("= ").Append(value).Append('\n');
+        return text.Append("}\n").ToString();
     }
+
+    /// <summary>An image size as the spec language writes it: <c>512</c>, or <c>512x1024</c> (height x width).</summary>
+    public static string Size(int height, int width) =>
+        height == width ? height.ToString(CultureInfo.InvariantCulture) : $"{height}x{width}";
 
     /// <summary>A decoder as the spec language writes it: <c>linear</c> or <c>mask(layers = …, …)</c>.</summary>
     public static string Decoder(DecoderSpec d)
@@ -56,10 +74,6 @@ public static class SpecPrinter
         if (d.MlpWidth != 4 * d.Width) arguments += $", mlp_ratio = {Number((double)d.MlpWidth / d.Width)}";
         return $"mask({arguments}, dropout = {Number(d.Dropout)}, drop_path = {Number(d.DropPathRate)})";
     }
-
-    /// <summary>Appends one aligned property line of a model declaration (<c>  name             = value</c>).</summary>
-    public static void Property(StringBuilder text, string name, string value) =>
-        text.Append("  ").Append(name.PadRight(17)).Append("= ").Append(value).Append('\n');
 
     /// <summary>A number as the spec language writes it: shortest round-trip form, always with a decimal point or exponent.</summary>
     public static string Number(double value)

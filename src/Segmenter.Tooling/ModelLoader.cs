@@ -12,10 +12,12 @@ namespace Segmenter.Tooling;
 public static class ModelLoader
 {
     /// <summary>Loads what <paramref name="request"/> asks for; throws with an actionable message when it cannot.</summary>
-    public static LoadedModel Load(ModelRequest request)
+    public static LoadedModel Load(ModelRequest request) => Load(ModelResolver.Resolve(request.Model), request);
+
+    /// <summary>Loads <paramref name="entry"/>, already resolved from <see cref="ModelRequest.Model"/>, as <paramref name="request"/> says.</summary>
+    public static LoadedModel Load(ModelEntry entry, ModelRequest request)
     {
         var device = Devices.Parse(request.Device);
-        var entry = ModelResolver.Resolve(request.Model);
         var checkpoint = request.Checkpoint ?? (request.UseVariantCheckpoint ? ModelResolver.DefaultCheckpoint(request.Model) : null);
         if (checkpoint is null && request.CheckpointRequired)
             throw new ArgumentException($"no checkpoint: give --checkpoint path (a .pth or .safetensors file) for {entry.Name}");

@@ -14,7 +14,7 @@ namespace Segmenter.Tooling;
 
 /// <summary>
 /// Resolves the <c>&lt;model&gt;</c> argument of tools: a zoo name (<c>SegT16</c>); a spec file
-/// <c>path/to/file.seg</c> (its only model) or <c>path/to/file.seg:Name</c>; or the reference's
+/// <c>path/to/file.seg</c> (its only model) or <c>path/to/file.seg:Name</c>; or the reference implementation's
 /// <c>variant.yml</c> (or the folder holding it). A file is compiled in memory, together with the
 /// declarations of the other .seg files in its folder and the built-in zoo, which it may use by name.
 /// </summary>
@@ -26,28 +26,28 @@ public static class ModelResolver
     /// <summary>The zoo: every model in specs/, generated at build time.</summary>
     public static IReadOnlyList<ModelEntry> Zoo => SegmenterModels.All;
 
-    /// <summary>True if <paramref name="reference"/> names a spec file rather than a zoo model.</summary>
-    public static bool IsSpecFile(string reference) => SplitFileReference(reference).Path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase);
+    /// <summary>True if <paramref name="argument"/> names a spec file rather than a zoo model.</summary>
+    public static bool IsSpecFile(string argument) => SplitPathArgument(argument).Path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The model <paramref name="reference"/> names; throws with an actionable message if it names none.</summary>
-    public static ModelEntry Resolve(string reference)
+    /// <summary>The model <paramref name="argument"/> names; throws with an actionable message if it names none.</summary>
+    public static ModelEntry Resolve(string argument)
     {
-        if (string.IsNullOrWhiteSpace(reference))
+        if (string.IsNullOrWhiteSpace(argument))
             throw new ArgumentException("no model given: name a zoo model (see 'segmenter list') or a spec file path/to/file.seg[:Model]");
-        if (IsSpecFile(reference))
-            return ResolveFile(reference);
-        if (ReferenceVariant.IsVariant(reference))
-            return DynamicModels.Load(new[] { ReferenceVariant.Read(reference).Compile() }).Single();
+        if (IsSpecFile(argument))
+            return ResolveFile(argument);
+        if (ReferenceVariant.IsVariant(argument))
+            return DynamicModels.Load(new[] { ReferenceVariant.Read(argument).Compile() }).Single();
 
-        var entry = Zoo.FirstOrDefault(m => m.Name == reference)
-                    ?? Zoo.FirstOrDefault(m => string.Equals(m.Name, reference, StringComparison.OrdinalIgnoreCase));
+        var entry = Zoo.FirstOrDefault(m => m.Name == argument)
+                    ?? Zoo.FirstOrDefault(m => string.Equals(m.Name, argument, StringComparison.OrdinalIgnoreCase));
         if (entry is not null) return entry;
-        throw new ArgumentException($"unknown model '{reference}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model] or a reference variant.yml");
+        throw new ArgumentException($"unknown model '{argument}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model] or a reference variant.yml");
     }
 
-    /// <summary>The checkpoint that goes with <paramref name="reference"/> when none is given: the checkpoint.pth beside a reference variant.yml.</summary>
-    public static string? DefaultCheckpoint(string reference) =>
-        !IsSpecFile(reference) && ReferenceVariant.IsVariant(reference) ? ReferenceVariant.Read(reference).Checkpoint : null;
+    /// <summary>The checkpoint that goes with <paramref name="argument"/> when none is given: the checkpoint.pth beside a reference variant.yml.</summary>
+    public static string? DefaultCheckpoint(string argument) =>
+        !IsSpecFile(argument) && ReferenceVariant.IsVariant(argument) ? ReferenceVariant.Read(argument).Checkpoint : null;
 
     /// <summary>Compiles <paramref name="path"/> (with its folder's other specs and the zoo as declarations it may use).</summary>
     public static SpecCompilation CompileFile(string path)
@@ -63,9 +63,9 @@ public static class ModelResolver
         return SpecCompiler.Compile(new[] { source }, siblings.Concat(ZooSpecs));
     }
 
-    private static ModelEntry ResolveFile(string reference)
+    private static ModelEntry ResolveFile(string argument)
     {
-        var (path, name) = SplitFileReference(reference);
+        var (path, name) = SplitPathArgument(argument);
         var compilation = CompileFile(path);
         var errors = compilation.Diagnostics.Where(d => d.IsError).ToList();
 
@@ -90,9 +90,9 @@ public static class ModelResolver
     }
 
     /// <summary>Splits "path.seg:Name"; anything else is a path alone.</summary>
-    private static (string Path, string? Name) SplitFileReference(string reference)
+    private static (string Path, string? Name) SplitPathArgument(string argument)
     {
-        var (path, name) = PathArgument.Split(reference);
-        return name is not null && path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase) ? (path, name) : (reference, null);
+        var (path, name) = PathArgument.Split(argument);
+        return name is not null && path.EndsWith(".seg", StringComparison.OrdinalIgnoreCase) ? (path, name) : (argument, null);
     }
 }

@@ -80,26 +80,21 @@ public sealed class ReferenceVariant
         string backboneName = CSharpNames.PascalCase(Text("backbone", "vit")) + "Backbone";
         if (CSharpNames.Problem(backboneName) is not null) backboneName = "ReferenceBackbone";
 
-        var text = new StringBuilder();
-        text.Append($"// Translated from the reference's {Path.GetFileName(FilePath)} (net_kwargs).\n");
-        text.Append($"backbone {backboneName} {{ layers = {layers}  width = {width}  heads = {heads}");
-        if (net.Children.ContainsKey(new YamlScalarNode("d_ff")) && Int("d_ff") != 4 * width)
-            text.Append($"  mlp_ratio = {SpecPrinter.Number((double)Int("d_ff") / width)}");
-        if (distilled) text.Append("  distilled = true");
-        text.Append(" }\n\n");
-
-        text.Append($"model {modelName} {{\n");
-        SpecPrinter.Property(text, "backbone", backboneName);
-        SpecPrinter.Property(text, "patch", patch.ToString(CultureInfo.InvariantCulture));
-        SpecPrinter.Property(text, "image", height == imageWidth ? $"{height}" : $"{height}x{imageWidth}");
-        var preset = DatasetPreset(classes);
-        SpecPrinter.Property(text, "classes", preset ?? classes.ToString(CultureInfo.InvariantCulture));
-        SpecPrinter.Property(text, "decoder", Decoder());
-        SpecPrinter.Property(text, "drop_path", SpecPrinter.Number(Double("drop_path_rate", 0.1)));
-        SpecPrinter.Property(text, "dropout", SpecPrinter.Number(Double("dropout", 0.0)));
-        SpecPrinter.Property(text, "normalize", Text("normalization", "vit") == "deit" ? "imagenet" : "vit");
-        text.Append("}\n");
-        return text.ToString();
+        double? mlpRatio = net.Children.ContainsKey(new YamlScalarNode("d_ff")) && Int("d_ff") != 4 * width ? (double)Int("d_ff") / width : null;
+        var properties = new List<(string, string)>
+        {
+            ("backbone", backboneName),
+            ("patch", patch.ToString(CultureInfo.InvariantCulture)),
+            ("image", SpecPrinter.Size(height, imageWidth)),
+            ("classes", DatasetPreset(classes) ?? classes.ToString(CultureInfo.InvariantCulture)),
+            ("decoder", Decoder()),
+            ("drop_path", SpecPrinter.Number(Double("drop_path_rate", 0.1))),
+            ("dropout", SpecPrinter.Number(Double("dropout", 0.0))),
+            ("normalize", Text("normalization", "vit") == "deit" ? "imagenet" : "vit"),
+        };
+        return $"// Translated from the reference's {Path.GetFileName(FilePath)} (net_kwargs).\n"
+               + SpecPrinter.Backbone(backboneName, layers, width, heads, mlpRatio, distilled) + "\n"
+               + SpecPrinter.Model(modelName, properties);
     }
 
     /// <summary>Compiles the translated spec (with the built-in zoo available).</summary>

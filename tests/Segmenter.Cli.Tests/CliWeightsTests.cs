@@ -27,7 +27,7 @@ public sealed class CliWeightsTests : System.IDisposable
         using var logits = SafeTensors.Read(output)["logits"];
         using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
         Assert.Equal(expected.shape, logits.shape);
-        Assert.True((logits - expected).abs().max().item<float>() <= 1e-4);
+        TensorAssert.AtMost(logits - expected, 1e-4);
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class CliWeightsTests : System.IDisposable
         Assert.True(predicted.Exit == 0, predicted.Error);
         using var actual = SafeTensors.Read(logits)["logits"];
         using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
-        Assert.True((actual - expected).abs().max().item<float>() <= 1e-4);
+        TensorAssert.AtMost(actual - expected, 1e-4);
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class CliWeightsTests : System.IDisposable
         Assert.True(exit == 0, error);
         using var maps = SafeTensors.Read(Path.Combine(output, "attention.safetensors"))["attention"];
         using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["attention_encoder_layer1"];
-        Assert.True((maps - expected).abs().max().item<float>() <= 1e-5);
+        TensorAssert.AtMost(maps - expected, 1e-5);
 
         var image = Path.Combine(temporary.FullName, "scene.png");
         var picture = new Segmenter.Inference.Imaging.RgbImage(56, 40);

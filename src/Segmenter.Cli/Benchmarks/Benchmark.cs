@@ -21,15 +21,15 @@ internal static class Benchmark
 {
     public static BenchResult Run(string reference, string backend, BenchSettings settings, double peak)
     {
-        var entry = ModelResolver.Resolve(reference);
+        var entry = ModelResolver.Resolve(reference);   // compiled before the baseline: the compiler's memory is not the model's
         var spec = entry.Spec;
         set_num_threads(settings.Threads);
         // Memory is counted from here: the weights, the session and the runs' working memory.
         GC.Collect();
         MemoryProbe.ResetPeak();
         long baseline = MemoryProbe.CurrentRss();
-        manual_seed(0);
-        using var model = entry.Create(null);
+        using var loaded = ModelLoader.Load(entry, new ModelRequest { Model = reference, UseVariantCheckpoint = false, Device = "cpu", Seed = 0 });
+        var model = loaded.Model;
         long parameterBytes = model.parameters().Sum(p => p.numel() * p.element_size());
         using var images = randn(settings.Batch, 3, settings.Height, settings.Width);
 
@@ -97,7 +97,7 @@ internal static class Benchmark
         {
             using var scope = NewDisposeScope();
             optimizer.ZeroGrad();
-            var loss = nn.functional.cross_entropy(model.call(images), labels, ignore_index: 255);
+            var loss = nn.functional.cross_entropy(model.call(images), labels, ignore_index: Segmenter.Inference.Imaging.LabelMap.Ignore);
             loss.backward();
             optimizer.Step();
         });

@@ -3,10 +3,10 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
+using Segmenter.Inference;
 using Segmenter.Inference.Imaging;
 using static TorchSharp.torch;
 using Segmenter.Tooling;
@@ -60,59 +60,26 @@ internal static class AttentionCommand
             var picture = ImageFiles.ReadRgb(imagePath!);
             using var onCpu = ImageTensors.ToTensor(picture, spec.Normalization);
             using var images = onCpu.to(device);
-            int gridHeight = picture.Height / spec.PatchSize, gridWidth = picture.Width / spec.PatchSize;
-            if (gridHeight == 0 || gridWidth == 0)
+            int cls = fromDecoder
+                ? result.GetValue(classOption) is { } requested ? AttentionMaps.ParseClass(requested, spec) : AttentionMaps.MostPredictedClass(network, images)
+                : 0;
+            if (picture.Height < spec.PatchSize || picture.Width < spec.PatchSize)
                 throw new ArgumentException($"{imagePath} is {picture.Width}×{picture.Height}, smaller than one {spec.PatchSize}×{spec.PatchSize} patch");
-            int patches = gridHeight * gridWidth;
-
-            using var attention = fromDecoder ? network.DecoderAttention(images, index) : network.EncoderAttention(images, index);
-            int query;
-            int firstKey;
-            string prefix;
-            if (fromDecoder)
-            {
-                int cls = ChooseClass(result.GetValue(classOption), network, images, spec);
-                query = patches + cls;
-                firstKey = 0;
-                prefix = $"decoder-layer{index}-class{cls}";
-                console.Out.WriteLine($"class {cls} ({spec.ClassName(cls)}): attention of its embedding to the {gridHeight}×{gridWidth} patches");
-            }
-            else
-            {
-                query = 0;
-                firstKey = spec.ExtraTokens;
-                prefix = $"encoder-layer{index}";
-                console.Out.WriteLine($"attention of the class token to the {gridHeight}×{gridWidth} patches");
-            }
-
-            using var rows = attention[0, TensorIndex.Colon, query, TensorIndex.Slice(firstKey, firstKey + patches)].cpu();   // [heads, N]
-            long heads = rows.shape[0];
+            using var attention = AttentionMaps.Rows(network, images, index, fromDecoder, cls);
+            var prefix = fromDecoder ? $"decoder-layer{index}-class{cls}" : $"encoder-layer{index}";
+            console.Out.WriteLine(fromDecoder
+                ? $"class {cls} ({spec.ClassName(cls)}): attention of its embedding to the {attention.GridHeight}×{attention.GridWidth} patches"
+                : $"attention of the class token to the {attention.GridHeight}×{attention.GridWidth} patches");
+            int heads = attention.Heads;
             for (int head = 0; head <= heads; head++)
             {
-                using var row = head < heads ? rows[head] : rows.mean(new long[] { 0 });
+                using var row = head < heads ? attention.Rows[head] : attention.Rows.mean(new long[] { 0 });
                 var name = head < heads ? $"{prefix}-head{head}.png" : $"{prefix}-mean.png";
-                ImageFiles.WritePng(Path.Combine(directory, name), Overlays.HeatMap(picture, row.data<float>().ToArray(), gridHeight, gridWidth));
+                ImageFiles.WritePng(Path.Combine(directory, name), Overlays.HeatMap(picture, row.data<float>().ToArray(), attention.GridHeight, attention.GridWidth));
             }
             console.Out.WriteLine($"{heads} heads and their mean written to {directory}/{prefix}-*.png");
             return 0;
         });
         return command;
-    }
-
-    private static int ChooseClass(string? requested, SegmenterModel network, Tensor images, SegmenterSpec spec)
-    {
-        if (requested is not null)
-        {
-            if (int.TryParse(requested, out var number) && number >= 0 && number < spec.NumClasses) return number;
-            for (int i = 0; i < spec.NumClasses; i++)
-            {
-                if (string.Equals(spec.ClassName(i), requested, StringComparison.OrdinalIgnoreCase)) return i;
-            }
-            throw new ArgumentException($"--class '{requested}' is neither a class index below {spec.NumClasses} nor a class name of {spec.Name}");
-        }
-        using var logits = network.Predict(images);
-        using var labels = logits.argmax(1).flatten();
-        using var counts = labels.bincount(null, spec.NumClasses);
-        return (int)counts.argmax().item<long>();
     }
 }
