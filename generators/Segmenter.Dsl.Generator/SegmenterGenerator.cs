@@ -1,6 +1,5 @@
 using System;
 using Microsoft.CodeAnalysis;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Generator;
 

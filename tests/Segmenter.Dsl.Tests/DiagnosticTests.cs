@@ -100,7 +100,7 @@ public sealed class DiagnosticTests
     [Fact]
     public void All_problems_of_a_model_are_reported_at_once()
     {
-        var result = SpecCompiler.Compile(new[] { Text.SourceText.From("model Bad : SegT16 {\n  patch = 20\n  pach = 3\n  decoder = mask(heads = 5)\n}\n", "bad.seg") }, Generator.SegmenterGenerator.Library);
+        var result = SpecCompiler.Compile(new[] { Text.SourceText.From("model Bad : SegT16 {\n  patch = 20\n  pach = 3\n  decoder = mask(heads = 5)\n}\n", "bad.seg") }, ZooLibrary.Texts);
         Assert.Equal(new[] { "SEGDSL0203", "SEGDSL0101", "SEGDSL0202" }, result.Diagnostics.Select(d => d.Id));
         Assert.Empty(result.Models);
     }

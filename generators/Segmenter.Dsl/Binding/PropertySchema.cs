@@ -1,11 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
-
-/// <summary>A property (or call argument) the language knows: its name, whether it must be set, an example value and what it means.</summary>
-public sealed record PropertyInfo(string Name, bool Required, string Example, string Description);
 
 /// <summary>The properties of each declaration kind and the arguments of each call. docs/spec-language.md follows this table.</summary>
 public static class PropertySchema

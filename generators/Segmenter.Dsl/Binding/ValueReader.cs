@@ -5,12 +5,8 @@ using System.Linq;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
-
-/// <summary>A value as written, with the file it is in and the declaration that wrote it.</summary>
-internal readonly record struct SourceValue(ValueSyntax Syntax, SourceText Text, string Owner);
 
 /// <summary>
 /// Reads typed values out of value syntax, reporting wrong types and ranges at the value's span.

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit;
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Text;
 

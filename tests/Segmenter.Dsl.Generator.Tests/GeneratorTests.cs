@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
@@ -9,7 +10,7 @@ using Segmenter.Dsl.Generator;
 using Segmenter.Spec;
 using Xunit;
 
-namespace Segmenter.Dsl.Tests;
+namespace Segmenter.Dsl.Generator.Tests;
 
 public sealed class GeneratorTests
 {
@@ -119,6 +120,15 @@ public sealed class GeneratorTests
             foreach (var output in steps.SelectMany(s => s.Outputs))
                 AssertPlainData(output.Value, new HashSet<object>(ReferenceEqualityComparer.Instance), 0);
         }
+    }
+
+    [Fact]
+    public void The_generators_library_is_the_zoo_in_specs()
+    {
+        var files = Directory.GetFiles(RepositoryPaths.Specs, "*.seg").OrderBy(f => f, StringComparer.Ordinal).ToList();
+        var library = SegmenterGenerator.Library;
+        Assert.Equal(files.Select(f => "zoo/" + Path.GetFileName(f)), library.Select(t => t.Path));
+        Assert.Equal(files.Select(File.ReadAllText), library.Select(t => t.Text));
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using Xunit;
 
-namespace Segmenter.Dsl.Tests;
+namespace Segmenter.Dsl.Generator.Tests;
 
 /// <summary>
 /// Approved-file snapshots. A snapshot lives in Snapshots/NAME; on a mismatch NAME.received is written

@@ -9,7 +9,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
 using Segmenter.Dsl.Generator;
 
-namespace Segmenter.Dsl.Tests;
+namespace Segmenter.Dsl.Generator.Tests;
 
 /// <summary>Runs the generator in-process over in-memory spec files, as the compiler does in a build.</summary>
 internal static class GeneratorHarness
