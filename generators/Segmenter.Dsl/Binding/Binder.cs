@@ -5,6 +5,7 @@ using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
 using Segmenter.Spec;
+using static Segmenter.Dsl.Binding.PropertySchema;
 
 namespace Segmenter.Dsl.Binding;
 
@@ -228,19 +229,18 @@ internal sealed class Binder
     /// <summary>A backbone from its (merged, possibly overridden) properties; required ones missing are reported at <paramref name="missingSpan"/>.</summary>
     private BackboneSpec? ReadBackbone(Declaration declaration, Dictionary<string, SourceValue> properties, ValueReader reader, SourceText missingText, TextSpan missingSpan)
     {
-        int? Required(string name, long min, long max)
+        int? Required(PropertyInfo property)
         {
-            if (properties.TryGetValue(name, out var value)) return reader.Integer(value, name, min, max);
-            reader.Report(DiagnosticDescriptors.MissingProperty, missingText, missingSpan, "Backbone", declaration.Name, name,
-                PropertySchema.Find(PropertySchema.Backbone, name)!.Example);
+            if (properties.TryGetValue(property.Name, out var value)) return reader.Integer(value, property);
+            reader.Report(DiagnosticDescriptors.MissingProperty, missingText, missingSpan, "Backbone", declaration.Name, property.Name, property.Example);
             return null;
         }
 
-        var layers = Required("layers", 1, 1000);
-        var width = Required("width", 1, 1 << 16);
-        var heads = Required("heads", 1, 1 << 16);
-        var ratio = properties.TryGetValue("mlp_ratio", out var r) ? reader.Number(r, "mlp_ratio", 0, false, 64, true) : 4.0;
-        var distilled = properties.TryGetValue("distilled", out var d) ? reader.Boolean(d, "distilled") : false;
+        var layers = Required(BackboneProperties.Layers);
+        var width = Required(BackboneProperties.Width);
+        var heads = Required(BackboneProperties.Heads);
+        var ratio = properties.TryGetValue(BackboneProperties.MlpRatio.Name, out var r) ? reader.Number(r, BackboneProperties.MlpRatio) : BackboneProperties.MlpRatio.Default!.As<double>();
+        var distilled = properties.TryGetValue(BackboneProperties.Distilled.Name, out var d) ? reader.Boolean(d, BackboneProperties.Distilled) : BackboneProperties.Distilled.Default!.As<bool>();
         if (layers is null || width is null || heads is null || ratio is null || distilled is null) return null;
 
         bool ok = true;
@@ -279,30 +279,31 @@ internal sealed class Binder
         var reader = new ValueReader(diagnostics) { Relocation = (declaration.Text, declaration.Syntax.Name.Span) };
         var nameSpan = declaration.Syntax.Name.Span;
         SourceValue? Get(string name) => properties.TryGetValue(name, out var value) ? value : null;
-        SourceValue? Required(string name)
+        SourceValue? Required(PropertyInfo property)
         {
-            var value = Get(name);
+            var value = Get(property.Name);
             if (value is null && complete && !declaration.Syntax.Name.IsMissing)
-                reader.Report(DiagnosticDescriptors.MissingProperty, declaration.Text, nameSpan, "Model", declaration.Name, name,
-                    PropertySchema.Find(PropertySchema.Model, name)!.Example);
+                reader.Report(DiagnosticDescriptors.MissingProperty, declaration.Text, nameSpan, "Model", declaration.Name, property.Name, property.Example);
             return value;
         }
 
-        var backboneValue = Required("backbone");
-        var patchValue = Required("patch");
-        var imageValue = Required("image");
-        var classesValue = Required("classes");
+        var backboneValue = Required(ModelProperties.Backbone);
+        var patchValue = Required(ModelProperties.Patch);
+        var imageValue = Required(ModelProperties.Image);
+        var classesValue = Required(ModelProperties.Classes);
 
         var backbone = backboneValue is { } b ? BindBackboneReference(b, reader) : null;
-        var patch = patchValue is { } p ? reader.Integer(p, "patch", 1, 4096) : null;
-        var image = imageValue is { } i ? reader.Size(i, "image", 1, 1 << 16) : null;
+        var patch = patchValue is { } p ? reader.Integer(p, ModelProperties.Patch) : null;
+        var image = imageValue is { } i ? reader.Size(i, ModelProperties.Image) : null;
         var classes = classesValue is { } c ? BindClasses(c, reader) : null;
-        var dropPath = Get("drop_path") is { } dp ? reader.Number(dp, "drop_path", 0, true, 1, false) : 0.1;
-        var dropout = Get("dropout") is { } dr ? reader.Number(dr, "dropout", 0, true, 1, false) : 0.0;
-        var normalization = Get("normalize") is { } n ? BindNormalization(n, reader) : NormalizationSpec.Vit;
-        var epsilon = Get("layer_norm_eps") is { } e ? reader.Number(e, "layer_norm_eps", 0, false, 1, false) : 1e-5;
-        var resize = Get("pos_embed_resize") is { } rz ? reader.Choice(rz, "pos_embed_resize", new[] { "bilinear", "bicubic" }) : "bilinear";
-        var decoder = backbone is null ? null : BindDecoder(declaration, Get("decoder"), backbone, reader);
+        var dropPath = Get(ModelProperties.DropPath.Name) is { } dp ? reader.Number(dp, ModelProperties.DropPath) : ModelProperties.DropPath.Default!.As<double>();
+        var dropout = Get(ModelProperties.Dropout.Name) is { } dr ? reader.Number(dr, ModelProperties.Dropout) : ModelProperties.Dropout.Default!.As<double>();
+        var normalization = Get(ModelProperties.Normalize.Name) is { } n ? BindNormalization(n, reader) : ModelProperties.Normalize.Default!.As<NormalizationSpec>();
+        var epsilon = Get(ModelProperties.LayerNormEpsilon.Name) is { } e ? reader.Number(e, ModelProperties.LayerNormEpsilon) : ModelProperties.LayerNormEpsilon.Default!.As<double>();
+        var resize = Get(ModelProperties.PositionEmbeddingResize.Name) is { } rz
+            ? reader.Choice(rz, ModelProperties.PositionEmbeddingResize) is { } word ? (word == "bicubic" ? ResizeMode.Bicubic : ResizeMode.Bilinear) : (ResizeMode?)null
+            : ModelProperties.PositionEmbeddingResize.Default!.As<ResizeMode>();
+        var decoder = backbone is null ? null : BindDecoder(declaration, Get(ModelProperties.Decoder.Name), backbone, reader);
 
         if (patch is not null && image is not null && imageValue is { } imageAt && patchValue is { } patchAt)
         {
@@ -330,13 +331,12 @@ internal sealed class Binder
         var spec = new SegmenterSpec(
             declaration.Name, backbone, patch.Value, image.Value.Height, image.Value.Width,
             classes.Value.Count, classes.Value.Names, classes.Value.Dataset, decoder,
-            dropPath.Value, dropout.Value, normalization, epsilon.Value,
-            resize == "bicubic" ? ResizeMode.Bicubic : ResizeMode.Bilinear);
+            dropPath.Value, dropout.Value, normalization, epsilon.Value, resize.Value);
 
         var resolution = PropertySchema.Model
             .Select(info => Get(info.Name) is { } v
                 ? $"{info.Name} = {SyntaxPrinter.Print(v.Syntax)}" + (v.Owner == declaration.Name ? "" : $"  (from {v.Owner})")
-                : $"{info.Name} = {info.Example}  (default)")
+                : $"{info.Name} = {info.Default!.Text}  (default)")
             .ToEquatableArray();
         return new CompiledModel(spec, declaration.Text.DisplayPath, declaration.Syntax.Keyword.Documentation, resolution);
     }
@@ -376,7 +376,7 @@ internal sealed class Binder
         switch (value.Syntax)
         {
             case NumberValueSyntax:
-                return reader.Integer(value, "classes", 1, 65535) is { } count ? (count, EquatableArray<string>.Empty, null) : null;
+                return reader.Integer(value, ModelProperties.Classes) is { } count ? (count, EquatableArray<string>.Empty, null) : null;
             case NameValueSyntax { Arguments: null } name:
             {
                 var preset = DatasetPresets.Find(name.Name.Text);
@@ -424,7 +424,7 @@ internal sealed class Binder
 
     private DecoderSpec? BindDecoder(Declaration model, SourceValue? value, BackboneSpec backbone, ValueReader reader)
     {
-        if (value is null) return DecoderSpec.Linear;
+        if (value is null) return ModelProperties.Decoder.Default!.As<DecoderSpec>();
         var at = value.Value;
         int failuresBefore = reader.Failures;
         if (at.Syntax is MissingValueSyntax)
@@ -439,23 +439,23 @@ internal sealed class Binder
         }
         switch (call.Name.Text)
         {
-            case "linear":
-                reader.Arguments(call, at.Text, at.Owner, Array.Empty<PropertyInfo>());
+            case DecoderNames.Linear:
+                reader.Arguments(call, at.Text, at.Owner, PropertySchema.LinearDecoder);
                 return reader.Failures > failuresBefore ? null : DecoderSpec.Linear;
-            case "mask":
+            case DecoderNames.Mask:
             {
                 var arguments = reader.Arguments(call, at.Text, at.Owner, PropertySchema.MaskDecoder);
                 SourceValue? Argument(string name) => arguments.TryGetValue(name, out var v) ? v : null;
-                var layers = Argument("layers") is { } l ? reader.Integer(l, "layers", 1, 1000) : 2;
-                var width = Argument("width") is { } w ? reader.Integer(w, "width", 1, 1 << 16) : backbone.Width;
-                var ratio = Argument("mlp_ratio") is { } r ? reader.Number(r, "mlp_ratio", 0, false, 64, true) : 4.0;
-                var dropout = Argument("dropout") is { } d ? reader.Number(d, "dropout", 0, true, 1, false) : 0.1;
-                var dropPath = Argument("drop_path") is { } dp ? reader.Number(dp, "drop_path", 0, true, 1, false) : 0.0;
-                var explicitHeads = Argument("heads") is { } h ? reader.Integer(h, "heads", 1, 1 << 16) : null;
+                var layers = Argument(MaskDecoderArguments.Layers.Name) is { } l ? reader.Integer(l, MaskDecoderArguments.Layers) : MaskDecoderArguments.Layers.Default!.As<int>();
+                var width = Argument(MaskDecoderArguments.Width.Name) is { } w ? reader.Integer(w, MaskDecoderArguments.Width) : DefaultMaskWidth(backbone);
+                var ratio = Argument(MaskDecoderArguments.MlpRatio.Name) is { } r ? reader.Number(r, MaskDecoderArguments.MlpRatio) : MaskDecoderArguments.MlpRatio.Default!.As<double>();
+                var dropout = Argument(MaskDecoderArguments.Dropout.Name) is { } d ? reader.Number(d, MaskDecoderArguments.Dropout) : MaskDecoderArguments.Dropout.Default!.As<double>();
+                var dropPath = Argument(MaskDecoderArguments.DropPath.Name) is { } dp ? reader.Number(dp, MaskDecoderArguments.DropPath) : MaskDecoderArguments.DropPath.Default!.As<double>();
+                var explicitHeads = Argument(MaskDecoderArguments.Heads.Name) is { } h ? reader.Integer(h, MaskDecoderArguments.Heads) : null;
                 if (layers is null || width is null || ratio is null || dropout is null || dropPath is null || reader.Failures > failuresBefore)
                     return null;
 
-                int heads = explicitHeads ?? width.Value / 64;
+                int heads = explicitHeads ?? DefaultMaskHeads(width.Value);
                 var headsAt = Argument("heads") ?? at;
                 if (heads == 0)
                 {
@@ -491,11 +491,11 @@ internal sealed class Binder
                         "custom(mean = (r, g, b), std = (r, g, b)) with both mean and std", value.Syntax.Describe());
                 return null;
             }
-            var mean = reader.Triple(meanValue, "mean", double.NegativeInfinity, false);
-            var std = reader.Triple(stdValue, "std", 0, false);
+            var mean = reader.Triple(meanValue, CustomNormalizationArguments.Mean);
+            var std = reader.Triple(stdValue, CustomNormalizationArguments.Std);
             return mean is null || std is null ? null : new NormalizationSpec("custom", mean.ToEquatableArray(), std.ToEquatableArray());
         }
-        return reader.Choice(value, "normalize", new[] { "vit", "imagenet", "deit", "custom" }) switch
+        return reader.Choice(value, ModelProperties.Normalize) switch
         {
             "vit" => NormalizationSpec.Vit,
             "imagenet" or "deit" => NormalizationSpec.ImageNet,
@@ -510,6 +510,12 @@ internal sealed class Binder
             "custom(mean = (r, g, b), std = (r, g, b)) with both mean and std", value.Syntax.Describe());
         return null;
     }
+
+    /// <summary>The mask decoder's width when unset (<see cref="MaskDecoderArguments.Width"/>'s rule): the encoder's.</summary>
+    private static int DefaultMaskWidth(BackboneSpec backbone) => backbone.Width;
+
+    /// <summary>The mask decoder's heads when unset (<see cref="MaskDecoderArguments.Heads"/>'s rule): width ÷ 64, rounded down.</summary>
+    private static int DefaultMaskHeads(int width) => width / 64;
 
     private static string Divisors(int width)
     {
