@@ -15,7 +15,11 @@ public static class SpecCompiler
     /// Parses, binds and validates <paramref name="sources"/> together. Never throws for any input:
     /// every problem is a diagnostic (the fuzz tests hold it to that).
     /// </summary>
-    /// <param name="sources">The spec files whose models are compiled.</param>
+    /// <param name="sources">
+    /// The project's spec files, all compiled as ordinary sources (a tool asked about one file passes it with its
+    /// sibling files, then uses <see cref="SpecCompilation.DeclaredModels"/> and <see cref="SpecCompilation.DiagnosticsFor"/>
+    /// so that problems of unrelated files neither stop its models nor are blamed on it).
+    /// </param>
     /// <param name="library">
     /// Files whose declarations <paramref name="sources"/> may use by name unless they declare the
     /// same name themselves (e.g. the zoo, <see cref="SpecLibrary"/>); their own models are not compiled.
@@ -35,7 +39,7 @@ public static class SpecCompiler
         var files = ParseAll(sources.OrderBy(s => s.Path, StringComparer.Ordinal));
         var libraryFiles = ParseAll(library ?? Array.Empty<SourceText>());
 
-        var models = Binder.Bind(files, libraryFiles, diagnostics);
+        var (models, graph) = Binder.Bind(files, libraryFiles, diagnostics);
         var sorted = diagnostics
             .GroupBy(d => (d.Id, d.Path, d.Span, d.Message))
             .Select(g => g.First())
@@ -43,7 +47,7 @@ public static class SpecCompiler
             .ThenBy(d => d.Span.Start)
             .ThenBy(d => d.Id, StringComparer.Ordinal)
             .ToList();
-        return new SpecCompilation(models, sorted);
+        return new SpecCompilation(models, sorted) { Graph = graph };
     }
 
     /// <summary>Compiles one spec text (convenience for tools and tests).</summary>
