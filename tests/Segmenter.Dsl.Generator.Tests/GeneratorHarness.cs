@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
@@ -28,8 +29,23 @@ internal static class GeneratorHarness
             }),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-    public static CSharpCompilation EmptyCompilation() =>
-        CSharpCompilation.Create("Tests", new[] { CSharpSyntaxTree.ParseText("class Placeholder { }") });
+    /// <summary>A project's compilation with one placeholder class; by default it references Segmenter.Export, as the zoo's project does.</summary>
+    public static CSharpCompilation EmptyCompilation(bool onnxExport = true) =>
+        CSharpCompilation.Create("Tests", new[] { CSharpSyntaxTree.ParseText("class Placeholder { }") },
+            onnxExport ? new[] { SegmenterExport.Value } : Array.Empty<MetadataReference>());
+
+    /// <summary>A stand-in for the Segmenter.Export assembly: only its name matters to the generator.</summary>
+    private static readonly Lazy<MetadataReference> SegmenterExport = new(() =>
+    {
+        var compilation = CSharpCompilation.Create(SegmenterGenerator.OnnxExportAssemblyName,
+            new[] { CSharpSyntaxTree.ParseText("namespace Segmenter.Export { public interface IOnnxExportable { } }") },
+            new[] { MetadataReference.CreateFromFile(typeof(object).Assembly.Location) },
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        if (!emitted.Success) throw new InvalidOperationException(string.Join("\n", emitted.Diagnostics));
+        return MetadataReference.CreateFromImage(image.ToArray());
+    });
 
     public static InMemorySpec Spec(string relativePath, string text) => new(ProjectDirectory + "/" + relativePath, text);
 

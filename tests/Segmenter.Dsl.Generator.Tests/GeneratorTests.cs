@@ -42,7 +42,8 @@ public sealed class GeneratorTests
         Assert.Empty(result.Diagnostics);
         var names = result.Results.Single().GeneratedSources.Select(s => s.HintName).ToList();
         Assert.Contains("SegmenterModels.g.cs", names);
-        Assert.Equal(15, names.Count);
+        Assert.Equal(14, names.Count(n => n.EndsWith(".Onnx.g.cs", StringComparison.Ordinal)));
+        Assert.Equal(29, names.Count);
         Assert.Equal(names.Count, Snapshot.ApprovedFiles().Count());
     }
 
@@ -59,7 +60,7 @@ public sealed class GeneratorTests
         Assert.Equal("/project/specs/broken.seg", position.Path);
         Assert.Equal((4, 10), (position.StartLinePosition.Line, position.StartLinePosition.Character));
         Assert.StartsWith("/project/specs/broken.seg(5,11): error SEGDSL0203: Image size 60 is not a multiple of patch 16", diagnostic.ToString());
-        Assert.Equal(new[] { "Ok.g.cs", "SegmenterModels.g.cs" }, result.Results.Single().GeneratedSources.Select(s => s.HintName));
+        Assert.Equal(new[] { "Ok.Onnx.g.cs", "Ok.g.cs", "SegmenterModels.g.cs" }, result.Results.Single().GeneratedSources.Select(s => s.HintName).OrderBy(n => n, StringComparer.Ordinal));
     }
 
     [Fact]
@@ -112,10 +113,35 @@ public sealed class GeneratorTests
     }
 
     [Fact]
+    public void The_onnx_part_is_generated_only_when_the_project_references_Segmenter_Export()
+    {
+        var spec = GeneratorHarness.Spec("m.seg", "backbone T { layers = 1 width = 64 heads = 1 }\nmodel M { backbone = T patch = 8 image = 32 classes = 2 }");
+        string[] HintNames(bool onnxExport) => GeneratorHarness.CreateDriver(new[] { spec }).RunGenerators(GeneratorHarness.EmptyCompilation(onnxExport))
+            .GetRunResult().Results.Single().GeneratedSources.Select(s => s.HintName).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+
+        Assert.Equal(new[] { "M.g.cs", "SegmenterModels.g.cs" }, HintNames(onnxExport: false));
+        Assert.Equal(new[] { "M.Onnx.g.cs", "M.g.cs", "SegmenterModels.g.cs" }, HintNames(onnxExport: true));
+    }
+
+    [Fact]
+    public void The_model_class_does_not_mention_Segmenter_Export_and_its_onnx_part_does()
+    {
+        var result = Run(GeneratorHarness.ZooSpecs(), out _).Results.Single();
+        var model = result.GeneratedSources.Single(s => s.HintName == "SegT16.g.cs").SourceText.ToString();
+        var onnx = result.GeneratedSources.Single(s => s.HintName == "SegT16.Onnx.g.cs").SourceText.ToString();
+        Assert.DoesNotContain("Segmenter.Export", model);
+        Assert.Contains("partial class SegT16 : global::Segmenter.Export.IOnnxExportable", onnx);
+        Assert.Contains("void global::Segmenter.Export.IOnnxExportable.DefineOnnxGraph(global::Segmenter.Export.OnnxGraph graph)", onnx);
+    }
+
+    [Fact]
     public void Pipeline_values_hold_no_symbols_syntax_or_compilations()
     {
         var result = Run(GeneratorHarness.ZooSpecs(), out _).Results.Single();
-        foreach (var steps in result.TrackedSteps.Values)
+        // The generator's own steps (Roslyn's input steps, such as its "Compilation", are not the generator's values).
+        var ours = typeof(SegmenterGenerator.Steps).GetFields().Select(f => (string)f.GetValue(null)!).ToList();
+        Assert.Contains(SegmenterGenerator.Steps.OnnxExport, result.TrackedSteps.Keys);
+        foreach (var steps in result.TrackedSteps.Where(p => ours.Contains(p.Key)).Select(p => p.Value))
         {
             foreach (var output in steps.SelectMany(s => s.Outputs))
                 AssertPlainData(output.Value, new HashSet<object>(ReferenceEqualityComparer.Instance), 0);

@@ -34,7 +34,7 @@ namespace Zoo
     /// pos_embed_resize = bilinear  (default)
     /// </code>
     /// </remarks>
-    public sealed partial class SegBMask16 : Runtime.SegmenterModel, global::Segmenter.Export.IOnnxExportable
+    public sealed partial class SegBMask16 : Runtime.SegmenterModel
     {
         /// <summary>Encoder token width D.</summary>
         public const int Width = 768;
@@ -119,40 +119,6 @@ namespace Zoo
             var tokens = encoder.call(images);
             var patches = tokens.narrow(1, ExtraTokens, tokens.shape[1] - ExtraTokens);
             return decoder.Attention(patches, layer).MoveToOuterDisposeScope();
-        }
-
-        /// <summary>Defines this model's ONNX graph, step for step as its forward pass (batch, height and width stay dynamic).</summary>
-        void global::Segmenter.Export.IOnnxExportable.DefineOnnxGraph(global::Segmenter.Export.OnnxGraph graph)
-        {
-            var images = graph.ImageInput();                                                // [B, 3, H, W]
-            var size = graph.SpatialSize(images);                                           // (H, W)
-            var padded = graph.PadToMultiple(images, PatchSize);                            // [B, 3, H', W'], sides padded up to multiples of 16
-            var grid = graph.Grid(padded, PatchSize);                                       // (H'/16, W'/16)
-            global::Segmenter.Export.OnnxValue tokens;
-            using (graph.Scope("encoder"))
-            {
-                var x = graph.PatchEmbedding("patch_embed", padded, PatchSize, Width);      // [B, N, 768]
-                x = graph.PrependTokens(x, Width, "cls_token");                             // [B, 1 + N, 768]
-                x = graph.Add(x, graph.PositionEmbedding("pos_embed", ExtraTokens, GridHeight, GridWidth, Width, grid, global::Segmenter.Spec.ResizeMode.Bilinear));
-                for (int i = 0; i < Layers; i++) x = graph.TransformerBlock($"blocks.{i}", x, Width, Heads, 1E-05);
-                tokens = graph.LayerNorm("norm", x, 1E-05);                                 // [B, 1 + N, 768]
-            }
-            var patches = graph.DropTokens(tokens, ExtraTokens);                            // [B, N, 768]
-            global::Segmenter.Export.OnnxValue masks;
-            using (graph.Scope("decoder"))
-            {
-                var n = graph.TokenCount(patches);
-                var x = graph.Linear("proj_dec", patches);                                  // [B, N, 768]
-                x = graph.AppendTokens(x, "cls_emb", NumClasses, 768);                      // [B, N + 150, 768]
-                for (int i = 0; i < 2; i++) x = graph.TransformerBlock($"blocks.{i}", x, 768, 12, 1E-05);
-                x = graph.LayerNorm("decoder_norm", x, 1E-05);
-                var patchFeatures = graph.L2Normalize(graph.MatMul(graph.FirstTokens(x, n), graph.Parameter("proj_patch"))); // [B, N, 768]
-                var classFeatures = graph.L2Normalize(graph.MatMul(graph.TokensFrom(x, n), graph.Parameter("proj_classes"))); // [B, 150, 768]
-                var scores = graph.LayerNorm("mask_norm", graph.MatMul(patchFeatures, graph.Transpose(classFeatures, 0, 2, 1)), 1E-05); // [B, N, 150]
-                masks = graph.TokensToMaps(scores, NumClasses, grid);                       // [B, 150, H'/16, W'/16]
-            }
-            var logits = graph.Crop(graph.UpsampleTo(masks, padded), size);                 // [B, 150, H, W]
-            graph.SegmentationOutputs(logits, NumClasses);
         }
 
         /// <summary>The ViT encoder (state-dict prefix <c>encoder.</c>): patch embedding, a class token, 12 pre-norm blocks, final LayerNorm.</summary>

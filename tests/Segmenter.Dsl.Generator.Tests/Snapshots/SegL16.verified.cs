@@ -34,7 +34,7 @@ namespace Zoo
     /// pos_embed_resize = bilinear  (default)
     /// </code>
     /// </remarks>
-    public sealed partial class SegL16 : Runtime.SegmenterModel, global::Segmenter.Export.IOnnxExportable
+    public sealed partial class SegL16 : Runtime.SegmenterModel
     {
         /// <summary>Encoder token width D.</summary>
         public const int Width = 1024;
@@ -109,32 +109,6 @@ namespace Zoo
             CheckImages(images);
             using var scope = NewDisposeScope();
             return encoder.Attention(images, layer).MoveToOuterDisposeScope();
-        }
-
-        /// <summary>Defines this model's ONNX graph, step for step as its forward pass (batch, height and width stay dynamic).</summary>
-        void global::Segmenter.Export.IOnnxExportable.DefineOnnxGraph(global::Segmenter.Export.OnnxGraph graph)
-        {
-            var images = graph.ImageInput();                                                // [B, 3, H, W]
-            var size = graph.SpatialSize(images);                                           // (H, W)
-            var padded = graph.PadToMultiple(images, PatchSize);                            // [B, 3, H', W'], sides padded up to multiples of 16
-            var grid = graph.Grid(padded, PatchSize);                                       // (H'/16, W'/16)
-            global::Segmenter.Export.OnnxValue tokens;
-            using (graph.Scope("encoder"))
-            {
-                var x = graph.PatchEmbedding("patch_embed", padded, PatchSize, Width);      // [B, N, 1024]
-                x = graph.PrependTokens(x, Width, "cls_token");                             // [B, 1 + N, 1024]
-                x = graph.Add(x, graph.PositionEmbedding("pos_embed", ExtraTokens, GridHeight, GridWidth, Width, grid, global::Segmenter.Spec.ResizeMode.Bilinear));
-                for (int i = 0; i < Layers; i++) x = graph.TransformerBlock($"blocks.{i}", x, Width, Heads, 1E-05);
-                tokens = graph.LayerNorm("norm", x, 1E-05);                                 // [B, 1 + N, 1024]
-            }
-            var patches = graph.DropTokens(tokens, ExtraTokens);                            // [B, N, 1024]
-            global::Segmenter.Export.OnnxValue masks;
-            using (graph.Scope("decoder"))
-            {
-                masks = graph.TokensToMaps(graph.Linear("head", patches), NumClasses, grid); // [B, 150, H'/16, W'/16]
-            }
-            var logits = graph.Crop(graph.UpsampleTo(masks, padded), size);                 // [B, 150, H, W]
-            graph.SegmentationOutputs(logits, NumClasses);
         }
 
         /// <summary>The ViT encoder (state-dict prefix <c>encoder.</c>): patch embedding, a class token, 24 pre-norm blocks, final LayerNorm.</summary>
