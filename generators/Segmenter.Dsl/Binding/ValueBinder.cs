@@ -60,7 +60,7 @@ internal sealed class ValueBinder
         var imageValue = Required(ModelProperties.Image);
         var classesValue = Required(ModelProperties.Classes);
 
-        var backbone = backboneValue is { } b ? BindBackboneReference(b, reader) : null;
+        var backbone = backboneValue is { } b ? BindBackboneCall(b, reader) : null;
         var patch = patchValue is { } p ? reader.Integer(p, ModelProperties.Patch) : null;
         var image = imageValue is { } i ? reader.Size(i, ModelProperties.Image) : null;
         var classes = classesValue is { } c ? BindClasses(c, reader) : null;
@@ -110,7 +110,7 @@ internal sealed class ValueBinder
         return new BackboneSpec(declaration.Name, layers.Value, width.Value, heads.Value, mlpWidth.Value, distilled.Value);
     }
 
-    private BackboneSpec? BindBackboneReference(SourceValue value, ValueReader reader)
+    private BackboneSpec? BindBackboneCall(SourceValue value, ValueReader reader)
     {
         if (value.Syntax is MissingValueSyntax)
         {

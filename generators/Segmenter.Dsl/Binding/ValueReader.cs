@@ -121,7 +121,7 @@ internal sealed class ValueReader
     {
         if (value.Syntax is MissingValueSyntax) return FailSilently();
         if (value.Syntax is not NameValueSyntax name || name.Arguments is not null)
-            return WrongTypeReference(value, property, "one of " + string.Join(", ", choices));
+            return WrongTypeOfText(value, property, "one of " + string.Join(", ", choices));
         if (!choices.Contains(name.Name.Text))
         {
             Report(DiagnosticDescriptors.UnknownChoice, value.Text, name.Name.Span, property, name.Name.Text,
@@ -140,7 +140,7 @@ internal sealed class ValueReader
         }
         if (value.Syntax is not TupleValueSyntax tuple || tuple.Elements.Count != 3)
         {
-            WrongTypeReference(value, property, "three numbers, one per RGB channel: (r, g, b)");
+            WrongTypeOfText(value, property, "three numbers, one per RGB channel: (r, g, b)");
             return null;
         }
         var result = new double[3];
@@ -196,7 +196,7 @@ internal sealed class ValueReader
         return null;
     }
 
-    private string? WrongTypeReference(SourceValue value, string property, string expected)
+    private string? WrongTypeOfText(SourceValue value, string property, string expected)
     {
         Report(DiagnosticDescriptors.WrongValueType, value.Text, value.Syntax.Span, property, expected, value.Syntax.Describe());
         return null;
