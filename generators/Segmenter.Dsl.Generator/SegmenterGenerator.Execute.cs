@@ -75,6 +75,10 @@ public sealed partial class SegmenterGenerator
         context.AddSource(CSharpEmitter.HintName(model.Model.Spec.Name),
             SourceText.From(CSharpEmitter.EmitModel(model.Model, model.Namespace), Encoding.UTF8));
 
+    private static void EmitOnnxGraph(SourceProductionContext context, ModelToEmit model) =>
+        context.AddSource(CSharpEmitter.OnnxHintName(model.Model.Spec.Name),
+            SourceText.From(CSharpEmitter.EmitOnnxGraph(model.Model, model.Namespace), Encoding.UTF8));
+
     private static void EmitCatalog(SourceProductionContext context, CatalogToEmit catalog)
     {
         if (catalog.ModelNames.IsEmpty) return;

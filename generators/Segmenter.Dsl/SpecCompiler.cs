@@ -5,21 +5,8 @@ using Segmenter.Dsl.Binding;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl;
-
-/// <summary>The result of compiling a set of spec files: the models without errors, and every diagnostic.</summary>
-/// <param name="Models">The models that compiled, in file order.</param>
-/// <param name="Diagnostics">All diagnostics, sorted by file and position, without duplicates.</param>
-public sealed record SpecCompilation(IReadOnlyList<CompiledModel> Models, IReadOnlyList<SpecDiagnostic> Diagnostics)
-{
-    /// <summary>True if any diagnostic is an error.</summary>
-    public bool HasErrors => Diagnostics.Any(d => d.IsError);
-
-    /// <summary>The compiled model called <paramref name="name"/>, or null.</summary>
-    public CompiledModel? Find(string name) => Models.FirstOrDefault(m => m.Spec.Name == name);
-}
 
 /// <summary>Compiles spec files. All files share one namespace of backbones and models.</summary>
 public static class SpecCompiler
@@ -28,7 +15,11 @@ public static class SpecCompiler
     /// Parses, binds and validates <paramref name="sources"/> together. Never throws for any input:
     /// every problem is a diagnostic (the fuzz tests hold it to that).
     /// </summary>
-    /// <param name="sources">The spec files whose models are compiled.</param>
+    /// <param name="sources">
+    /// The project's spec files, all compiled as ordinary sources (a tool asked about one file passes it with its
+    /// sibling files, then uses <see cref="SpecCompilation.DeclaredModels"/> and <see cref="SpecCompilation.DiagnosticsFor"/>
+    /// so that problems of unrelated files neither stop its models nor are blamed on it).
+    /// </param>
     /// <param name="library">
     /// Files whose declarations <paramref name="sources"/> may use by name unless they declare the
     /// same name themselves (e.g. the zoo, <see cref="SpecLibrary"/>); their own models are not compiled.
@@ -48,7 +39,7 @@ public static class SpecCompiler
         var files = ParseAll(sources.OrderBy(s => s.Path, StringComparer.Ordinal));
         var libraryFiles = ParseAll(library ?? Array.Empty<SourceText>());
 
-        var models = Binder.Bind(files, libraryFiles, diagnostics);
+        var (models, graph) = Binder.Bind(files, libraryFiles, diagnostics);
         var sorted = diagnostics
             .GroupBy(d => (d.Id, d.Path, d.Span, d.Message))
             .Select(g => g.First())
@@ -56,7 +47,7 @@ public static class SpecCompiler
             .ThenBy(d => d.Span.Start)
             .ThenBy(d => d.Id, StringComparer.Ordinal)
             .ToList();
-        return new SpecCompilation(models, sorted);
+        return new SpecCompilation(models, sorted) { Graph = graph };
     }
 
     /// <summary>Compiles one spec text (convenience for tools and tests).</summary>

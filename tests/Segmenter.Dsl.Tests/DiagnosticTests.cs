@@ -100,7 +100,7 @@ public sealed class DiagnosticTests
     [Fact]
     public void All_problems_of_a_model_are_reported_at_once()
     {
-        var result = SpecCompiler.Compile(new[] { Text.SourceText.From("model Bad : SegT16 {\n  patch = 20\n  pach = 3\n  decoder = mask(heads = 5)\n}\n", "bad.seg") }, Generator.SegmenterGenerator.Library);
+        var result = SpecCompiler.Compile(new[] { Text.SourceText.From("model Bad : SegT16 {\n  patch = 20\n  pach = 3\n  decoder = mask(heads = 5)\n}\n", "bad.seg") }, ZooLibrary.Texts);
         Assert.Equal(new[] { "SEGDSL0203", "SEGDSL0101", "SEGDSL0202" }, result.Diagnostics.Select(d => d.Id));
         Assert.Empty(result.Models);
     }
@@ -129,11 +129,13 @@ public sealed class DiagnosticTests
         var a = Text.SourceText.From(Tiny + "model M { " + Good + " }", "a.seg");
         var b = Text.SourceText.From("model M { " + Good + " }", "b.seg");
         var result = SpecCompiler.Compile(new[] { a, b });
-        var duplicate = Assert.Single(result.Diagnostics);
-        Assert.Equal("SEGDSL0111", duplicate.Id);
-        Assert.Equal("b.seg", duplicate.Path);
-        Assert.Contains("a.seg(2,7)", duplicate.Message);
+        // Reported in each file, each pointing at the other: neither is built, and each file's diagnostics say why.
+        Assert.Equal(new[] { ("SEGDSL0111", "a.seg"), ("SEGDSL0111", "b.seg") }, result.Diagnostics.Select(d => (d.Id, d.Path)));
+        Assert.Contains("b.seg(1,7)", result.Diagnostics[0].Message);
+        Assert.Contains("a.seg(2,7)", result.Diagnostics[1].Message);
         Assert.Empty(result.Models);
+        Assert.Equal("SEGDSL0111", Assert.Single(result.DiagnosticsFor("a.seg")).Id);
+        Assert.Equal(2, result.DiagnosticsForModel("M").Count);
     }
 
     [Fact]

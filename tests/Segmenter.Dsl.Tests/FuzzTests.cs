@@ -121,16 +121,32 @@ public sealed class FuzzTests
             Assert.False(string.IsNullOrWhiteSpace(diagnostic.Message));
         }
 
+        foreach (var source in sources)
+        {
+            Assert.All(result.DiagnosticsFor(source.Path), d => Assert.Contains(d, result.Diagnostics));
+            foreach (var name in result.DeclaredModels(source.Path))
+            {
+                // One rule: a model either compiled, or its own or its dependencies' declarations hold the errors that say why.
+                var why = result.DiagnosticsForModel(name);
+                Assert.All(why, d => Assert.True(d.IsError, d.ToString()));
+                if (result.Find(name) is null)
+                    Assert.True(why.Count > 0, $"{label}: model '{name}' did not compile and no error says why\n{text}\n{string.Join("\n", result.Diagnostics)}");
+            }
+        }
+
         foreach (var model in result.Models)
         {
             var spec = model.Spec;
             Assert.Equal(0, spec.Backbone.Width % spec.Backbone.Heads);
             Assert.Equal(0, spec.ImageHeight % spec.PatchSize);
             Assert.Equal(0, spec.ImageWidth % spec.PatchSize);
-            Assert.True(spec.NumClasses >= 1 && spec.Backbone.Layers >= 1);
+            Assert.InRange(spec.NumClasses, 1, int.MaxValue);
+            Assert.InRange(spec.Backbone.Layers, 1, int.MaxValue);
             if (spec.Decoder.Kind == DecoderKind.Mask) Assert.Equal(0, spec.Decoder.Width % spec.Decoder.Heads);
             Assert.Null(Binding.CSharpNames.Problem(spec.Name));
             Assert.Contains("class " + spec.Name, CSharpEmitter.EmitModel(model, "Fuzz"));
+            Assert.Contains("partial class " + spec.Name, CSharpEmitter.EmitOnnxGraph(model, "Fuzz"));
+            Assert.Empty(result.DiagnosticsForModel(spec.Name));
         }
     }
 }

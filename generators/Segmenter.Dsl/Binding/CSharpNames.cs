@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Globalization;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
 

@@ -1,16 +1,11 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Syntax;
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Binding;
-
-/// <summary>A value as written, with the file it is in and the declaration that wrote it.</summary>
-internal readonly record struct SourceValue(ValueSyntax Syntax, SourceText Text, string Owner);
 
 /// <summary>
 /// Reads typed values out of value syntax, reporting wrong types and ranges at the value's span.
@@ -47,7 +42,27 @@ internal sealed class ValueReader
     /// <summary>Marks the read as failed without a new diagnostic (one was reported elsewhere).</summary>
     public void Fail() => Failures++;
 
-    public int? Integer(SourceValue value, string property, long min, long max)
+    /// <summary>An integer within <paramref name="property"/>'s range.</summary>
+    public int? Integer(SourceValue value, PropertyInfo property) =>
+        Integer(value, property.Name, (long)property.Range!.Minimum, (long)property.Range.Maximum);
+
+    /// <summary>A number within <paramref name="property"/>'s range.</summary>
+    public double? Number(SourceValue value, PropertyInfo property) => Number(value, property.Name, property.Range!);
+
+    /// <summary>A size whose sides lie within <paramref name="property"/>'s range.</summary>
+    public (int Height, int Width)? Size(SourceValue value, PropertyInfo property) =>
+        Size(value, property.Name, (long)property.Range!.Minimum, (long)property.Range.Maximum);
+
+    /// <summary>One of <paramref name="property"/>'s choice words.</summary>
+    public string? Choice(SourceValue value, PropertyInfo property) => Choice(value, property.Name, property.Choices);
+
+    /// <summary>Three numbers, each within <paramref name="property"/>'s range.</summary>
+    public double[]? Triple(SourceValue value, PropertyInfo property) => Triple(value, property.Name, property.Range!);
+
+    /// <summary>true or false.</summary>
+    public bool? Boolean(SourceValue value, PropertyInfo property) => Boolean(value, property.Name);
+
+    private int? Integer(SourceValue value, string property, long min, long max)
     {
         if (value.Syntax is MissingValueSyntax) return FailSilently<int>();
         if (value.Syntax is not NumberValueSyntax number || !number.Literal.IsInteger)
@@ -58,24 +73,18 @@ internal sealed class ValueReader
         return (int)n;
     }
 
-    public double? Number(SourceValue value, string property, double min, bool minInclusive, double max, bool maxInclusive)
+    private double? Number(SourceValue value, string property, ValueRange range)
     {
         if (value.Syntax is MissingValueSyntax) return FailSilently<double>();
         if (value.Syntax is not NumberValueSyntax number)
             return WrongType<double>(value, property, "a number");
         var n = number.Literal.Value;
-        bool below = minInclusive ? n < min : n <= min;
-        bool above = maxInclusive ? n > max : n >= max;
-        if (below || above)
-        {
-            var lower = (minInclusive ? "≥ " : "> ") + Format(min);
-            var upper = double.IsPositiveInfinity(max) ? "" : (maxInclusive ? " and ≤ " : " and < ") + Format(max);
-            return OutOfRange<double>(value, property, lower + upper, number.Token.Text);
-        }
+        if (!range.Contains(n))
+            return OutOfRange<double>(value, property, range.DescribeNumbers(), number.Token.Text);
         return n;
     }
 
-    public bool? Boolean(SourceValue value, string property)
+    private bool? Boolean(SourceValue value, string property)
     {
         if (value.Syntax is MissingValueSyntax) return FailSilently<bool>();
         if (value.Syntax is NameValueSyntax { Arguments: null } name)
@@ -86,7 +95,7 @@ internal sealed class ValueReader
         return WrongType<bool>(value, property, "true or false");
     }
 
-    public (int Height, int Width)? Size(SourceValue value, string property, long min, long max)
+    private (int Height, int Width)? Size(SourceValue value, string property, long min, long max)
     {
         if (value.Syntax is MissingValueSyntax) return FailSilently<(int, int)>();
         long height, width;
@@ -108,11 +117,11 @@ internal sealed class ValueReader
     }
 
     /// <summary>The name of a bare name value (no arguments), if it is one of <paramref name="choices"/>.</summary>
-    public string? Choice(SourceValue value, string property, IReadOnlyList<string> choices)
+    private string? Choice(SourceValue value, string property, IReadOnlyList<string> choices)
     {
         if (value.Syntax is MissingValueSyntax) return FailSilently();
         if (value.Syntax is not NameValueSyntax name || name.Arguments is not null)
-            return WrongTypeReference(value, property, "one of " + string.Join(", ", choices));
+            return WrongTypeOfText(value, property, "one of " + string.Join(", ", choices));
         if (!choices.Contains(name.Name.Text))
         {
             Report(DiagnosticDescriptors.UnknownChoice, value.Text, name.Name.Span, property, name.Name.Text,
@@ -122,8 +131,7 @@ internal sealed class ValueReader
         return name.Name.Text;
     }
 
-    /// <summary>Three numbers in a tuple, each at least (or above) <paramref name="min"/>.</summary>
-    public double[]? Triple(SourceValue value, string property, double min, bool minInclusive)
+    private double[]? Triple(SourceValue value, string property, ValueRange range)
     {
         if (value.Syntax is MissingValueSyntax)
         {
@@ -132,14 +140,14 @@ internal sealed class ValueReader
         }
         if (value.Syntax is not TupleValueSyntax tuple || tuple.Elements.Count != 3)
         {
-            WrongTypeReference(value, property, "three numbers, one per RGB channel: (r, g, b)");
+            WrongTypeOfText(value, property, "three numbers, one per RGB channel: (r, g, b)");
             return null;
         }
         var result = new double[3];
         bool ok = true;
         for (int i = 0; i < 3; i++)
         {
-            var element = Number(value with { Syntax = tuple.Elements[i] }, property, min, minInclusive, double.PositiveInfinity, false);
+            var element = Number(value with { Syntax = tuple.Elements[i] }, property, range);
             if (element is null) ok = false;
             else result[i] = element.Value;
         }
@@ -188,7 +196,7 @@ internal sealed class ValueReader
         return null;
     }
 
-    private string? WrongTypeReference(SourceValue value, string property, string expected)
+    private string? WrongTypeOfText(SourceValue value, string property, string expected)
     {
         Report(DiagnosticDescriptors.WrongValueType, value.Text, value.Syntax.Span, property, expected, value.Syntax.Describe());
         return null;
@@ -213,6 +221,4 @@ internal sealed class ValueReader
     }
 
     private static string Range(long min, long max) => $"between {min} and {max}";
-
-    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -2,7 +2,6 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Diagnostics;
 

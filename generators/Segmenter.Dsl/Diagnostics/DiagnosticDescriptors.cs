@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Diagnostics;
 

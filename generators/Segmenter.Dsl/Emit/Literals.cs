@@ -11,11 +11,7 @@ internal static class Literals
     public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A double literal that reads back to the same value (always with a '.', 'E' or 'd' so it stays a double).</summary>
-    public static string Double(double value)
-    {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains(".") || text.Contains("E") ? text : text + ".0";
-    }
+    public static string Double(double value) => SpecPrinter.Number(value).Replace('e', 'E');  // the spec's shortest round-trip form, C#'s exponent letter
 
     public static string Bool(bool value) => value ? "true" : "false";
 

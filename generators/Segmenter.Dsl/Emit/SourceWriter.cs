@@ -1,6 +1,5 @@
 using System;
 using System.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit;
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Syntax;
 

@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Syntax;
 

@@ -1,5 +1,3 @@
-using Segmenter.Spec;
-
 namespace Segmenter.Dsl.Syntax;
 
 /// <summary>The kinds of tokens. Keywords are contextual ('model', 'backbone' are also property names), so they lex as identifiers.</summary>

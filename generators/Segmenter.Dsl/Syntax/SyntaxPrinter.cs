@@ -1,5 +1,4 @@
 using System.Linq;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Syntax;
 

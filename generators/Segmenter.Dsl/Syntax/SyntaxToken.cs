@@ -1,5 +1,4 @@
 using Segmenter.Dsl.Text;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Syntax;
 
@@ -46,9 +45,3 @@ public sealed class SyntaxToken
     /// <inheritdoc />
     public override string ToString() => $"{Kind} {Text} {Span}";
 }
-
-/// <summary>The value of a number token: the number, and whether it was written as an integer.</summary>
-public readonly record struct NumberLiteral(double Value, bool IsInteger);
-
-/// <summary>The value of a size token such as 512x640: height then width.</summary>
-public readonly record struct SizeLiteral(long Height, long Width);

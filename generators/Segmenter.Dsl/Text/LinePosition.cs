@@ -1,5 +1,3 @@
-using Segmenter.Spec;
-
 namespace Segmenter.Dsl.Text;
 
 /// <summary>A zero-based line and character offset, as Roslyn's <c>LinePosition</c>.</summary>
@@ -8,6 +6,3 @@ public readonly record struct LinePosition(int Line, int Character)
     /// <summary>One-based "line,column" as compilers print it.</summary>
     public override string ToString() => $"{Line + 1},{Character + 1}";
 }
-
-/// <summary>The start and end of a span as line positions.</summary>
-public readonly record struct LinePositionSpan(LinePosition Start, LinePosition End);

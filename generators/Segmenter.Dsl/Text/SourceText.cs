@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Text;
 
@@ -25,12 +24,12 @@ public sealed class SourceText
     /// <summary>The path to show in generated code (e.g. relative to the project), so output does not depend on where a clone lives.</summary>
     public string DisplayPath { get; }
 
-    /// <summary>True for a library file (the built-in zoo, or a user's file beside the one compiled): its declarations can be used, its models are not emitted.</summary>
+    /// <summary>True for a file of the built-in library (the zoo): its declarations can be used, its models are not emitted.</summary>
     public bool IsLibrary { get; }
 
     /// <summary>
-    /// True for a library file the user cannot see or edit (the built-in zoo): a problem found in it is reported
-    /// at the user's declaration that uses it. Problems in other files are reported where they are.
+    /// True for a file the user cannot see or edit (the built-in zoo): a problem found in it is reported at the
+    /// user's declaration that uses it. Problems in project files are reported where they are.
     /// </summary>
     public bool IsHidden { get; }
 
@@ -52,12 +51,6 @@ public sealed class SourceText
 
     /// <summary>Creates a built-in library source text (see <see cref="IsLibrary"/> and <see cref="IsHidden"/>).</summary>
     public static SourceText Library(string text, string path) => new(path, text, path, isLibrary: true, isHidden: true);
-
-    /// <summary>
-    /// Creates a library source text for a user's file (e.g. the other specs of a folder): its declarations can be
-    /// used and its models are not emitted, but its problems are reported in it.
-    /// </summary>
-    public static SourceText Reference(string text, string path) => new(path, text, path, isLibrary: true);
 
     /// <summary>The text of <paramref name="span"/>.</summary>
     public string ToString(TextSpan span)

@@ -1,5 +1,4 @@
 using System;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Text;
 

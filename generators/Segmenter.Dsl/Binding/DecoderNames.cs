@@ -1,0 +1,19 @@
+using Segmenter.Spec;
+
+namespace Segmenter.Dsl.Binding;
+
+/// <summary>The decoders' names in the spec language, in one place.</summary>
+public static class DecoderNames
+{
+    /// <summary>The linear decoder: <c>decoder = linear</c>.</summary>
+    public const string Linear = "linear";
+
+    /// <summary>The mask transformer: <c>decoder = mask(…)</c>.</summary>
+    public const string Mask = "mask";
+
+    /// <summary>Every decoder name.</summary>
+    public static System.Collections.Generic.IReadOnlyList<string> All { get; } = new[] { Linear, Mask };
+
+    /// <summary>The name of <paramref name="kind"/>.</summary>
+    public static string Of(DecoderKind kind) => kind == DecoderKind.Linear ? Linear : Mask;
+}
