@@ -1,0 +1,381 @@
+"""Checkpoints in the project's format, training state as the .NET trainer stores it, and ``--init`` loading.
+
+Project checkpoint (``ProjectCheckpoint.Save`` in C#): safetensors holding the model's state dict
+(``encoder.*``, ``decoder.*``) with metadata ``format = "segmenter-dsl/2"``, ``model`` (the spec's
+name), ``spec`` (the .seg text) and ``spec_json`` (the resolved spec as JSON).
+
+Training checkpoint (``TrainingCheckpoint.Save``): the above plus the SGD momentum buffers as tensors
+``optimizer.momentum_buffer.<parameter name>`` and the metadata ``training.iteration``,
+``training.best_miou`` (``NaN`` before the first evaluation), ``training.best_iteration``,
+``training.seed``, ``training.iterations``, ``training.batch_size`` and ``training.accumulate``.
+This engine adds ``training.engine = segmenter_torch`` (ignored by the .NET tools).
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from . import UserError
+from . import safetensors_io
+
+FORMAT_KEY, FORMAT_VALUE = "format", "segmenter-dsl/2"
+MODEL_KEY, SPEC_KEY, SPEC_JSON_KEY = "model", "spec", "spec_json"
+MOMENTUM_PREFIX = "optimizer.momentum_buffer."
+TRAINING_PREFIX = "optimizer."
+
+# Keys that are never weights of a generated model (the reference's unused classifier heads, mmsegmentation's auxiliary head).
+UNUSED_HEADS = ("encoder.head.", "encoder.head_dist.", "encoder.fc_norm.", "encoder.pre_logits.", "auxiliary_head.")
+NESTED_STATE_DICTS = ("model", "state_dict", "model_state", "module")
+
+
+def spec_json_text(spec: Mapping) -> str:
+    """The spec as the compact JSON ``spec_json`` holds."""
+    return json.dumps(spec, separators=(",", ":"))
+
+
+def project_metadata(spec: Mapping, spec_text: str) -> Dict[str, str]:
+    """The metadata of a project checkpoint."""
+    return {FORMAT_KEY: FORMAT_VALUE, MODEL_KEY: str(spec["name"]), SPEC_KEY: spec_text, SPEC_JSON_KEY: spec_json_text(spec)}
+
+
+def save_project(path: str, state_dict: Mapping[str, torch.Tensor], spec: Mapping, spec_text: str,
+                 extra_metadata: Optional[Mapping[str, str]] = None,
+                 extra_tensors: Iterable[Tuple[str, torch.Tensor]] = ()) -> None:
+    """Writes a project checkpoint atomically (call it on rank 0 only)."""
+    metadata = project_metadata(spec, spec_text)
+    metadata.update(extra_metadata or {})
+    tensors = [(k, v) for k, v in state_dict.items()] + list(extra_tensors)
+    safetensors_io.write(path, tensors, metadata)
+
+
+def format_double(value: float) -> str:
+    """A float as .NET's round-trip format reads it back ("NaN" for NaN)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(float(value))
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands (TrainingState.cs): steps done, best validation mIoU (NaN if none) and its step."""
+
+    iteration: int = 0
+    best_miou: float = float("nan")
+    best_iteration: int = 0
+
+
+def training_metadata(state: TrainingState, seed: int, iterations: int, batch_size: int, accumulate: int) -> Dict[str, str]:
+    """The training-state metadata, exactly the keys TrainingCheckpoint.cs writes (plus the engine's name)."""
+    return {
+        "training.iteration": str(state.iteration),
+        "training.best_miou": format_double(state.best_miou),
+        "training.best_iteration": str(state.best_iteration),
+        "training.seed": str(seed),
+        "training.iterations": str(iterations),
+        "training.batch_size": str(batch_size),
+        "training.accumulate": str(accumulate),
+        "training.engine": "segmenter_torch",
+    }
+
+
+@dataclass
+class ResumePoint:
+    """What a training checkpoint restores: the weights, the momentum buffers, the state and the seed."""
+
+    weights: Dict[str, torch.Tensor]
+    momentum: Dict[str, torch.Tensor]
+    state: TrainingState
+    seed: int
+
+
+def read_training_checkpoint(path: str, spec: Mapping, batch_size: int, accumulate: int) -> ResumePoint:
+    """Reads a training checkpoint for ``--resume``; the batch size and accumulation must be the run's own."""
+    tensors, metadata = _read_safetensors(path)
+    if not metadata.get(FORMAT_KEY, "").startswith("segmenter-dsl/") or "training.iteration" not in metadata:
+        raise UserError(f"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead")
+    check_compatible(path, metadata, spec)
+
+    def integer(key: str) -> int:
+        text = metadata.get(key)
+        try:
+            return int(text)
+        except (TypeError, ValueError):
+            found = "nothing" if text is None else f"'{text}'"
+            raise UserError(f"{path}: the training state lacks a whole number under '{key}' (found {found}); the file is not a complete training checkpoint") from None
+
+    for key, current, option in (("training.batch_size", batch_size, "--batch"), ("training.accumulate", accumulate, "--accumulate")):
+        saved = 1 if key == "training.accumulate" and key not in metadata else integer(key)
+        if saved != current:
+            raise UserError(f"{path} was trained with {option} {saved}, but this run asks for {option} {current}; resume with {option} {saved}, or start a new run")
+    try:
+        best = float(metadata.get("training.best_miou", "nan"))
+    except ValueError:
+        best = float("nan")
+    weights = {k: v for k, v in tensors.items() if not k.startswith(TRAINING_PREFIX)}
+    momentum = {k[len(MOMENTUM_PREFIX):]: v for k, v in tensors.items() if k.startswith(MOMENTUM_PREFIX)}
+    state = TrainingState(integer("training.iteration"), best, integer("training.best_iteration"))
+    return ResumePoint(weights, momentum, state, integer("training.seed"))
+
+
+def architecture_differences(stored: Mapping, wanted: Mapping) -> List[str]:
+    """What differs between two specs in ways that change the weights or outputs (as ProjectCheckpoint.ArchitectureDifferences)."""
+    differences = []
+
+    def compare(what, a, b):
+        if a != b:
+            differences.append(f"{what} {a} in the file, {b} in the model")
+
+    sb, wb = stored.get("backbone", {}), wanted.get("backbone", {})
+    for key, what in (("layers", "layers"), ("width", "width"), ("heads", "heads"), ("mlpWidth", "MLP width"), ("distilled", "distilled")):
+        compare(what, sb.get(key), wb.get(key))
+    compare("patch", stored.get("patch"), wanted.get("patch"))
+    compare("image", "x".join(map(str, stored.get("image", []))), "x".join(map(str, wanted.get("image", []))))
+    compare("classes", stored.get("classes"), wanted.get("classes"))
+    architecture = lambda d: {k: v for k, v in (d or {}).items() if k not in ("dropout", "dropPath")}
+    if architecture(stored.get("decoder")) != architecture(wanted.get("decoder")):
+        differences.append(f"decoder {architecture(stored.get('decoder'))} in the file, {architecture(wanted.get('decoder'))} in the model")
+    compare("normalisation", (stored.get("normalization") or {}).get("name"), (wanted.get("normalization") or {}).get("name"))
+    if not _close(stored.get("layerNormEpsilon"), wanted.get("layerNormEpsilon")):
+        differences.append(f"LayerNorm epsilon {stored.get('layerNormEpsilon')} in the file, {wanted.get('layerNormEpsilon')} in the model")
+    compare("position-embedding resize", stored.get("positionEmbeddingResize"), wanted.get("positionEmbeddingResize"))
+    return differences
+
+
+def _close(a, b) -> bool:
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-12)
+    except (TypeError, ValueError):
+        return a == b
+
+
+def check_compatible(path: str, metadata: Mapping[str, str], spec: Mapping) -> None:
+    """Refuses a project file whose spec describes another architecture than ``spec``."""
+    text = metadata.get(SPEC_JSON_KEY)
+    if text is None:
+        return   # version 1: weights still load with the strict key and shape checks
+    try:
+        stored = json.loads(text)
+    except ValueError as error:
+        raise UserError(f"{path}: its '{SPEC_JSON_KEY}' metadata is not valid JSON ({error})") from None
+    differences = architecture_differences(stored, spec)
+    if differences:
+        raise UserError(f"{path} holds weights of model '{stored.get('name')}', whose architecture differs from '{spec['name']}': "
+                        + "; ".join(differences) + f". Load it with the model it was saved from ('{stored.get('name')}'), or convert the weights.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading any supported file (for --init and evaluate --checkpoint)
+
+
+def _read_safetensors(path: str):
+    try:
+        return safetensors_io.read(path)
+    except safetensors_io.SafeTensorsError as error:
+        raise UserError(str(error)) from None
+
+
+def _torch_load(path: str):
+    kwargs = {"map_location": "cpu"}
+    try:
+        return torch.load(path, weights_only=True, **kwargs)
+    except TypeError:   # a torch without weights_only
+        return torch.load(path, **kwargs)
+    except Exception:
+        # Not loadable as plain tensors and containers (e.g. a checkpoint with pickled objects): the
+        # user named this file, so it is trusted, as the reference's own scripts trust it.
+        return torch.load(path, weights_only=False, **kwargs)
+
+
+def read_any(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Tensors and metadata of a safetensors file or a torch.save file (state dict at the top or under model/state_dict/…)."""
+    import os
+    if not os.path.isfile(path):
+        raise UserError(f"checkpoint '{path}' does not exist")
+    if safetensors_io.looks_like_safetensors(path):
+        tensors, metadata = _read_safetensors(path)
+    else:
+        try:
+            obj = _torch_load(path)
+        except Exception as error:
+            raise UserError(f"{path}: not a checkpoint: expected a torch.save file (.pth/.pt) or a safetensors file ({type(error).__name__}: {error})") from None
+        tensors = _state_dict_of(obj, path)
+        metadata = {}
+    if tensors and all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors, metadata
+
+
+def _state_dict_of(obj, path: str) -> Dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping):
+        tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        if tensors:
+            return tensors
+        for key in NESTED_STATE_DICTS:
+            inner = obj.get(key)
+            if isinstance(inner, Mapping) and any(isinstance(v, torch.Tensor) for v in inner.values()):
+                return {k: v for k, v in inner.items() if isinstance(v, torch.Tensor)}
+        keys = ", ".join(str(k) for k in list(obj)[:10])
+        raise UserError(f"{path}: a torch.save file without a state dict: no tensors at the top level or under "
+                        + ", ".join(f"'{k}'" for k in NESTED_STATE_DICTS) + f" (top-level keys: {keys})")
+    raise UserError(f"{path}: a torch.save file holding a {type(obj).__name__}, not a state dict")
+
+
+# Key conventions (KeyConventions.cs).
+_MMSEG_RULES = [
+    (r"^backbone\.patch_embed\.projection\.", "encoder.patch_embed.proj."),
+    (r"^backbone\.(cls_token|pos_embed|dist_token)$", r"encoder.\1"),
+    (r"^backbone\.ln1\.", "encoder.norm."),
+    (r"^backbone\.layers\.(\d+)\.", r"encoder.blocks.\1."),
+    (r"^decode_head\.layers\.(\d+)\.", r"decoder.blocks.\1."),
+    (r"^decode_head\.dec_proj\.", "decoder.proj_dec."),
+    (r"^decode_head\.cls_emb$", "decoder.cls_emb"),
+    (r"^decode_head\.patch_proj\.weight$", "decoder.proj_patch"),
+    (r"^decode_head\.classes_proj\.weight$", "decoder.proj_classes"),
+    (r"^decode_head\.decoder_norm\.", "decoder.decoder_norm."),
+    (r"^decode_head\.mask_norm\.", "decoder.mask_norm."),
+    (r"^decode_head\.conv_seg\.", "decoder.head."),
+]
+_MMSEG_BLOCK_RULES = [
+    (r"\.ln1\.", ".norm1."),
+    (r"\.ln2\.", ".norm2."),
+    (r"\.attn\.attn\.in_proj_(weight|bias)$", r".attn.qkv.\1"),
+    (r"\.attn\.attn\.out_proj\.", ".attn.proj."),
+    (r"\.ffn\.layers\.0\.0\.", ".mlp.fc1."),
+    (r"\.ffn\.layers\.1\.", ".mlp.fc2."),
+]
+
+
+def detect_convention(keys: Iterable[str]) -> str:
+    """'mmsegmentation', 'reference' or 'timm', judged by the keys' prefixes."""
+    keys = list(keys)
+    if any(k.startswith(("backbone.", "decode_head.")) for k in keys):
+        return "mmsegmentation"
+    if any(k.startswith(("encoder.", "decoder.")) for k in keys):
+        return "reference"
+    if any(k.startswith(("blocks.", "patch_embed.")) or k == "cls_token" for k in keys):
+        return "timm"
+    return "reference"
+
+
+def to_reference(tensors: Mapping[str, torch.Tensor], convention: str) -> Dict[str, torch.Tensor]:
+    """The tensors renamed (and for mmsegmentation reshaped) to the reference's keys."""
+    if convention == "timm":
+        return {"encoder." + k: v for k, v in tensors.items()}
+    if convention != "mmsegmentation":
+        return dict(tensors)
+    result = {}
+    for key, value in tensors.items():
+        for pattern, replacement in _MMSEG_RULES:
+            if re.search(pattern, key):
+                key = re.sub(pattern, replacement, key)
+                if key.startswith(("encoder.blocks.", "decoder.blocks.")):
+                    for block_pattern, block_replacement in _MMSEG_BLOCK_RULES:
+                        key = re.sub(block_pattern, block_replacement, key)
+                break
+        if key in ("decoder.proj_patch", "decoder.proj_classes"):
+            value = value.t().contiguous()   # mmsegmentation keeps them as bias-free Linear layers
+        if key == "decoder.head.weight" and value.dim() == 4:
+            value = value.flatten(1)          # its linear decoder is a 1×1 convolution
+        result[key] = value
+    return result
+
+
+def resize_position_embedding(value: torch.Tensor, target_shape, spec: Mapping) -> Tuple[torch.Tensor, Optional[str]]:
+    """A position embedding of another (square) grid resized to the spec's, extra tokens kept; (value, note)."""
+    if value.dim() != 3 or len(target_shape) != 3 or value.shape[2] != target_shape[2] or value.shape[1] == target_shape[1]:
+        return value, None
+    extra = int(spec["extraTokens"])
+    tokens = value.shape[1] - extra
+    side = int(round(math.sqrt(tokens))) if tokens > 0 else 0
+    if tokens <= 0 or side * side != tokens:
+        return value, None
+    grid_h, grid_w = int(spec["grid"][0]), int(spec["grid"][1])
+    mode = "bicubic" if spec.get("positionEmbeddingResize") == "bicubic" else "bilinear"
+    grid = value[:, extra:].reshape(1, side, side, -1).permute(0, 3, 1, 2).float()
+    grid = F.interpolate(grid, size=(grid_h, grid_w), mode=mode, align_corners=False)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, grid_h * grid_w, -1).to(value.dtype)
+    return torch.cat([value[:, :extra], grid], dim=1), f"encoder.pos_embed resized from a {side}×{side} grid to {grid_h}×{grid_w} ({mode})"
+
+
+@dataclass
+class LoadReport:
+    """What a load did (as LoadReport.cs)."""
+
+    path: str
+    convention: str
+    loaded: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    skipped: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"{self.path} ({self.convention} keys): {len(self.loaded)} loaded, {len(self.missing)} missing (allowed), {len(self.skipped)} skipped"]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing: Iterable[str] = ()) -> LoadReport:
+    """Loads any supported file into ``model`` strictly and all-or-nothing.
+
+    Unexpected keys, missing keys (except under ``allow_missing`` prefixes; timm files imply
+    ``decoder.``) and shape mismatches are reported together and nothing is copied.
+    """
+    tensors, metadata = read_any(path)
+    if metadata.get(FORMAT_KEY, "").startswith("segmenter-dsl/"):
+        check_compatible(path, metadata, spec)
+    convention = detect_convention(tensors)
+    source = to_reference(tensors, convention)
+    allow = list(allow_missing)
+    if convention == "timm" and not allow:
+        allow = ["decoder."]
+    report = LoadReport(path, convention)
+    target = model.state_dict()
+    accepted, unexpected, mismatches, seen = {}, [], [], set()
+    for key, value in source.items():
+        if key.startswith(TRAINING_PREFIX):
+            continue
+        if key.startswith(UNUSED_HEADS):
+            report.skipped.append(key)
+            continue
+        if key not in target:
+            unexpected.append(key)
+            continue
+        seen.add(key)
+        if key == "encoder.pos_embed":
+            value, note = resize_position_embedding(value, tuple(target[key].shape), spec)
+            if note:
+                report.notes.append(note)
+        if tuple(value.shape) != tuple(target[key].shape):
+            mismatches.append(f"{key}: {list(value.shape)} in the file, {list(target[key].shape)} in the model")
+            continue
+        accepted[key] = value
+        report.loaded.append(key)
+    report.missing = [k for k in target if k not in seen]
+    not_allowed = [k for k in report.missing if not any(k.startswith(p) for p in allow)]
+    if unexpected or not_allowed or mismatches:
+        problems = []
+        if not_allowed:
+            problems.append(f"{len(not_allowed)} missing ({', '.join(not_allowed[:8])}{', …' if len(not_allowed) > 8 else ''})")
+        if unexpected:
+            problems.append(f"{len(unexpected)} unexpected ({', '.join(unexpected[:8])}{', …' if len(unexpected) > 8 else ''})")
+        if mismatches:
+            problems.append(f"{len(mismatches)} shape mismatches ({'; '.join(mismatches[:5])})")
+        hint = " (starting from backbone-only weights? the decoder may be missing: that is allowed only for timm-style files)" if not_allowed else ""
+        raise UserError(f"{path} ({convention} keys) does not fit {spec['name']}: " + "; ".join(problems) + hint + "; the model was left unchanged")
+    with torch.no_grad():
+        params = dict(model.named_parameters())
+        buffers = dict(model.named_buffers())
+        for key, value in accepted.items():
+            destination = params.get(key, buffers.get(key))
+            if destination is None:   # a state-dict entry that is neither (rare): fall back to load_state_dict
+                model.load_state_dict({key: value}, strict=False)
+            else:
+                destination.copy_(value.to(destination.dtype))
+    return report

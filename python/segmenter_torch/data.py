@@ -1,0 +1,205 @@
+"""Datasets in the layouts the .NET reader opens (DatasetReader.cs): ade20k, cityscapes, pascal-context, folder.
+
+Samples are decoded and validated as they are loaded, and every error names the file: an image
+without its label, an unreadable file, image and label of different sizes, a label value that is not
+a class. Label PNGs may be 8-bit greyscale or palette images; a palette file gives its indices, not
+its colours (Pillow's mode "P"); other label images are refused rather than guessed.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+from PIL import Image
+
+from . import UserError
+
+IGNORE = 255
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+LAYOUTS = ("ade20k", "cityscapes", "pascal-context", "folder")
+PRESET_CLASSES = {"ade20k": 150, "cityscapes": 19, "pascal-context": 60}
+
+
+class DatasetError(UserError):
+    """A sample that cannot be used: which file, and why."""
+
+
+def parse_layout(name: str) -> str:
+    """ade20k, cityscapes, pascal-context or folder (and the aliases the .NET CLI takes)."""
+    key = name.strip().lower().replace("_", "-")
+    aliases = {"ade20k": "ade20k", "ade": "ade20k", "cityscapes": "cityscapes", "pascal-context": "pascal-context",
+               "pascalcontext": "pascal-context", "pascal": "pascal-context", "folder": "folder", "custom": "folder"}
+    if key not in aliases:
+        raise UserError(f"unknown dataset layout '{name}': use ade20k, cityscapes, pascal-context or folder")
+    return aliases[key]
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """An image file as uint8 [H, W, 3] RGB."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    except FileNotFoundError:
+        raise DatasetError(f"image file '{path}' does not exist") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise DatasetError(f"{path}: unreadable image ({error})") from None
+
+
+def read_labels(path: str) -> np.ndarray:
+    """A label image as uint8 [H, W]: an 8-bit grey image gives its values, a palette image its indices; others are refused."""
+    try:
+        with Image.open(path) as image:
+            if image.mode not in ("L", "P"):
+                raise DatasetError(f"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is mode "
+                                   f"'{image.mode}'; convert it to greyscale class indices")
+            return np.asarray(image, dtype=np.uint8).copy()
+    except FileNotFoundError:
+        raise DatasetError(f"label file '{path}' does not exist") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise DatasetError(f"{path}: unreadable label image ({error})") from None
+
+
+@dataclass(frozen=True)
+class Sample:
+    image_path: str
+    label_path: str
+
+
+class SegmentationDataset:
+    """A split: image/label pairs in a stable (sorted) order, the number of classes, and the stored-value → class table."""
+
+    def __init__(self, layout: str, root: str, split: str, samples: List[Sample], num_classes: int,
+                 class_names: Optional[List[str]], map_label: Callable[[int], int]):
+        self.layout, self.root, self.split = layout, root, split
+        self.samples = samples
+        self.num_classes = num_classes
+        self.class_names = class_names
+        self.label_table = np.array([map_label(v) for v in range(256)], dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def load(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Image uint8 [H, W, 3] and labels uint8 [H, W] mapped to classes (255 ignored); DatasetError naming the file otherwise."""
+        sample = self.samples[index]
+        image = read_rgb(sample.image_path)
+        raw = read_labels(sample.label_path)
+        if image.shape[:2] != raw.shape:
+            raise DatasetError(f"{sample.label_path}: the labels are {raw.shape[1]}×{raw.shape[0]} but the image {sample.image_path} "
+                               f"is {image.shape[1]}×{image.shape[0]}")
+        labels = self.label_table[raw]
+        bad = (labels != IGNORE) & (labels >= self.num_classes)
+        if bad.any():
+            y, x = (int(v[0]) for v in np.nonzero(bad))
+            value, mapped = int(raw[y, x]), int(labels[y, x])
+            meaning = "" if value == mapped else f" (class {mapped} in the {self.layout} layout's numbering)"
+            raise DatasetError(f"{sample.label_path}: label value {value}{meaning} at pixel ({x}, {y}) is not one of the "
+                               f"{self.num_classes} classes (0–{self.num_classes - 1}) or ignore (255)")
+        return image, labels
+
+
+def open_dataset(layout: str, root: str, split: str) -> SegmentationDataset:
+    """Opens split ``split`` (train or val; the layout's own names also work) of the dataset at ``root``."""
+    layout = parse_layout(layout)
+    if not os.path.isdir(root):
+        raise UserError(f"dataset folder '{root}' does not exist")
+    opener = {"ade20k": _open_ade20k, "cityscapes": _open_cityscapes, "pascal-context": _open_pascal_context, "folder": _open_folder}[layout]
+    dataset = opener(root, split)
+    if len(dataset) == 0:
+        expected = {
+            "ade20k": "images/<split>/*.jpg with annotations/<split>/*.png of the same names (split: training or validation)",
+            "cityscapes": f"leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png",
+            "pascal-context": f"ImageSets/SegmentationContext/{split}.txt naming JPEGImages/<id>.jpg with SegmentationClassContext/<id>.png",
+            "folder": f"images/{split}/ (or images/) with image files and labels/{split}/ (or labels/) with PNGs of the same names",
+        }[layout]
+        raise DatasetError(f"{root}: no {split} samples found in the {layout} layout, which expects {expected}")
+    return dataset
+
+
+def _require_directory(path: str, what: str) -> None:
+    if not os.path.isdir(path):
+        raise DatasetError(f"{path}: missing folder of {what}")
+
+
+def _images_in(directory: str) -> List[str]:
+    return sorted(os.path.join(directory, f) for f in os.listdir(directory)
+                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and os.path.isfile(os.path.join(directory, f)))
+
+
+def _pair(images: List[str], label_for: Callable[[str], str]) -> List[Sample]:
+    samples = []
+    for image in images:
+        label = label_for(image)
+        if not os.path.isfile(label):
+            raise DatasetError(f"{image}: no label file (expected {label})")
+        samples.append(Sample(image, label))
+    return samples
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _open_ade20k(root: str, split: str) -> SegmentationDataset:
+    base = os.path.join(root, "ADEChallengeData2016")
+    base = base if os.path.isdir(base) else root
+    folder = {"train": "training", "training": "training", "val": "validation", "validation": "validation"}.get(split.lower(), split)
+    images, annotations = os.path.join(base, "images", folder), os.path.join(base, "annotations", folder)
+    _require_directory(images, f"ADE20K images (ADEChallengeData2016/images/{folder})")
+    _require_directory(annotations, f"ADE20K annotations (ADEChallengeData2016/annotations/{folder})")
+    samples = _pair(_images_in(images), lambda image: os.path.join(annotations, _stem(image) + ".png"))
+    # Reduce zero label: 0 ("other") is ignored, every other label k becomes k − 1.
+    return SegmentationDataset("ade20k", root, folder, samples, 150, None, lambda v: IGNORE if v == 0 else v - 1)
+
+
+def _open_cityscapes(root: str, split: str) -> SegmentationDataset:
+    images, labels = os.path.join(root, "leftImg8bit", split), os.path.join(root, "gtFine", split)
+    _require_directory(images, f"Cityscapes images (leftImg8bit/{split})")
+    _require_directory(labels, f"Cityscapes labels (gtFine/{split})")
+    suffix = "_leftImg8bit.png"
+    files = sorted(os.path.join(d, f) for d, _, names in os.walk(images) for f in names if f.endswith(suffix))
+
+    def label_for(image: str) -> str:
+        relative = os.path.relpath(image, images)
+        return os.path.join(labels, relative[:-len(suffix)] + "_gtFine_labelTrainIds.png")
+
+    return SegmentationDataset("cityscapes", root, split, _pair(files, label_for), 19, None, lambda v: v)
+
+
+def _open_pascal_context(root: str, split: str) -> SegmentationDataset:
+    candidates = [os.path.join(root, "VOCdevkit", "VOC2010"), os.path.join(root, "VOC2010"), root]
+    base = next(c for c in candidates if os.path.isdir(c))
+    listing = os.path.join(base, "ImageSets", "SegmentationContext", split + ".txt")
+    if not os.path.isfile(listing):
+        raise DatasetError(f"{listing}: the Pascal Context split list is missing (expected VOC2010/ImageSets/SegmentationContext/{split}.txt)")
+    samples = []
+    with open(listing, encoding="utf-8") as stream:
+        for line in (l.strip() for l in stream):
+            if not line:
+                continue
+            image = os.path.join(base, "JPEGImages", line + ".jpg")
+            label = os.path.join(base, "SegmentationClassContext", line + ".png")
+            if not os.path.isfile(image):
+                raise DatasetError(f"{listing}: lists '{line}' but {image} does not exist")
+            if not os.path.isfile(label):
+                raise DatasetError(f"{image}: no label file {label}")
+            samples.append(Sample(image, label))
+    return SegmentationDataset("pascal-context", root, split, samples, 60, None, lambda v: v)
+
+
+def _open_folder(root: str, split: str) -> SegmentationDataset:
+    classes_file = os.path.join(root, "classes.txt")
+    if not os.path.isfile(classes_file):
+        raise DatasetError(f"{classes_file}: a folder dataset needs classes.txt, one class name per line, in label order")
+    with open(classes_file, encoding="utf-8") as stream:
+        classes = [l.strip() for l in stream if l.strip()]
+    if not 1 <= len(classes) <= 255:
+        raise DatasetError(f"{classes_file}: needs between 1 and 255 class names, found {len(classes)}")
+    images, labels = os.path.join(root, "images", split), os.path.join(root, "labels", split)
+    if not os.path.isdir(images):
+        images, labels = os.path.join(root, "images"), os.path.join(root, "labels")
+    _require_directory(images, f"images (images/{split} or images/)")
+    _require_directory(labels, f"labels (labels/{split} or labels/)")
+    samples = _pair(_images_in(images), lambda image: os.path.join(labels, _stem(image) + ".png"))
+    return SegmentationDataset("folder", root, split, samples, len(classes), classes, lambda v: v)

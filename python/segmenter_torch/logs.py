@@ -1,0 +1,47 @@
+"""Run logs: metrics.jsonl (always), TensorBoard scalars (when torch.utils.tensorboard imports), config.json."""
+
+import json
+import math
+import os
+
+from .atomic import write_text_atomically
+
+
+def _clean(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+class RunLog:
+    """Appends one JSON object per line to OUT/metrics.jsonl and mirrors scalars to TensorBoard if available."""
+
+    def __init__(self, directory: str):
+        self.path = os.path.join(directory, "metrics.jsonl")
+        self.writer = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(os.path.join(directory, "tensorboard"))
+        except Exception:   # no tensorboard package: metrics.jsonl only
+            self.writer = None
+
+    def record(self, entry: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(_clean(entry), separators=(",", ":")) + "\n")
+            stream.flush()
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        if self.writer is not None and value is not None and not math.isnan(value):
+            self.writer.add_scalar(tag, value, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write_config(directory: str, config: dict) -> None:
+    write_text_atomically(os.path.join(directory, "config.json"), json.dumps(_clean(config), indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,199 @@
+"""A reader and writer of the safetensors format, written for this project (no external package).
+
+The format: an 8-byte little-endian header length N; N bytes of a JSON object
+``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}``;
+then the raw little-endian bytes of the tensors. Offsets are relative to the start of the data, and
+the tensors must tile the data exactly (no gaps, no overlaps, no trailing bytes). The reader checks
+all of this and names the file in every error; the writer pads the header with spaces to 8 bytes
+(as the reference writer and the .NET one do) and writes atomically.
+"""
+
+import json
+import struct
+import sys
+from typing import Dict, Iterable, Mapping, Optional, Tuple
+
+import torch
+
+from .atomic import write_atomically
+
+MAX_HEADER_BYTES = 100 << 20
+
+_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
+
+
+class SafeTensorsError(ValueError):
+    """A file that is not valid safetensors, or tensors that cannot be written as safetensors."""
+
+
+def _element_size(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def _reject_duplicates(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise SafeTensorsError(f"the header names '{key}' twice")
+        seen[key] = value
+    return seen
+
+
+def read(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Reads ``path``: returns (tensors by name, in file order; metadata). Raises SafeTensorsError naming the file."""
+    try:
+        with open(path, "rb") as stream:
+            blob = stream.read()
+    except FileNotFoundError:
+        raise SafeTensorsError(f"{path}: file not found") from None
+    except OSError as error:
+        raise SafeTensorsError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        return parse(blob)
+    except SafeTensorsError as error:
+        raise SafeTensorsError(f"{path}: {error}") from None
+
+
+def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Parses the bytes of a safetensors file (errors without a file name; see ``read``)."""
+    if len(blob) < 8:
+        raise SafeTensorsError(f"not a safetensors file ({len(blob)} bytes, shorter than the 8-byte header length)")
+    (length,) = struct.unpack("<Q", blob[:8])
+    if length < 2 or length > MAX_HEADER_BYTES or length > len(blob) - 8:
+        raise SafeTensorsError(f"not a safetensors file (header length {length} for a file of {len(blob)} bytes)")
+    try:
+        header = json.loads(blob[8:8 + length].decode("utf-8"), object_pairs_hook=_reject_duplicates)
+    except SafeTensorsError as error:
+        raise SafeTensorsError(f"invalid header: {error}") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise SafeTensorsError(f"the header is not valid JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise SafeTensorsError("the header is not a JSON object")
+
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise SafeTensorsError("'__metadata__' must be an object of strings")
+
+    data = memoryview(blob)[8 + length:]
+    entries = []
+    for name, entry in header.items():
+        if not isinstance(entry, dict):
+            raise SafeTensorsError(f"tensor '{name}' is not described by an object")
+        dtype_name, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if dtype_name not in _DTYPES:
+            raise SafeTensorsError(f"tensor '{name}' has dtype {dtype_name!r}, which is not supported ({', '.join(_DTYPES)})")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise SafeTensorsError(f"tensor '{name}' needs a 'shape' of non-negative integers, not {shape!r}")
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                or offsets[0] < 0 or offsets[1] < offsets[0] or offsets[1] > len(data)):
+            raise SafeTensorsError(f"tensor '{name}' has data offsets {offsets!r} outside the {len(data)} bytes of data (truncated file?)")
+        dtype = _DTYPES[dtype_name]
+        count = 1
+        for d in shape:
+            count *= d
+        expected = count * _element_size(dtype)
+        if offsets[1] - offsets[0] != expected:
+            raise SafeTensorsError(f"tensor '{name}' of shape {shape} and dtype {dtype_name} needs {expected} bytes but its offsets give {offsets[1] - offsets[0]}")
+        entries.append((name, dtype, shape, offsets[0], offsets[1]))
+
+    # The tensors must tile the data: sorted by offset, each starts where the previous ended.
+    position = 0
+    for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):
+        if begin != position:
+            what = "overlaps the previous tensor" if begin < position else f"leaves a gap of {begin - position} bytes before it"
+            raise SafeTensorsError(f"tensor '{name}' at data offsets [{begin}, {end}] {what}")
+        position = end
+    if position != len(data):
+        raise SafeTensorsError(f"{len(data) - position} bytes of data after the last tensor (the tensors must cover the data exactly)")
+
+    tensors = {}
+    for name, dtype, shape, begin, end in entries:
+        raw = bytearray(data[begin:end])   # a private, writable copy
+        if end == begin:
+            tensors[name] = torch.empty(shape, dtype=dtype)
+            continue
+        tensor = torch.frombuffer(raw, dtype=dtype) if hasattr(torch, "frombuffer") else torch.tensor(list(raw), dtype=torch.uint8).view(dtype)
+        if sys.byteorder != "little" and _element_size(dtype) > 1:
+            tensor = _byteswapped(tensor)
+        tensors[name] = tensor.reshape(shape)
+    return tensors, dict(metadata)
+
+
+def _byteswapped(tensor: torch.Tensor) -> torch.Tensor:
+    size = tensor.element_size()
+    as_bytes = tensor.contiguous().view(torch.uint8).reshape(-1, size).flip(1).reshape(-1)
+    return as_bytes.view(tensor.dtype)
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> bytes:
+    tensor = tensor.detach().cpu().contiguous()
+    if tensor.numel() == 0:
+        return b""
+    if sys.byteorder != "little" and tensor.element_size() > 1:
+        tensor = _byteswapped(tensor)
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.view(torch.int16)   # numpy has no bfloat16; the bytes are the same
+    return tensor.numpy().tobytes()
+
+
+def serialize(tensors: Iterable[Tuple[str, torch.Tensor]], metadata: Optional[Mapping[str, str]] = None):
+    """The header bytes and the list of tensors (in order) for ``tensors``; raises SafeTensorsError on duplicates or bad types."""
+    header = {}
+    if metadata:
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise SafeTensorsError(f"metadata must map strings to strings; '{key}' holds a {type(value).__name__}")
+        header["__metadata__"] = dict(metadata)
+    ordered = []
+    offset = 0
+    for name, tensor in tensors:
+        if name == "__metadata__" or name in header:
+            raise SafeTensorsError(f"two tensors are named '{name}'; safetensors names must be unique")
+        if tensor.dtype not in _NAMES:
+            raise SafeTensorsError(f"tensor '{name}' has dtype {tensor.dtype}, which safetensors cannot hold")
+        size = tensor.numel() * tensor.element_size()
+        header[name] = {"dtype": _NAMES[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+        ordered.append(tensor)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text, ordered
+
+
+def write(path: str, tensors: Iterable[Tuple[str, torch.Tensor]], metadata: Optional[Mapping[str, str]] = None) -> None:
+    """Writes ``tensors`` (name, tensor pairs, any device) with string ``metadata`` to ``path`` atomically."""
+    header, ordered = serialize(tensors, metadata)
+
+    def emit(stream):
+        stream.write(header)
+        for tensor in ordered:
+            stream.write(_tensor_bytes(tensor))
+
+    write_atomically(path, emit)
+
+
+def looks_like_safetensors(path: str) -> bool:
+    """True if the file starts as a safetensors file does (a plausible header length, then '{')."""
+    try:
+        with open(path, "rb") as stream:
+            start = stream.read(9)
+            stream.seek(0, 2)
+            size = stream.tell()
+    except OSError:
+        return False
+    if len(start) < 9:
+        return False
+    (length,) = struct.unpack("<Q", start[:8])
+    return 1 < length <= MAX_HEADER_BYTES and size >= 8 + length and start[8:9] == b"{"

@@ -1,0 +1,350 @@
+"""``python -m segmenter_torch.train``: the paper's recipe on PyTorch's distributed engine.
+
+Run it directly (one process) or under torchrun (one process per device); see python/README.md.
+The recipe is the .NET trainer's (Trainer.cs, docs/training.md): SGD with Nesterov momentum 0.9,
+the poly schedule per step, cross-entropy on the upsampled logits ignoring 255, gradient
+accumulation, drop-path/dropout in training only, mmsegmentation's augmentation, periodic
+evaluation keeping the best checkpoint, and an exact resume.
+
+--batch is the GLOBAL batch: each of W processes takes B/W samples of the same global batch, and the
+loss is the sum of per-pixel losses over the global batch divided by its labelled pixels (the
+label count is all-reduced), so W processes compute the gradient one process would, up to
+floating-point order.
+"""
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from . import UserError, __version__
+from . import amp as amp_modes
+from .augment import AugmentationOptions
+from .batches import TrainingSamples, training_loader
+from .checkpoint import (MOMENTUM_PREFIX, TrainingState, load_weights, read_training_checkpoint, save_project,
+                         training_metadata)
+from .data import IGNORE, open_dataset, parse_layout
+from .distributed import Context, all_reduce_sum, barrier, full_state, initialise, load_momentum, shutdown, wrap
+from .evaluation import evaluate
+from .inference import InferenceOptions, parse_mode
+from .logs import RunLog, write_config
+from .model_file import ModelFile, load as load_model_file
+from .schedule import make_optimizer, poly_lr
+from .seeds import mix
+
+DROPOUT_SALT = 0xD20F
+INIT_SALT = 0x1A17
+
+
+class TrainingError(UserError):
+    """Training cannot go on (a non-finite loss); the last finite checkpoint is kept."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m segmenter_torch.train",
+                                description="Train a generated Segmenter model (model.py) with the paper's recipe on PyTorch (torchrun, DDP, FSDP, AMP).")
+    p.add_argument("--model", required=True, help="the generated model file (segmenter emit <model> --target pytorch --out model.py)")
+    p.add_argument("--data", required=True, help="the dataset folder")
+    p.add_argument("--dataset", required=True, help="layout: ade20k, cityscapes, pascal-context or folder")
+    p.add_argument("--iters", type=int, default=1000, help="optimiser steps (default 1000)")
+    p.add_argument("--batch", type=int, default=8, help="GLOBAL images per forward pass, split evenly over the processes (default 8)")
+    p.add_argument("--accumulate", type=int, default=1, help="forward/backward passes per step, gradients summed (default 1)")
+    p.add_argument("--lr", type=float, default=1e-3, help="base learning rate of the poly schedule (default 1e-3)")
+    p.add_argument("--min-lr", type=float, default=1e-5, help="the schedule's floor (default 1e-5)")
+    p.add_argument("--momentum", type=float, default=0.9, help="Nesterov momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="SGD weight decay (default 0)")
+    p.add_argument("--crop", type=int, default=None, help="training crop size S (default: the model's image size, its short side)")
+    p.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (0: at the end only)")
+    p.add_argument("--eval-mode", default="slide", help="whole, slide or multiscale (default slide)")
+    p.add_argument("--window", type=int, default=None, help="sliding window (default: the crop size)")
+    p.add_argument("--stride", type=int, default=None, help="sliding stride (default: 2/3 of the window)")
+    p.add_argument("--test-size", type=int, default=None, help="rescale validation images to this short side first")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="write last.safetensors every N steps (default 500)")
+    p.add_argument("--log-every", type=int, default=1, help="a metrics.jsonl line (and a progress line) every N steps (default 1)")
+    p.add_argument("--out", default="runs/segmenter", help="folder for checkpoints and logs (default runs/segmenter)")
+    p.add_argument("--resume", nargs="?", const="", default=None, metavar="F",
+                   help="continue from a training checkpoint (default: OUT/last.safetensors)")
+    p.add_argument("--init", default=None, metavar="F", help="initial weights: timm/DeiT ViT weights, checkpoint.pth, mmsegmentation, safetensors or project files")
+    p.add_argument("--seed", type=int, default=0, help="seed of the initialisation, data order, augmentation and dropout (default 0)")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers per process (default 2; 0: in the training process)")
+    p.add_argument("--skip-bad-samples", action="store_true", help="use the next sample in place of an unreadable one, counting them")
+    p.add_argument("--train-split", default="train", help="training split (default train)")
+    p.add_argument("--val-split", default="val", help="validation split, or none (default val)")
+    p.add_argument("--strategy", default="ddp", choices=("ddp", "fsdp"), help="data parallelism with several processes (default ddp; fsdp needs torch ≥ 2)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default auto)")
+    p.add_argument("--amp", default="off", choices=amp_modes.MODES, help="mixed precision: off, bf16 or fp16 (CUDA) (default off)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per process (torch.set_num_threads)")
+    return p
+
+
+def check_options(args) -> None:
+    for name in ("iters", "batch", "accumulate", "checkpoint_every", "log_every"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
+    if args.eval_every < 0:
+        raise UserError(f"--eval-every must be at least 0, not {args.eval_every}")
+    if args.crop is not None and args.crop < 1:
+        raise UserError(f"--crop must be at least 1, not {args.crop}")
+    if args.workers < 0:
+        raise UserError(f"--workers must be at least 0, not {args.workers}")
+    if not args.lr > 0:
+        raise UserError(f"--lr must be positive, not {args.lr}")
+    try:
+        args.eval_mode = parse_mode(args.eval_mode)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+class Trainer:
+    """One process's part of a training run."""
+
+    def __init__(self, args, context: Context):
+        self.args, self.context = args, context
+        self.model_file: ModelFile = load_model_file(args.model)
+        spec = self.model_file.spec
+        self.crop = args.crop or min(int(spec["image"][0]), int(spec["image"][1]))
+        if args.batch % context.world_size:
+            raise UserError(f"--batch {args.batch} is the global batch and must be divisible by the {context.world_size} processes "
+                            f"(e.g. --batch {max(context.world_size, args.batch // context.world_size * context.world_size)})")
+        amp_modes.check(args.amp, context.device)
+        layout = parse_layout(args.dataset)
+        self.train_set = open_dataset(layout, args.data, args.train_split)
+        self.val_set = None if args.val_split is None or args.val_split.lower() == "none" else open_dataset(layout, args.data, args.val_split)
+        if self.train_set.num_classes != self.model_file.num_classes:
+            raise UserError(f"the dataset has {self.train_set.num_classes} classes but {self.model_file.name} predicts {self.model_file.num_classes}; "
+                            f"use a model whose 'classes' match the dataset (e.g. a spec with classes = {self.train_set.num_classes})")
+        self.out = args.out
+        self.last_path = os.path.join(self.out, "last.safetensors")
+        self.best_path = os.path.join(self.out, "best.safetensors")
+        self.resume_path: Optional[str] = None
+        if args.resume is not None:
+            self.resume_path = args.resume or self.last_path
+            if not os.path.isfile(self.resume_path):
+                raise UserError(f"nothing to resume: {self.resume_path} does not exist")
+        self.stop_requested = False
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def _build(self):
+        args, context, spec = self.args, self.context, self.model_file.spec
+        torch.manual_seed(mix(args.seed, INIT_SALT))   # the initialisation, too, is a function of the seed
+        model = self.model_file.create_model()
+        self.state = TrainingState()
+        self.seed = args.seed
+        momentum = {}
+        if self.resume_path is not None:
+            point = read_training_checkpoint(self.resume_path, spec, args.batch, args.accumulate)
+            try:
+                model.load_state_dict(point.weights, strict=True)
+            except RuntimeError as error:
+                raise UserError(f"{self.resume_path}: the weights do not fit {self.model_file.name}: {error}") from None
+            self.state, self.seed, momentum = point.state, point.seed, point.momentum
+            self.note(f"resumed from {self.resume_path} at step {self.state.iteration} (seed {self.seed})")
+        elif args.init:
+            report = load_weights(model, args.init, spec)
+            self.note("initialised: " + report.summary())
+        model.to(context.device)
+        self.model = wrap(model, args.strategy, context)
+        self.optimizer = make_optimizer(self.model.parameters(), args.lr, args.momentum, args.weight_decay)
+        if momentum:
+            load_momentum(self.model, self.optimizer, {k: v.to(context.device) for k, v in momentum.items()}, self.resume_path)
+        self.scaler = amp_modes.grad_scaler(args.amp, context.device)
+
+    def note(self, text: str) -> None:
+        if self.context.is_main:
+            print(text, flush=True)
+
+    def config(self) -> dict:
+        resolved = {k: v for k, v in vars(self.args).items()}
+        resolved.update({"crop": self.crop, "seed": self.seed, "world_size": self.context.world_size, "device": str(self.context.device),
+                         "per_process_batch": self.args.batch // self.context.world_size, "model_name": self.model_file.name,
+                         "model_file": self.model_file.path, "spec": self.model_file.spec, "resume": self.resume_path,
+                         "train_samples": len(self.train_set), "val_samples": len(self.val_set) if self.val_set else 0,
+                         "torch": torch.__version__, "engine": f"segmenter_torch {__version__}",
+                         "eval": {"mode": self.args.eval_mode, "window": self.inference_options().window, "stride": self.inference_options().stride,
+                                  "test_size": self.args.test_size}})
+        return resolved
+
+    def inference_options(self) -> InferenceOptions:
+        window = self.args.window or self.crop
+        return InferenceOptions.for_window(self.args.eval_mode, window, self.args.stride, self.args.test_size)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def save(self, path: str) -> None:
+        """Every process takes part (FSDP gathers); rank 0 writes atomically."""
+        weights, momentum = full_state(self.model, self.optimizer)
+        if self.context.is_main:
+            metadata = training_metadata(self.state, self.seed, self.args.iters, self.args.batch, self.args.accumulate)
+            extra = [(MOMENTUM_PREFIX + name, value) for name, value in momentum.items()]
+            save_project(path, weights, self.model_file.spec, self.model_file.spec_text, metadata, extra)
+        barrier(self.context)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> dict:
+        args, context = self.args, self.context
+        self._build()
+        if context.is_main:
+            os.makedirs(self.out, exist_ok=True)
+            write_config(self.out, self.config())
+        log = RunLog(self.out) if context.is_main else None
+        samples = TrainingSamples(self.train_set, AugmentationOptions(self.crop), self.model_file.mean, self.model_file.std,
+                                  self.seed, args.batch, args.skip_bad_samples)
+        loader = iter(training_loader(samples, self.state.iteration * args.accumulate, context.rank, context.world_size, args.workers))
+        previous_handler = signal.signal(signal.SIGINT, self._on_interrupt) if context.is_main else None
+        started_at, clock = self.state.iteration, time.time()
+        skipped_total, last_metrics, losses = 0, None, []
+        try:
+            while self.state.iteration < args.iters:
+                iteration = self.state.iteration
+                loss, skipped, stop = self._step(loader, iteration)
+                skipped_total += skipped
+                if not math.isfinite(loss):
+                    raise TrainingError(f"the loss became {loss} at step {iteration + 1}; stopping without writing a checkpoint "
+                                        f"(the last finite one is {self.last_path if os.path.isfile(self.last_path) else 'none yet'}); "
+                                        "try a lower --lr, --amp off, or check the data")
+                self.state.iteration = iteration + 1
+                losses.append(loss)
+                self._log_step(log, loss, poly_lr(iteration, args.lr, args.iters, args.min_lr), started_at, clock)
+                last = self.state.iteration == args.iters
+                if self.val_set is not None and (last or (args.eval_every > 0 and self.state.iteration % args.eval_every == 0)):
+                    last_metrics = self._evaluate(log)
+                    if math.isnan(self.state.best_miou) or last_metrics.mean_iou > self.state.best_miou:
+                        self.state.best_miou, self.state.best_iteration = last_metrics.mean_iou, self.state.iteration
+                        self.save(self.best_path)
+                        self.note(f"best mIoU {100 * last_metrics.mean_iou:.2f} at step {self.state.iteration}: {self.best_path}")
+                if last or self.state.iteration % args.checkpoint_every == 0:
+                    self.save(self.last_path)
+                    self.note(f"checkpoint at step {self.state.iteration}: {self.last_path}")
+                if stop and not last:
+                    self.save(self.last_path)
+                    self.note(f"interrupted: checkpoint at step {self.state.iteration}: {self.last_path} (continue with --resume)")
+                    break
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+            if log is not None:
+                log.close()
+        if skipped_total:
+            self.note(f"{skipped_total} unreadable samples skipped")
+        return {"iteration": self.state.iteration, "losses": losses, "best_miou": self.state.best_miou,
+                "metrics": last_metrics.to_json() if last_metrics else None, "skipped": skipped_total}
+
+    def _on_interrupt(self, *_):
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        print("interrupt: finishing the step, then writing the checkpoint (Ctrl-C again to abort)", flush=True)
+
+    def _step(self, loader, iteration: int):
+        """One optimiser step over ``accumulate`` global batches; returns (loss as the .NET trainer logs it, samples skipped, stop?)."""
+        args, context = self.args, self.context
+        lr = poly_lr(iteration, args.lr, args.iters, args.min_lr)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        torch.manual_seed(mix(self.seed, iteration, DROPOUT_SALT, context.rank))   # dropout and drop-path masks: a function of the step
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=False)   # zeroed, not freed: as the .NET optimiser
+
+        micro = [next(loader) for _ in range(args.accumulate)]
+        skipped = sum(int(s.sum()) for _, _, s in micro)
+        # Labelled pixels of each global micro-batch, the loss's denominator (one all-reduce for all of them).
+        counts = torch.tensor([float((labels != IGNORE).sum()) for _, labels, _ in micro], dtype=torch.float64, device=context.device)
+        all_reduce_sum(counts, context)
+        active = [i for i in range(len(micro)) if counts[i] > 0]   # a batch with nothing labelled gives no gradient (as .NET)
+        loss_total = torch.zeros((), dtype=torch.float64, device=context.device)
+        for position, i in enumerate(active):
+            images, labels, _ = micro[i]
+            images = images.to(context.device, non_blocking=True)
+            labels = labels.to(context.device, non_blocking=True)
+            sync = position == len(active) - 1
+            with self._maybe_no_sync(sync):
+                with amp_modes.autocast(args.amp, context.device):
+                    logits = self.model(images)
+                # Sum over this process's pixels / the global batch's labelled pixels / accumulate; DDP averages
+                # gradients over the W processes, so × W gives the gradient of the global mean.
+                pixel_sum = F.cross_entropy(logits.float(), labels, ignore_index=IGNORE, reduction="sum")
+                loss = pixel_sum / counts[i].to(pixel_sum.dtype) / args.accumulate
+                scaled = loss * context.world_size
+                (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+                loss_total += loss.detach().double()
+        stop_flag = torch.tensor([1.0 if self.stop_requested else 0.0], dtype=torch.float64, device=context.device)
+        summary = torch.cat([loss_total.reshape(1), stop_flag])
+        all_reduce_sum(summary, context)
+        loss_value = float(summary[0])
+        if math.isfinite(loss_value) and active:
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
+        return loss_value, skipped, bool(summary[1] > 0)
+
+    def _maybe_no_sync(self, sync: bool):
+        import contextlib
+        if sync or not hasattr(self.model, "no_sync"):
+            return contextlib.nullcontext()
+        return self.model.no_sync()
+
+    def _log_step(self, log, loss: float, lr: float, started_at: int, clock: float) -> None:
+        if log is None:
+            return
+        step = self.state.iteration
+        done = step - started_at
+        seconds = max(time.time() - clock, 1e-9)
+        per_second = done * self.args.batch * self.args.accumulate / seconds
+        log.scalar("train/loss", loss, step)
+        log.scalar("train/lr", lr, step)
+        if step % self.args.log_every == 0 or step == self.args.iters:
+            log.record({"step": step, "loss": loss, "lr": lr, "images_per_s": per_second})
+            remaining = seconds / done * (self.args.iters - step)
+            print(f"step {step}/{self.args.iters}  loss {loss:.4f}  lr {lr:.3g}  {per_second:.2f} img/s  eta {remaining:.0f}s", flush=True)
+
+    def _evaluate(self, log):
+        metrics = evaluate(self.model, self.val_set, self.inference_options(), self.context, self.model_file.num_classes,
+                           self.model_file.mean, self.model_file.std, self.val_set.class_names or self.model_file.class_names, self.args.amp)
+        step = self.state.iteration
+        if log is not None:
+            log.scalar("val/mIoU", metrics.mean_iou, step)
+            log.scalar("val/aAcc", metrics.pixel_accuracy, step)
+            log.scalar("val/mAcc", metrics.mean_accuracy, step)
+            log.record({"step": step, "aAcc": metrics.pixel_accuracy, "mIoU": metrics.mean_iou, "mAcc": metrics.mean_accuracy,
+                        "IoU": {c.name: c.iou for c in metrics.classes}})
+            print(f"step {step}: aAcc {100 * metrics.pixel_accuracy:.2f}  mIoU {100 * metrics.mean_iou:.2f}  mAcc {100 * metrics.mean_accuracy:.2f}", flush=True)
+        return metrics
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    context = None
+    try:
+        check_options(args)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        context = initialise(args.device)
+        result = Trainer(args, context).run()
+        if context.is_main and result["metrics"]:
+            print(json.dumps({"best_mIoU": result["best_miou"]}))
+        return 0
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr, flush=True)
+        return 130
+    finally:
+        if context is not None:
+            shutdown(context)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
