@@ -1,0 +1,147 @@
+import json
+
+import pytest
+import torch
+
+import tiny_model
+from helpers import TINY_MODEL
+from segmenter_torch import UserError, safetensors_io
+from segmenter_torch.checkpoint import (TrainingState, load_weights, read_training_checkpoint, save_project,
+                                        training_metadata)
+from segmenter_torch.model_file import load as load_model_file
+
+
+@pytest.fixture
+def model_file():
+    return load_model_file(TINY_MODEL)
+
+
+def test_model_file_is_loaded_by_path_and_checked(model_file, tmp_path):
+    assert model_file.name == "TinyTest" and model_file.num_classes == 3
+    model = model_file.create_model()
+    assert model(torch.zeros(1, 3, 20, 28)).shape == (1, 3, 20, 28)
+    bad = tmp_path / "m.py"
+    bad.write_text("SPEC = {}\n")
+    with pytest.raises(UserError, match="lacks SPEC_TEXT, create_model"):
+        load_model_file(str(bad))
+    with pytest.raises(UserError, match="does not exist"):
+        load_model_file(str(tmp_path / "none.py"))
+
+
+def test_training_checkpoint_holds_the_project_metadata_state_and_momentum(model_file, tmp_path):
+    model = model_file.create_model()
+    path = str(tmp_path / "last.safetensors")
+    momentum = [("optimizer.momentum_buffer.encoder.cls_token", torch.full((1, 1, 32), 0.5))]
+    save_project(path, model.state_dict(), model_file.spec, model_file.spec_text,
+                 training_metadata(TrainingState(7, float("nan"), 0), 3, 100, 4, 2), momentum)
+    tensors, metadata = safetensors_io.read(path)
+    assert metadata["format"] == "segmenter-dsl/2"
+    assert metadata["model"] == "TinyTest"
+    assert metadata["spec"] == tiny_model.SPEC_TEXT
+    assert json.loads(metadata["spec_json"]) == tiny_model.SPEC
+    assert {k: metadata[k] for k in metadata if k.startswith("training.")} == {
+        "training.iteration": "7", "training.best_miou": "NaN", "training.best_iteration": "0", "training.seed": "3",
+        "training.iterations": "100", "training.batch_size": "4", "training.accumulate": "2", "training.engine": "segmenter_torch"}
+    assert set(tensors) == set(model.state_dict()) | {"optimizer.momentum_buffer.encoder.cls_token"}
+
+    point = read_training_checkpoint(path, model_file.spec, batch_size=4, accumulate=2)
+    assert point.state.iteration == 7 and point.seed == 3 and point.state.best_miou != point.state.best_miou
+    assert torch.equal(point.momentum["encoder.cls_token"], torch.full((1, 1, 32), 0.5))
+    with pytest.raises(UserError, match="trained with --batch 4, but this run asks for --batch 8"):
+        read_training_checkpoint(path, model_file.spec, batch_size=8, accumulate=2)
+
+
+def test_a_file_of_another_architecture_is_refused(model_file, tmp_path):
+    model = model_file.create_model()
+    path = str(tmp_path / "w.safetensors")
+    other = json.loads(json.dumps(model_file.spec))
+    other["name"], other["backbone"]["layers"] = "Other", 5
+    save_project(path, model.state_dict(), other, "…")
+    with pytest.raises(UserError, match="model 'Other', whose architecture differs from 'TinyTest': layers 5 in the file, 2 in the model"):
+        load_weights(model_file.create_model(), path, model_file.spec)
+
+
+def test_reference_checkpoint_pth_and_module_prefix(model_file, tmp_path):
+    source = model_file.create_model()
+    torch.save({"model": source.state_dict(), "n_cls": 3, "epoch": 1}, tmp_path / "checkpoint.pth")
+    torch.save({"module." + k: v for k, v in source.state_dict().items()}, tmp_path / "ddp.pth")
+    for name in ("checkpoint.pth", "ddp.pth"):
+        target = model_file.create_model()
+        report = load_weights(target, str(tmp_path / name), model_file.spec)
+        assert report.convention == "reference" and not report.missing
+        for key, value in source.state_dict().items():
+            assert torch.equal(target.state_dict()[key], value), key
+
+
+def test_timm_weights_skip_the_head_resize_the_grid_and_leave_the_decoder(model_file, tmp_path):
+    source = model_file.create_model()
+    timm = {k[len("encoder."):]: v for k, v in source.state_dict().items() if k.startswith("encoder.")}
+    timm["pos_embed"] = torch.randn(1, 1 + 36, 32)   # a 6×6 grid, the model's is 4×4
+    timm["head.weight"], timm["head.bias"] = torch.randn(1000, 32), torch.randn(1000)
+    path = str(tmp_path / "vit.safetensors")
+    safetensors_io.write(path, list(timm.items()))
+    target = model_file.create_model()
+    decoder_before = target.decoder.head.weight.clone()
+    report = load_weights(target, path, model_file.spec)
+    assert report.convention == "timm"
+    assert sorted(report.missing) == ["decoder.head.bias", "decoder.head.weight"]
+    assert report.skipped == ["encoder.head.weight", "encoder.head.bias"]
+    assert any("6×6 grid to 4×4" in n for n in report.notes)
+    assert torch.equal(target.encoder.blocks[1].attn.qkv.weight, source.encoder.blocks[1].attn.qkv.weight)
+    assert torch.equal(target.decoder.head.weight, decoder_before)
+    assert target.encoder.pos_embed.shape == (1, 17, 32)
+    assert torch.equal(target.encoder.pos_embed[:, :1], timm["pos_embed"][:, :1])   # the class token's row is kept
+    expected = torch.nn.functional.interpolate(timm["pos_embed"][:, 1:].reshape(1, 6, 6, 32).permute(0, 3, 1, 2), size=(4, 4),
+                                               mode="bilinear", align_corners=False).permute(0, 2, 3, 1).reshape(1, 16, 32)
+    assert torch.allclose(target.encoder.pos_embed[:, 1:], expected)
+
+
+def test_mmsegmentation_keys_are_mapped_and_the_conv_head_flattened(model_file, tmp_path):
+    source = model_file.create_model()
+    sd = source.state_dict()
+    mm = {"backbone.cls_token": sd["encoder.cls_token"], "backbone.pos_embed": sd["encoder.pos_embed"],
+          "backbone.patch_embed.projection.weight": sd["encoder.patch_embed.proj.weight"],
+          "backbone.patch_embed.projection.bias": sd["encoder.patch_embed.proj.bias"],
+          "backbone.ln1.weight": sd["encoder.norm.weight"], "backbone.ln1.bias": sd["encoder.norm.bias"],
+          "decode_head.conv_seg.weight": sd["decoder.head.weight"][:, :, None, None], "decode_head.conv_seg.bias": sd["decoder.head.bias"],
+          "auxiliary_head.conv.weight": torch.zeros(1)}
+    for i in range(2):
+        names = {"ln1": "norm1", "ln2": "norm2", "attn.attn.in_proj_": "attn.qkv.", "attn.attn.out_proj.": "attn.proj.",
+                 "ffn.layers.0.0.": "mlp.fc1.", "ffn.layers.1.": "mlp.fc2."}
+        for mm_name, ref in names.items():
+            for kind in ("weight", "bias"):
+                sep = "" if mm_name.endswith(("_", ".")) else "."
+                mm[f"backbone.layers.{i}.{mm_name}{sep}{kind}"] = sd[f"encoder.blocks.{i}.{ref}{'' if ref.endswith('.') else '.'}{kind}"]
+    torch.save({"state_dict": mm, "meta": {}}, tmp_path / "mmseg.pth")
+    target = model_file.create_model()
+    report = load_weights(target, str(tmp_path / "mmseg.pth"), model_file.spec)
+    assert report.convention == "mmsegmentation" and not report.missing and report.skipped == ["auxiliary_head.conv.weight"]
+    for key, value in sd.items():
+        assert torch.equal(target.state_dict()[key], value), key
+
+
+def test_transposed_mask_projections_from_mmsegmentation():
+    from segmenter_torch.checkpoint import to_reference
+    weight = torch.randn(4, 6)
+    mapped = to_reference({"decode_head.patch_proj.weight": weight, "decode_head.classes_proj.weight": weight,
+                           "decode_head.layers.0.attn.attn.in_proj_weight": torch.zeros(3)}, "mmsegmentation")
+    assert torch.equal(mapped["decoder.proj_patch"], weight.t()) and torch.equal(mapped["decoder.proj_classes"], weight.t())
+    assert "decoder.blocks.0.attn.qkv.weight" in mapped
+
+
+def test_loading_is_strict_and_all_or_nothing(model_file, tmp_path):
+    source = model_file.create_model()
+    sd = dict(source.state_dict())
+    del sd["decoder.head.bias"]
+    sd["encoder.extra"] = torch.zeros(1)
+    sd["encoder.norm.weight"] = torch.zeros(5)
+    path = str(tmp_path / "bad.safetensors")
+    safetensors_io.write(path, list(sd.items()))
+    target = model_file.create_model()
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(UserError) as error:
+        load_weights(target, path, model_file.spec)
+    message = str(error.value)
+    assert "1 missing (decoder.head.bias)" in message and "1 unexpected (encoder.extra)" in message and "encoder.norm.weight: [5]" in message
+    for key, value in target.state_dict().items():
+        assert torch.equal(value, before[key])

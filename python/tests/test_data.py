@@ -1,0 +1,122 @@
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers import make_folder_dataset, save_image, save_label, scene
+from segmenter_torch import UserError
+from segmenter_torch.augment import AugmentationOptions
+from segmenter_torch.batches import TrainingSamples
+from segmenter_torch.data import DatasetError, open_dataset
+
+
+def one(rng, h=20, w=24):
+    return scene(rng, h, w)
+
+
+@pytest.mark.parametrize("palette", [False, True])
+def test_folder_layout_reads_grey_and_palette_labels_by_index(tmp_path, palette):
+    root = make_folder_dataset(str(tmp_path / "d"), train=3, val=1, palette=palette)
+    train = open_dataset("folder", root, "train")
+    assert len(train) == 3 and train.num_classes == 3 and train.class_names == ["background", "square", "disc"]
+    image, labels = train.load(0)
+    raw = np.asarray(Image.open(train.samples[0].label_path))
+    assert image.dtype == np.uint8 and image.shape == labels.shape + (3,)
+    assert np.array_equal(labels, raw) and set(np.unique(labels)) <= {0, 1, 2}
+
+
+def test_folder_layout_without_split_folders(tmp_path):
+    rng = np.random.default_rng(0)
+    image, labels = one(rng)
+    save_image(str(tmp_path / "images" / "a.jpg"), image)
+    save_label(str(tmp_path / "labels" / "a.png"), labels)
+    (tmp_path / "classes.txt").write_text("a\nb\nc\n")
+    assert len(open_dataset("custom", str(tmp_path), "train")) == 1
+
+
+def test_ade20k_reduces_the_zero_label(tmp_path):
+    base = tmp_path / "ADEChallengeData2016"
+    labels = np.array([[0, 1, 150], [2, 0, 75]], np.uint8)
+    save_image(str(base / "images" / "validation" / "ADE_val_1.jpg"), np.zeros((2, 3, 3), np.uint8))
+    save_label(str(base / "annotations" / "validation" / "ADE_val_1.png"), labels)
+    dataset = open_dataset("ade20k", str(tmp_path), "val")
+    assert dataset.num_classes == 150
+    _, mapped = dataset.load(0)
+    assert mapped.tolist() == [[255, 0, 149], [1, 255, 74]]
+
+
+def test_cityscapes_pairs_by_city_and_suffix(tmp_path):
+    rng = np.random.default_rng(1)
+    image, labels = one(rng)
+    labels[0, 0] = 255
+    save_image(str(tmp_path / "leftImg8bit" / "train" / "aachen" / "aachen_000000_000019_leftImg8bit.png"), image)
+    save_label(str(tmp_path / "gtFine" / "train" / "aachen" / "aachen_000000_000019_gtFine_labelTrainIds.png"), labels)
+    dataset = open_dataset("cityscapes", str(tmp_path), "train")
+    assert dataset.num_classes == 19 and len(dataset) == 1
+    assert np.array_equal(dataset.load(0)[1], labels)
+
+
+def test_pascal_context_follows_the_split_list(tmp_path):
+    base = tmp_path / "VOCdevkit" / "VOC2010"
+    rng = np.random.default_rng(2)
+    for name in ("2008_000002", "2008_000003"):
+        image, labels = one(rng)
+        save_image(str(base / "JPEGImages" / f"{name}.jpg"), image)
+        save_label(str(base / "SegmentationClassContext" / f"{name}.png"), labels, palette=True)
+    os.makedirs(base / "ImageSets" / "SegmentationContext")
+    (base / "ImageSets" / "SegmentationContext" / "val.txt").write_text("2008_000003\n\n")
+    dataset = open_dataset("pascal-context", str(tmp_path), "val")
+    assert dataset.num_classes == 60 and [os.path.basename(s.image_path) for s in dataset.samples] == ["2008_000003.jpg"]
+    (base / "ImageSets" / "SegmentationContext" / "train.txt").write_text("2008_000009\n")
+    with pytest.raises(DatasetError, match="lists '2008_000009' but .* does not exist"):
+        open_dataset("pascal-context", str(tmp_path), "train")
+
+
+def test_validation_names_the_file(tmp_path):
+    root = make_folder_dataset(str(tmp_path / "d"), train=3, val=0)
+    labels_dir = os.path.join(root, "labels", "train")
+    # a label value outside the classes
+    bad = np.zeros((40, 40), np.uint8)
+    bad[0, 5] = 9
+    save_image(os.path.join(root, "images", "train", "000.png"), np.zeros((40, 40, 3), np.uint8))
+    save_label(os.path.join(labels_dir, "000.png"), bad)
+    # image and label of different sizes
+    save_image(os.path.join(root, "images", "train", "001.png"), np.zeros((40, 41, 3), np.uint8))
+    save_label(os.path.join(labels_dir, "001.png"), np.zeros((40, 40), np.uint8))
+    # a colour label
+    save_image(os.path.join(root, "images", "train", "002.png"), np.zeros((4, 4, 3), np.uint8))
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(os.path.join(labels_dir, "002.png"))
+    dataset = open_dataset("folder", root, "train")
+    with pytest.raises(DatasetError, match=r"000.png: label value 9 at pixel \(5, 0\) is not one of the 3 classes \(0–2\) or ignore \(255\)"):
+        dataset.load(0)
+    with pytest.raises(DatasetError, match=r"001.png: the labels are 40×40 but the image .*001.png is 41×40"):
+        dataset.load(1)
+    with pytest.raises(DatasetError, match=r"002.png: a label image must be an 8-bit greyscale or a palette .* mode 'RGB'"):
+        dataset.load(2)
+    os.remove(os.path.join(labels_dir, "002.png"))
+    with pytest.raises(DatasetError, match=r"002.png: no label file"):
+        open_dataset("folder", root, "train")
+
+
+def test_missing_folders_and_layouts_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        open_dataset("folder", str(tmp_path / "nowhere"), "train")
+    with pytest.raises(UserError, match="unknown dataset layout 'coco'"):
+        open_dataset("coco", str(tmp_path), "train")
+    with pytest.raises(DatasetError, match="classes.txt"):
+        open_dataset("folder", str(tmp_path), "train")
+
+
+def test_skip_bad_samples_uses_the_next_sample_and_counts(tmp_path):
+    root = make_folder_dataset(str(tmp_path / "d"), train=4, val=0)
+    (tmp_path / "d" / "images" / "train" / "001.png").write_bytes(b"not an image")
+    dataset = open_dataset("folder", root, "train")
+    strict = TrainingSamples(dataset, AugmentationOptions(16), [0.5] * 3, [0.5] * 3, seed=0, global_batch=4)
+    lenient = TrainingSamples(dataset, AugmentationOptions(16), [0.5] * 3, [0.5] * 3, seed=0, global_batch=4, skip_bad_samples=True)
+    bad_position = next(p for p in range(4) if strict.sample_at(p) == 1)
+    with pytest.raises(DatasetError, match="001.png: unreadable image"):
+        strict[bad_position]
+    image, labels, skipped = lenient[bad_position]
+    assert skipped == 1 and image.shape == (3, 16, 16) and labels.dtype == torch.int64
