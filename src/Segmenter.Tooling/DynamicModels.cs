@@ -24,9 +24,13 @@ public static class DynamicModels
 
     private static readonly Lazy<IReadOnlyList<MetadataReference>> References = new(LoadReferences);
 
-    /// <summary>The emitted C# sources of <paramref name="models"/> and their catalog, by hint name.</summary>
+    /// <summary>The emitted C# sources of <paramref name="models"/> (each class and its ONNX partial: this library references Segmenter.Export) and their catalog, by hint name.</summary>
     public static IReadOnlyList<(string HintName, string Source)> Emit(IReadOnlyList<CompiledModel> models) =>
-        models.Select(m => (CSharpEmitter.HintName(m.Spec.Name), CSharpEmitter.EmitModel(m, Namespace)))
+        models.SelectMany(m => new[]
+            {
+                (CSharpEmitter.HintName(m.Spec.Name), CSharpEmitter.EmitModel(m, Namespace)),
+                (CSharpEmitter.OnnxHintName(m.Spec.Name), CSharpEmitter.EmitOnnxGraph(m, Namespace)),
+            })
             .Append((CSharpEmitter.CatalogClassName + ".g.cs", CSharpEmitter.EmitCatalog(models.Select(m => m.Spec.Name), Namespace)))
             .ToList();
 

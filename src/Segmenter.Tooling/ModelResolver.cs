@@ -49,43 +49,72 @@ public static class ModelResolver
     public static string? DefaultCheckpoint(string argument) =>
         !IsSpecFile(argument) && ReferenceVariant.IsVariant(argument) ? ReferenceVariant.Read(argument).Checkpoint : null;
 
-    /// <summary>Compiles <paramref name="path"/> (with its folder's other specs and the zoo as declarations it may use).</summary>
-    public static SpecCompilation CompileFile(string path)
+    /// <summary>Compiles <paramref name="path"/> as the build would (see <see cref="CompileFiles"/>).</summary>
+    public static SpecCompilation CompileFile(string path) => CompileFiles(new[] { path });
+
+    /// <summary>
+    /// Compiles spec files as the build does: each given file together with the other <c>.seg</c> files of its folder,
+    /// all as ordinary project files, and the built-in zoo as the library. The given files keep their paths as given (in
+    /// diagnostics); a file given twice is compiled once. Which models are usable and which diagnostics concern a file
+    /// follow the compiler's one rule (<see cref="SpecCompilation.DiagnosticsFor"/>, <see cref="SpecCompilation.DiagnosticsForModel"/>):
+    /// a broken file beside a valid one never stops the valid one's models.
+    /// </summary>
+    public static SpecCompilation CompileFiles(IEnumerable<string> paths)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"spec file '{path}' does not exist", path);
-        var full = Path.GetFullPath(path);
-        var source = SourceText.From(File.ReadAllText(full), path);
-        var siblings = Directory.GetFiles(Path.GetDirectoryName(full)!, "*.seg")
-            .Where(f => !string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal))
-            .OrderBy(f => f, StringComparer.Ordinal)
-            .Select(f => SourceText.Reference(File.ReadAllText(f), f));
-        return SpecCompiler.Compile(new[] { source }, siblings.Concat(ZooSpecs));
+        var sources = new Dictionary<string, SourceText>(StringComparer.Ordinal);
+        var given = new List<string>();
+        foreach (var path in paths)
+        {
+            if (Directory.Exists(path)) throw new ArgumentException($"'{path}' is a folder; give the spec files in it, e.g. {Path.Combine(path, "*.seg")}");
+            if (!File.Exists(path)) throw new FileNotFoundException($"spec file '{path}' does not exist", path);
+            var full = Path.GetFullPath(path);
+            if (given.Contains(full)) continue;
+            sources[full] = SourceText.From(File.ReadAllText(full), path);
+            given.Add(full);
+        }
+        foreach (var folder in given.Select(f => Path.GetDirectoryName(f)!).Distinct(StringComparer.Ordinal).ToList())
+        {
+            foreach (var sibling in Directory.GetFiles(folder, "*.seg").Select(Path.GetFullPath).OrderBy(f => f, StringComparer.Ordinal))
+            {
+                if (sources.ContainsKey(sibling)) continue;
+                string text;
+                try
+                {
+                    text = File.ReadAllText(sibling);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    continue;   // a sibling that cannot be read is not part of what was asked; only the given files must be readable
+                }
+                sources[sibling] = SourceText.From(text, sibling);
+            }
+        }
+        return SpecCompiler.Compile(sources.Values, ZooSpecs);
     }
 
     private static ModelEntry ResolveFile(string argument)
     {
         var (path, name) = SplitPathArgument(argument);
         var compilation = CompileFile(path);
-        var errors = compilation.Diagnostics.Where(d => d.IsError).ToList();
-
-        CompiledModel? model;
+        var declared = compilation.DeclaredModels(path);
         if (name is null)
         {
-            if (errors.Count > 0) throw new SpecCompilationException($"{path} has errors", errors);
-            if (compilation.Models.Count == 1) model = compilation.Models[0];
-            else if (compilation.Models.Count == 0) throw new ArgumentException($"{path} declares no model");
-            else throw new ArgumentException($"{path} declares several models ({string.Join(", ", compilation.Models.Select(m => m.Spec.Name))}); choose one with {path}:Name");
-        }
-        else
-        {
-            model = compilation.Find(name);
-            if (model is null)
+            if (declared.Count == 0)
             {
-                if (errors.Count > 0) throw new SpecCompilationException($"model '{name}' in {path} does not compile", errors);
-                throw new ArgumentException($"{path} has no model '{name}'; it declares {string.Join(", ", compilation.Models.Select(m => m.Spec.Name))}");
+                var errors = compilation.DiagnosticsFor(path).Where(d => d.IsError).ToList();
+                if (errors.Count > 0) throw new SpecCompilationException($"{path} has errors", errors);
+                throw new ArgumentException($"{path} declares no model");
             }
+            if (declared.Count > 1)
+                throw new ArgumentException($"{path} declares several models ({string.Join(", ", declared)}); choose one with {path}:Name");
+            name = declared[0];
         }
+        else if (!declared.Contains(name))
+        {
+            throw new ArgumentException($"{path} has no model '{name}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");
+        }
+        var model = compilation.Find(name)
+                    ?? throw new SpecCompilationException($"model '{name}' in {path} does not compile", compilation.DiagnosticsForModel(name));
         return DynamicModels.Load(new[] { model }).Single();
     }
 

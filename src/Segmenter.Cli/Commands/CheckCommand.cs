@@ -13,28 +13,31 @@ internal static class CheckCommand
 {
     public static Command Create(CliConsole console)
     {
-        var files = new Argument<string[]>("files") { Description = "Spec files, compiled together (the built-in zoo's declarations may be used by name).", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "Spec files, compiled as the build does: with the other .seg files of their folders and the built-in zoo; only what concerns the given files is reported.", Arity = ArgumentArity.OneOrMore };
         var context = new Option<bool>("--context") { Description = "Show each diagnostic's source line with the span underlined." };
         var command = new Command("check", "Check spec files: print diagnostics as path(line,col): error ID: message; exit 1 if any error.") { files, context };
         command.SetAction(result =>
         {
-            var sources = result.GetValue(files)!
-                .DistinctBy(Path.GetFullPath)   // a file named twice (e.g. by overlapping globs) is compiled once
-                .Select(path =>
-                {
-                    if (!File.Exists(path)) throw new FileNotFoundException($"spec file '{path}' does not exist", path);
-                    return SourceText.From(File.ReadAllText(path), path);
-                }).ToList();
-            var byPath = sources.ToDictionary(s => s.Path);
-            var compilation = SpecCompiler.Compile(sources, ModelResolver.ZooSpecs);
-            foreach (var diagnostic in compilation.Diagnostics)
+            var paths = result.GetValue(files)!.DistinctBy(Path.GetFullPath).ToList();   // a file named twice (e.g. by overlapping globs) is checked once
+            var compilation = ModelResolver.CompileFiles(paths);
+            // What concerns the given files: their own diagnostics and those of the declarations they depend on.
+            var diagnostics = paths.SelectMany(compilation.DiagnosticsFor).Distinct()
+                .OrderBy(d => d.Path, System.StringComparer.Ordinal).ThenBy(d => d.Span.Start).ToList();
+            var texts = new System.Collections.Generic.Dictionary<string, SourceText>();
+            foreach (var diagnostic in diagnostics)
             {
                 console.Out.WriteLine(diagnostic.ToString());
-                if (result.GetValue(context) && byPath.TryGetValue(diagnostic.Path, out var source))
+                if (result.GetValue(context) && File.Exists(diagnostic.Path))
+                {
+                    if (!texts.TryGetValue(diagnostic.Path, out var source))
+                        texts[diagnostic.Path] = source = SourceText.From(File.ReadAllText(diagnostic.Path), diagnostic.Path);
                     WriteContext(console, source, diagnostic.Span);
+                }
             }
-            int errors = compilation.Diagnostics.Count(d => d.IsError);
-            console.Out.WriteLine($"{sources.Count} file{(sources.Count == 1 ? "" : "s")}, {compilation.Models.Count} model{(compilation.Models.Count == 1 ? "" : "s")}, {errors} error{(errors == 1 ? "" : "s")}");
+            int models = paths.SelectMany(compilation.DeclaredModels).Distinct().Count(n => compilation.Find(n) is not null);
+            var sources = paths;
+            int errors = diagnostics.Count(d => d.IsError);
+            console.Out.WriteLine($"{sources.Count} file{(sources.Count == 1 ? "" : "s")}, {models} model{(models == 1 ? "" : "s")}, {errors} error{(errors == 1 ? "" : "s")}");
             return errors > 0 ? 1 : 0;
         });
         return command;
