@@ -1,0 +1,191 @@
+"""End-to-end training: distributed equivalence on the CPU (gloo), exact resume after SIGKILL, AMP, errors."""
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from helpers import HERE, PYTHON_ROOT, TINY_MODEL, make_folder_dataset
+from segmenter_torch import UserError, safetensors_io, train
+from segmenter_torch.distributed import Context, fsdp_available
+
+RUNNER = os.path.join(HERE, "rank_runner.py")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_folder_dataset(str(tmp_path_factory.mktemp("data") / "d"), train=10, val=2)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def options(data, out, *extra):
+    return ["--model", TINY_MODEL, "--data", data, "--dataset", "folder", "--crop", "32", "--lr", "0.01",
+            "--device", "cpu", "--workers", "0", "--val-split", "none", "--out", str(out), *extra]
+
+
+def run_ranks(world, argv, timeout=120):
+    """Starts `world` processes as torchrun would (environment variables) and waits for all."""
+    port = str(free_port())
+    processes = []
+    for rank in range(world):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=port, OMP_NUM_THREADS="1")
+        processes.append(subprocess.Popen([sys.executable, RUNNER, *argv], env=env, cwd=PYTHON_ROOT,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=timeout)[0] for p in processes]
+    for p, output in zip(processes, outputs):
+        assert p.returncode == 0, output
+    return outputs
+
+
+def weights(path):
+    return safetensors_io.read(str(path))[0]
+
+
+def assert_close(a, b, atol):
+    assert set(a) == set(b)
+    worst = max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
+    assert worst <= atol, f"largest difference {worst}"
+
+
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_two_processes_with_half_batches_equal_one_process(data, tmp_path, accumulate):
+    common = ["--iters", "3", "--batch", "4", "--accumulate", str(accumulate), "--checkpoint-every", "3"]
+    run_ranks(1, options(data, tmp_path / "one", *common))
+    run_ranks(2, options(data, tmp_path / "two", *common))
+    one = weights(tmp_path / "one" / "rank0.safetensors")
+    rank0, rank1 = weights(tmp_path / "two" / "rank0.safetensors"), weights(tmp_path / "two" / "rank1.safetensors")
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), f"ranks differ in {key}"   # every rank holds the same weights
+    assert_close(one, rank0, 1e-5)
+    torch.manual_seed(train.mix(0, train.INIT_SALT))   # the initialisation the runs started from: training moved it
+    initial = __import__("tiny_model").create_model().state_dict()
+    assert any(not torch.allclose(initial[k], rank0[k]) for k in rank0)
+    # The checkpoint rank 0 wrote is the trained model, with the momentum buffers of every parameter.
+    saved, metadata = safetensors_io.read(str(tmp_path / "two" / "last.safetensors"))
+    assert metadata["training.iteration"] == "3" and metadata["training.batch_size"] == "4"
+    assert all(torch.equal(saved[k], rank0[k]) for k in rank0)
+    assert {k[len("optimizer.momentum_buffer."):] for k in saved if k.startswith("optimizer.")} == set(rank0)
+    lines = [json.loads(l) for l in open(tmp_path / "two" / "metrics.jsonl")]
+    one_lines = [json.loads(l) for l in open(tmp_path / "one" / "metrics.jsonl")]
+    assert [l["loss"] for l in lines] == pytest.approx([l["loss"] for l in one_lines], abs=1e-5)
+
+
+def test_a_batch_not_divisible_by_the_processes_is_refused(data, tmp_path):
+    args = train.build_parser().parse_args(options(data, tmp_path / "o", "--batch", "4"))
+    with pytest.raises(UserError, match="--batch 4 is the global batch and must be divisible by the 3 processes"):
+        train.Trainer(args, Context(0, 3, 0, torch.device("cpu")))
+
+
+def read_iteration(path):
+    try:
+        return int(safetensors_io.read(str(path))[1]["training.iteration"])
+    except (safetensors_io.SafeTensorsError, KeyError):
+        return None
+
+
+def test_resume_after_sigkill_continues_exactly(data, tmp_path):
+    common = ["--iters", "24", "--batch", "2", "--checkpoint-every", "4", "--threads", "1", "--seed", "5"]
+    reference = tmp_path / "reference"
+    assert train.main(options(data, reference, *common)) == 0
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "segmenter_torch.train", *options(data, killed, *common, "--workers", "1")],
+                               cwd=PYTHON_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = killed / "last.safetensors"
+    deadline = time.time() + 120
+    while not last.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stopped_at = read_iteration(last)
+    assert stopped_at is not None and 4 <= stopped_at < 24, f"killed at step {stopped_at}: the run must be interrupted mid-way"
+
+    assert train.main(options(data, killed, *common, "--resume")) == 0
+    expected, got = weights(reference / "last.safetensors"), weights(last)
+    assert set(expected) == set(got)
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key   # weights and momentum buffers, bit for bit
+    losses = {l["step"]: l["loss"] for l in map(json.loads, open(reference / "metrics.jsonl")) if "loss" in l}
+    resumed = [json.loads(l) for l in open(killed / "metrics.jsonl")]
+    for line in resumed:
+        if "loss" in line:
+            assert line["loss"] == losses[line["step"]]
+    assert resumed[-1]["step"] == 24
+
+
+def test_bf16_autocast_on_the_cpu_trains(data, tmp_path):
+    out = tmp_path / "bf16"
+    assert train.main(options(data, out, "--iters", "14", "--batch", "4", "--amp", "bf16", "--lr", "0.02", "--threads", "1")) == 0
+    losses = [json.loads(l)["loss"] for l in open(out / "metrics.jsonl")]
+    assert len(losses) == 14 and all(math.isfinite(v) for v in losses)
+    assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3, losses
+    config = json.load(open(out / "config.json"))
+    assert config["amp"] == "bf16" and config["world_size"] == 1 and config["crop"] == 32 and config["spec"]["name"] == "TinyTest"
+
+
+def test_training_with_validation_writes_best_and_last_and_logs(data, tmp_path, capsys):
+    out = tmp_path / "val"
+    argv = options(data, out, "--iters", "4", "--batch", "2", "--eval-every", "2", "--eval-mode", "whole")
+    argv[argv.index("--val-split") + 1] = "val"
+    assert train.main(argv) == 0
+    assert (out / "best.safetensors").exists() and (out / "last.safetensors").exists()
+    evaluations = [json.loads(l) for l in open(out / "metrics.jsonl") if "mIoU" in l]
+    assert [e["step"] for e in evaluations] == [2, 4]
+    assert set(evaluations[0]["IoU"]) == {"background", "square", "disc"} and "aAcc" in evaluations[0] and "mAcc" in evaluations[0]
+    _, metadata = safetensors_io.read(str(out / "best.safetensors"))
+    best = max(e["mIoU"] for e in evaluations)
+    assert float(metadata["training.best_miou"]) == pytest.approx(best)
+
+
+def test_a_non_finite_loss_stops_with_an_error_keeping_the_last_finite_checkpoint(data, tmp_path, capsys):
+    out = tmp_path / "nan"
+    code = train.main(options(data, out, "--iters", "40", "--batch", "2", "--lr", "1e12", "--checkpoint-every", "1"))
+    assert code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and ("loss became" in error or "weights became non-finite" in error)
+    tensors, metadata = safetensors_io.read(str(out / "last.safetensors"))
+    assert int(metadata["training.iteration"]) < 40
+    assert all(bool(torch.isfinite(v).all()) for v in tensors.values())
+
+
+def test_user_errors_are_one_line_and_exit_1(data, tmp_path, capsys):
+    assert train.main(options(data, tmp_path / "a", "--amp", "fp16")) == 1
+    assert "error: --amp fp16 needs a CUDA device" in capsys.readouterr().err
+    assert train.main(options(data, tmp_path / "b", "--resume")) == 1
+    assert "error: nothing to resume" in capsys.readouterr().err
+    assert train.main(options(data, tmp_path / "c", "--iters", "0")) == 1
+    assert "error: --iters must be at least 1" in capsys.readouterr().err
+    argv = options(data, tmp_path / "d")
+    argv[argv.index("--dataset") + 1] = "cityscapes"
+    assert train.main(argv) == 1
+    assert "error: " in capsys.readouterr().err
+
+
+@pytest.mark.skipif(fsdp_available(), reason="this torch has FSDP; the refusal applies to torch 1.x only")
+def test_fsdp_is_refused_clearly_where_torch_lacks_it(data, tmp_path, capsys):
+    assert train.main(options(data, tmp_path / "f", "--strategy", "fsdp", "--iters", "1")) == 1
+    assert "error: --strategy fsdp needs torch ≥ 2" in capsys.readouterr().err
+
+
+def test_fsdp_two_processes_equal_one_process(data, tmp_path):
+    if not fsdp_available():
+        pytest.skip(f"torch.distributed.fsdp with full-state-dict optimiser APIs is unavailable in torch {torch.__version__} (needs torch ≥ 2)")
+    common = ["--iters", "3", "--batch", "4", "--checkpoint-every", "3"]
+    run_ranks(1, options(data, tmp_path / "one", *common))
+    run_ranks(2, options(data, tmp_path / "two", *common, "--strategy", "fsdp"))
+    one = weights(tmp_path / "one" / "last.safetensors")
+    two = weights(tmp_path / "two" / "last.safetensors")
+    assert_close(one, two, 1e-5)
