@@ -104,7 +104,8 @@ def barrier(context: Context) -> None:
 def fsdp_available() -> bool:
     """True where FSDP exists with full-state-dict optimiser APIs (torch ≥ 2)."""
     try:
-        from torch.distributed.fsdp import FullyShardedDataParallel
+        from torch.distributed.fsdp import FullyShardedDataParallel, FullOptimStateDictConfig  # noqa: F401
+        from torch.distributed.fsdp.wrap import lambda_auto_wrap_policy  # noqa: F401
     except Exception:
         return False
     return hasattr(FullyShardedDataParallel, "optim_state_dict") and hasattr(FullyShardedDataParallel, "optim_state_dict_to_load")

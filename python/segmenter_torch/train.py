@@ -181,11 +181,14 @@ class Trainer:
     def save(self, path: str) -> None:
         """Every process takes part (FSDP gathers); rank 0 writes atomically."""
         weights, momentum = full_state(self.model, self.optimizer)
+        # Rank 0 holds the full weights; every rank learns whether they are finite, so all stop together.
+        broken = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())] if self.context.is_main else []
+        flag = all_reduce_sum(torch.tensor([float(len(broken))], device=self.context.device), self.context)
+        if float(flag[0]) > 0:
+            names = f" ({', '.join(broken[:3])})" if broken else ""
+            raise TrainingError(f"the weights became non-finite by step {self.state.iteration}{names}; "
+                                f"not overwriting {path}, which keeps the last finite state; try a lower --lr or --amp off")
         if self.context.is_main:
-            broken = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-            if broken:
-                raise TrainingError(f"the weights became non-finite by step {self.state.iteration} ({', '.join(broken[:3])}); "
-                                    f"not overwriting {path}, which keeps the last finite state; try a lower --lr or --amp off")
             metadata = training_metadata(self.state, self.seed, self.args.iters, self.args.batch, self.args.accumulate)
             extra = [(MOMENTUM_PREFIX + name, value) for name, value in momentum.items()]
             save_project(path, weights, self.model_file.spec, self.model_file.spec_text, metadata, extra)
