@@ -32,18 +32,36 @@ public static class ModelResolver
     /// <summary>The model <paramref name="argument"/> names; throws with an actionable message if it names none.</summary>
     public static ModelEntry Resolve(string argument)
     {
+        CheckGiven(argument);
+        if (IsSpecFile(argument) || ReferenceVariant.IsVariant(argument))
+            return DynamicModels.Load(new[] { ResolveCompiled(argument) }).Single();
+        return ZooEntry(argument);
+    }
+
+    /// <summary>
+    /// The compiled model <paramref name="argument"/> names (its spec, source, documentation and resolution trail), for
+    /// emitters: a zoo model is compiled from the zoo's own spec files.
+    /// </summary>
+    public static CompiledModel ResolveCompiled(string argument)
+    {
+        CheckGiven(argument);
+        if (IsSpecFile(argument)) return ResolveFile(argument);
+        if (ReferenceVariant.IsVariant(argument)) return ReferenceVariant.Read(argument).Compile();
+        var name = ZooEntry(argument).Name;
+        var zoo = SpecCompiler.Compile(ZooSpecs.Select(s => SourceText.From(s.Text, s.Path)));
+        return zoo.Find(name) ?? throw new InvalidOperationException($"the zoo's spec files do not compile {name}, which the zoo was generated from");
+    }
+
+    private static void CheckGiven(string argument)
+    {
         if (string.IsNullOrWhiteSpace(argument))
             throw new ArgumentException("no model given: name a zoo model (see 'segmenter list') or a spec file path/to/file.seg[:Model]");
-        if (IsSpecFile(argument))
-            return ResolveFile(argument);
-        if (ReferenceVariant.IsVariant(argument))
-            return DynamicModels.Load(new[] { ReferenceVariant.Read(argument).Compile() }).Single();
-
-        var entry = Zoo.FirstOrDefault(m => m.Name == argument)
-                    ?? Zoo.FirstOrDefault(m => string.Equals(m.Name, argument, StringComparison.OrdinalIgnoreCase));
-        if (entry is not null) return entry;
-        throw new ArgumentException($"unknown model '{argument}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model] or a reference variant.yml");
     }
+
+    private static ModelEntry ZooEntry(string argument) =>
+        Zoo.FirstOrDefault(m => m.Name == argument)
+        ?? Zoo.FirstOrDefault(m => string.Equals(m.Name, argument, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"unknown model '{argument}': zoo models are {string.Join(", ", Zoo.Select(m => m.Name))}; or give a spec file path/to/file.seg[:Model] or a reference variant.yml");
 
     /// <summary>The checkpoint that goes with <paramref name="argument"/> when none is given: the checkpoint.pth beside a reference variant.yml.</summary>
     public static string? DefaultCheckpoint(string argument) =>
@@ -92,7 +110,7 @@ public static class ModelResolver
         return SpecCompiler.Compile(sources.Values, ZooSpecs);
     }
 
-    private static ModelEntry ResolveFile(string argument)
+    private static CompiledModel ResolveFile(string argument)
     {
         var (path, name) = SplitPathArgument(argument);
         var compilation = CompileFile(path);
@@ -113,9 +131,8 @@ public static class ModelResolver
         {
             throw new ArgumentException($"{path} has no model '{name}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");
         }
-        var model = compilation.Find(name)
-                    ?? throw new SpecCompilationException($"model '{name}' in {path} does not compile", compilation.DiagnosticsForModel(name));
-        return DynamicModels.Load(new[] { model }).Single();
+        return compilation.Find(name)
+               ?? throw new SpecCompilationException($"model '{name}' in {path} does not compile", compilation.DiagnosticsForModel(name));
     }
 
     /// <summary>Splits "path.seg:Name"; anything else is a path alone.</summary>

@@ -40,14 +40,22 @@ internal sealed class SourceWriter
         return new Closer(this, "}" + after);
     }
 
+    /// <summary>Writes <paramref name="header"/> and indents until the returned scope is disposed, without braces (Python blocks).</summary>
+    public IDisposable Indented(string header)
+    {
+        Line(header);
+        indent++;
+        return new Closer(this, null);
+    }
+
     public override string ToString() => builder.ToString();
 
     private sealed class Closer : IDisposable
     {
         private readonly SourceWriter writer;
-        private readonly string closing;
+        private readonly string? closing;
 
-        public Closer(SourceWriter writer, string closing)
+        public Closer(SourceWriter writer, string? closing)
         {
             this.writer = writer;
             this.closing = closing;
@@ -56,7 +64,7 @@ internal sealed class SourceWriter
         public void Dispose()
         {
             writer.indent--;
-            writer.Line(closing);
+            if (closing is not null) writer.Line(closing);
         }
     }
 }

@@ -1,48 +1,85 @@
+using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Linq;
+using Segmenter.Dsl;
 using Segmenter.Dsl.Emit;
+using Segmenter.Dsl.Emit.PyTorch;
+using Segmenter.Runtime;
 using Segmenter.Tooling;
 
 namespace Segmenter.Cli.Commands;
 
-/// <summary><c>segmenter emit &lt;file.seg&gt; [--model Name] [--namespace N]</c>: the C# the generator writes for a spec file.</summary>
+/// <summary>
+/// <c>segmenter emit &lt;model&gt; [--target csharp|pytorch] [--out F] [--model Name] [--namespace N]</c>: the code the
+/// compiler generates for a model — the C# class and its ONNX partial, or the same model as a PyTorch module.
+/// </summary>
 internal static class EmitCommand
 {
     public static Command Create(CliConsole console)
     {
-        var file = new Argument<string>("file") { Description = "A spec file." };
-        var model = new Option<string?>("--model") { Description = "Emit only this model (default: every model in the file)." };
-        var ns = new Option<string>("--namespace") { Description = "Namespace of the generated classes.", DefaultValueFactory = _ => "Segmenter.Models" };
-        var command = new Command("emit", "Print the C# generated for the models of a spec file: each class and its ONNX partial.") { file, model, ns };
+        var argument = new Argument<string>("model") { Description = "A zoo model, path/to/file.seg[:Model] (a file alone: each of its models), or a reference variant.yml." };
+        var target = new Option<string>("--target") { Description = "csharp (the TorchSharp class and its ONNX graph, as the build generates them) or pytorch (a self-contained PyTorch module).", DefaultValueFactory = _ => "csharp" };
+        var output = new Option<string?>("--out") { Description = "The file to write (atomically); default: standard output." };
+        var model = new Option<string?>("--model") { Description = "With a spec file: only this model." };
+        var ns = new Option<string>("--namespace") { Description = "Namespace of the generated C# classes.", DefaultValueFactory = _ => "Segmenter.Models" };
+        var command = new Command("emit", "Print or write the code generated for a model: C# (TorchSharp class and ONNX graph) or a PyTorch module.") { argument, target, output, model, ns };
         command.SetAction(result =>
         {
-            var path = result.GetValue(file)!;
-            var compilation = ModelResolver.CompileFile(path);
-            var declared = compilation.DeclaredModels(path);
-            var names = result.GetValue(model) is { } name ? new[] { name }.ToList() : declared.ToList();
-            if (names.Count == 0)
+            var targetName = result.GetValue(target)!.Trim().ToLowerInvariant();
+            if (targetName is not ("csharp" or "pytorch"))
+                throw new ArgumentException($"unknown target '{result.GetValue(target)}': use csharp or pytorch");
+            var namespaceName = result.GetValue(ns)!;
+            if (targetName == "csharp" && !IsNamespace(namespaceName))
+                throw new ArgumentException($"--namespace '{namespaceName}' is not a C# namespace: dotted identifiers such as My.Models");
+
+            var models = Models(result.GetValue(argument)!, result.GetValue(model));
+            if (targetName == "pytorch" && models.Count > 1)
+                throw new ArgumentException($"a PyTorch module file holds one model; choose one of {string.Join(", ", models.Select(m => m.Spec.Name))} with file.seg:Name or --model");
+            var text = targetName == "pytorch"
+                ? PyTorchEmitter.Emit(models[0])
+                : string.Join("\n", models.Select(m => CSharpEmitter.EmitModel(m, namespaceName) + "\n" + CSharpEmitter.EmitOnnxGraph(m, namespaceName)));
+            if (result.GetValue(output) is { } path)
             {
-                var errors = compilation.DiagnosticsFor(path).Where(d => d.IsError).ToList();
-                if (errors.Count > 0) throw new SpecCompilationException($"{path} has errors", errors);
-                throw new System.ArgumentException($"{path} declares no model");
+                AtomicFile.WriteText(path, text);
+                console.Out.WriteLine($"wrote {path} ({string.Join(", ", models.Select(m => m.Spec.Name))}, {targetName})");
             }
-            var models = names.Select(n =>
+            else
             {
-                if (!declared.Contains(n))
-                    throw new System.ArgumentException($"{path} has no model '{n}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");
-                return compilation.Find(n) ?? throw new SpecCompilationException($"model '{n}' in {path} does not compile", compilation.DiagnosticsForModel(n));
-            }).ToList();
-            var separator = false;
-            foreach (var compiled in models)
-            {
-                if (separator) console.Out.WriteLine();
-                console.Out.Write(CSharpEmitter.EmitModel(compiled, result.GetValue(ns)!));
-                console.Out.WriteLine();
-                console.Out.Write(CSharpEmitter.EmitOnnxGraph(compiled, result.GetValue(ns)!));
-                separator = true;
+                console.Out.Write(text);
             }
             return 0;
         });
         return command;
     }
+
+    /// <summary>The models to emit: a spec file's models (or the one named), or the one model any other argument names.</summary>
+    private static IReadOnlyList<CompiledModel> Models(string argument, string? only)
+    {
+        if (!ModelResolver.IsSpecFile(argument) || PathArgument.Split(argument).Name is not null)
+        {
+            var single = ModelResolver.ResolveCompiled(argument);
+            if (only is not null && only != single.Spec.Name)
+                throw new ArgumentException($"--model {only} does not match {argument}, which names {single.Spec.Name}");
+            return new[] { single };
+        }
+        var compilation = ModelResolver.CompileFile(argument);
+        var declared = compilation.DeclaredModels(argument);
+        var names = only is not null ? new List<string> { only } : declared.ToList();
+        if (names.Count == 0)
+        {
+            var errors = compilation.DiagnosticsFor(argument).Where(d => d.IsError).ToList();
+            if (errors.Count > 0) throw new SpecCompilationException($"{argument} has errors", errors);
+            throw new ArgumentException($"{argument} declares no model");
+        }
+        return names.Select(n =>
+        {
+            if (!declared.Contains(n))
+                throw new ArgumentException($"{argument} has no model '{n}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");
+            return compilation.Find(n) ?? throw new SpecCompilationException($"model '{n}' in {argument} does not compile", compilation.DiagnosticsForModel(n));
+        }).ToList();
+    }
+
+    private static bool IsNamespace(string name) =>
+        name.Split('.').All(part => part.Length > 0 && (char.IsLetter(part[0]) || part[0] == '_') && part.All(c => char.IsLetterOrDigit(c) || c == '_'));
 }
