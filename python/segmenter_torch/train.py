@@ -206,7 +206,7 @@ class Trainer:
         samples = TrainingSamples(self.train_set, AugmentationOptions(self.crop), self.model_file.mean, self.model_file.std,
                                   self.seed, args.batch, args.skip_bad_samples)
         loader = iter(training_loader(samples, self.state.iteration * args.accumulate, context.rank, context.world_size, args.workers))
-        previous_handler = signal.signal(signal.SIGINT, self._on_interrupt) if context.is_main else None
+        previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)   # every rank: the stop flag is all-reduced each step
         started_at, clock = self.state.iteration, time.time()
         skipped_total, last_metrics, losses = 0, None, []
         try:
@@ -249,7 +249,8 @@ class Trainer:
         if self.stop_requested:
             raise KeyboardInterrupt
         self.stop_requested = True
-        print("interrupt: finishing the step, then writing the checkpoint (Ctrl-C again to abort)", flush=True)
+        if self.context.is_main:
+                print("interrupt: finishing the step, then writing the checkpoint (Ctrl-C again to abort)", flush=True)
 
     def _step(self, loader, iteration: int):
         """One optimiser step over ``accumulate`` global batches; returns (loss as the .NET trainer logs it, samples skipped, stop?)."""

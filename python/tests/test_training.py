@@ -189,3 +189,36 @@ def test_fsdp_two_processes_equal_one_process(data, tmp_path):
     one = weights(tmp_path / "one" / "last.safetensors")
     two = weights(tmp_path / "two" / "last.safetensors")
     assert_close(one, two, 1e-5)
+
+
+def test_ctrl_c_finishes_the_step_and_writes_the_checkpoint(data, tmp_path):
+    out = tmp_path / "interrupted"
+    process = subprocess.Popen([sys.executable, "-m", "segmenter_torch.train", *options(data, out, "--iters", "400", "--batch", "2",
+                                                                                       "--checkpoint-every", "2", "--threads", "1")],
+                               cwd=PYTHON_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not (out / "last.safetensors").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 0, output
+    assert "interrupted: checkpoint at step" in output
+    stopped = read_iteration(out / "last.safetensors")
+    assert 2 <= stopped < 400
+    assert json.loads(open(out / "metrics.jsonl").read().splitlines()[-1])["step"] == stopped
+
+
+def test_evaluate_cli_gives_the_trainers_final_metrics(data, tmp_path, capsys):
+    from segmenter_torch import evaluate
+    out = tmp_path / "ev"
+    argv = options(data, out, "--iters", "2", "--batch", "2")
+    argv[argv.index("--val-split") + 1] = "val"
+    assert train.main(argv) == 0
+    final = [json.loads(l) for l in open(out / "metrics.jsonl") if "mIoU" in l][-1]
+    capsys.readouterr()
+    assert evaluate.main(["--model", TINY_MODEL, "--checkpoint", str(out / "last.safetensors"), "--data", data, "--dataset", "folder",
+                          "--window", "32", "--device", "cpu", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["mIoU"] == pytest.approx(final["mIoU"], abs=1e-12) and metrics["aAcc"] == pytest.approx(final["aAcc"], abs=1e-12)
+    assert evaluate.main(["--model", TINY_MODEL, "--checkpoint", str(out / "nope.safetensors"), "--data", data, "--dataset", "folder"]) == 1
+    assert "error: checkpoint" in capsys.readouterr().err
