@@ -35,3 +35,28 @@ def grad_scaler(mode: str, device: torch.device):
         except TypeError:
             pass
     return torch.cuda.amp.GradScaler()
+
+
+def _layer_norm_in_float(module, inputs):
+    (x, *rest) = inputs
+    if torch.is_floating_point(x) and module.weight is not None and x.dtype != module.weight.dtype:
+        return (x.to(module.weight.dtype), *rest)
+    return None
+
+
+def guard_layer_norms(model: torch.nn.Module, mode: str) -> int:
+    """Makes LayerNorms take their input in their weights' dtype under autocast.
+
+    CUDA autocast runs layer_norm in float32, but torch 1.13's CPU autocast does not, and a
+    LayerNorm fed a bfloat16 activation with float32 weights then fails ("expected scalar type
+    BFloat16 but found Float"); casting the input up is what CUDA autocast does. Returns the number of
+    LayerNorms guarded (none for --amp off).
+    """
+    if mode == "off":
+        return 0
+    count = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            module.register_forward_pre_hook(_layer_norm_in_float)
+            count += 1
+    return count

@@ -59,6 +59,7 @@ def main(argv=None) -> int:
         model = model_file.create_model()
         report = load_weights(model, args.checkpoint, spec)
         model.to(context.device)
+        amp_modes.guard_layer_norms(model, args.amp)
         window = args.window or min(int(spec["image"][0]), int(spec["image"][1]))
         options = InferenceOptions.for_window(mode, window, args.stride, args.test_size)
         metrics = evaluate(model, dataset, options, context, model_file.num_classes, model_file.mean, model_file.std,

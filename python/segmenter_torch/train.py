@@ -151,6 +151,7 @@ class Trainer:
             report = load_weights(model, args.init, spec)
             self.note("initialised: " + report.summary())
         model.to(context.device)
+        amp_modes.guard_layer_norms(model, args.amp)
         self.model = wrap(model, args.strategy, context)
         self.optimizer = make_optimizer(self.model.parameters(), args.lr, args.momentum, args.weight_decay)
         if momentum:

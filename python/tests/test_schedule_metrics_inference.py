@@ -96,3 +96,13 @@ def test_slide_counts_overlaps():
 
     result = slide_logits(ones, torch.zeros(1, 3, 12, 12), 8, 4, batch=2)
     assert sum(calls) == 4 and torch.allclose(result, torch.ones(1, 2, 12, 12))
+
+
+def test_layer_norms_take_bf16_activations_under_cpu_autocast():
+    from segmenter_torch import amp
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.LayerNorm(6))
+    assert amp.guard_layer_norms(model, "off") == 0
+    assert amp.guard_layer_norms(model, "bf16") == 1
+    with amp.autocast("bf16", torch.device("cpu")):
+        out = model(torch.randn(3, 4))
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
