@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
@@ -17,6 +18,8 @@ namespace Segmenter.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
+    private static string Invariant(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
     public static Command Create(CliConsole console)
     {
         var model = new Argument<string>("model") { Description = "A zoo model, path/to/file.seg[:Model], or a reference variant.yml." };
@@ -40,13 +43,46 @@ internal static class TrainCommand
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "Skip unreadable samples (counted and reported) instead of stopping." };
         var trainSplit = new Option<string>("--train-split") { Description = "The training split.", DefaultValueFactory = _ => "train" };
         var valSplit = new Option<string?>("--val-split") { Description = "The validation split (\"none\" to skip evaluation).", DefaultValueFactory = _ => "val" };
-        var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation).")
+        var engine = new Option<string>("--engine") { Description = "torchsharp (this process, one device) or torchrun (PyTorch's distributed engine: DDP/FSDP, mixed precision, several GPUs and machines).", DefaultValueFactory = _ => "torchsharp" };
+        var torchrun = new TorchrunOptions();
+        var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation), in TorchSharp or on PyTorch with torchrun.")
         {
             model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, checkpointEvery, output, resume, init, device, seed,
-            workers, skipBad, trainSplit, valSplit,
+            workers, skipBad, trainSplit, valSplit, engine,
         };
+        torchrun.AddTo(command);
         command.SetAction(result =>
         {
+            var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
+            if (engineName is not ("torchsharp" or "torchrun"))
+                throw new ArgumentException($"unknown engine '{result.GetValue(engine)}': use torchsharp or torchrun");
+            if (engineName == "torchrun")
+            {
+                var trainerArguments = new List<(string, string?)>
+                {
+                    ("--dataset", result.GetValue(dataset)!),
+                    ("--iters", Invariant(result.GetValue(iterations))),
+                    ("--batch", Invariant(result.GetValue(batch))),
+                    ("--accumulate", Invariant(result.GetValue(accumulate))),
+                    ("--lr", Invariant(result.GetValue(lr))),
+                    ("--weight-decay", Invariant(result.GetValue(weightDecay))),
+                    ("--eval-every", Invariant(result.GetValue(evalEvery))),
+                    ("--eval-mode", result.GetValue(evalMode)!),
+                    ("--checkpoint-every", Invariant(result.GetValue(checkpointEvery))),
+                    ("--seed", Invariant(result.GetValue(seed))),
+                    ("--workers", Invariant(result.GetValue(workers))),
+                    ("--train-split", result.GetValue(trainSplit)!),
+                    ("--val-split", result.GetValue(valSplit) ?? "none"),
+                    ("--device", result.GetValue(device)!),
+                };
+                if (result.GetValue(crop) is { } cropValue) trainerArguments.Add(("--crop", Invariant(cropValue)));
+                if (result.GetValue(init) is { } initial) trainerArguments.Add(("--init", Path.GetFullPath(initial)));
+                if (result.GetResult(resume) is not null) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
+                if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
+                return torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
+            }
+            torchrun.RefuseWithTorchSharp(result);
+
             var cancellation = CancellationToken.None;
             var outputDirectory = result.GetValue(output)!;
             string? resumeFrom = null;
