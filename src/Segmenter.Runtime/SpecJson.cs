@@ -26,7 +26,7 @@ public static class SpecJson
         ["image"] = new JsonArray(spec.ImageHeight, spec.ImageWidth),
         ["classes"] = spec.NumClasses,
         ["dataset"] = spec.Dataset,
-        ["decoder"] = DecoderName(spec.Decoder.Kind),
+        ["decoder"] = DecoderNames.Of(spec.Decoder.Kind),
         ["decoderLayers"] = spec.Decoder.Layers,
         ["distilled"] = spec.Backbone.Distilled,
         ["parameters"] = SpecMetrics.Parameters(spec).Total,
@@ -55,7 +55,7 @@ public static class SpecJson
         ["dataset"] = spec.Dataset,
         ["decoder"] = new JsonObject
         {
-            ["kind"] = DecoderName(spec.Decoder.Kind),
+            ["kind"] = DecoderNames.Of(spec.Decoder.Kind),
             ["layers"] = spec.Decoder.Layers,
             ["width"] = spec.Decoder.Width,
             ["heads"] = spec.Decoder.Heads,
@@ -74,9 +74,6 @@ public static class SpecJson
         ["layerNormEpsilon"] = spec.LayerNormEpsilon,
         ["positionEmbeddingResize"] = spec.PositionEmbeddingResize.ToString().ToLowerInvariant(),
     };
-
-    /// <summary>The decoder kind as the spec language and the JSON write it.</summary>
-    public static string DecoderName(DecoderKind kind) => kind == DecoderKind.Mask ? "mask" : "linear";
 
     /// <summary>The spec <see cref="Full"/> wrote; throws <see cref="InvalidDataException"/> naming the field that is missing or wrong.</summary>
     public static SegmenterSpec Read(JsonObject json, string origin)
@@ -109,12 +106,9 @@ public static class SpecJson
         var classNames = dataset is not null ? DatasetPresets.Find(dataset)?.ClassNames ?? throw new InvalidDataException($"{origin}: unknown dataset preset '{dataset}'")
             : names.Select((n, i) => n == "class " + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).All(x => x) ? EquatableArray<string>.Empty
             : names.ToEquatableArray();
-        var kind = Get<string>(decoder["kind"], "decoder.kind") switch
-        {
-            "linear" => DecoderKind.Linear,
-            "mask" => DecoderKind.Mask,
-            var other => throw new InvalidDataException($"{origin}: unknown decoder kind '{other}' (linear or mask)"),
-        };
+        var kindName = Get<string>(decoder["kind"], "decoder.kind");
+        var kind = DecoderNames.Parse(kindName)
+                   ?? throw new InvalidDataException($"{origin}: unknown decoder kind '{kindName}' ({string.Join(" or ", DecoderNames.All)})");
         var resize = Get<string>(json["positionEmbeddingResize"], "positionEmbeddingResize") switch
         {
             "bilinear" => ResizeMode.Bilinear,

@@ -69,10 +69,10 @@ public static class SpecPrinter
     /// <summary>A decoder as the spec language writes it: <c>linear</c> or <c>mask(layers = …, …)</c>.</summary>
     public static string Decoder(DecoderSpec d)
     {
-        if (d.Kind == DecoderKind.Linear) return "linear";
+        if (d.Kind == DecoderKind.Linear) return DecoderNames.Linear;
         var arguments = $"layers = {d.Layers}, heads = {d.Heads}, width = {d.Width}";
         if (d.MlpWidth != 4 * d.Width) arguments += $", mlp_ratio = {Number((double)d.MlpWidth / d.Width)}";
-        return $"mask({arguments}, dropout = {Number(d.Dropout)}, drop_path = {Number(d.DropPathRate)})";
+        return $"{DecoderNames.Mask}({arguments}, dropout = {Number(d.Dropout)}, drop_path = {Number(d.DropPathRate)})";
     }
 
     /// <summary>A number as the spec language writes it: shortest round-trip form, always with a decimal point or exponent.</summary>

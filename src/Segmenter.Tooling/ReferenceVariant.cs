@@ -113,7 +113,7 @@ public sealed class ReferenceVariant
         if (!net.Children.TryGetValue(new YamlScalarNode("decoder"), out var node) || node is not YamlMappingNode decoder)
             throw new InvalidDataException($"{FilePath}: net_kwargs has no 'decoder' mapping");
         var name = Scalar(decoder, "name") ?? throw new InvalidDataException($"{FilePath}: net_kwargs.decoder has no 'name'");
-        if (name == "linear") return "linear";
+        if (name == "linear") return DecoderNames.Linear;   // the reference's name happens to be the spec language's
         if (name != "mask_transformer")
             throw new InvalidDataException($"{FilePath}: decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");
         var layers = Scalar(decoder, "n_layers") ?? "2";

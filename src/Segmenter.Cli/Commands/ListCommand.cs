@@ -27,7 +27,7 @@ internal static class ListCommand
             var table = new Table().AddColumns("model", "paper", "backbone", "layers", "width", "heads", "patch", "image", "classes", "decoder", "parameters");
             foreach (var spec in specs)
             {
-                var decoder = spec.Decoder.Kind == DecoderKind.Mask ? $"mask×{spec.Decoder.Layers}" : "linear";
+                var decoder = spec.Decoder.Kind == DecoderKind.Mask ? $"{DecoderNames.Mask}×{spec.Decoder.Layers}" : DecoderNames.Linear;
                 table.AddRow(spec.Name, Markup.Escape(spec.PaperName), spec.Backbone.Name, $"{spec.Backbone.Layers}", $"{spec.Backbone.Width}", $"{spec.Backbone.Heads}",
                     $"{spec.PatchSize}", $"{spec.ImageHeight}×{spec.ImageWidth}", spec.Dataset is null ? $"{spec.NumClasses}" : $"{spec.NumClasses} ({spec.Dataset})",
                     decoder, Format.Count(SpecMetrics.Parameters(spec).Total));

@@ -83,8 +83,8 @@ internal static class ShowCommand
         properties.AddRow("image (training)", $"{spec.ImageHeight}×{spec.ImageWidth}, grid {spec.GridHeight}×{spec.GridWidth}");
         properties.AddRow("classes", spec.Dataset is null ? $"{spec.NumClasses}" : $"{spec.NumClasses} ({spec.Dataset})");
         properties.AddRow("decoder", d.Kind == DecoderKind.Linear
-            ? "linear"
-            : $"mask: {d.Layers} layers, width {d.Width}, {d.Heads} heads, MLP {d.MlpWidth}, dropout {d.Dropout}, drop-path {d.DropPathRate}");
+            ? DecoderNames.Linear
+            : $"{DecoderNames.Mask}: {d.Layers} layers, width {d.Width}, {d.Heads} heads, MLP {d.MlpWidth}, dropout {d.Dropout}, drop-path {d.DropPathRate}");
         properties.AddRow("drop-path / dropout", $"{spec.DropPathRate} / {spec.Dropout}");
         properties.AddRow("normalize", Markup.Escape($"{spec.Normalization.Name}: mean ({string.Join(", ", spec.Normalization.Mean)}), std ({string.Join(", ", spec.Normalization.Std)})"));
         properties.AddRow("LayerNorm epsilon", $"{spec.LayerNormEpsilon:R}");

@@ -43,10 +43,8 @@ internal static class ModelClassWriter
         var spec = model.Spec;
         var b = spec.Backbone;
         var parameters = SpecMetrics.Parameters(spec);
-        var decoder = spec.Decoder.Kind == DecoderKind.Linear
-            ? "a linear decoder"
-            : $"a mask-transformer decoder ({spec.Decoder.Layers} layer{(spec.Decoder.Layers == 1 ? "" : "s")}, width {spec.Decoder.Width}, {spec.Decoder.Heads} heads)";
-        var classes = spec.Dataset is null ? $"{spec.NumClasses} classes" : $"{spec.NumClasses} classes ({DatasetPresets.Find(spec.Dataset)?.DisplayName ?? spec.Dataset})";
+        var decoder = ModelDescription.Decoder(spec);
+        var classes = ModelDescription.Classes(spec);
 
         w.Line("/// <summary>");
         w.Line($"/// {spec.Name} ({Literals.Xml(spec.PaperName)}): Segmenter with a ViT encoder ({b.Layers} layers, width {b.Width}, {b.Heads} heads,");

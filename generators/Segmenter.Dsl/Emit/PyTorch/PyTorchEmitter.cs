@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Segmenter.Spec;
 
@@ -12,12 +13,37 @@ namespace Segmenter.Dsl.Emit.PyTorch;
 /// </summary>
 public static class PyTorchEmitter
 {
+    private static readonly HashSet<string> PythonKeywords = new(System.StringComparer.Ordinal)
+    {
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
+        "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+        "return", "try", "while", "with", "yield",
+    };
+
+    private static readonly HashSet<string> ModuleNames = new(System.StringComparer.Ordinal)
+    {
+        "math", "torch", "F", "nn", "SPEC", "SPEC_TEXT", "WIDTH", "LAYERS", "HEADS", "MLP_WIDTH", "PATCH_SIZE", "GRID_HEIGHT", "GRID_WIDTH",
+        "NUM_CLASSES", "EXTRA_TOKENS", "LAYER_NORM_EPS", "DropPath", "Attention", "Mlp", "Block", "PatchEmbedding", "Encoder", "Decoder",
+        "create_model",
+    };
+
     /// <summary>A file name for <paramref name="modelName"/>'s module: <c>segt16.py</c>.</summary>
     public static string FileName(string modelName) => modelName.ToLowerInvariant() + ".py";
 
-    /// <summary>The Python source of <paramref name="model"/>.</summary>
+    /// <summary>
+    /// Why <paramref name="modelName"/> cannot be the module's class name (a Python keyword, or a name the module
+    /// itself defines), or null. Model names are C# identifiers; a few of those are not free in Python.
+    /// </summary>
+    public static string? NameProblem(string modelName) =>
+        PythonKeywords.Contains(modelName) ? $"'{modelName}' is a Python keyword"
+        : ModuleNames.Contains(modelName) ? $"'{modelName}' is a name the generated module defines itself ({string.Join(", ", ModuleNames.OrderBy(n => n, System.StringComparer.Ordinal))})"
+        : null;
+
+    /// <summary>The Python source of <paramref name="model"/>; throws <see cref="System.ArgumentException"/> if its name cannot be a Python class's (<see cref="NameProblem"/>).</summary>
     public static string Emit(CompiledModel model)
     {
+        if (NameProblem(model.Spec.Name) is { } problem)
+            throw new System.ArgumentException($"model {model.Spec.Name} cannot be emitted as a PyTorch module: {problem}; rename the model in its spec");
         var w = new SourceWriter();
         var spec = model.Spec;
         ModuleHeaderWriter.Write(w, model);

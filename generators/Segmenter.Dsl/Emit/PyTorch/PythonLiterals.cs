@@ -9,24 +9,22 @@ namespace Segmenter.Dsl.Emit.PyTorch;
 /// <summary>Python literals, culture-invariant: strings, numbers, booleans and lists.</summary>
 internal static class PythonLiterals
 {
-    /// <summary>A double-quoted str literal; non-ASCII and control characters as \u escapes.</summary>
+    /// <summary>
+    /// A double-quoted str literal. Printable ASCII stays as it is; the rest is escaped, and a character outside the
+    /// Basic Multilingual Plane as one \UXXXXXXXX escape (Python does not join two \u surrogate escapes as C# does).
+    /// </summary>
     public static string String(string value)
     {
         var builder = new StringBuilder("\"");
-        foreach (var c in value)
+        for (int i = 0; i < value.Length; i++)
         {
-            switch (c)
-            {
-                case '"': builder.Append("\\\""); break;
-                case '\\': builder.Append("\\\\"); break;
-                case '\n': builder.Append("\\n"); break;
-                case '\r': builder.Append("\\r"); break;
-                case '\t': builder.Append("\\t"); break;
-                default:
-                    if (c < 32 || c > 126) builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    else builder.Append(c);
-                    break;
-            }
+            char c = value[i];
+            if (c is '"' or '\\') builder.Append('\\').Append(c);
+            else if (c == '\n') builder.Append("\\n");
+            else if (c >= 32 && c <= 126) builder.Append(c);
+            else if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                builder.Append("\\U").Append(char.ConvertToUtf32(c, value[++i]).ToString("x8", CultureInfo.InvariantCulture));
+            else builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
         }
         return builder.Append('"').ToString();
     }

@@ -1,5 +1,4 @@
 using System.Linq;
-using Segmenter.Dsl.Binding;
 using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit.PyTorch;

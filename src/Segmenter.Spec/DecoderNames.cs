@@ -1,6 +1,4 @@
-using Segmenter.Spec;
-
-namespace Segmenter.Dsl.Binding;
+namespace Segmenter.Spec;
 
 /// <summary>The decoders' names in the spec language, in one place.</summary>
 public static class DecoderNames
@@ -16,4 +14,12 @@ public static class DecoderNames
 
     /// <summary>The name of <paramref name="kind"/>.</summary>
     public static string Of(DecoderKind kind) => kind == DecoderKind.Linear ? Linear : Mask;
+
+    /// <summary>The kind named <paramref name="name"/>, or null for a name that is not a decoder's.</summary>
+    public static DecoderKind? Parse(string name) => name switch
+    {
+        Linear => DecoderKind.Linear,
+        Mask => DecoderKind.Mask,
+        _ => null,
+    };
 }
