@@ -1,8 +1,4 @@
 using System;
-using System.CommandLine;
-using System.IO;
-using Segmenter.Cli.Commands;
-using Segmenter.Tooling;
 
 namespace Segmenter.Cli;
 

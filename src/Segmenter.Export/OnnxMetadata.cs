@@ -1,14 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Reflection;
-using System.Text.Json;
-using Google.Protobuf;
-using Onnx;
-using Segmenter.Spec;
-using Segmenter.Runtime;
-
 namespace Segmenter.Export;
 
 /// <summary>What an exported file says about itself (its metadata), so a deployment needs nothing else.</summary>

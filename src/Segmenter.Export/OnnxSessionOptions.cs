@@ -1,10 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using Microsoft.ML.OnnxRuntime;
-using Segmenter.Runtime;
-using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
-using static TorchSharp.torch;
 
 namespace Segmenter.Export;
 

@@ -1,11 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Globalization;
-using System.Linq;
-using Google.Protobuf;
-using Onnx;
-using Segmenter.Spec;
-using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace Segmenter.Export;

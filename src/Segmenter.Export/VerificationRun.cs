@@ -1,11 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using Google.Protobuf;
-using Onnx;
-using Segmenter.Runtime;
-using static TorchSharp.torch;
-
 namespace Segmenter.Export;
 
 /// <summary>One comparison of an exported file with the TorchSharp model.</summary>

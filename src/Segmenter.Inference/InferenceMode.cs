@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using Segmenter.Runtime;
-using static TorchSharp.torch;
-
 namespace Segmenter.Inference;
 
 /// <summary>How to run a model over an image.</summary>

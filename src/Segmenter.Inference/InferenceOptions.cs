@@ -1,8 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
-using Segmenter.Runtime;
-using static TorchSharp.torch;
 
 namespace Segmenter.Inference;
 

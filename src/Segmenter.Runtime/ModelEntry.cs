@@ -1,8 +1,5 @@
 using System;
-using System.Collections.Generic;
-using System.Linq;
 using Segmenter.Spec;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Segmenter.Runtime;

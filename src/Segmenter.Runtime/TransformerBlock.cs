@@ -1,5 +1,4 @@
 using System.Linq;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Spec;
 
 /// <summary>A ViT encoder's shape.</summary>

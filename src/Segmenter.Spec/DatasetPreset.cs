@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-
 namespace Segmenter.Spec;
 
 /// <summary>A dataset whose class list a spec can name: <c>classes = ade20k</c>.</summary>

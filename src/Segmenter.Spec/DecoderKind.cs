@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Spec;
 
 /// <summary>The decoder kinds of the paper.</summary>

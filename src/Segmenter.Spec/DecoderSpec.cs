@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Spec;
 
 /// <summary>The decoder. For <see cref="DecoderKind.Linear"/> only <see cref="Kind"/> matters (the other fields are 0).</summary>

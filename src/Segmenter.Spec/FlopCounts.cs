@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Spec;
 
 /// <summary>Floating-point operations of one forward pass for one image, by part (2 per multiply-add of the matrix products).</summary>

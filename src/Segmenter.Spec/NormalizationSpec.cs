@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Spec;
 
 /// <summary>Input normalisation: images scaled to [0, 1], then (x − mean) / std per channel (RGB).</summary>

@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Spec;
 
 /// <summary>Parameter counts of a model, by part.</summary>

@@ -3,8 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Segmenter.Dsl;
-using Segmenter.Spec;
-using Segmenter.Dsl.Diagnostics;
 using Segmenter.Dsl.Text;
 using Segmenter.Runtime;
 

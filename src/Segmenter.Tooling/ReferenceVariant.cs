@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Dsl.Binding;

@@ -2,10 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.Linq;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
-using static TorchSharp.torch;
 
 namespace Segmenter.Training;
 

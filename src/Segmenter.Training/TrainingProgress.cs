@@ -1,16 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Diagnostics;
-using System.IO;
-using System.Linq;
-using System.Threading;
-using Segmenter.Runtime;
-using Segmenter.Training.Augmentation;
-using Segmenter.Training.Data;
-using Segmenter.Inference;
-using Segmenter.Training.Evaluation;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Segmenter.Training;
 

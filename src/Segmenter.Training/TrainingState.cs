@@ -1,12 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Globalization;
-using System.IO;
-using System.Linq;
-using Segmenter.Runtime;
-using Segmenter.Runtime.Checkpoints;
-using static TorchSharp.torch;
-
 namespace Segmenter.Training;
 
 /// <summary>Where a training run stands: the step reached and the best evaluation so far.</summary>

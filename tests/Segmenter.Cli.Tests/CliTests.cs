@@ -1,7 +1,6 @@
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using Segmenter.Cli;
 using Xunit;
 using Segmenter.Tests;
 

@@ -6,8 +6,6 @@ using System.Linq;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Segmenter.Dsl.Generator;
-using Segmenter.Spec;
 using Xunit;
 
 namespace Segmenter.Dsl.Generator.Tests;

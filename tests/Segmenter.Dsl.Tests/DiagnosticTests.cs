@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Segmenter.Dsl.Diagnostics;
-using Segmenter.Spec;
 using Xunit;
 
 namespace Segmenter.Dsl.Tests;

@@ -1,7 +1,5 @@
 using System;
-using System.Linq;
 using Segmenter.Runtime;
-using Segmenter.Inference;
 using Xunit;
 using static TorchSharp.torch;
 using Segmenter.Tests;

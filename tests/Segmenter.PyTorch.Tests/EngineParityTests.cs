@@ -6,7 +6,6 @@ using System.Linq;
 using System.Text.Json;
 using Segmenter.Dsl;
 using Segmenter.Dsl.Emit.PyTorch;
-using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Tests;
 using Segmenter.Tooling;

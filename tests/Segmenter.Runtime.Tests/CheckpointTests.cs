@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Tooling;
-using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Xunit;
 using static TorchSharp.torch;

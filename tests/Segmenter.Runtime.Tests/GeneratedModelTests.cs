@@ -1,9 +1,7 @@
 using System;
 using System.Linq;
 using Segmenter.Dsl;
-using Segmenter.Spec;
 using Segmenter.Tooling;
-using Segmenter.Runtime;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,7 +1,5 @@
 using System;
-using Segmenter.Dsl;
 using Segmenter.Spec;
-using Segmenter.Runtime;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

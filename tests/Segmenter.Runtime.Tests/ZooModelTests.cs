@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Segmenter.Dsl;
 using Segmenter.Spec;
-using Segmenter.Models;
 using Segmenter.Tooling;
 using Xunit;
 using Segmenter.Tests;

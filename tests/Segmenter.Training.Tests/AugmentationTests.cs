@@ -1,11 +1,9 @@
 using System;
 using System.Linq;
-using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Training.Augmentation;
 using Segmenter.Inference.Imaging;
 using Xunit;
-using Segmenter.Tests;
 
 namespace Segmenter.Training.Tests;
 

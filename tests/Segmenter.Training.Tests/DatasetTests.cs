@@ -4,7 +4,6 @@ using System.Linq;
 using Segmenter.Training.Data;
 using Segmenter.Inference.Imaging;
 using Xunit;
-using Segmenter.Tests;
 
 namespace Segmenter.Training.Tests;
 

@@ -4,7 +4,6 @@ using System.Linq;
 using Segmenter.Export;
 using Segmenter.Training.Data;
 using Segmenter.Inference;
-using Segmenter.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -4,7 +4,6 @@ using Segmenter.Inference.Imaging;
 using Segmenter.Training.Evaluation;
 using Xunit;
 using static TorchSharp.torch;
-using Segmenter.Tests;
 
 namespace Segmenter.Training.Tests;
 

@@ -3,17 +3,14 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using Segmenter.Dsl;
-using Segmenter.Spec;
 using Segmenter.Tooling;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Training.Data;
 using Segmenter.Inference;
-using Segmenter.Training;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
-using Segmenter.Tests;
 
 namespace Segmenter.Training.Tests;
 

@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
 using Segmenter.Dsl;
-using Segmenter.Spec;
 using Segmenter.Tooling;
 using Segmenter.Runtime;
 

@@ -1,17 +1,13 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.Linq;
-using System.Text.Json.Nodes;
 using Google.Protobuf;
-using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Tooling;
 using Segmenter.Runtime;
 using Segmenter.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Segmenter.Cli.Benchmarks;

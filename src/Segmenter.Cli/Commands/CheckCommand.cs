@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using Segmenter.Dsl;
-using Segmenter.Spec;
 using Segmenter.Dsl.Text;
 using Segmenter.Tooling;
 

@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json.Nodes;
-using Segmenter.Runtime;
 using Segmenter.Training.Data;
-using Segmenter.Inference;
 using Segmenter.Training.Evaluation;
 
 namespace Segmenter.Cli.Commands;

@@ -1,6 +1,5 @@
 using System;
 using System.CommandLine;
-using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Inference;
 

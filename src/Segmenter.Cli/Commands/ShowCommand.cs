@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Linq;
 using System.Text.Json.Nodes;
-using Segmenter.Dsl;
 using Segmenter.Spec;
 using Segmenter.Runtime;
 using Segmenter.Tooling;

@@ -1,7 +1,6 @@
 using System;
 using Segmenter.Spec;
 using Segmenter.Runtime;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Segmenter.Inference.Imaging;

@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 
-using Segmenter.Runtime;
-
 namespace Segmenter.Inference.Imaging;
 
 /// <summary>Pictures of results: colour-coded labels, labels blended over an image, heat maps blended over an image.</summary>

@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using System.Text;
-
 namespace Segmenter.Runtime.Checkpoints;
 
 /// <summary>A checkpoint that could not be loaded; the model is unchanged. The message holds the whole report.</summary>

@@ -1,9 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Segmenter.Spec;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Segmenter.Runtime.Checkpoints;

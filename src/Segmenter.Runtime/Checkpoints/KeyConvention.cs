@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using System.Text.RegularExpressions;
-using static TorchSharp.torch;
-
 namespace Segmenter.Runtime.Checkpoints;
 
 /// <summary>The key-naming conventions checkpoints come in.</summary>

@@ -1,11 +1,5 @@
-using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
-using System.Text;
-using System.Text.Json;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Segmenter.Runtime.Checkpoints;

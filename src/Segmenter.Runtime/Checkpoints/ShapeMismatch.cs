@@ -1,7 +1,3 @@
-using System.Collections.Generic;
-using System.Linq;
-using System.Text;
-
 namespace Segmenter.Runtime.Checkpoints;
 
 /// <summary>A key whose tensor has another shape than the model's.</summary>

@@ -1,8 +1,3 @@
-using System;
-using System.Linq;
-using Segmenter.Spec;
-using Segmenter.Inference.Imaging;
-
 namespace Segmenter.Training.Augmentation;
 
 /// <summary>Settings of the training pipeline (mmsegmentation's, as the paper trains).</summary>

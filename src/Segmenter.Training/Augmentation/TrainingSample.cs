@@ -1,8 +1,3 @@
-using System;
-using System.Linq;
-using Segmenter.Spec;
-using Segmenter.Inference.Imaging;
-
 namespace Segmenter.Training.Augmentation;
 
 /// <summary>One augmented training sample: a normalised image [3, S, S] and its labels [S, S] (255 where padded or ignored).</summary>

@@ -1,7 +1,5 @@
 using System;
-using System.Collections.Generic;
 using System.IO;
-using Segmenter.Inference.Imaging;
 
 namespace Segmenter.Training.Data;
 

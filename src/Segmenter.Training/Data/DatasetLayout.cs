@@ -1,5 +1,3 @@
-using System;
-
 namespace Segmenter.Training.Data;
 
 /// <summary>The on-disk layouts datasets come in.</summary>

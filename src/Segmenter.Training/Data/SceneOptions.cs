@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using Segmenter.Inference.Imaging;
-
 namespace Segmenter.Training.Data;
 
 /// <summary>Settings of synthetic scenes.</summary>

@@ -1,8 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using Segmenter.Inference.Imaging;
-
 namespace Segmenter.Training.Data;
 
 /// <summary>One image and its label file.</summary>

@@ -1,10 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using Segmenter.Runtime;
-using Segmenter.Inference.Imaging;
-using static TorchSharp.torch;
-
 namespace Segmenter.Training.Evaluation;
 
 /// <summary>Intersection-over-union and accuracy of one class; NaN where undefined (the class is absent).</summary>

@@ -1,9 +1,4 @@
-using System;
 using System.Collections.Generic;
-using System.Linq;
-using Segmenter.Runtime;
-using Segmenter.Inference.Imaging;
-using static TorchSharp.torch;
 
 namespace Segmenter.Training.Evaluation;
 

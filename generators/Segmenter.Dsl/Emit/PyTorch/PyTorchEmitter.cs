@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using Segmenter.Spec;
 
 namespace Segmenter.Dsl.Emit.PyTorch;
 
