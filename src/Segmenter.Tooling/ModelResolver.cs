@@ -111,26 +111,31 @@ public static class ModelResolver
     private static CompiledModel ResolveFile(string argument)
     {
         var (path, name) = SplitPathArgument(argument);
+        var models = FileModels(path, name);
+        if (models.Count > 1)
+            throw new ArgumentException($"{path} declares several models ({string.Join(", ", models.Select(m => m.Spec.Name))}); choose one with {path}:Name");
+        return models[0];
+    }
+
+    /// <summary>
+    /// The models a spec file declares (or only the one called <paramref name="name"/>), compiled as the build would
+    /// (<see cref="CompileFiles"/>); throws, with the diagnostics that concern it, if one of them does not compile.
+    /// </summary>
+    public static IReadOnlyList<CompiledModel> FileModels(string path, string? name = null)
+    {
         var compilation = CompileFile(path);
         var declared = compilation.DeclaredModels(path);
-        if (name is null)
-        {
-            if (declared.Count == 0)
-            {
-                var errors = compilation.DiagnosticsFor(path).Where(d => d.IsError).ToList();
-                if (errors.Count > 0) throw new SpecCompilationException($"{path} has errors", errors);
-                throw new ArgumentException($"{path} declares no model");
-            }
-            if (declared.Count > 1)
-                throw new ArgumentException($"{path} declares several models ({string.Join(", ", declared)}); choose one with {path}:Name");
-            name = declared[0];
-        }
-        else if (!declared.Contains(name))
-        {
+        if (name is not null && !declared.Contains(name))
             throw new ArgumentException($"{path} has no model '{name}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");
+        if (declared.Count == 0)
+        {
+            var errors = compilation.DiagnosticsFor(path).Where(d => d.IsError).ToList();
+            if (errors.Count > 0) throw new SpecCompilationException($"{path} has errors", errors);
+            throw new ArgumentException($"{path} declares no model");
         }
-        return compilation.Find(name)
-               ?? throw new SpecCompilationException($"model '{name}' in {path} does not compile", compilation.DiagnosticsForModel(name));
+        return (name is null ? declared : new[] { name })
+            .Select(n => compilation.Find(n) ?? throw new SpecCompilationException($"model '{n}' in {path} does not compile", compilation.DiagnosticsForModel(n)))
+            .ToList();
     }
 
     /// <summary>Splits "path.seg:Name"; anything else is a path alone.</summary>

@@ -63,21 +63,7 @@ internal static class EmitCommand
                 throw new ArgumentException($"--model {only} does not match {argument}, which names {single.Spec.Name}");
             return new[] { single };
         }
-        var compilation = ModelResolver.CompileFile(argument);
-        var declared = compilation.DeclaredModels(argument);
-        var names = only is not null ? new List<string> { only } : declared.ToList();
-        if (names.Count == 0)
-        {
-            var errors = compilation.DiagnosticsFor(argument).Where(d => d.IsError).ToList();
-            if (errors.Count > 0) throw new SpecCompilationException($"{argument} has errors", errors);
-            throw new ArgumentException($"{argument} declares no model");
-        }
-        return names.Select(n =>
-        {
-            if (!declared.Contains(n))
-                throw new ArgumentException($"{argument} has no model '{n}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");
-            return compilation.Find(n) ?? throw new SpecCompilationException($"model '{n}' in {argument} does not compile", compilation.DiagnosticsForModel(n));
-        }).ToList();
+        return ModelResolver.FileModels(argument, only);
     }
 
     private static bool IsNamespace(string name) =>
