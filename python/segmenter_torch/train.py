@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/segmenter", help="folder for checkpoints and logs (default runs/segmenter)")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="F",
                    help="continue from a training checkpoint (default: OUT/last.safetensors)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh even if OUT holds a run's checkpoints (they are replaced); without it such a run is refused")
     p.add_argument("--init", default=None, metavar="F", help="initial weights: timm/DeiT ViT weights, checkpoint.pth, mmsegmentation, safetensors or project files")
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation, data order, augmentation and dropout (default 0)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers per process (default 2; 0: in the training process)")
@@ -128,6 +130,11 @@ class Trainer:
             self.resume_path = args.resume or self.last_path
             if not os.path.isfile(self.resume_path):
                 raise UserError(f"nothing to resume: {self.resume_path} does not exist")
+        elif not args.overwrite:
+            existing = [os.path.basename(p) for p in (self.last_path, self.best_path) if os.path.exists(p)]
+            if existing:
+                raise UserError(f"{self.out} already holds a training run ({', '.join(existing)}); continue it with --resume, "
+                                f"train into another --out folder, or pass --overwrite to start afresh and replace it")
         self.stop_requested = False
 
     # -- setup ---------------------------------------------------------------------------------

@@ -49,5 +49,6 @@ public static class Program
     /// disk), reported as their message without a stack trace. Anything else is a bug and keeps its stack trace.
     /// </summary>
     private static bool IsUserError(Exception e) =>
-        e is ArgumentException or IOException or InvalidDataException or SpecCompilationException or NotSupportedException or CommandFailedException or Export.ExportCheckException;
+        e is ArgumentException or IOException or InvalidDataException or SpecCompilationException or NotSupportedException or CommandFailedException or Export.ExportCheckException
+           or UnauthorizedAccessException or Training.TrainingStoppedException;
 }

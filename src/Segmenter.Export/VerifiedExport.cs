@@ -33,7 +33,7 @@ public static class VerifiedExport
                     ? "float16 rounding can exceed it for some models and inputs; raise it with --tolerance if the difference is acceptable"
                     : "this is a bug: please report it with the spec";
             throw new ExportCheckException(
-                $"the exported graph differs from the model by {worst:0.00E+0}, above the tolerance {tolerance:0E+0}, so nothing was written; {advice}",
+                $"the exported graph differs from the model by {worst:0.00E+0}, above the tolerance {tolerance:0.00E+0}, so nothing was written; {advice}",
                 worst, tolerance, request.Tolerance is not null);
         }
 

@@ -25,11 +25,12 @@ public static class AttentionMaps
         if (decoder && (classIndex < 0 || classIndex >= spec.NumClasses))
             throw new ArgumentException($"class {classIndex} is not one of {spec.Name}'s {spec.NumClasses} classes", nameof(classIndex));
         int patches = gridHeight * gridWidth;
-        using var attention = decoder ? model.DecoderAttention(images, layer) : model.EncoderAttention(images, layer);
+        using var scope = NewDisposeScope();   // the whole [B, h, T, T] attention is freed here, not by the garbage collector
+        var attention = decoder ? model.DecoderAttention(images, layer) : model.EncoderAttention(images, layer);
         int query = decoder ? patches + classIndex : 0;
         int firstKey = decoder ? 0 : spec.ExtraTokens;
-        var rows = attention[0, TensorIndex.Colon, query, TensorIndex.Slice(firstKey, firstKey + patches)].cpu();   // [heads, N]
-        return new AttentionRows(rows, gridHeight, gridWidth);
+        var rows = attention[0, TensorIndex.Colon, query, TensorIndex.Slice(firstKey, firstKey + patches)].cpu().contiguous();   // [heads, N]
+        return new AttentionRows(rows.MoveToOuterDisposeScope(), gridHeight, gridWidth);
     }
 
     /// <summary>The class named by <paramref name="requested"/>: an index, or a class name (case-insensitive).</summary>
@@ -46,9 +47,8 @@ public static class AttentionMaps
     /// <summary>The class the model predicts for the most pixels of <paramref name="images"/>.</summary>
     public static int MostPredictedClass(SegmenterModel model, Tensor images)
     {
-        using var logits = model.Predict(images);
-        using var labels = logits.argmax(1).flatten();
-        using var counts = labels.bincount(null, model.Specification.NumClasses);
+        using var scope = NewDisposeScope();
+        var counts = model.Predict(images).argmax(1).flatten().bincount(null, model.Specification.NumClasses);
         return (int)counts.argmax().item<long>();
     }
 }

@@ -18,8 +18,33 @@ public sealed record InferenceOptions(InferenceMode Mode, int WindowSize, int Wi
     public const string DefaultMode = "slide";
 
     /// <summary>Options for a window (the training crop size), with the reference's stride of 2/3 of the window unless given.</summary>
-    public static InferenceOptions ForWindow(InferenceMode mode, int window, int? stride = null, int? testShortSide = null) =>
-        new(mode, window, stride ?? Math.Max(1, window * 2 / 3), testShortSide);
+    public static InferenceOptions ForWindow(InferenceMode mode, int window, int? stride = null, int? testShortSide = null)
+    {
+        var options = new InferenceOptions(mode, window, stride ?? Math.Max(1, window * 2 / 3), testShortSide);
+        CheckWindow(options.WindowSize, options.WindowStride);
+        if (testShortSide is { } side && (side < 1 || side > MaximumTestSize))
+            throw new ArgumentException($"test size {side}: the short side images are rescaled to must be between 1 and {MaximumTestSize} pixels");
+        return options;
+    }
+
+    /// <summary>The largest <see cref="TestShortSide"/> accepted (the long side may be 4 times that).</summary>
+    public const int MaximumTestSize = 8192;
+
+    /// <summary>The largest sliding window accepted.</summary>
+    public const int MaximumWindow = 8192;
+
+    /// <summary>
+    /// Throws unless 1 ≤ stride ≤ window ≤ <see cref="MaximumWindow"/>: a stride larger than the window would leave the
+    /// pixels between two windows without any prediction.
+    /// </summary>
+    public static void CheckWindow(int window, int stride)
+    {
+        if (window < 1 || window > MaximumWindow)
+            throw new ArgumentException($"sliding window {window}: it must be between 1 and {MaximumWindow} pixels");
+        if (stride < 1 || stride > window)
+            throw new ArgumentException($"sliding-window stride {stride} with a window of {window}: the stride must be between 1 and the window " +
+                                        "(a larger stride leaves the pixels between two windows without a prediction)");
+    }
 
     /// <summary>Parses whole, slide or multiscale (also multi-scale, ms); an error naming the accepted values otherwise.</summary>
     public static InferenceMode ParseMode(string text) => text.Trim().ToLowerInvariant() switch

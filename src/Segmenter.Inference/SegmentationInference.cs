@@ -82,7 +82,7 @@ public static class SegmentationInference
     /// </summary>
     public static Tensor SlideLogits(Func<Tensor, Tensor> logitsOf, Tensor image, int window, int stride, int batch = 4)
     {
-        if (window < 1 || stride < 1) throw new ArgumentException($"window {window} and stride {stride} must be positive");
+        InferenceOptions.CheckWindow(window, stride);
         using var scope = NewDisposeScope();
         image = UpsampleShortSide(image, window);
         long height = image.shape[2], width = image.shape[3];

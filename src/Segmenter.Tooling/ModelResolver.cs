@@ -111,19 +111,25 @@ public static class ModelResolver
     private static CompiledModel ResolveFile(string argument)
     {
         var (path, name) = SplitPathArgument(argument);
-        var models = FileModels(path, name);
-        if (models.Count > 1)
-            throw new ArgumentException($"{path} declares several models ({string.Join(", ", models.Select(m => m.Spec.Name))}); choose one with {path}:Name");
-        return models[0];
+        var compilation = CompileFile(path);
+        var declared = compilation.DeclaredModels(path);
+        if (name is null && declared.Count > 1)
+        {
+            var usable = declared.Where(n => compilation.Find(n) is not null).ToList();
+            throw new ArgumentException($"{path} declares several models ({string.Join(", ", declared)}); choose one with {path}:Name" +
+                                        (usable.Count < declared.Count ? $" ({(usable.Count == 0 ? "none" : string.Join(", ", usable))} compile{(usable.Count == 1 ? "s" : "")})" : ""));
+        }
+        return Models(compilation, path, name).Single();
     }
 
     /// <summary>
     /// The models a spec file declares (or only the one called <paramref name="name"/>), compiled as the build would
     /// (<see cref="CompileFiles"/>); throws, with the diagnostics that concern it, if one of them does not compile.
     /// </summary>
-    public static IReadOnlyList<CompiledModel> FileModels(string path, string? name = null)
+    public static IReadOnlyList<CompiledModel> FileModels(string path, string? name = null) => Models(CompileFile(path), path, name);
+
+    private static IReadOnlyList<CompiledModel> Models(SpecCompilation compilation, string path, string? name)
     {
-        var compilation = CompileFile(path);
         var declared = compilation.DeclaredModels(path);
         if (name is not null && !declared.Contains(name))
             throw new ArgumentException($"{path} has no model '{name}'; it declares {(declared.Count == 0 ? "none" : string.Join(", ", declared))}");

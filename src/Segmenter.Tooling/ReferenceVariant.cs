@@ -89,7 +89,7 @@ public sealed class ReferenceVariant
             ("decoder", Decoder()),
             ("drop_path", SpecPrinter.Number(Double("drop_path_rate", 0.1))),
             ("dropout", SpecPrinter.Number(Double("dropout", 0.0))),
-            ("normalize", Text("normalization", "vit") == "deit" ? "imagenet" : "vit"),
+            ("normalize", Normalization()),
         };
         return $"// Translated from the reference's {Path.GetFileName(FilePath)} (net_kwargs).\n"
                + SpecPrinter.Backbone(backboneName, layers, width, heads, mlpRatio, distilled) + "\n"
@@ -120,6 +120,22 @@ public sealed class ReferenceVariant
         var dropPath = Scalar(decoder, "drop_path_rate") ?? "0.0";
         return $"mask(layers = {layers}, dropout = {SpecPrinter.Number(ParseDouble(dropout, "decoder.dropout"))}, drop_path = {SpecPrinter.Number(ParseDouble(dropPath, "decoder.drop_path_rate"))})";
     }
+
+    /// <summary>The reference's normalisation names: vit (mean = std = 0.5) and deit (ImageNet statistics); anything else is an error.</summary>
+    private string Normalization()
+    {
+        var name = Text("normalization", "vit");
+        return name switch
+        {
+            "vit" => "vit",
+            "deit" => "imagenet",
+            _ => throw new InvalidDataException($"{FilePath}{Line("normalization")}: net_kwargs.normalization is '{name}', which the reference does not define; expected vit or deit"),
+        };
+    }
+
+    /// <summary>"(line N)" of <paramref name="key"/>'s value in net_kwargs, for messages.</summary>
+    private string Line(string key) =>
+        net.Children.TryGetValue(new YamlScalarNode(key), out var node) ? $"({node.Start.Line},{node.Start.Column})" : "";
 
     private string? DatasetPreset(int classes)
     {

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using Segmenter.Runtime;
 using Segmenter.Training.Augmentation;
@@ -35,9 +36,7 @@ public sealed class Trainer
                                         $"use a model whose 'classes' match the dataset (e.g. a spec with classes = {trainSet.NumClasses})");
         if (validationSet is not null && validationSet.NumClasses != trainSet.NumClasses)
             throw new ArgumentException($"the validation split has {validationSet.NumClasses} classes but the training split {trainSet.NumClasses}; use splits of one dataset");
-        if (options.Iterations < 1 || options.BatchSize < 1 || options.Accumulate < 1 || options.CropSize < 1 || options.CheckpointEvery < 1 || options.EvaluateEvery < 0)
-            throw new ArgumentException($"iterations ({options.Iterations}), batch size ({options.BatchSize}), accumulation ({options.Accumulate}), crop size ({options.CropSize}) " +
-                                        $"and checkpoint interval ({options.CheckpointEvery}) must be at least 1, the evaluation interval ({options.EvaluateEvery}) at least 0");
+        options.Validate();
         this.model = model;
         this.trainSet = trainSet;
         this.validationSet = validationSet;
@@ -63,6 +62,13 @@ public sealed class Trainer
     /// <summary>Trains from scratch (or from <paramref name="resumeFrom"/>, a training checkpoint) until done or <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
+        if (resumeFrom is null && !options.Overwrite)
+        {
+            var existing = new[] { LastCheckpoint, BestCheckpoint }.Where(File.Exists).Select(Path.GetFileName).ToList();
+            if (existing.Count > 0)
+                throw new TrainingStoppedException($"{options.OutputDirectory} already holds a training run ({string.Join(", ", existing)}); " +
+                                                   "continue it with --resume, train into another --out folder, or pass --overwrite to start afresh and replace it");
+        }
         Directory.CreateDirectory(options.OutputDirectory);
         using var optimizer = new NesterovSgd(model.named_parameters(), options.LearningRate, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0);
         var state = new TrainingState(0, double.NaN, 0);
@@ -110,6 +116,10 @@ public sealed class Trainer
                 value.backward();
                 loss += value.item<float>();
             }
+            if (!double.IsFinite(loss))
+                throw new TrainingStoppedException($"the loss became {loss} at step {iteration + 1} (learning rate {lr:G3}), so training stopped without stepping; " +
+                                                   (File.Exists(LastCheckpoint) ? $"{LastCheckpoint} holds the last finite weights. " : "no checkpoint was written. ") +
+                                                   "Lower --lr, or check the data for broken images");
             optimizer.Step();
             state = state with { Iteration = iteration + 1 };
             losses.Add(loss);
@@ -129,12 +139,14 @@ public sealed class Trainer
                 if (double.IsNaN(state.BestMeanIoU) || lastMetrics.MeanIoU > state.BestMeanIoU)
                 {
                     state = state with { BestMeanIoU = lastMetrics.MeanIoU, BestIteration = state.Iteration };
+                    EnsureFinite(state.Iteration, lr);
                     TrainingCheckpoint.Save(BestCheckpoint, model, optimizer, state, run);
                     Note?.Invoke($"best mIoU {100 * lastMetrics.MeanIoU:F2} at step {state.Iteration}: {BestCheckpoint}");
                 }
             }
             if (last || state.Iteration % run.CheckpointEvery == 0)
             {
+                EnsureFinite(state.Iteration, lr);
                 TrainingCheckpoint.Save(LastCheckpoint, model, optimizer, state, run);
                 Note?.Invoke($"checkpoint at step {state.Iteration}: {LastCheckpoint}");
             }
@@ -142,10 +154,25 @@ public sealed class Trainer
 
         if (interrupted)
         {
+            EnsureFinite(state.Iteration, schedule.At(Math.Max(0, state.Iteration - 1)));
             TrainingCheckpoint.Save(LastCheckpoint, model, optimizer, state, run);
             Note?.Invoke($"interrupted: checkpoint at step {state.Iteration}: {LastCheckpoint} (continue with --resume)");
         }
         return new TrainingResult(state.Iteration, interrupted, losses, lastMetrics, state.BestMeanIoU, batches.SkippedSamples);
+    }
+
+    /// <summary>Stops training, before a checkpoint is written, if a weight is no longer finite: a checkpoint never holds NaN or infinity.</summary>
+    private void EnsureFinite(int step, double lr)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();   // the per-parameter checks' temporaries
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (parameter.isfinite().all().item<bool>()) continue;
+            throw new TrainingStoppedException($"weight {name} is no longer finite after step {step} (learning rate {lr:G3}), so training stopped without writing it; " +
+                                               (File.Exists(LastCheckpoint) ? $"{LastCheckpoint} holds the last finite weights. " : "no checkpoint was written. ") +
+                                               "Lower --lr, or check the data for broken images");
+        }
     }
 
     private SegmentationMetrics Evaluate(TorchSharp.Modules.SummaryWriter writer, int iteration)

@@ -49,4 +49,30 @@ public sealed record TrainingOptions
 
     /// <summary>Where checkpoints and TensorBoard logs go.</summary>
     public string OutputDirectory { get; init; } = "runs/segmenter";
+
+    /// <summary>Start afresh even if <see cref="OutputDirectory"/> holds a run's checkpoints (they are replaced as training goes). Off: such a run is refused.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>The largest training crop accepted (a crop is held in memory several times per sample).</summary>
+    public const int MaximumCropSize = 8192;
+
+    /// <summary>Throws an <see cref="System.ArgumentException"/> naming the first option out of its range (as the command line spells it).</summary>
+    public void Validate()
+    {
+        static void Check(bool valid, string message)
+        {
+            if (!valid) throw new System.ArgumentException(message);
+        }
+        Check(Iterations >= 1, $"--iters {Iterations}: training needs at least 1 step");
+        Check(BatchSize >= 1, $"--batch {BatchSize}: a step needs at least 1 image");
+        Check(Accumulate >= 1, $"--accumulate {Accumulate}: at least 1 forward/backward pass per step");
+        Check(CropSize >= 1 && CropSize <= MaximumCropSize, $"--crop {CropSize}: the training crop must be between 1 and {MaximumCropSize} pixels");
+        Check(double.IsFinite(LearningRate) && LearningRate > 0, $"--lr {LearningRate}: the learning rate must be a positive number");
+        Check(double.IsFinite(MinimumLearningRate) && MinimumLearningRate >= 0, $"the schedule's floor {MinimumLearningRate} must be 0 or positive");
+        Check(double.IsFinite(Momentum) && Momentum >= 0 && Momentum < 1, $"momentum {Momentum}: it must be in [0, 1)");
+        Check(double.IsFinite(WeightDecay) && WeightDecay >= 0, $"--weight-decay {WeightDecay}: it must be 0 or positive");
+        Check(CheckpointEvery >= 1, $"--checkpoint-every {CheckpointEvery}: at least 1");
+        Check(EvaluateEvery >= 0, $"--eval-every {EvaluateEvery}: 0 (at the end only) or more");
+        Check(Workers >= 0, $"--workers {Workers}: 0 (decode in the training thread) or more");
+    }
 }

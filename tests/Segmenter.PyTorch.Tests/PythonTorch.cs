@@ -54,15 +54,18 @@ internal static class PythonTorch
         Skip.If(true, $"PyTorch is not installed here ({Python} cannot import torch; apt-get install python3-torch)");
     }
 
-    /// <summary>Runs <paramref name="script"/> (after the safetensors reader) in <paramref name="directory"/>; fails the test on a non-zero exit, showing the output.</summary>
+    /// <summary>
+    /// Runs <paramref name="script"/> (after the safetensors reader) in <paramref name="directory"/> and returns its standard
+    /// output (warnings on standard error do not mix into it); fails the test on a non-zero exit, showing both.
+    /// </summary>
     public static string RunScript(string script, string directory, params string[] arguments)
     {
-        var (exit, output) = Run(SafeTensorsReader + "\n" + script, directory, arguments);
-        Assert.True(exit == 0, $"the Python script failed (exit {exit}):\n{output}");
+        var (exit, output, error) = Run(SafeTensorsReader + "\n" + script, directory, arguments);
+        Assert.True(exit == 0, $"the Python script failed (exit {exit}):\n{output}\n{error}");
         return output;
     }
 
-    private static (int Exit, string Output) Run(string script, string directory, params string[] arguments)
+    private static (int Exit, string Output, string Error) Run(string script, string directory, params string[] arguments)
     {
         var path = Path.Combine(directory, $"script-{Guid.NewGuid():N}.py");
         File.WriteAllText(path, script);
@@ -76,9 +79,9 @@ internal static class PythonTorch
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            return (-1, "timed out after 5 minutes\n" + output.Result + error.Result);
+            return (-1, output.Result, "timed out after 5 minutes\n" + error.Result);
         }
         File.Delete(path);
-        return (process.ExitCode, output.Result + error.Result);
+        return (process.ExitCode, output.Result, error.Result);
     }
 }

@@ -46,6 +46,8 @@ internal static class AttentionCommand
             if (tensorPath is not null)
             {
                 using var read = TensorArgument.Read(tensorPath);
+                if (read.dim() != 4 || read.shape[1] != 3 || read.shape[2] < spec.PatchSize || read.shape[3] < spec.PatchSize)
+                    throw new ArgumentException($"{tensorPath}: the tensor is [{string.Join(", ", read.shape)}]; expected normalised images [B, 3, H, W] of at least one {spec.PatchSize}×{spec.PatchSize} patch");
                 using var input = read.to(device);
                 using var maps = fromDecoder ? network.DecoderAttention(input, index) : network.EncoderAttention(input, index);
                 var path = Path.Combine(directory, "attention.safetensors");

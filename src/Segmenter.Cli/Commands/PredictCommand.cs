@@ -44,11 +44,26 @@ internal static class PredictCommand
             if ((tensorPath is null) == (imageFiles.Length == 0))
                 throw new ArgumentException("give one input: --tensor file.safetensors[:name] (with --logits out.safetensors) or --image files (with --out DIR)");
 
+            // Outputs are checked before any work: none may overwrite an input or another output.
+            if (tensorPath is not null)
+            {
+                var target = result.GetValue(logits) ?? throw new ArgumentException("with --tensor, give --logits out.safetensors");
+                if (SamePath(target, PathArgument.Split(tensorPath).Path))
+                    throw new ArgumentException($"--logits {target} is the --tensor input: give another file, the input is not overwritten");
+            }
+            else
+            {
+                var collisions = imageFiles.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal).Where(g => g.Count() > 1).ToList();
+                if (collisions.Count > 0)
+                    throw new ArgumentException($"images with the same name would write the same outputs in --out: {string.Join("; ", collisions.Select(g => string.Join(", ", g)))}; " +
+                                                "predict them in separate runs with different --out folders, or rename them");
+            }
+
             var (run, spec, owner) = Open(result, model, onnx, provider, console);
             using var _owner = owner;
             if (tensorPath is not null)
             {
-                var path = result.GetValue(logits) ?? throw new ArgumentException("with --tensor, give --logits out.safetensors");
+                var path = result.GetValue(logits)!;
                 PredictTensor(console, run, tensorPath, path, Math.Max(1, result.GetValue(batch)));
             }
             else
@@ -60,6 +75,8 @@ internal static class PredictCommand
         });
         return command;
     }
+
+    private static bool SamePath(string a, string b) => string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal);
 
     /// <summary>The forward function (CPU tensors in and out), the spec, and what to dispose.</summary>
     private static (Func<Tensor, Tensor> Run, SegmenterSpec Spec, IDisposable Owner) Open(ParseResult result, ModelOptions model,

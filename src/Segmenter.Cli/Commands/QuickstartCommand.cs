@@ -48,7 +48,8 @@ internal static class QuickstartCommand
             Step(console, 4, "Training with the paper's recipe (SGD + poly schedule, mmsegmentation augmentation)");
             var run = Path.Combine(directory, "run");
             int trained = Invoke(console, TrainCommand.Create(console), model, "--data", data, "--dataset", "folder", "--iters", result.GetValue(iterations).ToString(),
-                "--batch", "8", "--lr", "0.01", "--out", run, "--device", deviceName, "--checkpoint-every", "100", "--eval-mode", "slide");
+                "--batch", "8", "--lr", "0.01", "--out", run, "--device", deviceName, "--checkpoint-every", "100", "--eval-mode", "slide",
+                "--overwrite");   // the quickstart's own run folder: a second quickstart trains it afresh
             if (trained != 0) return trained;
             var checkpoint = Path.Combine(run, "best.safetensors");
 

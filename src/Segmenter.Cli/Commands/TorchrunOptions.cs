@@ -74,10 +74,36 @@ internal sealed class TorchrunOptions
             return 0;
         }
         console.Out.WriteLine($"running torchrun: {settings.ProcessesPerNode} process{(settings.ProcessesPerNode == 1 ? "" : "es")} on this node, {settings.Nodes} node{(settings.Nodes == 1 ? "" : "s")}, {settings.Python}");
-        int exit = TorchrunJobs.Run(job, console.Out, console.Err);
+        // Ctrl-C reaches torchrun and every rank from the terminal: they finish the step and write the checkpoint. This
+        // process stays to pass their output through and say how to continue.
+        bool interrupted = false;
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            interrupted = true;
+        };
+        Console.CancelKeyPress += onCancel;
+        int exit;
+        try
+        {
+            exit = TorchrunJobs.Run(job, console.Out, console.Err);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        var last = Path.Combine(Path.GetFullPath(output), "last.safetensors");
+        if (interrupted)
+        {
+            console.Out.WriteLine($"interrupted; continue with: segmenter train … --engine torchrun --resume {last}");
+            return 130;
+        }
         if (exit != 0)
-            throw new CommandFailedException($"torchrun exited with code {exit}; each rank's output is in {Path.Combine(Path.GetFullPath(output), "logs", "torchrun")}");
-        console.Out.WriteLine($"done: {Path.Combine(Path.GetFullPath(output), "last.safetensors")} (the project's format: segmenter eval, export and predict take it as it is)");
+        {
+            var logs = Path.Combine(Path.GetFullPath(output), "logs", "torchrun");
+            throw new CommandFailedException($"torchrun exited with code {exit}; its errors are above" + (Directory.Exists(logs) ? $", and each rank's standard output is in {logs}" : ""));
+        }
+        console.Out.WriteLine($"done: {last} (the project's format: segmenter eval, export and predict take it as it is)");
         return 0;
     }
 }

@@ -43,12 +43,13 @@ internal static class TrainCommand
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "Skip unreadable samples (counted and reported) instead of stopping." };
         var trainSplit = new Option<string>("--train-split") { Description = "The training split.", DefaultValueFactory = _ => "train" };
         var valSplit = new Option<string?>("--val-split") { Description = "The validation split (\"none\" to skip evaluation).", DefaultValueFactory = _ => "val" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Start afresh even if --out holds a run's checkpoints (they are replaced); without it such a run is refused." };
         var engine = new Option<string>("--engine") { Description = "torchsharp (this process, one device) or torchrun (PyTorch's distributed engine: DDP/FSDP, mixed precision, several GPUs and machines).", DefaultValueFactory = _ => "torchsharp" };
         var torchrun = new TorchrunOptions();
         var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation), in TorchSharp or on PyTorch with torchrun.")
         {
             model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, checkpointEvery, output, resume, init, device, seed,
-            workers, skipBad, trainSplit, valSplit, engine,
+            workers, skipBad, trainSplit, valSplit, overwrite, engine,
         };
         torchrun.AddTo(command);
         command.SetAction(result =>
@@ -56,6 +57,13 @@ internal static class TrainCommand
             var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
             if (engineName is not ("torchsharp" or "torchrun"))
                 throw new ArgumentException($"unknown engine '{result.GetValue(engine)}': use torchsharp or torchrun");
+        // Every option's range, for either engine, before anything is loaded or written (the crop's default comes from the spec, later).
+            new TrainingOptions
+            {
+                Iterations = result.GetValue(iterations), BatchSize = result.GetValue(batch), Accumulate = result.GetValue(accumulate),
+                CropSize = result.GetValue(crop) ?? 1, LearningRate = result.GetValue(lr), WeightDecay = result.GetValue(weightDecay),
+                CheckpointEvery = result.GetValue(checkpointEvery), EvaluateEvery = result.GetValue(evalEvery), Workers = result.GetValue(workers),
+            }.Validate();
             if (engineName == "torchrun")
             {
                 var trainerArguments = new List<(string, string?)>
@@ -79,6 +87,7 @@ internal static class TrainCommand
                 if (result.GetValue(init) is { } initial) trainerArguments.Add(("--init", Path.GetFullPath(initial)));
                 if (result.GetResult(resume) is not null) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
                 if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
+                if (result.GetValue(overwrite)) trainerArguments.Add(("--overwrite", null));
                 return torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
             }
             torchrun.RefuseWithTorchSharp(result);
@@ -127,6 +136,7 @@ internal static class TrainCommand
                 Workers = result.GetValue(workers),
                 SkipBadSamples = result.GetValue(skipBad),
                 OutputDirectory = outputDirectory,
+                Overwrite = result.GetValue(overwrite),
             };
             console.Out.WriteLine($"training {spec.Name} on {trainSet.Count} images of {trainSet.Root} ({DatasetLayouts.Name(layout)}), " +
                                   $"{options.Iterations} steps of {options.BatchSize}×{options.Accumulate} {cropSize}×{cropSize} crops, lr {options.LearningRate:G3}, {target}");

@@ -24,6 +24,9 @@ public static class TorchrunJobs
 {
     private const string PackagePrefix = "segmenter_torch/";
 
+    /// <summary>The variables run.sh takes from the environment when it runs elsewhere.</summary>
+    private static readonly string[] ScriptVariables = { "PYTHON", "DATA", "OUT", "NPROC_PER_NODE", "NNODES", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT" };
+
     /// <summary>
     /// Writes <c><paramref name="outputDirectory"/>/job</c>: model.py for <paramref name="model"/>, the training package,
     /// config.json, run.sh (starting <c>segmenter_torch.train</c> with <paramref name="trainerArguments"/> under torchrun)
@@ -76,15 +79,19 @@ public static class TorchrunJobs
         AtomicFile.WriteText(runScript, RunScript(model, data, output, trainerArguments, settings));
         MakeExecutable(runScript);
         var slurmScript = Path.Combine(directory, "slurm.sbatch");
-        AtomicFile.WriteText(slurmScript, SlurmScript(model, settings));
+        AtomicFile.WriteText(slurmScript, SlurmScript(model, directory, settings));
         return new TorchrunJob(directory, runScript, modelFile, configFile, slurmScript);
     }
 
-    /// <summary>Runs the job's run.sh here, passing its output through line by line; returns torchrun's exit code.</summary>
+    /// <summary>
+    /// Runs the job's run.sh here with exactly the settings it was written with (variables of the same names in this
+    /// process's environment do not override them), passing its output through line by line; returns torchrun's exit code.
+    /// </summary>
     public static int Run(TorchrunJob job, TextWriter output, TextWriter error)
     {
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(job.RunScript);
+        foreach (var variable in ScriptVariables) info.Environment.Remove(variable);
         Process process;
         try
         {
@@ -143,6 +150,10 @@ public static class TorchrunJobs
         text.Append($"NODE_RANK=\"${{NODE_RANK:-{settings.NodeRank}}}\"\n");
         text.Append($"MASTER_ADDR=\"${{MASTER_ADDR:-{InDoubleQuotes(settings.MasterAddress ?? "127.0.0.1")}}}\"\n");
         text.Append(settings.MasterPort is { } port ? $"MASTER_PORT=\"${{MASTER_PORT:-{port}}}\"\n" : "MASTER_PORT=\"${MASTER_PORT:-}\"\n");
+        text.Append("if ! \"$PYTHON\" -c \"import torch\" >/dev/null 2>&1; then\n");
+        text.Append("  echo \"error: $PYTHON cannot import torch: set PYTHON to a Python that has PyTorch (and numpy and Pillow)\" >&2\n");
+        text.Append("  exit 1\n");
+        text.Append("fi\n");
         text.Append("export PYTHONPATH=\"$JOB${PYTHONPATH:+:$PYTHONPATH}\"\n");
         text.Append("mkdir -p \"$OUT/logs\"\n");
         text.Append("# One node without a port: torchrun's standalone rendezvous (a free local port). Otherwise the rank-0 node's address.\n");
@@ -151,7 +162,8 @@ public static class TorchrunJobs
         text.Append("else\n");
         text.Append("  RENDEZVOUS=(--nnodes \"$NNODES\" --node_rank \"$NODE_RANK\" --master_addr \"$MASTER_ADDR\" --master_port \"${MASTER_PORT:-29500}\")\n");
         text.Append("fi\n");
-        text.Append("# --redirects/--tee/--log_dir: each rank's output in $OUT/logs/torchrun, and torch 1.13's torchrun needs them (its log handling fails without).\n");
+        text.Append("# --redirects/--tee/--log_dir: each rank's standard output also in $OUT/logs/torchrun (torch 1.13's torchrun needs them: its log\n");
+        text.Append("# handling fails without, and with --redirects 3 too); errors go to this script's standard error.\n");
         text.Append("exec \"$PYTHON\" -m torch.distributed.run \"${RENDEZVOUS[@]}\" --nproc_per_node \"$NPROC_PER_NODE\" \\\n");
         text.Append("  --redirects 1 --tee 1 --log_dir \"$OUT/logs/torchrun\" \\\n");
         text.Append("  -m segmenter_torch.train --model \"$JOB/model.py\" --data \"$DATA\" --out \"$OUT\"");
@@ -164,18 +176,18 @@ public static class TorchrunJobs
         return text.ToString();
     }
 
-    private static string SlurmScript(CompiledModel model, TorchrunSettings settings) => $$"""
+    private static string SlurmScript(CompiledModel model, string directory, TorchrunSettings settings) => $$"""
         #!/bin/bash
         # An example for a SLURM cluster: one torchrun per node, which starts one process per GPU. Edit the resources,
         # DATA and OUT (or export them), then: sbatch slurm.sbatch. The job folder must be on a file system every node sees.
         #SBATCH --job-name=segmenter-{{model.Spec.Name.ToLowerInvariant()}}
-        #SBATCH --nodes={{Math.Max(2, settings.Nodes)}}
+        #SBATCH --nodes={{settings.Nodes}}
         #SBATCH --ntasks-per-node=1
         #SBATCH --gpus-per-node={{Math.Max(1, settings.ProcessesPerNode)}}
         #SBATCH --cpus-per-task=16
         #SBATCH --time=48:00:00
         set -euo pipefail
-        JOB="${SLURM_SUBMIT_DIR:-$(pwd)}"
+        JOB="${JOB:-{{InDoubleQuotes(directory)}}}"   # this job folder (sbatch runs a copy of this script elsewhere)
         export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"
         export MASTER_PORT="${MASTER_PORT:-29500}"
         export NNODES="$SLURM_NNODES"
@@ -203,9 +215,9 @@ public static class TorchrunJobs
     private static string Quote(string value) =>
         value.Length > 0 && value.All(c => char.IsLetterOrDigit(c) || "/._-:+=,@".Contains(c)) ? value : "'" + value.Replace("'", "'\"'\"'") + "'";
 
-    /// <summary>Text inside bash double quotes: \, ", $ and ` escaped.</summary>
+    /// <summary>Text inside bash double quotes, as the default of a <c>${VAR:-…}</c>: \, ", $, ` and } escaped.</summary>
     private static string InDoubleQuotes(string value) =>
-        value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("$", "\\$").Replace("`", "\\`");
+        value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("$", "\\$").Replace("`", "\\`").Replace("}", "\\}");
 
     private static string Version { get; } =
         typeof(TorchrunJobs).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";

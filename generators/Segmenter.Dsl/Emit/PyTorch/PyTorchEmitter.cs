@@ -23,7 +23,10 @@ public static class PyTorchEmitter
     {
         "math", "torch", "F", "nn", "SPEC", "SPEC_TEXT", "WIDTH", "LAYERS", "HEADS", "MLP_WIDTH", "PATCH_SIZE", "GRID_HEIGHT", "GRID_WIDTH",
         "NUM_CLASSES", "EXTRA_TOKENS", "LAYER_NORM_EPS", "DropPath", "Attention", "Mlp", "Block", "PatchEmbedding", "Encoder", "Decoder",
-        "create_model",
+        "create_model", "_FUSED_ATTENTION", "_trunc_normal_", "_init_weights", "_drop_path_rates", "_dropout", "_blocks", "_resize_pos_embed",
+        "_check_layer", "_check_images",
+        // Builtins the module calls: a class of that name would shadow them.
+        "super", "isinstance", "hasattr", "range", "list", "len", "int", "float", "str", "abs", "min", "max", "print", "object", "type", "ValueError",
     };
 
     /// <summary>A file name for <paramref name="modelName"/>'s module: <c>segt16.py</c>.</summary>

@@ -1,0 +1,136 @@
+using System;
+using System.IO;
+using System.Linq;
+using Segmenter.Runtime.Checkpoints;
+using Xunit;
+
+namespace Segmenter.Cli.Tests;
+
+/// <summary>
+/// Careless and hostile use: nothing existing is overwritten without being asked, nothing non-finite is written as a
+/// result, and every bad option or input is a one-line error (exit 1) that says what was wrong.
+/// </summary>
+public sealed class HostileInputTests : IDisposable
+{
+    private const string Spec = "backbone Wee { layers = 1 width = 32 heads = 2 }\nmodel WeeModel { backbone = Wee patch = 8 image = 32 classes = 3 drop_path = 0.0 }\n";
+
+    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("segmenter-hostile-");
+    private readonly string spec;
+    private readonly string data;
+
+    public HostileInputTests()
+    {
+        spec = Path.Combine(folder.FullName, "wee.seg");
+        File.WriteAllText(spec, Spec);
+        data = Path.Combine(folder.FullName, "data");
+        var (exit, _, error) = CliTests.Run("make-dataset", "--out", data, "--classes", "3", "--train", "6", "--val", "2", "--min-size", "32", "--max-size", "40");
+        Assert.True(exit == 0, error);
+    }
+
+    public void Dispose() => folder.Delete(recursive: true);
+
+    /// <summary>A tiny training run; <paramref name="extra"/> options replace the defaults of the same name.</summary>
+    private (int Exit, string Output, string Error) Train(string output, params string[] extra)
+    {
+        var defaults = new[] { ("--iters", "2"), ("--batch", "2"), ("--crop", "32"), ("--device", "cpu"), ("--workers", "0") };
+        var arguments = new[] { "train", spec, "--data", data, "--dataset", "folder", "--out", output }
+            .Concat(defaults.Where(d => !extra.Contains(d.Item1)).SelectMany(d => new[] { d.Item1, d.Item2 }))
+            .Concat(extra);
+        return CliTests.Run(arguments.ToArray());
+    }
+
+    [Fact]
+    public void An_existing_run_is_never_replaced_unless_asked()
+    {
+        var run = Path.Combine(folder.FullName, "run");
+        var (first, _, firstError) = Train(run);
+        Assert.True(first == 0, firstError);
+        var before = File.ReadAllBytes(Path.Combine(run, "last.safetensors"));
+
+        var (again, _, error) = Train(run);
+        Assert.Equal(1, again);
+        Assert.Contains("already holds a training run", error);
+        Assert.Contains("--resume", error);
+        Assert.Contains("--overwrite", error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, "last.safetensors")));
+
+        var (overwritten, _, overwriteError) = Train(run, "--overwrite");
+        Assert.True(overwritten == 0, overwriteError);
+    }
+
+    [Fact]
+    public void A_diverging_run_stops_with_an_error_and_writes_no_non_finite_weights()
+    {
+        var run = Path.Combine(folder.FullName, "diverging");
+        var (exit, _, error) = Train(run, "--lr", "1e30", "--iters", "6", "--checkpoint-every", "1", "--val-split", "none");
+        Assert.Equal(1, exit);
+        Assert.Contains("finite", error);
+        Assert.Contains("Lower --lr", error);
+        var last = Path.Combine(run, "last.safetensors");
+        if (File.Exists(last))
+        {
+            var file = SafeTensors.Read(last);
+            foreach (var (name, tensor) in file.Tensors)
+            {
+                Assert.True(tensor.isfinite().all().item<bool>(), $"{name} in {last} is not finite");
+                tensor.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("--batch", "0", "--batch 0")]
+    [InlineData("--lr", "-1", "--lr -1")]
+    [InlineData("--weight-decay", "-1", "--weight-decay -1")]
+    [InlineData("--workers", "-1", "--workers -1")]
+    [InlineData("--crop", "100000", "--crop 100000")]
+    public void Out_of_range_training_options_are_refused_naming_the_option(string option, string value, string expected)
+    {
+        foreach (var engine in new[] { "torchsharp", "torchrun" })
+        {
+            var output = Path.Combine(folder.FullName, "never-" + engine);
+            var extra = engine == "torchrun" ? new[] { option, value, "--engine", engine, "--dry-run" } : new[] { option, value };
+            var (exit, _, error) = Train(output, extra);
+            Assert.Equal(1, exit);
+            Assert.Contains(expected, error);
+            Assert.False(Directory.Exists(Path.Combine(output, "job")), "nothing is written for a refused run");
+            Assert.False(File.Exists(Path.Combine(output, "last.safetensors")), "nothing is written for a refused run");
+        }
+    }
+
+    [Fact]
+    public void A_sliding_window_stride_larger_than_the_window_is_refused()
+    {
+        var (trained, _, trainError) = Train(Path.Combine(folder.FullName, "for-eval"));
+        Assert.True(trained == 0, trainError);
+        var (exit, _, error) = CliTests.Run("eval", spec, "--checkpoint", Path.Combine(folder.FullName, "for-eval", "last.safetensors"), "--data", data,
+            "--dataset", "folder", "--mode", "slide", "--window", "16", "--stride", "24", "--device", "cpu");
+        Assert.Equal(1, exit);
+        Assert.Contains("stride 24 with a window of 16", error);
+    }
+
+    [Fact]
+    public void Prediction_outputs_never_collide_or_overwrite_their_input()
+    {
+        var a = Directory.CreateDirectory(Path.Combine(folder.FullName, "a")).FullName;
+        var b = Directory.CreateDirectory(Path.Combine(folder.FullName, "b")).FullName;
+        var image = Directory.GetFiles(Path.Combine(data, "images", "val")).First();
+        File.Copy(image, Path.Combine(a, "x.png"));
+        File.Copy(image, Path.Combine(b, "x.png"));
+        var output = Path.Combine(folder.FullName, "predictions");
+        var (exit, _, error) = CliTests.Run("predict", spec, "--image", Path.Combine(a, "x.png"), Path.Combine(b, "x.png"), "--out", output, "--device", "cpu");
+        Assert.Equal(1, exit);
+        Assert.Contains("same name", error);
+        Assert.False(Directory.Exists(output));
+
+        var tensor = Path.Combine(folder.FullName, "input.safetensors");
+        using (var input = TorchSharp.torch.randn(1, 3, 32, 32))
+            SafeTensors.Write(tensor, new[] { new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>("input", input) });
+        var before = File.ReadAllBytes(tensor);
+        var (same, _, sameError) = CliTests.Run("predict", spec, "--tensor", tensor, "--logits", tensor, "--device", "cpu");
+        Assert.Equal(1, same);
+        Assert.Contains("is the --tensor input", sameError);
+        Assert.Equal(before, File.ReadAllBytes(tensor));
+    }
+}
