@@ -133,4 +133,18 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains("is the --tensor input", sameError);
         Assert.Equal(before, File.ReadAllBytes(tensor));
     }
+
+    [Fact]
+    public void An_unknown_normalisation_in_a_variant_yml_is_an_error_at_its_line()
+    {
+        var source = File.ReadAllText(Segmenter.Tests.TestPaths.Fixture("micro-linear", "variant.yml"));
+        var variant = Path.Combine(Directory.CreateDirectory(Path.Combine(folder.FullName, "variant")).FullName, "variant.yml");
+        Assert.Contains("normalization:", source);
+        File.WriteAllText(variant, System.Text.RegularExpressions.Regex.Replace(source, "normalization: *\\S+", "normalization: imagenet21k"));
+        var (exit, _, error) = CliTests.Run("import", variant);
+        Assert.Equal(1, exit);
+        Assert.Contains("imagenet21k", error);
+        Assert.Contains("expected vit or deit", error);
+        Assert.Matches(@"variant\.yml\(\d+,\d+\)", error);
+    }
 }
