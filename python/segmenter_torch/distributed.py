@@ -9,7 +9,7 @@ detection, not a version pin).
 import functools
 import os
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -94,6 +94,34 @@ def all_reduce_sum(tensor: torch.Tensor, context: Context) -> torch.Tensor:
     if context.distributed:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
+
+
+def agree(error: Optional[BaseException], context: Context) -> None:
+    """Every process stops together if any failed: raises ``error`` where there is one, a UserError elsewhere.
+
+    Call it on every process at the same point, in place of a barrier after work that can fail on
+    some processes only (rank 0 writing a file, a file missing on one machine's disk): an all-reduced
+    failure count tells every process, so none is left waiting in a collective the failed one
+    never reaches.
+    """
+    failed = 1 if error is not None else 0
+    if context.distributed and dist.is_initialized():
+        flag = torch.tensor([float(failed)], dtype=torch.float64, device=context.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.SUM)
+        failed = int(flag[0])
+    if error is not None:
+        raise error
+    if failed:
+        raise UserError(f"{failed} other process{'es' if failed > 1 else ''} stopped with an error (its message is above); all processes stop")
+
+
+def from_main(value: float, context: Context) -> float:
+    """Rank 0's ``value`` on every process (an all-reduce to which only rank 0 contributes), so all take the same branch."""
+    if not context.distributed:
+        return value
+    tensor = torch.tensor([value if context.is_main else 0.0], dtype=torch.float64, device=context.device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return float(tensor[0])
 
 
 def barrier(context: Context) -> None:

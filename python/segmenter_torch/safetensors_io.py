@@ -18,6 +18,7 @@ import torch
 from .atomic import write_atomically
 
 MAX_HEADER_BYTES = 100 << 20
+MAX_ELEMENTS = 1 << 63   # no dimension, and no product of dimensions, may reach this (torch's int64 sizes)
 
 _DTYPES = {
     "F64": torch.float64,
@@ -79,12 +80,18 @@ def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
         raise SafeTensorsError(f"invalid header: {error}") from None
     except (UnicodeDecodeError, ValueError) as error:
         raise SafeTensorsError(f"the header is not valid JSON ({error})") from None
+    except RecursionError:
+        raise SafeTensorsError("the header is not valid JSON (nested too deeply)") from None
     if not isinstance(header, dict):
         raise SafeTensorsError("the header is not a JSON object")
 
-    metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise SafeTensorsError("'__metadata__' must be an object of strings")
+    # The metadata is optional, but when present it must be an object of strings (null, [] or 0 are not "absent").
+    metadata = header.pop("__metadata__", {})
+    if not isinstance(metadata, dict):
+        raise SafeTensorsError(f"'__metadata__' must be an object of strings, not {type(metadata).__name__} {metadata!r:.40}")
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            raise SafeTensorsError(f"'__metadata__' must be an object of strings; '{key}' holds a {type(value).__name__}")
 
     data = memoryview(blob)[8 + length:]
     entries = []
@@ -92,10 +99,10 @@ def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
         if not isinstance(entry, dict):
             raise SafeTensorsError(f"tensor '{name}' is not described by an object")
         dtype_name, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype_name not in _DTYPES:
-            raise SafeTensorsError(f"tensor '{name}' has dtype {dtype_name!r}, which is not supported ({', '.join(_DTYPES)})")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-            raise SafeTensorsError(f"tensor '{name}' needs a 'shape' of non-negative integers, not {shape!r}")
+        if not isinstance(dtype_name, str) or dtype_name not in _DTYPES:   # a list or an object is not hashable: test the type first
+            raise SafeTensorsError(f"tensor '{name}' has dtype {dtype_name!r:.40}, which is not supported ({', '.join(_DTYPES)})")
+        if not _valid_shape(shape):
+            raise SafeTensorsError(f"tensor '{name}' needs a 'shape' of integers from 0 to 2**63 - 1 (with a product below 2**63), not {shape!r:.80}")
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
                 or offsets[0] < 0 or offsets[1] < offsets[0] or offsets[1] > len(data)):
             raise SafeTensorsError(f"tensor '{name}' has data offsets {offsets!r} outside the {len(data)} bytes of data (truncated file?)")
@@ -116,19 +123,42 @@ def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
             raise SafeTensorsError(f"tensor '{name}' at data offsets [{begin}, {end}] {what}")
         position = end
     if position != len(data):
-        raise SafeTensorsError(f"{len(data) - position} bytes of data after the last tensor (the tensors must cover the data exactly)")
+        last = max(entries, key=lambda e: (e[4], e[3]))[0] if entries else None
+        after = f"the last tensor ('{last}')" if last is not None else "the header (no tensors)"
+        raise SafeTensorsError(f"{len(data) - position} bytes of data after {after} (the tensors must cover the data exactly)")
 
     tensors = {}
     for name, dtype, shape, begin, end in entries:
-        raw = bytearray(data[begin:end])   # a private, writable copy
-        if end == begin:
-            tensors[name] = torch.empty(shape, dtype=dtype)
-            continue
-        tensor = torch.frombuffer(raw, dtype=dtype) if hasattr(torch, "frombuffer") else torch.tensor(list(raw), dtype=torch.uint8).view(dtype)
-        if sys.byteorder != "little" and _element_size(dtype) > 1:
-            tensor = _byteswapped(tensor)
-        tensors[name] = tensor.reshape(shape)
+        try:
+            tensors[name] = _tensor(data[begin:end], dtype, shape)
+        except (RuntimeError, ValueError, OverflowError) as error:   # the checks above should leave none: a last guard
+            raise SafeTensorsError(f"tensor '{name}' of shape {shape} and dtype {_NAMES[dtype]} cannot be built ({error})") from None
     return tensors, dict(metadata)
+
+
+def _tensor(raw: memoryview, dtype: torch.dtype, shape) -> torch.Tensor:
+    """A tensor owning a private, writable copy of ``raw`` (little-endian bytes)."""
+    if len(raw) == 0:
+        return torch.empty(shape, dtype=dtype)
+    copy = bytearray(raw)
+    tensor = torch.frombuffer(copy, dtype=dtype) if hasattr(torch, "frombuffer") else torch.tensor(list(copy), dtype=torch.uint8).view(dtype)
+    if sys.byteorder != "little" and _element_size(dtype) > 1:
+        tensor = _byteswapped(tensor)
+    return tensor.reshape(shape)
+
+
+def _valid_shape(shape) -> bool:
+    """A list of non-negative integers (not booleans) each below 2**63, whose product (zeros counted as one) is too."""
+    if not isinstance(shape, list):
+        return False
+    product = 1
+    for d in shape:
+        if not isinstance(d, int) or isinstance(d, bool) or d < 0 or d >= MAX_ELEMENTS:
+            return False
+        product *= max(d, 1)
+        if product >= MAX_ELEMENTS:
+            return False
+    return True
 
 
 def _byteswapped(tensor: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ from .batches import TrainingSamples, training_loader
 from .checkpoint import (MOMENTUM_PREFIX, TrainingState, load_weights, read_training_checkpoint, save_project,
                          training_metadata)
 from .data import IGNORE, open_dataset, parse_layout
-from .distributed import Context, all_reduce_sum, barrier, full_state, initialise, load_momentum, shutdown, wrap
+from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, load_momentum, shutdown, wrap
 from .evaluation import evaluate
 from .inference import InferenceOptions, parse_mode
 from .logs import RunLog, write_config
@@ -86,18 +86,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_stride(window: int, stride: Optional[int]) -> None:
+    """A stride beyond the window would leave pixels without a prediction (the .NET engine's message)."""
+    if stride is not None and not 1 <= stride <= window:
+        raise UserError(f"sliding-window stride {stride} with a window of {window}: the stride must be between 1 and the window")
+
+
 def check_options(args) -> None:
+    """Every option's range, before anything is read or written (the crop-dependent window is checked by the Trainer)."""
     for name in ("iters", "batch", "accumulate", "checkpoint_every", "log_every"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
+    for name in ("window", "stride", "test_size", "threads"):   # optional: at least 1 when given (0 does not mean "the default")
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+    if args.window is not None:
+        check_stride(args.window, args.stride)
+    for name in ("momentum", "weight_decay", "min_lr"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value >= 0):
+            raise UserError(f"--{name.replace('_', '-')} must be a finite number of at least 0, not {value}")
     if args.eval_every < 0:
         raise UserError(f"--eval-every must be at least 0, not {args.eval_every}")
     if args.crop is not None and args.crop < 1:
         raise UserError(f"--crop must be at least 1, not {args.crop}")
     if args.workers < 0:
         raise UserError(f"--workers must be at least 0, not {args.workers}")
-    if not args.lr > 0:
-        raise UserError(f"--lr must be positive, not {args.lr}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise UserError(f"--lr must be a positive finite number, not {args.lr}")
     try:
         args.eval_mode = parse_mode(args.eval_mode)
     except ValueError as error:
@@ -109,9 +126,21 @@ class Trainer:
 
     def __init__(self, args, context: Context):
         self.args, self.context = args, context
+        self.stop_requested = False
+        error = None
+        try:
+            self._open()
+        except UserError as failure:
+            error = failure
+        agree(error, context)   # a file missing on one machine's disk stops every process, not only that one
+
+    def _open(self) -> None:
+        """Reads the model file and the datasets and checks the output folder and the files to resume (on this process)."""
+        args, context = self.args, self.context
         self.model_file: ModelFile = load_model_file(args.model)
         spec = self.model_file.spec
         self.crop = args.crop or min(int(spec["image"][0]), int(spec["image"][1]))
+        check_stride(self.inference_options().window, args.stride)
         if args.batch % context.world_size:
             raise UserError(f"--batch {args.batch} is the global batch and must be divisible by the {context.world_size} processes "
                             f"(e.g. --batch {max(context.world_size, args.batch // context.world_size * context.world_size)})")
@@ -123,6 +152,8 @@ class Trainer:
             raise UserError(f"the dataset has {self.train_set.num_classes} classes but {self.model_file.name} predicts {self.model_file.num_classes}; "
                             f"use a model whose 'classes' match the dataset (e.g. a spec with classes = {self.train_set.num_classes})")
         self.out = args.out
+        if context.is_main:
+            self._check_output_folder()
         self.last_path = os.path.join(self.out, "last.safetensors")
         self.best_path = os.path.join(self.out, "best.safetensors")
         self.resume_path: Optional[str] = None
@@ -135,7 +166,26 @@ class Trainer:
             if existing:
                 raise UserError(f"{self.out} already holds a training run ({', '.join(existing)}); continue it with --resume, "
                                 f"train into another --out folder, or pass --overwrite to start afresh and replace it")
-        self.stop_requested = False
+
+    def _check_output_folder(self) -> None:
+        """--out must be a folder this process can create and write (rank 0 alone writes there)."""
+        out = self.out
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise UserError(f"--out {out}: this is a file, not a folder; name a folder for the run")
+        try:
+            os.makedirs(out, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"--out {out}: cannot create the folder ({error.strerror or error})") from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UserError(f"--out {out}: the folder is not writable")
+
+    def _write(self, path: str, write) -> Optional[UserError]:
+        """Runs ``write`` (a file write on rank 0); an OSError (disk full, permission) becomes the UserError returned."""
+        try:
+            write()
+        except OSError as error:
+            return UserError(f"cannot write {path}: {error.strerror or error}")
+        return None
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -145,6 +195,24 @@ class Trainer:
         model = self.model_file.create_model()
         self.state = TrainingState()
         self.seed = args.seed
+        momentum = {}
+        error = None
+        try:
+            model, momentum = self._load(model)
+        except UserError as failure:
+            error = failure
+        agree(error, context)   # before wrap(), whose collectives a failed process would never reach
+        model.to(context.device)
+        amp_modes.guard_layer_norms(model, args.amp)
+        self.model = wrap(model, args.strategy, context)
+        self.optimizer = make_optimizer(self.model.parameters(), args.lr, args.momentum, args.weight_decay)
+        if momentum:
+            load_momentum(self.model, self.optimizer, {k: v.to(context.device) for k, v in momentum.items()}, self.resume_path)
+        self.scaler = amp_modes.grad_scaler(args.amp, context.device)
+
+    def _load(self, model):
+        """The resumed or --init weights into ``model``; returns (model, momentum buffers by parameter name)."""
+        args, spec = self.args, self.model_file.spec
         momentum = {}
         if self.resume_path is not None:
             point = read_training_checkpoint(self.resume_path, spec, args.batch, args.accumulate)
@@ -157,13 +225,7 @@ class Trainer:
         elif args.init:
             report = load_weights(model, args.init, spec)
             self.note("initialised: " + report.summary())
-        model.to(context.device)
-        amp_modes.guard_layer_norms(model, args.amp)
-        self.model = wrap(model, args.strategy, context)
-        self.optimizer = make_optimizer(self.model.parameters(), args.lr, args.momentum, args.weight_decay)
-        if momentum:
-            load_momentum(self.model, self.optimizer, {k: v.to(context.device) for k, v in momentum.items()}, self.resume_path)
-        self.scaler = amp_modes.grad_scaler(args.amp, context.device)
+        return model, momentum
 
     def note(self, text: str) -> None:
         if self.context.is_main:
