@@ -152,8 +152,6 @@ class Trainer:
             raise UserError(f"the dataset has {self.train_set.num_classes} classes but {self.model_file.name} predicts {self.model_file.num_classes}; "
                             f"use a model whose 'classes' match the dataset (e.g. a spec with classes = {self.train_set.num_classes})")
         self.out = args.out
-        if context.is_main:
-            self._check_output_folder()
         self.last_path = os.path.join(self.out, "last.safetensors")
         self.best_path = os.path.join(self.out, "best.safetensors")
         self.resume_path: Optional[str] = None
@@ -166,6 +164,8 @@ class Trainer:
             if existing:
                 raise UserError(f"{self.out} already holds a training run ({', '.join(existing)}); continue it with --resume, "
                                 f"train into another --out folder, or pass --overwrite to start afresh and replace it")
+        if context.is_main:
+            self._check_output_folder()
 
     def _check_output_folder(self) -> None:
         """--out must be a folder this process can create and write (rank 0 alone writes there)."""
@@ -243,7 +243,7 @@ class Trainer:
         return resolved
 
     def inference_options(self) -> InferenceOptions:
-        window = self.args.window or self.crop
+        window = self.args.window if self.args.window is not None else self.crop
         return InferenceOptions.for_window(self.args.eval_mode, window, self.args.stride, self.args.test_size)
 
     # -- checkpoints ---------------------------------------------------------------------------
@@ -258,20 +258,22 @@ class Trainer:
             names = f" ({', '.join(broken[:3])})" if broken else ""
             raise TrainingError(f"the weights became non-finite by step {self.state.iteration}{names}; "
                                 f"not overwriting {path}, which keeps the last finite state; try a lower --lr or --amp off")
+        error = None
         if self.context.is_main:
             metadata = training_metadata(self.state, self.seed, self.args.iters, self.args.batch, self.args.accumulate)
             extra = [(MOMENTUM_PREFIX + name, value) for name, value in momentum.items()]
-            save_project(path, weights, self.model_file.spec, self.model_file.spec_text, metadata, extra)
-        barrier(self.context)
+            error = self._write(path, lambda: save_project(path, weights, self.model_file.spec, self.model_file.spec_text, metadata, extra))
+        agree(error, self.context)   # the barrier: a failed write on rank 0 stops every rank
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> dict:
         args, context = self.args, self.context
         self._build()
+        error = None
         if context.is_main:
-            os.makedirs(self.out, exist_ok=True)
-            write_config(self.out, self.config())
+            error = self._write(os.path.join(self.out, "config.json"), lambda: write_config(self.out, self.config()))
+        agree(error, context)
         log = RunLog(self.out) if context.is_main else None
         samples = TrainingSamples(self.train_set, AugmentationOptions(self.crop), self.model_file.mean, self.model_file.std,
                                   self.seed, args.batch, args.skip_bad_samples)
@@ -290,17 +292,23 @@ class Trainer:
                                         "try a lower --lr, --amp off, or check the data")
                 self.state.iteration = iteration + 1
                 losses.append(loss)
-                self._log_step(log, loss, poly_lr(iteration, args.lr, args.iters, args.min_lr), started_at, clock)
+                agree(self._write(log.path, lambda: self._log_step(log, loss, poly_lr(iteration, args.lr, args.iters, args.min_lr),
+                                                                    started_at, clock)) if log else None, context)
                 last = self.state.iteration == args.iters
-                if self.val_set is not None and (last or (args.eval_every > 0 and self.state.iteration % args.eval_every == 0)):
-                    last_metrics = self._evaluate(log)
-                    if math.isnan(self.state.best_miou) or last_metrics.mean_iou > self.state.best_miou:
-                        self.state.best_miou, self.state.best_iteration = last_metrics.mean_iou, self.state.iteration
-                        self.save(self.best_path)
-                        self.note(f"best mIoU {100 * last_metrics.mean_iou:.2f} at step {self.state.iteration}: {self.best_path}")
-                if last or self.state.iteration % args.checkpoint_every == 0:
+                checkpoint = last or self.state.iteration % args.checkpoint_every == 0
+                if checkpoint:   # before evaluating: an evaluation that fails must not lose the trained weights
                     self.save(self.last_path)
                     self.note(f"checkpoint at step {self.state.iteration}: {self.last_path}")
+                if self.val_set is not None and (last or (args.eval_every > 0 and self.state.iteration % args.eval_every == 0)):
+                    last_metrics = self._evaluate(log)
+                    # Rank 0's mIoU decides for every rank (FSDP ranks evaluate unreduced, and save() is collective).
+                    miou = from_main(last_metrics.mean_iou, context)
+                    if math.isnan(self.state.best_miou) or miou > self.state.best_miou:
+                        self.state.best_miou, self.state.best_iteration = miou, self.state.iteration
+                        self.save(self.best_path)
+                        self.note(f"best mIoU {100 * miou:.2f} at step {self.state.iteration}: {self.best_path}")
+                        if checkpoint:   # last.safetensors again, now with the new best in its training state
+                            self.save(self.last_path)
                 if stop and not last:
                     self.save(self.last_path)
                     self.note(f"interrupted: checkpoint at step {self.state.iteration}: {self.last_path} (continue with --resume)")
@@ -323,7 +331,7 @@ class Trainer:
                 print("interrupt: finishing the step, then writing the checkpoint (Ctrl-C again to abort)", flush=True)
 
     def _step(self, loader, iteration: int):
-        """One optimiser step over ``accumulate`` global batches; returns (loss as the .NET trainer logs it, samples skipped, stop?)."""
+        """One optimiser step over ``accumulate`` global batches; returns (loss as the .NET trainer logs it, samples skipped by all processes, stop?)."""
         args, context = self.args, self.context
         lr = poly_lr(iteration, args.lr, args.iters, args.min_lr)
         for group in self.optimizer.param_groups:
@@ -354,9 +362,11 @@ class Trainer:
                 scaled = loss * context.world_size
                 (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
                 loss_total += loss.detach().double()
-        stop_flag = torch.tensor([1.0 if self.stop_requested else 0.0], dtype=torch.float64, device=context.device)
-        summary = torch.cat([loss_total.reshape(1), stop_flag])
+        # One all-reduce for the step's loss, the stop flag and the samples skipped on every process.
+        flags = torch.tensor([1.0 if self.stop_requested else 0.0, float(skipped)], dtype=torch.float64, device=context.device)
+        summary = torch.cat([loss_total.reshape(1), flags])
         all_reduce_sum(summary, context)
+        skipped = int(summary[2])
         loss_value = float(summary[0])
         if math.isfinite(loss_value) and active:
             if self.scaler is not None:
@@ -389,6 +399,10 @@ class Trainer:
     def _evaluate(self, log):
         metrics = evaluate(self.model, self.val_set, self.inference_options(), self.context, self.model_file.num_classes,
                            self.model_file.mean, self.model_file.std, self.val_set.class_names or self.model_file.class_names, self.args.amp)
+        agree(self._write(log.path, lambda: self._log_evaluation(log, metrics)) if log is not None else None, self.context)
+        return metrics
+
+    def _log_evaluation(self, log, metrics) -> None:
         step = self.state.iteration
         if log is not None:
             log.scalar("val/mIoU", metrics.mean_iou, step)
@@ -397,7 +411,6 @@ class Trainer:
             log.record({"step": step, "aAcc": metrics.pixel_accuracy, "mIoU": metrics.mean_iou, "mAcc": metrics.mean_accuracy,
                         "IoU": {c.name: c.iou for c in metrics.classes}})
             print(f"step {step}: aAcc {100 * metrics.pixel_accuracy:.2f}  mIoU {100 * metrics.mean_iou:.2f}  mAcc {100 * metrics.mean_accuracy:.2f}", flush=True)
-        return metrics
 
 
 def main(argv=None) -> int:
@@ -406,7 +419,7 @@ def main(argv=None) -> int:
     context = None
     try:
         check_options(args)
-        if args.threads:
+        if args.threads is not None:
             torch.set_num_threads(args.threads)
         context = initialise(args.device)
         result = Trainer(args, context).run()
@@ -415,6 +428,10 @@ def main(argv=None) -> int:
         return 0
     except UserError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except OSError as error:   # a write or read the checks above did not foresee: still one line, naming the file
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)

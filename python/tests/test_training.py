@@ -174,6 +174,77 @@ def test_user_errors_are_one_line_and_exit_1(data, tmp_path, capsys):
     assert "error: " in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("extra,message", [
+    (["--stride", "0"], "--stride must be at least 1, not 0"),
+    (["--window", "0"], "--window must be at least 1, not 0"),
+    (["--test-size", "0"], "--test-size must be at least 1, not 0"),
+    (["--window", "16", "--stride", "17"], "sliding-window stride 17 with a window of 16: the stride must be between 1 and the window"),
+    (["--stride", "33"], "sliding-window stride 33 with a window of 32"),   # the window defaults to the crop (32)
+    (["--momentum", "-1"], "--momentum must be a finite number of at least 0, not -1"),
+    (["--momentum", "nan"], "--momentum must be a finite number"),
+    (["--weight-decay", "-1"], "--weight-decay must be a finite number of at least 0"),
+    (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
+    (["--lr", "0"], "--lr must be a positive finite number"),
+    (["--lr", "-0.1"], "--lr must be a positive finite number"),
+    (["--lr", "inf"], "--lr must be a positive finite number"),
+    (["--lr", "nan"], "--lr must be a positive finite number"),
+    (["--threads", "0"], "--threads must be at least 1, not 0"),
+    (["--threads", "-2"], "--threads must be at least 1"),
+])
+def test_bad_options_are_refused_before_anything_is_written(data, tmp_path, capsys, extra, message):
+    out = tmp_path / "o"
+    assert train.main(options(data, out, "--iters", "1", "--batch", "2", *extra)) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error and error.count("\n") == 1, error
+    assert not (out / "config.json").exists()
+
+
+def test_out_naming_a_file_or_a_place_under_a_file_is_refused(data, tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert train.main(options(data, a_file, "--iters", "1", "--batch", "2")) == 1
+    assert "error: --out " + str(a_file) + ": this is a file, not a folder" in capsys.readouterr().err
+    assert train.main(options(data, a_file / "sub", "--iters", "1", "--batch", "2")) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: --out " + str(a_file / "sub") + ": cannot create the folder") and error.count("\n") == 1
+
+
+def test_a_failing_checkpoint_write_is_one_line_naming_the_file(data, tmp_path, capsys, monkeypatch):
+    import errno
+
+    def disk_full(path, *_, **__):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(train, "save_project", disk_full)
+    out = tmp_path / "full"
+    assert train.main(options(data, out, "--iters", "1", "--batch", "2")) == 1
+    error = capsys.readouterr().err
+    assert error == f"error: cannot write {out / 'last.safetensors'}: No space left on device\n"
+
+
+def test_a_failing_config_write_is_one_line_naming_the_file(data, tmp_path, capsys, monkeypatch):
+    def refused(*_, **__):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(train, "write_config", refused)
+    out = tmp_path / "denied"
+    assert train.main(options(data, out, "--iters", "1", "--batch", "2")) == 1
+    assert capsys.readouterr().err == f"error: cannot write {out / 'config.json'}: Permission denied\n"
+
+
+def test_the_final_checkpoint_is_written_before_the_final_evaluation(data, tmp_path, capsys, monkeypatch):
+    def broken(*_, **__):
+        raise UserError("evaluation failed")
+
+    monkeypatch.setattr(train, "evaluate", broken)
+    out = tmp_path / "evalfails"
+    argv = options(data, out, "--iters", "2", "--batch", "2", "--checkpoint-every", "100")
+    argv[argv.index("--val-split") + 1] = "val"
+    assert train.main(argv) == 1
+    assert "error: evaluation failed" in capsys.readouterr().err
+    assert read_iteration(out / "last.safetensors") == 2
+
+
 @pytest.mark.skipif(fsdp_available(), reason="this torch has FSDP; the refusal applies to torch 1.x only")
 def test_fsdp_is_refused_clearly_where_torch_lacks_it(data, tmp_path, capsys):
     assert train.main(options(data, tmp_path / "f", "--strategy", "fsdp", "--iters", "1")) == 1
