@@ -8,7 +8,8 @@ Training checkpoint (``TrainingCheckpoint.Save``): the above plus the SGD moment
 ``optimizer.momentum_buffer.<parameter name>`` and the metadata ``training.iteration``,
 ``training.best_miou`` (``NaN`` before the first evaluation), ``training.best_iteration``,
 ``training.seed``, ``training.iterations``, ``training.batch_size`` and ``training.accumulate``.
-This engine adds ``training.engine = segmenter_torch`` (ignored by the .NET tools).
+This engine adds ``training.engine = segmenter_torch`` (ignored by the .NET tools) and, with
+``--amp fp16``, the GradScaler's ``training.amp_scale`` and ``training.amp_growth_tracker``.
 """
 
 import json
@@ -93,6 +94,7 @@ class ResumePoint:
     momentum: Dict[str, torch.Tensor]
     state: TrainingState
     seed: int
+    metadata: Dict[str, str] = field(default_factory=dict)   # all of it (e.g. the GradScaler's state under training.amp_*)
 
 
 def read_training_checkpoint(path: str, spec: Mapping, batch_size: int, accumulate: int) -> ResumePoint:
@@ -121,7 +123,7 @@ def read_training_checkpoint(path: str, spec: Mapping, batch_size: int, accumula
     weights = {k: v for k, v in tensors.items() if not k.startswith(TRAINING_PREFIX)}
     momentum = {k[len(MOMENTUM_PREFIX):]: v for k, v in tensors.items() if k.startswith(MOMENTUM_PREFIX)}
     state = TrainingState(integer("training.iteration"), best, integer("training.best_iteration"))
-    return ResumePoint(weights, momentum, state, integer("training.seed"))
+    return ResumePoint(weights, momentum, state, integer("training.seed"), dict(metadata))
 
 
 def architecture_differences(stored: Mapping, wanted: Mapping) -> List[str]:
@@ -189,7 +191,12 @@ def _torch_load(path: str):
         return torch.load(path, **kwargs)
     except Exception:
         # Not loadable as plain tensors and containers (e.g. a checkpoint with pickled objects): the
-        # user named this file, so it is trusted, as the reference's own scripts trust it.
+        # user named this file, so it is trusted, as the reference's own scripts trust it; but
+        # unpickling runs code from the file, so say so, naming it.
+        import sys
+        print(f"warning: {path} holds pickled Python objects beyond tensors; loading it with torch.load(weights_only=False), "
+              "which runs code from the file: use it only if you trust its source (or convert it to safetensors)",
+              file=sys.stderr, flush=True)
         return torch.load(path, weights_only=False, **kwargs)
 
 

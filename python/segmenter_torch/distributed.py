@@ -210,10 +210,22 @@ def full_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Tupl
     return {k: v.detach() for k, v in module.state_dict().items()}, momentum
 
 
+FSDP_PREFIX = "_fsdp_wrapped_module."
+
+
+def clean_name(name: str) -> str:
+    """A parameter name without the wrappers' prefixes: FSDP's ``_fsdp_wrapped_module.`` at every wrapped level.
+
+    Outside ``summon_full_params`` an FSDP model's ``named_parameters()`` carries these prefixes,
+    while checkpoints (and FSDP's full optimiser state dicts) use the user module's clean names.
+    """
+    return name.replace(FSDP_PREFIX, "")
+
+
 def load_momentum(model: torch.nn.Module, optimizer: torch.optim.Optimizer, momentum: Dict[str, torch.Tensor], source: str) -> None:
-    """Restores momentum buffers by parameter name (checked against the parameters' shapes)."""
+    """Restores momentum buffers by parameter name (checked against the parameters' shapes; FSDP: by clean name)."""
     module = unwrap(model)
-    parameters = dict(module.named_parameters())
+    parameters = {clean_name(name): p for name, p in module.named_parameters()}
     for name, value in momentum.items():
         if name not in parameters:
             raise UserError(f"{source}: the optimiser state holds '{name}', which is not a parameter of this model; resume with the model the run was started with")
@@ -222,6 +234,7 @@ def load_momentum(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mome
     if is_fsdp(model):
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP, StateDictType, FullStateDictConfig, FullOptimStateDictConfig
         group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+        # The full (unflattened) optimiser state dict as FSDP.optim_state_dict writes it: keyed by clean names.
         full = {"state": {name: {"momentum_buffer": value} for name, value in momentum.items()},
                 "param_groups": [dict(group, params=list(parameters))]}
         with FSDP.state_dict_type(model, StateDictType.FULL_STATE_DICT, FullStateDictConfig(rank0_only=False),

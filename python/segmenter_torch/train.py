@@ -31,7 +31,7 @@ from .batches import TrainingSamples, training_loader
 from .checkpoint import (MOMENTUM_PREFIX, TrainingState, load_weights, read_training_checkpoint, save_project,
                          training_metadata)
 from .data import IGNORE, open_dataset, parse_layout
-from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, load_momentum, shutdown, wrap
+from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
 from .inference import InferenceOptions, parse_mode
 from .logs import RunLog, write_config
@@ -195,6 +195,7 @@ class Trainer:
         model = self.model_file.create_model()
         self.state = TrainingState()
         self.seed = args.seed
+        self.resume_metadata = {}
         momentum = {}
         error = None
         try:
@@ -208,7 +209,9 @@ class Trainer:
         self.optimizer = make_optimizer(self.model.parameters(), args.lr, args.momentum, args.weight_decay)
         if momentum:
             load_momentum(self.model, self.optimizer, {k: v.to(context.device) for k, v in momentum.items()}, self.resume_path)
-        self.scaler = amp_modes.grad_scaler(args.amp, context.device)
+        self.scaler = amp_modes.grad_scaler(args.amp, context.device, sharded=is_fsdp(self.model))
+        if amp_modes.restore_scaler(self.scaler, self.resume_metadata, self.resume_path):
+            self.note(f"GradScaler restored: scale {self.scaler.state_dict()['scale']}")
 
     def _load(self, model):
         """The resumed or --init weights into ``model``; returns (model, momentum buffers by parameter name)."""
@@ -220,7 +223,7 @@ class Trainer:
                 model.load_state_dict(point.weights, strict=True)
             except RuntimeError as error:
                 raise UserError(f"{self.resume_path}: the weights do not fit {self.model_file.name}: {error}") from None
-            self.state, self.seed, momentum = point.state, point.seed, point.momentum
+            self.state, self.seed, momentum, self.resume_metadata = point.state, point.seed, point.momentum, point.metadata
             self.note(f"resumed from {self.resume_path} at step {self.state.iteration} (seed {self.seed})")
         elif args.init:
             report = load_weights(model, args.init, spec)
@@ -261,6 +264,7 @@ class Trainer:
         error = None
         if self.context.is_main:
             metadata = training_metadata(self.state, self.seed, self.args.iters, self.args.batch, self.args.accumulate)
+            metadata.update(amp_modes.scaler_metadata(self.scaler))   # fp16: the scale, so that a resume is exact
             extra = [(MOMENTUM_PREFIX + name, value) for name, value in momentum.items()]
             error = self._write(path, lambda: save_project(path, weights, self.model_file.spec, self.model_file.spec_text, metadata, extra))
         agree(error, self.context)   # the barrier: a failed write on rank 0 stops every rank

@@ -145,3 +145,84 @@ def test_loading_is_strict_and_all_or_nothing(model_file, tmp_path):
     assert "1 missing (decoder.head.bias)" in message and "1 unexpected (encoder.extra)" in message and "encoder.norm.weight: [5]" in message
     for key, value in target.state_dict().items():
         assert torch.equal(value, before[key])
+
+
+class _FakeScaler:
+    """The two GradScaler methods the checkpoint code uses (a real one is disabled without CUDA)."""
+
+    def __init__(self, scale=65536.0, tracker=0):
+        self.state = {"scale": scale, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000, "_growth_tracker": tracker}
+
+    def state_dict(self):
+        return dict(self.state)
+
+    def load_state_dict(self, state):
+        self.state = dict(state)
+
+
+def test_the_grad_scaler_state_round_trips_through_checkpoint_metadata(tmp_path):
+    from segmenter_torch import amp, safetensors_io
+    from segmenter_torch.checkpoint import TrainingState, read_training_checkpoint, save_project, training_metadata
+    spec = {"name": "X"}
+    metadata = training_metadata(TrainingState(7), 3, 10, 2, 1)
+    metadata.update(amp.scaler_metadata(_FakeScaler(1024.0, 37)))
+    assert metadata["training.amp_scale"] == "1024.0" and metadata["training.amp_growth_tracker"] == "37"
+    path = str(tmp_path / "last.safetensors")
+    save_project(path, {"w": torch.zeros(1)}, spec, "model X {}", metadata)
+    point = read_training_checkpoint(path, spec, 2, 1)
+    fresh = _FakeScaler()
+    assert amp.restore_scaler(fresh, point.metadata, path)
+    assert fresh.state["scale"] == 1024.0 and fresh.state["_growth_tracker"] == 37 and fresh.state["growth_interval"] == 2000
+    # No scaler (--amp off/bf16), or a file without the keys: nothing restored, nothing written.
+    assert amp.scaler_metadata(None) == {} and not amp.restore_scaler(None, point.metadata, path)
+    assert not amp.restore_scaler(_FakeScaler(), {}, path)
+    with pytest.raises(UserError, match="training.amp_scale"):
+        amp.restore_scaler(_FakeScaler(), {"training.amp_scale": "big"}, path)
+    with pytest.raises(UserError, match="out of range"):
+        amp.restore_scaler(_FakeScaler(), {"training.amp_scale": "inf"}, path)
+
+
+def test_fp16_with_fsdp_asks_for_the_sharded_scaler():
+    from segmenter_torch import amp
+    try:
+        from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
+    except Exception:
+        with pytest.raises(UserError, match="sharded_grad_scaler"):
+            amp.grad_scaler("fp16", torch.device("cpu"), sharded=True)
+        return
+    assert isinstance(amp.grad_scaler("fp16", torch.device("cpu"), sharded=True), ShardedGradScaler)
+
+
+def test_momentum_is_matched_by_clean_names_under_fsdp_prefixes():
+    from segmenter_torch.distributed import clean_name, load_momentum
+    assert clean_name("_fsdp_wrapped_module.encoder.blocks.0._fsdp_wrapped_module.attn.qkv.weight") == "encoder.blocks.0.attn.qkv.weight"
+
+    class Wrapper(torch.nn.Module):   # names its parameters as FSDP does outside summon_full_params
+        def __init__(self):
+            super().__init__()
+            self._fsdp_wrapped_module = torch.nn.Linear(2, 3)
+
+    model = Wrapper()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    load_momentum(model, optimizer, {"weight": torch.ones(3, 2), "bias": torch.full((3,), 2.0)}, "x.safetensors")
+    inner = model._fsdp_wrapped_module
+    assert torch.equal(optimizer.state[inner.weight]["momentum_buffer"], torch.ones(3, 2))
+    assert torch.equal(optimizer.state[inner.bias]["momentum_buffer"], torch.full((3,), 2.0))
+    with pytest.raises(UserError, match="'other'"):
+        load_momentum(model, optimizer, {"other": torch.ones(1)}, "x.safetensors")
+
+
+def test_loading_a_pickle_beyond_tensors_warns_naming_the_file(tmp_path, capsys):
+    import collections
+    from segmenter_torch.checkpoint import read_any
+    path = str(tmp_path / "objects.pth")
+    torch.save({"state_dict": {"w": torch.ones(2)}, "meta": collections.Counter(a=1)}, path)
+    tensors, _ = read_any(path)
+    assert torch.equal(tensors["w"], torch.ones(2))
+    err = capsys.readouterr().err
+    try:
+        torch.load(path, weights_only=True)
+    except Exception:
+        assert f"warning: {path} holds pickled Python objects" in err
+    else:
+        assert err == ""   # this torch's weights-only loader accepts it: no fallback, no warning
