@@ -23,6 +23,9 @@ public static class ImageFiles
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"label file '{path}' does not exist", path);
         if (IndexedPng.TryRead(path, out var indexed)) return indexed!;
+        if (PngKind(path) is { } kind && kind != (8, 0))
+            throw new InvalidDataException($"{path}: a label PNG must be 8-bit greyscale or palette (indexed), but this one is {Describe(kind)}; " +
+                                           "save the class indices as 8-bit greyscale");
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded");
         if (codec.Info.ColorType != SKColorType.Gray8)
             throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {codec.Info.ColorType}; " +
@@ -51,20 +54,49 @@ public static class ImageFiles
         Encode(path, info, rgba, SKEncodedImageFormat.Jpeg, 95);
     }
 
+    /// <summary>The most pixels an image may have (about 10,000 × 10,000): a header claiming more is refused before any memory is taken.</summary>
+    public const long MaximumPixels = 100_000_000;
+
     private static SKBitmap Decode(string path, SKColorType colorType)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image file '{path}' does not exist", path);
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded (PNG, JPEG, …)");
+        long pixels = (long)codec.Info.Width * codec.Info.Height;
+        if (codec.Info.Width < 1 || codec.Info.Height < 1 || pixels > MaximumPixels)
+            throw new InvalidDataException($"{path}: the image claims {codec.Info.Width}×{codec.Info.Height} pixels; at most {MaximumPixels.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} are accepted");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, colorType, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
-        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        if (result != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            throw new InvalidDataException($"{path}: the image could not be decoded ({result})");
+            throw new InvalidDataException(result == SKCodecResult.IncompleteInput
+                ? $"{path}: the image file is truncated (its data ends before the image does)"
+                : $"{path}: the image could not be decoded ({result})");
         }
         return bitmap;
     }
+
+    /// <summary>A PNG's (bit depth, colour type) from its IHDR chunk, or null for a file that is not a PNG.</summary>
+    private static (int Depth, int ColorType)? PngKind(string path)
+    {
+        Span<byte> start = stackalloc byte[26];
+        using var stream = File.OpenRead(path);
+        if (stream.Read(start) < 26) return null;
+        ReadOnlySpan<byte> signature = stackalloc byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
+        if (!start[..8].SequenceEqual(signature) || start[12] != (byte)'I' || start[13] != (byte)'H' || start[14] != (byte)'D' || start[15] != (byte)'R') return null;
+        return (start[24], start[25]);
+    }
+
+    private static string Describe((int Depth, int ColorType) kind) => kind.ColorType switch
+    {
+        0 => $"{kind.Depth}-bit greyscale",
+        2 => $"{kind.Depth}-bit RGB colour",
+        3 => $"{kind.Depth}-bit palette",
+        4 => $"{kind.Depth}-bit greyscale with alpha",
+        6 => $"{kind.Depth}-bit RGBA colour",
+        _ => $"of PNG colour type {kind.ColorType}",
+    };
 
     private static void Encode(string path, SKImageInfo info, byte[] pixels, SKEncodedImageFormat format = SKEncodedImageFormat.Png, int quality = 100)
     {

@@ -54,6 +54,10 @@ public static class ProjectCheckpoint
     /// </summary>
     public static SegmenterSpec? ReadSpec(CheckpointFile file)
     {
+        var format = file.Metadata.TryGetValue(FormatKey, out var f) ? f : "";
+        if (format is not ("segmenter-dsl/1" or FormatValue))
+            throw new InvalidDataException($"{file.Path}: format '{format}' is not one this version reads (segmenter-dsl/1 or {FormatValue}); " +
+                                           "a file written by a newer version needs that version, or `segmenter convert` there");
         if (!file.Metadata.TryGetValue(SpecJsonKey, out var text))
         {
             if (file.Metadata.ContainsKey(SpecKey)) return null;
@@ -68,7 +72,10 @@ public static class ProjectCheckpoint
         {
             throw new InvalidDataException($"{file.Path}: its '{SpecJsonKey}' metadata is not valid JSON ({e.Message})", e);
         }
-        return SpecJson.Read(json, $"{file.Path} ({SpecJsonKey})");
+        var spec = SpecJson.Read(json, $"{file.Path} ({SpecJsonKey})");
+        if (file.Metadata.TryGetValue(ModelKey, out var model) && model != spec.Name)
+            throw new InvalidDataException($"{file.Path}: its metadata names model '{model}' but its spec is '{spec.Name}'; the file's header is inconsistent");
+        return spec;
     }
 
     /// <summary>Throws a clear error if the file's spec describes another architecture than <paramref name="spec"/>.</summary>

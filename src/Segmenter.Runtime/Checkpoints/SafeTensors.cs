@@ -19,10 +19,18 @@ public static class SafeTensors
 {
     private const long MaxHeaderBytes = 100L << 20;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>Reads a whole file; an <see cref="InvalidDataException"/> naming the file if it is not valid safetensors.</summary>
     public static SafeTensorsFile Read(string path)
     {
         using var stream = OpenForReading(path);
+        return ReadFrom(stream, path);
+    }
+
+    /// <summary>Reads safetensors from a seekable stream; every problem is an <see cref="InvalidDataException"/> naming <paramref name="path"/>.</summary>
+    internal static SafeTensorsFile ReadFrom(Stream stream, string path)
+    {
         try
         {
             return Read(stream, path);
@@ -49,25 +57,49 @@ public static class SafeTensors
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
     }
 
+    /// <summary>
+    /// Reads safetensors from <paramref name="stream"/> (seekable), naming <paramref name="path"/> in errors. A file is valid
+    /// only if its header is a JSON object of tensors with a known dtype, a shape of non-negative dimensions and offsets
+    /// whose data tile the data section exactly, once each (no gap, no overlap, nothing after), and names that appear once;
+    /// "__metadata__", if present, must map strings to strings.
+    /// </summary>
     private static SafeTensorsFile Read(Stream stream, string path)
     {
         var lengthBytes = ReadExactly(stream, 8);
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength < 2 || headerLength > (ulong)MaxHeaderBytes || (long)headerLength > stream.Length - 8)
             throw new InvalidDataException($"{path}: not a safetensors file (header length {headerLength} for a file of {stream.Length} bytes)");
-        using var header = JsonDocument.Parse(ReadExactly(stream, (int)headerLength));
+        string headerText;
+        try
+        {
+            headerText = StrictUtf8.GetString(ReadExactly(stream, (int)headerLength));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new InvalidDataException($"{path}: the safetensors header is not valid UTF-8 text");
+        }
+        using var header = JsonDocument.Parse(headerText);
         if (header.RootElement.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"{path}: the safetensors header is not a JSON object");
 
         long dataStart = 8 + (long)headerLength, dataLength = stream.Length - dataStart;
         var metadata = new Dictionary<string, string>();
         var entries = new List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in header.RootElement.EnumerateObject())
         {
+            if (!names.Add(property.Name))
+                throw new InvalidDataException($"{path}: the header names '{property.Name}' twice");
             if (property.Name == "__metadata__")
             {
+                if (property.Value.ValueKind != JsonValueKind.Object)
+                    throw new InvalidDataException($"{path}: the header's __metadata__ is not an object of strings");
                 foreach (var item in property.Value.EnumerateObject())
-                    metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String ? item.Value.GetString()! : item.Value.GetRawText();
+                {
+                    if (item.Value.ValueKind != JsonValueKind.String)
+                        throw new InvalidDataException($"{path}: metadata '{item.Name}' is not a string");
+                    metadata[item.Name] = item.Value.GetString()!;
+                }
                 continue;
             }
             string dtype;
@@ -86,11 +118,33 @@ public static class SafeTensors
             var type = ToScalarType(dtype, path, property.Name);
             if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
                 throw new InvalidDataException($"{path}: tensor '{property.Name}' has data offsets [{string.Join(", ", offsets)}] outside the {dataLength} bytes of data (truncated file?)");
-            long expected = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type);
+            long expected;
+            try
+            {
+                if (shape.Any(d => d < 0)) throw new OverflowException();
+                expected = checked(shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type));
+            }
+            catch (OverflowException)
+            {
+                throw new InvalidDataException($"{path}: tensor '{property.Name}' has the impossible shape [{string.Join(", ", shape)}]");
+            }
             if (offsets[1] - offsets[0] != expected)
                 throw new InvalidDataException($"{path}: tensor '{property.Name}' of shape [{string.Join(", ", shape)}] and dtype {dtype} needs {expected} bytes but its offsets give {offsets[1] - offsets[0]}");
             entries.Add((property.Name, type, shape, offsets[0], offsets[1]));
         }
+
+        // The tensors must tile the data exactly: every byte belongs to one tensor, none to two.
+        long covered = 0;
+        foreach (var (name, _, _, begin, end) in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (begin != covered)
+                throw new InvalidDataException(begin < covered
+                    ? $"{path}: tensor '{name}' overlaps another tensor's data (bytes {begin}–{end} of the data section)"
+                    : $"{path}: bytes {covered}–{begin} of the data section belong to no tensor (before '{name}')");
+            covered = end;
+        }
+        if (covered != dataLength)
+            throw new InvalidDataException($"{path}: {dataLength - covered} bytes after the last tensor belong to no tensor (a file with trailing or hidden data)");
 
         var tensors = new List<KeyValuePair<string, Tensor>>();
         try
