@@ -24,7 +24,7 @@ public static class ImageFiles
         if (!File.Exists(path)) throw new FileNotFoundException($"label file '{path}' does not exist", path);
         if (IndexedPng.TryRead(path, out var indexed)) return indexed!;
         if (PngKind(path) is { } kind && kind != (8, 0))
-            throw new InvalidDataException($"{path}: a label PNG must be 8-bit greyscale or palette (indexed), but this one is {Describe(kind)}; " +
+            throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {Describe(kind)}; " +
                                            "save the class indices as 8-bit greyscale");
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded");
         if (codec.Info.ColorType != SKColorType.Gray8)
