@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using Segmenter.Cli.Commands;
 using Segmenter.Tooling;
 
@@ -35,7 +36,16 @@ public static class Program
         };
         try
         {
-            return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                // One convention for every error: "error: …" lines on standard error, exit code 1.
+                foreach (var problem in parsed.Errors.Take(5)) console.Error(problem.Message);
+                var command = parsed.CommandResult.Command;
+                console.Err.WriteLine(command == root ? "run 'segmenter --help' for the commands" : $"run 'segmenter {command.Name} --help' for its arguments and options");
+                return 1;
+            }
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (IsUserError(e))
         {

@@ -147,4 +147,54 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains("expected vit or deit", error);
         Assert.Matches(@"variant\.yml\(\d+,\d+\)", error);
     }
+
+    [Fact]
+    public void A_dataset_is_never_written_into_an_existing_one()
+    {
+        var (exit, _, error) = CliTests.Run("make-dataset", "--out", data, "--classes", "3", "--train", "2", "--val", "1");
+        Assert.Equal(1, exit);
+        Assert.Contains("is not empty", error);
+        var (negative, _, negativeError) = CliTests.Run("make-dataset", "--out", Path.Combine(folder.FullName, "new"), "--train", "-1");
+        Assert.Equal(1, negative);
+        Assert.Contains("--train -1", negativeError);
+    }
+
+    [Fact]
+    public void Unknown_options_are_errors_in_the_house_format()
+    {
+        var (exit, _, error) = CliTests.Run("train", spec, "--bogus");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: ", error);
+        Assert.Contains("--bogus", error);
+        Assert.Contains("segmenter train --help", error);
+    }
+
+    [Fact]
+    public void Check_escapes_control_characters_aligns_carets_after_tabs_and_caps_what_it_prints()
+    {
+        var tabbed = Path.Combine(folder.FullName, "tabbed.seg");
+        File.WriteAllText(tabbed, "model\tBad\u0007 {\n\tpatch = \"x\"\n}\n");
+        var (_, output, _) = CliTests.Run("check", tabbed, "--context");
+        Assert.False(output.Contains('\u0007'), "a raw control character reached the output");   // (xunit's culture-aware DoesNotContain ignores control characters)
+        Assert.Contains("\\u0007", output);
+        var caret = output.Split('\n').First(l => l.Contains('^'));
+        Assert.Contains("|\t", caret.Replace(" ", ""));   // the tab is repeated before the caret
+
+        var many = Path.Combine(folder.FullName, "many.seg");
+        File.WriteAllText(many, string.Concat(Enumerable.Range(0, 300).Select(i => $"model M{i} {{ patch = }}\n")));
+        var (manyExit, manyOutput, _) = CliTests.Run("check", many);
+        Assert.Equal(1, manyExit);
+        Assert.Contains("more diagnostics (the first 200 are shown", manyOutput);
+        Assert.True(manyOutput.Split('\n').Length < 260, "the printed diagnostics are capped");
+    }
+
+    [Fact]
+    public void A_model_name_longer_than_csharp_allows_is_a_spec_error()
+    {
+        var path = Path.Combine(folder.FullName, "long.seg");
+        File.WriteAllText(path, Spec.Replace("WeeModel", new string('M', 1024)));
+        var (exit, output, _) = CliTests.Run("check", path);
+        Assert.Equal(1, exit);
+        Assert.Contains("C# names may have at most 512", output);
+    }
 }

@@ -28,10 +28,14 @@ public static class CSharpNames
         "SegmenterModels",
     };
 
+    /// <summary>The longest identifier the C# compiler accepts.</summary>
+    public const int MaximumLength = 512;
+
     /// <summary>Why <paramref name="name"/> cannot name a class, or null if it can.</summary>
     public static string? Problem(string name)
     {
         if (name.Length == 0) return "it is empty";
+        if (name.Length > MaximumLength) return $"it has {name.Length} characters; C# names may have at most {MaximumLength}";
         if (!IsIdentifierStart(name[0])) return "a C# identifier starts with a letter or '_'";
         foreach (var c in name)
         {

@@ -22,9 +22,9 @@ internal static class CheckCommand
             var diagnostics = paths.SelectMany(compilation.DiagnosticsFor).Distinct()
                 .OrderBy(d => d.Path, System.StringComparer.Ordinal).ThenBy(d => d.Span.Start).ToList();
             var texts = new System.Collections.Generic.Dictionary<string, SourceText>();
-            foreach (var diagnostic in diagnostics)
+            foreach (var diagnostic in diagnostics.Take(MaximumPrinted))
             {
-                console.Out.WriteLine(diagnostic.ToString());
+                console.Out.WriteLine(Printable(diagnostic.ToString()));
                 if (result.GetValue(context) && File.Exists(diagnostic.Path))
                 {
                     if (!texts.TryGetValue(diagnostic.Path, out var source))
@@ -32,6 +32,8 @@ internal static class CheckCommand
                     WriteContext(console, source, diagnostic.Span);
                 }
             }
+            if (diagnostics.Count > MaximumPrinted)
+                console.Out.WriteLine($"… and {diagnostics.Count - MaximumPrinted} more diagnostics (the first {MaximumPrinted} are shown; fix those and check again)");
             int models = paths.SelectMany(compilation.DeclaredModels).Distinct().Count(n => compilation.Find(n) is not null);
             var sources = paths;
             int errors = diagnostics.Count(d => d.IsError);
@@ -41,6 +43,22 @@ internal static class CheckCommand
         return command;
     }
 
+    /// <summary>The most diagnostics printed for one check; the rest are counted.</summary>
+    private const int MaximumPrinted = 200;
+
+    /// <summary>Control characters from a spec (echoed in messages) shown as \uXXXX, never sent to the terminal raw.</summary>
+    private static string Printable(string text)
+    {
+        if (!text.Any(c => char.IsControl(c) && c != '\t')) return text;
+        var builder = new System.Text.StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (char.IsControl(c) && c != '\t') builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+            else builder.Append(c);
+        }
+        return builder.ToString();
+    }
+
     private static void WriteContext(CliConsole console, SourceText text, TextSpan span)
     {
         var start = text.GetLinePosition(span.Start);
@@ -48,7 +66,9 @@ internal static class CheckCommand
         var line = text.ToString(lineSpan);
         int length = System.Math.Max(1, System.Math.Min(span.End, lineSpan.End) - span.Start);
         var number = (start.Line + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        console.Out.WriteLine($"  {number} | {line}");
-        console.Out.WriteLine($"  {new string(' ', number.Length)} | {new string(' ', start.Character)}{new string('^', length)}");
+        // The caret line repeats the line's tabs, so the caret sits under the span however wide the terminal's tabs are.
+        var indent = new string(line.Take(start.Character).Select(c => c == '\t' ? '\t' : ' ').ToArray());
+        console.Out.WriteLine($"  {number} | {Printable(line)}");
+        console.Out.WriteLine($"  {new string(' ', number.Length)} | {indent}{new string('^', length)}");
     }
 }

@@ -10,10 +10,14 @@ namespace Segmenter.Training.Data;
 /// <summary>Writes synthetic scenes to disk in any of the supported dataset layouts.</summary>
 public static class SyntheticDatasetWriter
 {
+    /// <summary>The largest image side a synthetic scene may have.</summary>
+    public const int MaximumSize = 4096;
+
     /// <summary>
     /// Writes <paramref name="trainCount"/> training and <paramref name="valCount"/> validation scenes under
     /// <paramref name="root"/> in <paramref name="layout"/>. Labels are grey PNGs, or palette PNGs where the
-    /// layout uses them (Pascal Context) or <paramref name="paletteLabels"/> asks for them.
+    /// layout uses them (Pascal Context) or <paramref name="paletteLabels"/> asks for them. <paramref name="root"/> must be new
+    /// or empty: scenes are never mixed into an existing dataset.
     /// </summary>
     public static void Write(string root, DatasetLayout layout, int trainCount, int valCount, SceneOptions options, bool paletteLabels = false)
     {
@@ -26,6 +30,12 @@ public static class SyntheticDatasetWriter
         };
         if (options.Classes > maximum)
             throw new ArgumentException($"the {DatasetLayouts.Name(layout)} layout has {maximum} classes; synthetic scenes with {options.Classes} classes do not fit");
+        if (options.Classes < 2) throw new ArgumentException($"--classes {options.Classes}: scenes need the background and at least one other class");
+        if (trainCount < 1 || valCount < 0) throw new ArgumentException($"--train {trainCount} and --val {valCount}: at least 1 training image, and 0 or more validation images");
+        if (options.MinSize < 8 || options.MaxSize > MaximumSize || options.MinSize > options.MaxSize)
+            throw new ArgumentException($"--min-size {options.MinSize} and --max-size {options.MaxSize}: image sides between 8 and {MaximumSize}, the smallest not above the largest");
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+            throw new IOException($"{root} exists and is not empty: writing scenes into it would mix them with what is there; choose a new folder, or remove this one first");
         Directory.CreateDirectory(root);
         var splits = new[] { ("train", trainCount, 0), ("val", valCount, 1_000_000) };
         var lists = new Dictionary<string, List<string>>();

@@ -26,6 +26,7 @@ var options = new TrainingOptions
     CropSize = MyModel.ImageHeight,
     LearningRate = 0.01,
     OutputDirectory = Path.Combine(work, "run"),
+    Overwrite = true,   // each run of this example trains afresh (without it, a folder holding a run is refused: resume it instead)
     Evaluation = new InferenceOptions(InferenceMode.Slide, MyModel.ImageHeight, MyModel.ImageHeight * 2 / 3),
 };
 var trainer = new Trainer(model, train, validation, options, CPU);
