@@ -23,7 +23,7 @@ public static class AttentionMaps
         if (gridHeight == 0 || gridWidth == 0)
             throw new ArgumentException($"the image is {images.shape[3]}×{images.shape[2]}, smaller than one {spec.PatchSize}×{spec.PatchSize} patch");
         if (decoder && (classIndex < 0 || classIndex >= spec.NumClasses))
-            throw new ArgumentException($"class {classIndex} is not one of {spec.Name}'s {spec.NumClasses} classes", nameof(classIndex));
+            throw new ArgumentException($"class {classIndex} is not one of {spec.Name}'s {spec.NumClasses} classes");
         int patches = gridHeight * gridWidth;
         using var scope = NewDisposeScope();   // the whole [B, h, T, T] attention is freed here, not by the garbage collector
         var attention = decoder ? model.DecoderAttention(images, layer) : model.EncoderAttention(images, layer);

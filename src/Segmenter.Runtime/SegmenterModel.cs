@@ -48,17 +48,17 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
     public static void CheckImages(Tensor images)
     {
         if (images.dim() != 4 || images.shape[1] != 3)
-            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]", nameof(images));
+            throw new ArgumentException($"expected normalised images of shape [batch, 3, height, width], got [{string.Join(", ", images.shape)}]");
         if (images.shape[0] < 1 || images.shape[2] < 1 || images.shape[3] < 1)
-            throw new ArgumentException($"images must have a batch, height and width of at least 1, got [{string.Join(", ", images.shape)}]", nameof(images));
+            throw new ArgumentException($"images must have a batch, height and width of at least 1, got [{string.Join(", ", images.shape)}]");
         if (!images.is_floating_point())
-            throw new ArgumentException($"images must be floating point (normalised), got {images.dtype}", nameof(images));
+            throw new ArgumentException($"images must be floating point (normalised), got {images.dtype}");
     }
 
     /// <summary>Throws unless 0 ≤ <paramref name="layer"/> &lt; <paramref name="count"/>.</summary>
     public static void CheckLayer(int layer, int count, string part)
     {
         if (layer < 0 || layer >= count)
-            throw new ArgumentOutOfRangeException(nameof(layer), $"the {part} has layers 0 to {count - 1}; layer {layer} does not exist");
+            throw new ArgumentOutOfRangeException(null, $"the {part} has layers 0 to {count - 1}; layer {layer} does not exist");
     }
 }

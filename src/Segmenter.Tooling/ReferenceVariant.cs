@@ -43,6 +43,7 @@ public sealed class ReferenceVariant
     {
         var path = Directory.Exists(reference) ? Path.Combine(reference, "variant.yml") : reference;
         if (!File.Exists(path)) throw new FileNotFoundException($"variant file '{path}' does not exist", path);
+        CheckShape(path);
         var stream = new YamlStream();
         try
         {
@@ -58,6 +59,35 @@ public sealed class ReferenceVariant
             throw new InvalidDataException($"{path}: not a reference variant file: it has no 'net_kwargs' mapping");
         root.Children.TryGetValue(new YamlScalarNode("dataset_kwargs"), out var datasetNode);
         return new ReferenceVariant(path, net, datasetNode as YamlMappingNode);
+    }
+
+    /// <summary>The largest variant.yml read (the reference writes a few hundred bytes).</summary>
+    private const long MaximumBytes = 1 << 20;
+
+    /// <summary>The deepest bracket nesting read ([ and {); the reference writes 2 levels.</summary>
+    private const int MaximumNesting = 64;
+
+    /// <summary>
+    /// Refuses files no reference variant looks like before the YAML parser sees them: a parser recursing through
+    /// thousands of nested brackets would overflow the stack, which no handler can catch. (Block nesting is bounded by
+    /// the size limit: each level costs at least one more column on every line below it.)
+    /// </summary>
+    private static void CheckShape(string path)
+    {
+        var length = new FileInfo(path).Length;
+        if (length > MaximumBytes)
+            throw new InvalidDataException($"{path}: {length} bytes is not a reference variant.yml (at most {MaximumBytes} bytes are read)");
+        int depth = 0, line = 1;
+        foreach (var c in File.ReadAllText(path))
+        {
+            if (c == '\n') line++;
+            else if (c is '[' or '{')
+            {
+                if (++depth > MaximumNesting)
+                    throw new InvalidDataException($"{path}({line}): brackets nested more than {MaximumNesting} deep; a reference variant.yml nests 2");
+            }
+            else if (c is ']' or '}') depth = System.Math.Max(0, depth - 1);
+        }
     }
 
     /// <summary>A model name for this variant: the folder's name in PascalCase (micro-linear → MicroLinear).</summary>

@@ -197,4 +197,40 @@ public sealed class HostileInputTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("C# names may have at most 512", output);
     }
+
+    [Fact]
+    public void A_tensor_of_the_wrong_shape_is_an_error_naming_its_file()
+    {
+        var tensor = Path.Combine(folder.FullName, "flat.safetensors");
+        using (var input = TorchSharp.torch.randn(3, 32, 32))
+            SafeTensors.Write(tensor, new[] { new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>("input", input) });
+        var (exit, _, error) = CliTests.Run("predict", spec, "--tensor", tensor, "--logits", Path.Combine(folder.FullName, "out.safetensors"), "--device", "cpu");
+        Assert.Equal(1, exit);
+        Assert.Contains(tensor, error);
+        Assert.Contains("[batch, 3, height, width]", error);
+        Assert.DoesNotContain("(Parameter", error);
+    }
+
+    [Fact]
+    public void Show_state_dict_refuses_a_spec_too_large_to_build_instead_of_allocating_it()
+    {
+        var huge = Path.Combine(folder.FullName, "huge.seg");
+        File.WriteAllText(huge, "backbone Huge { layers = 1000 width = 65536 heads = 1 }\nmodel HugeModel { backbone = Huge patch = 16 image = 512 classes = 3 }\n");
+        var (exit, _, error) = CliTests.Run("show", huge, "--state-dict");
+        Assert.Equal(1, exit);
+        Assert.Contains("--state-dict builds the model", error);
+        var (shown, output, _) = CliTests.Run("show", huge, "--json");
+        Assert.Equal(0, shown);
+        Assert.Contains("\"HugeModel\"", output);
+    }
+
+    [Fact]
+    public void A_deeply_nested_variant_yml_is_refused_before_the_yaml_parser_recurses()
+    {
+        var variant = Path.Combine(Directory.CreateDirectory(Path.Combine(folder.FullName, "deep")).FullName, "variant.yml");
+        File.WriteAllText(variant, "net_kwargs: " + new string('[', 30000) + new string(']', 30000) + "\n");
+        var (exit, _, error) = CliTests.Run("import", variant);
+        Assert.Equal(1, exit);
+        Assert.Contains("nested more than 64 deep", error);
+    }
 }

@@ -109,7 +109,14 @@ internal static class PredictCommand
     private static void PredictTensor(CliConsole console, Func<Tensor, Tensor> run, string tensorPath, string logitsPath, int size)
     {
         using var input = TensorArgument.Read(tensorPath);
-        SegmenterModel.CheckImages(input);
+        try
+        {
+            SegmenterModel.CheckImages(input);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{tensorPath}: {e.Message}", e);
+        }
         var clock = Stopwatch.StartNew();
         var outputs = new List<Tensor>();
         try

@@ -11,6 +11,9 @@ namespace Segmenter.Cli.Commands;
 /// <summary><c>segmenter show &lt;model&gt; [--state-dict] [--size HxW] [--json]</c>.</summary>
 internal static class ShowCommand
 {
+    /// <summary>The largest model --state-dict builds (4 GB of float32 weights).</summary>
+    private const long MaximumBuiltParameters = 1_000_000_000;
+
     public static Command Create(CliConsole console)
     {
         var model = new Argument<string>("model") { Description = "A zoo model name, or path/to/file.seg[:Model]." };
@@ -25,6 +28,10 @@ internal static class ShowCommand
             var (height, width) = result.GetValue(size) is { } text ? Format.ParseSize(text) : (spec.ImageHeight, spec.ImageWidth);
             var parameters = SpecMetrics.Parameters(spec);
             var flops = SpecMetrics.Flops(spec, height, width);
+            // The listing comes from the model itself, so it is built; a spec too large to build is refused, not attempted.
+            if (result.GetValue(stateDict) && parameters.Total > MaximumBuiltParameters)
+                throw new System.ArgumentException($"{spec.Name} has {parameters.Total.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} parameters ({(parameters.Total * 4 / 1e9).ToString("F0", System.Globalization.CultureInfo.InvariantCulture)} GB in float32); --state-dict builds the model " +
+                                            $"and is refused above {MaximumBuiltParameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} parameters. `segmenter show {spec.Name}` without --state-dict gives the counts per part");
 
             if (result.GetValue(stateDict) && !result.GetValue(json))
             {
