@@ -16,3 +16,16 @@ class UserError(Exception):
 
     The command-line entry points print it as one ``error: …`` line and exit with status 1.
     """
+
+
+def report_error(error: BaseException) -> int:
+    """Prints a user error, or an OSError the checks did not foresee (a permission, a full disk), as one
+    ``error: …`` line naming the file, and returns the exit status 1."""
+    import sys
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        message = f"{where}{error.strerror or error}"
+    else:
+        message = str(error)
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return 1

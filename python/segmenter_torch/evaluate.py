@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from . import UserError
+from . import UserError, report_error
 from . import amp as amp_modes
 from .checkpoint import load_weights
 from .data import open_dataset
@@ -71,9 +71,8 @@ def main(argv=None) -> int:
                 print(report.summary())
                 print(metrics.table())
         return 0
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 1
+    except (UserError, OSError) as error:
+        return report_error(error)
     finally:
         if context is not None:
             shutdown(context)

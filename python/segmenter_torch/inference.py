@@ -14,6 +14,8 @@ from typing import Callable, List, Optional
 import torch
 import torch.nn.functional as F
 
+from . import UserError
+
 SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 MODES = ("whole", "slide", "multiscale")
 
@@ -28,8 +30,15 @@ class InferenceOptions:
 
     @staticmethod
     def for_window(mode: str, window: int, stride: Optional[int] = None, test_short_side: Optional[int] = None) -> "InferenceOptions":
-        """The reference's stride of ⅔ of the window unless given."""
+        """The reference's stride of ⅔ of the window unless given; a stride outside 1..window is refused (check_stride)."""
+        check_stride(window, stride)
         return InferenceOptions(parse_mode(mode), window, stride if stride is not None else max(1, window * 2 // 3), test_short_side)
+
+
+def check_stride(window: int, stride: Optional[int]) -> None:
+    """A stride beyond the window would leave pixels without a prediction (the .NET engine's rule and message)."""
+    if stride is not None and not 1 <= stride <= window:
+        raise UserError(f"sliding-window stride {stride} with a window of {window}: the stride must be between 1 and the window")
 
 
 def parse_mode(text: str) -> str:

@@ -24,7 +24,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from . import UserError, __version__
+from . import UserError, report_error, __version__
 from . import amp as amp_modes
 from .augment import AugmentationOptions
 from .batches import TrainingSamples, training_loader
@@ -33,7 +33,7 @@ from .checkpoint import (MOMENTUM_PREFIX, TrainingState, load_weights, read_trai
 from .data import IGNORE, open_dataset, parse_layout
 from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
-from .inference import InferenceOptions, parse_mode
+from .inference import check_stride, InferenceOptions, parse_mode
 from .logs import RunLog, write_config
 from .model_file import ModelFile, load as load_model_file
 from .schedule import make_optimizer, poly_lr
@@ -84,12 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", default="off", choices=amp_modes.MODES, help="mixed precision: off, bf16 or fp16 (CUDA) (default off)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads per process (torch.set_num_threads)")
     return p
-
-
-def check_stride(window: int, stride: Optional[int]) -> None:
-    """A stride beyond the window would leave pixels without a prediction (the .NET engine's message)."""
-    if stride is not None and not 1 <= stride <= window:
-        raise UserError(f"sliding-window stride {stride} with a window of {window}: the stride must be between 1 and the window")
 
 
 def check_options(args) -> None:
@@ -430,13 +424,8 @@ def main(argv=None) -> int:
         if context.is_main and result["metrics"]:
             print(json.dumps({"best_mIoU": result["best_miou"]}))
         return 0
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 1
-    except OSError as error:   # a write or read the checks above did not foresee: still one line, naming the file
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr, flush=True)
-        return 1
+    except (UserError, OSError) as error:   # OSError: a write or read the checks above did not foresee, still one line
+        return report_error(error)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130

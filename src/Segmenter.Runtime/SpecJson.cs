@@ -117,7 +117,6 @@ public static class SpecJson
         };
         var normalizationName = Get<string>(normalization["name"], "normalization.name");
         var normalizationSpec = new NormalizationSpec(normalizationName, Numbers(normalization["mean"], "normalization.mean").ToEquatableArray(), Numbers(normalization["std"], "normalization.std").ToEquatableArray());
-        if (normalizationSpec == NormalizationSpec.Vit) normalizationSpec = NormalizationSpec.Vit;
         return new SegmenterSpec(
             Get<string>(json["name"], "name"),
             new BackboneSpec(Get<string>(backbone["name"], "backbone.name"), Get<int>(backbone["layers"], "backbone.layers"), Get<int>(backbone["width"], "backbone.width"),

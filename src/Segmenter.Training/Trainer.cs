@@ -59,16 +59,22 @@ public sealed class Trainer
     /// <summary>Called with notes worth a log line (checkpoints written, resumes).</summary>
     public event Action<string>? Note;
 
+    /// <summary>
+    /// Throws <see cref="TrainingStoppedException"/> if <paramref name="outputDirectory"/> holds a run's checkpoints: a new run
+    /// there would replace them. Both engines check it before writing anything (unless resuming or asked to overwrite).
+    /// </summary>
+    public static void RefuseExistingRun(string outputDirectory)
+    {
+        var existing = new[] { "last.safetensors", "best.safetensors" }.Where(f => File.Exists(Path.Combine(outputDirectory, f))).ToList();
+        if (existing.Count > 0)
+            throw new TrainingStoppedException($"{outputDirectory} already holds a training run ({string.Join(", ", existing)}); " +
+                                               "continue it with --resume, train into another --out folder, or pass --overwrite to start afresh and replace it");
+    }
+
     /// <summary>Trains from scratch (or from <paramref name="resumeFrom"/>, a training checkpoint) until done or <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
-        if (resumeFrom is null && !options.Overwrite)
-        {
-            var existing = new[] { LastCheckpoint, BestCheckpoint }.Where(File.Exists).Select(Path.GetFileName).ToList();
-            if (existing.Count > 0)
-                throw new TrainingStoppedException($"{options.OutputDirectory} already holds a training run ({string.Join(", ", existing)}); " +
-                                                   "continue it with --resume, train into another --out folder, or pass --overwrite to start afresh and replace it");
-        }
+        if (resumeFrom is null && !options.Overwrite) RefuseExistingRun(options.OutputDirectory);
         Directory.CreateDirectory(options.OutputDirectory);
         using var optimizer = new NesterovSgd(model.named_parameters(), options.LearningRate, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0);
         var state = new TrainingState(0, double.NaN, 0);

@@ -35,9 +35,8 @@ internal static class CheckCommand
             if (diagnostics.Count > MaximumPrinted)
                 console.Out.WriteLine($"… and {diagnostics.Count - MaximumPrinted} more diagnostics (the first {MaximumPrinted} are shown; fix those and check again)");
             int models = paths.SelectMany(compilation.DeclaredModels).Distinct().Count(n => compilation.Find(n) is not null);
-            var sources = paths;
             int errors = diagnostics.Count(d => d.IsError);
-            console.Out.WriteLine($"{sources.Count} file{(sources.Count == 1 ? "" : "s")}, {models} model{(models == 1 ? "" : "s")}, {errors} error{(errors == 1 ? "" : "s")}");
+            console.Out.WriteLine($"{paths.Count} file{(paths.Count == 1 ? "" : "s")}, {models} model{(models == 1 ? "" : "s")}, {errors} error{(errors == 1 ? "" : "s")}");
             return errors > 0 ? 1 : 0;
         });
         return command;

@@ -57,13 +57,27 @@ internal static class TrainCommand
             var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
             if (engineName is not ("torchsharp" or "torchrun"))
                 throw new ArgumentException($"unknown engine '{result.GetValue(engine)}': use torchsharp or torchrun");
-        // Every option's range, for either engine, before anything is loaded or written (the crop's default comes from the spec, later).
-            new TrainingOptions
+            // The recipe's options, checked for either engine before anything is loaded or written; the crop's default comes
+            // from the spec and is set once the model is resolved.
+            var recipe = new TrainingOptions
             {
-                Iterations = result.GetValue(iterations), BatchSize = result.GetValue(batch), Accumulate = result.GetValue(accumulate),
-                CropSize = result.GetValue(crop) ?? 1, LearningRate = result.GetValue(lr), WeightDecay = result.GetValue(weightDecay),
-                CheckpointEvery = result.GetValue(checkpointEvery), EvaluateEvery = result.GetValue(evalEvery), Workers = result.GetValue(workers),
-            }.Validate();
+                Iterations = result.GetValue(iterations),
+                BatchSize = result.GetValue(batch),
+                Accumulate = result.GetValue(accumulate),
+                CropSize = result.GetValue(crop) ?? 1,
+                LearningRate = result.GetValue(lr),
+                WeightDecay = result.GetValue(weightDecay),
+                Seed = result.GetValue(seed),
+                CheckpointEvery = result.GetValue(checkpointEvery),
+                EvaluateEvery = result.GetValue(evalEvery),
+                Workers = result.GetValue(workers),
+                SkipBadSamples = result.GetValue(skipBad),
+                OutputDirectory = result.GetValue(output)!,
+                Overwrite = result.GetValue(overwrite),
+            };
+            recipe.Validate();
+            bool resuming = result.GetResult(resume) is not null;
+            if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
             if (engineName == "torchrun")
             {
                 var trainerArguments = new List<(string, string?)>
@@ -85,7 +99,7 @@ internal static class TrainCommand
                 };
                 if (result.GetValue(crop) is { } cropValue) trainerArguments.Add(("--crop", Invariant(cropValue)));
                 if (result.GetValue(init) is { } initial) trainerArguments.Add(("--init", Path.GetFullPath(initial)));
-                if (result.GetResult(resume) is not null) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
+                if (resuming) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
                 if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
                 if (result.GetValue(overwrite)) trainerArguments.Add(("--overwrite", null));
                 return torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
@@ -93,9 +107,9 @@ internal static class TrainCommand
             torchrun.RefuseWithTorchSharp(result);
 
             var cancellation = CancellationToken.None;
-            var outputDirectory = result.GetValue(output)!;
+            var outputDirectory = recipe.OutputDirectory;
             string? resumeFrom = null;
-            if (result.GetResult(resume) is not null)
+            if (resuming)
             {
                 resumeFrom = result.GetValue(resume) ?? Path.Combine(outputDirectory, "last.safetensors");
                 if (!File.Exists(resumeFrom)) throw new FileNotFoundException($"nothing to resume: {resumeFrom} does not exist", resumeFrom);
@@ -121,22 +135,10 @@ internal static class TrainCommand
             var validationSet = validationName is null or "none" ? null : DatasetReader.Open(layout, result.GetValue(data)!, validationName);
             int cropSize = result.GetValue(crop) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
 
-            var options = new TrainingOptions
+            var options = recipe with
             {
-                Iterations = result.GetValue(iterations),
-                BatchSize = result.GetValue(batch),
-                Accumulate = result.GetValue(accumulate),
                 CropSize = cropSize,
-                LearningRate = result.GetValue(lr),
-                WeightDecay = result.GetValue(weightDecay),
-                Seed = result.GetValue(seed),
-                CheckpointEvery = result.GetValue(checkpointEvery),
-                EvaluateEvery = result.GetValue(evalEvery),
                 Evaluation = InferenceOptions.ForWindow(InferenceOptions.ParseMode(result.GetValue(evalMode)!), cropSize),
-                Workers = result.GetValue(workers),
-                SkipBadSamples = result.GetValue(skipBad),
-                OutputDirectory = outputDirectory,
-                Overwrite = result.GetValue(overwrite),
             };
             console.Out.WriteLine($"training {spec.Name} on {trainSet.Count} images of {trainSet.Root} ({DatasetLayouts.Name(layout)}), " +
                                   $"{options.Iterations} steps of {options.BatchSize}×{options.Accumulate} {cropSize}×{cropSize} crops, lr {options.LearningRate:G3}, {target}");

@@ -60,14 +60,8 @@ internal static class ModuleClassWriter
                 w.Line("return self.norm(x)");
             }
             w.Line();
-            using (Def(w, "def attention(self, images, layer):"))
-            {
-                w.Line($"\"\"\"The softmax attention of block `layer`: [B, {b.Heads}, {spec.ExtraTokens} + N, {spec.ExtraTokens} + N] (the grid is H // {spec.PatchSize} x W // {spec.PatchSize}).\"\"\"");
-                w.Line("_check_layer(layer, LAYERS, \"encoder\")");
-                w.Line("x = self.embed(images)");
-                using (Def(w, "for block in self.blocks[:layer]:")) w.Line("x = block(x)");
-                w.Line("return self.blocks[layer].attention(x)");
-            }
+            WriteAttention(w, "images", "LAYERS", "encoder",
+                $"[B, {b.Heads}, {spec.ExtraTokens} + N, {spec.ExtraTokens} + N] (the grid is H // {spec.PatchSize} x W // {spec.PatchSize})");
             w.Line();
             using (Def(w, "def embed(self, images):"))
             {
@@ -149,14 +143,7 @@ internal static class ModuleClassWriter
                 w.Line("return masks.transpose(1, 2).reshape(masks.shape[0], NUM_CLASSES, grid_height, grid_width)");
             }
             w.Line();
-            using (Def(w, "def attention(self, patches, layer):"))
-            {
-                w.Line($"\"\"\"The softmax attention of block `layer`: [B, {m.Heads}, N + {k}, N + {k}].\"\"\"");
-                w.Line("_check_layer(layer, Decoder.LAYERS, \"decoder\")");
-                w.Line("x = self.embed(patches)");
-                using (Def(w, "for block in self.blocks[:layer]:")) w.Line("x = block(x)");
-                w.Line("return self.blocks[layer].attention(x)");
-            }
+            WriteAttention(w, "patches", "Decoder.LAYERS", "decoder", $"[B, {m.Heads}, N + {k}, N + {k}]");
             w.Line();
             using (Def(w, "def embed(self, patches):"))
             {
@@ -211,6 +198,22 @@ internal static class ModuleClassWriter
                     w.Line("return self.decoder.attention(tokens[:, EXTRA_TOKENS:], layer)");
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The <c>attention(input, layer)</c> method an encoder and a mask decoder share: the input embedded, the blocks
+    /// before <c>layer</c> run, then that block's softmax attention, of shape <paramref name="shape"/>.
+    /// </summary>
+    private static void WriteAttention(SourceWriter w, string input, string layers, string part, string shape)
+    {
+        using (Def(w, $"def attention(self, {input}, layer):"))
+        {
+            w.Line($"\"\"\"The softmax attention of block `layer`: {shape}.\"\"\"");
+            w.Line($"_check_layer(layer, {layers}, \"{part}\")");
+            w.Line($"x = self.embed({input})");
+            using (Def(w, "for block in self.blocks[:layer]:")) w.Line("x = block(x)");
+            w.Line("return self.blocks[layer].attention(x)");
         }
     }
 
