@@ -55,6 +55,12 @@ public sealed class HostileInputTests : IDisposable
         Assert.DoesNotContain("   at ", error);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, "last.safetensors")));
 
+        // The PyTorch engine's path refuses it too, before its job folder is written.
+        var (torchrun, _, torchrunError) = Train(run, "--engine", "torchrun", "--dry-run");
+        Assert.Equal(1, torchrun);
+        Assert.Contains("already holds a training run", torchrunError);
+        Assert.False(Directory.Exists(Path.Combine(run, "job")), "no job folder is written over an existing run");
+
         var (overwritten, _, overwriteError) = Train(run, "--overwrite");
         Assert.True(overwritten == 0, overwriteError);
     }
