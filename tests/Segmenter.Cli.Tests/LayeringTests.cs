@@ -17,7 +17,7 @@ namespace Segmenter.Cli.Tests;
 public sealed class LayeringTests
 {
     private static readonly string[] Framework = { "System", "System.*", "mscorlib", "netstandard", "Microsoft.Win32.*", "Microsoft.CSharp" };
-    private static readonly string[] Torch = { "TorchSharp", "TorchSharp.PyBridge", "Razorvine.Pickle", "Google.Protobuf" };
+    private static readonly string[] Torch = { "TorchSharp", "Razorvine.Pickle", "Google.Protobuf" };
     private static readonly string[] Onnx = { "OnnxSharp", "Microsoft.ML.OnnxRuntime" };
 
     // SkiaSharp may appear in closures: TorchSharp itself depends on it (torchvision image IO).

@@ -1,9 +1,7 @@
 using System;
-using System.Collections;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Segmenter.Runtime.Checkpoints;
@@ -16,9 +14,6 @@ namespace Segmenter.Runtime.Checkpoints;
 /// <param name="Metadata">safetensors metadata (empty for torch files).</param>
 public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<string, Tensor>> Tensors, IReadOnlyDictionary<string, string> Metadata) : IDisposable
 {
-    /// <summary>The state-dict keys a torch.save file may nest its weights under (reference, mmsegmentation, others).</summary>
-    private static readonly string[] NestedStateDicts = { "model", "state_dict", "model_state", "module" };
-
     /// <inheritdoc />
     public void Dispose()
     {
@@ -51,31 +46,8 @@ public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<stri
 
     private static CheckpointFile ReadTorch(string path)
     {
-        Hashtable root;
-        // Everything the unpickler makes (its intermediate tensors, and entries such as an optimiser state
-        // beside the weights) is freed with this scope; only the state dict's tensors are detached and kept.
-        using var scope = NewDisposeScope();
-        try
-        {
-            root = PyTorchUnpickler.UnpickleStateDict(path);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new InvalidDataException($"{path}: not a readable torch.save zip file (truncated or corrupt?): {e.Message}", e);
-        }
-
-        var stateDict = NestedStateDicts.Select(key => root[key]).OfType<IDictionary>().FirstOrDefault(nested => nested.Values.OfType<Tensor>().Any()) ?? root;
-        var tensors = stateDict.Cast<DictionaryEntry>()
-            .Where(e => e.Key is string && e.Value is Tensor)
-            .Select(e => new KeyValuePair<string, Tensor>((string)e.Key, ((Tensor)e.Value!).DetachFromDisposeScope()))
-            .ToList();
-        if (tensors.Count == 0)
-        {
-            var keys = string.Join(", ", root.Keys.Cast<object>().Select(k => k.ToString()).Take(10));
-            throw new InvalidDataException($"{path}: a torch.save file without a state dict: no tensors at the top level or under " +
-                                           $"{string.Join(", ", NestedStateDicts.Select(k => $"'{k}'"))} (top-level keys: {keys})");
-        }
-        return new CheckpointFile(path, StripModulePrefix(tensors), new Dictionary<string, string>());
+        using var stream = File.OpenRead(path);
+        return new CheckpointFile(path, StripModulePrefix(TorchArchive.ReadStateDict(stream, path)), new Dictionary<string, string>());
     }
 
     private static IReadOnlyList<KeyValuePair<string, Tensor>> StripModulePrefix(IReadOnlyList<KeyValuePair<string, Tensor>> tensors) =>
