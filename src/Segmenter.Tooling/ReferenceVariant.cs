@@ -20,11 +20,21 @@ public sealed class ReferenceVariant
     private readonly YamlMappingNode net;
     private readonly YamlMappingNode? dataset;
 
+    /// <summary>The keys the reference's <c>create_segmenter</c> reads from net_kwargs.</summary>
+    private static readonly string[] NetKeys =
+        { "backbone", "d_ff", "d_model", "decoder", "distilled", "drop_path_rate", "dropout", "image_size", "n_cls", "n_heads", "n_layers", "normalization", "patch_size" };
+
+    /// <summary>The keys its <c>create_decoder</c> reads from net_kwargs.decoder.</summary>
+    private static readonly string[] DecoderKeys = { "drop_path_rate", "dropout", "n_cls", "n_layers", "name" };
+
     private ReferenceVariant(string path, YamlMappingNode net, YamlMappingNode? dataset)
     {
         FilePath = path;
         this.net = net;
         this.dataset = dataset;
+        CheckKeys(net, "net_kwargs", NetKeys);
+        if (Value(net, "decoder") is YamlMappingNode decoder)
+            CheckKeys(decoder, "net_kwargs.decoder", DecoderKeys);
     }
 
     /// <summary>The variant.yml file.</summary>
@@ -50,8 +60,8 @@ public sealed class ReferenceVariant
             using var reader = new StreamReader(path);
             stream.Load(reader);
         }
-        catch (YamlDotNet.Core.YamlException e)
-        {
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or ArgumentException or InvalidOperationException or FormatException or OverflowException)
+        {   // YamlDotNet reports some malformed input (a tag that is not a URI, an unexpected event) as argument errors
             throw new InvalidDataException($"{path}: not valid YAML ({e.Message})", e);
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root
@@ -109,7 +119,7 @@ public sealed class ReferenceVariant
         string backboneName = CSharpNames.PascalCase(Text("backbone", "vit")) + "Backbone";
         if (CSharpNames.Problem(backboneName) is not null) backboneName = "ReferenceBackbone";
 
-        double? mlpRatio = net.Children.ContainsKey(new YamlScalarNode("d_ff")) && Int("d_ff") != 4 * width ? (double)Int("d_ff") / width : null;
+        double? mlpRatio = Int(net, "d_ff", "net_kwargs") is { } ff && ff != 4 * width ? (double)ff / width : null;
         var properties = new List<(string, string)>
         {
             ("backbone", backboneName),
@@ -117,8 +127,8 @@ public sealed class ReferenceVariant
             ("image", SpecPrinter.Size(height, imageWidth)),
             ("classes", DatasetPreset(classes) ?? classes.ToString(CultureInfo.InvariantCulture)),
             ("decoder", Decoder()),
-            ("drop_path", SpecPrinter.Number(Double("drop_path_rate", 0.1))),
-            ("dropout", SpecPrinter.Number(Double("dropout", 0.0))),
+            ("drop_path", SpecPrinter.Number(Double(net, "drop_path_rate", "net_kwargs", 0.1))),
+            ("dropout", SpecPrinter.Number(Double(net, "dropout", "net_kwargs", 0.0))),
             ("normalize", Normalization()),
         };
         return $"// Translated from the reference's {Path.GetFileName(FilePath)} (net_kwargs).\n"
@@ -140,15 +150,17 @@ public sealed class ReferenceVariant
     private string Decoder()
     {
         if (!net.Children.TryGetValue(new YamlScalarNode("decoder"), out var node) || node is not YamlMappingNode decoder)
-            throw new InvalidDataException($"{FilePath}: net_kwargs has no 'decoder' mapping");
-        var name = Scalar(decoder, "name") ?? throw new InvalidDataException($"{FilePath}: net_kwargs.decoder has no 'name'");
+            throw Error(node ?? net, "net_kwargs has no 'decoder' mapping");
+        var name = Scalar(decoder, "name", "net_kwargs.decoder") ?? throw Error(decoder, "net_kwargs.decoder has no 'name'");
+        if (Scalar(decoder, "n_cls", "net_kwargs.decoder") is { } classes && classes != Scalar(net, "n_cls", "net_kwargs"))
+            throw Error(Value(decoder, "n_cls"), $"net_kwargs.decoder.n_cls is '{classes}', but net_kwargs.n_cls is '{Scalar(net, "n_cls", "net_kwargs")}'");
         if (name == "linear") return DecoderNames.Linear;   // the reference's name happens to be the spec language's
         if (name != "mask_transformer")
-            throw new InvalidDataException($"{FilePath}: decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");
-        var layers = Scalar(decoder, "n_layers") ?? "2";
-        var dropout = Scalar(decoder, "dropout") ?? "0.1";
-        var dropPath = Scalar(decoder, "drop_path_rate") ?? "0.0";
-        return $"mask(layers = {layers}, dropout = {SpecPrinter.Number(ParseDouble(dropout, "decoder.dropout"))}, drop_path = {SpecPrinter.Number(ParseDouble(dropPath, "decoder.drop_path_rate"))})";
+            throw Error(Value(decoder, "name"), $"decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");
+        int layers = Int(decoder, "n_layers", "net_kwargs.decoder", 2);
+        double dropout = Double(decoder, "dropout", "net_kwargs.decoder", 0.1);
+        double dropPath = Double(decoder, "drop_path_rate", "net_kwargs.decoder", 0.0);
+        return $"mask(layers = {layers.ToString(CultureInfo.InvariantCulture)}, dropout = {SpecPrinter.Number(dropout)}, drop_path = {SpecPrinter.Number(dropPath)})";
     }
 
     /// <summary>The reference's normalisation names: vit (mean = std = 0.5) and deit (ImageNet statistics); anything else is an error.</summary>
@@ -159,52 +171,80 @@ public sealed class ReferenceVariant
         {
             "vit" => "vit",
             "deit" => "imagenet",
-            _ => throw new InvalidDataException($"{FilePath}{Line("normalization")}: net_kwargs.normalization is '{name}', which the reference does not define; expected vit or deit"),
+            _ => throw Error(Value(net, "normalization"), $"net_kwargs.normalization is '{name}', which the reference does not define; expected vit or deit"),
         };
     }
 
-    /// <summary>"(line N)" of <paramref name="key"/>'s value in net_kwargs, for messages.</summary>
-    private string Line(string key) =>
-        net.Children.TryGetValue(new YamlScalarNode(key), out var node) ? $"({node.Start.Line},{node.Start.Column})" : "";
-
     private string? DatasetPreset(int classes)
     {
-        var name = dataset is null ? null : Scalar(dataset, "dataset");
+        var name = dataset is null ? null : Scalar(dataset, "dataset", "dataset_kwargs");
         if (name is null) return null;
         var preset = DatasetPresets.Find(name.Replace("pascal_context", "pascal-context"));
         return preset is not null && preset.ClassNames.Count == classes ? preset.Name : null;
     }
 
-    private int Int(string key)
+    private int Int(string key) => Int(net, key, "net_kwargs") ?? throw Error(net, $"net_kwargs has no '{key}'");
+
+    private int Int(YamlMappingNode mapping, string key, string where, int fallback) => Int(mapping, key, where) ?? fallback;
+
+    private int? Int(YamlMappingNode mapping, string key, string where)
     {
-        var text = Scalar(net, key) ?? throw new InvalidDataException($"{FilePath}: net_kwargs has no '{key}'");
-        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value : throw new InvalidDataException($"{FilePath}: net_kwargs.{key} is '{text}', expected an integer");
+        var text = Scalar(mapping, key, where);
+        if (text is null) return null;
+        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? value : throw Error(Value(mapping, key), $"{where}.{key} is '{text}', expected an integer");
     }
 
-    private double Double(string key, double fallback) => Scalar(net, key) is { } text ? ParseDouble(text, key) : fallback;
+    private double Double(YamlMappingNode mapping, string key, string where, double fallback)
+    {
+        var text = Scalar(mapping, key, where);
+        if (text is null) return fallback;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value : throw Error(Value(mapping, key), $"{where}.{key} is '{text}', expected a number");
+    }
 
-    private bool Bool(string key, bool fallback) => Scalar(net, key) is { } text ? text.Equals("true", StringComparison.OrdinalIgnoreCase) : fallback;
+    private bool Bool(string key, bool fallback) => Scalar(net, key, "net_kwargs") switch
+    {
+        null => fallback,
+        "true" or "True" => true,
+        "false" or "False" => false,
+        var text => throw Error(Value(net, key), $"net_kwargs.{key} is '{text}', expected true or false"),
+    };
 
-    private string Text(string key, string fallback) => Scalar(net, key) ?? fallback;
+    private string Text(string key, string fallback) => Scalar(net, key, "net_kwargs") ?? fallback;
 
     private (int Height, int Width) Size(string key)
     {
-        if (!net.Children.TryGetValue(new YamlScalarNode(key), out var node))
-            throw new InvalidDataException($"{FilePath}: net_kwargs has no '{key}'");
-        var values = node is YamlSequenceNode sequence ? sequence.Children.OfType<YamlScalarNode>().Select(s => s.Value).ToList() : new List<string?> { (node as YamlScalarNode)?.Value };
+        var node = Value(net, key) ?? throw Error(net, $"net_kwargs has no '{key}'");
+        var values = node is YamlSequenceNode sequence ? sequence.Children.Select(s => (s as YamlScalarNode)?.Value).ToList() : new List<string?> { (node as YamlScalarNode)?.Value };
         var numbers = values.Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : -1).ToList();
         if (numbers.Count is < 1 or > 2 || numbers.Any(n => n <= 0))
-            throw new InvalidDataException($"{FilePath}: net_kwargs.{key} should be a size like [512, 512]");
+            throw Error(node, $"net_kwargs.{key} should be a size like [512, 512]");
         return (numbers[0], numbers[numbers.Count - 1]);
     }
 
-    private double ParseDouble(string text, string key) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? value : throw new InvalidDataException($"{FilePath}: {key} is '{text}', expected a number");
+    /// <summary>The scalar value of <paramref name="key"/>, or null if it is absent; a list or mapping there is an error.</summary>
+    private string? Scalar(YamlMappingNode mapping, string key, string where) => Value(mapping, key) switch
+    {
+        null => null,
+        YamlScalarNode scalar => scalar.Value,
+        var other => throw Error(other, $"{where}.{key} should be a single value"),
+    };
 
-    private static string? Scalar(YamlMappingNode node, string key) =>
-        node.Children.TryGetValue(new YamlScalarNode(key), out var value) && value is YamlScalarNode scalar ? scalar.Value : null;
+    private static YamlNode? Value(YamlMappingNode mapping, string key) =>
+        mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+
+    /// <summary>Refuses keys the reference does not read: a misspelt key would otherwise be ignored and its default used.</summary>
+    private void CheckKeys(YamlMappingNode mapping, string where, string[] known)
+    {
+        foreach (var key in mapping.Children.Keys)
+            if (key is not YamlScalarNode { Value: { } name } || Array.IndexOf(known, name) < 0)
+                throw Error(key, $"{where} has '{(key as YamlScalarNode)?.Value ?? "a non-scalar key"}', which the reference does not read; expected one of {string.Join(", ", known)}");
+    }
+
+    /// <summary>An error at <paramref name="node"/>'s position: <c>file(line,column): message</c>.</summary>
+    private InvalidDataException Error(YamlNode? node, string message) =>
+        new($"{FilePath}{(node is null ? "" : $"({node.Start.Line},{node.Start.Column})")}: {message}");
 
     private string Combine(string file) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(FilePath))!, file);
 }

@@ -50,6 +50,65 @@ public sealed class ImageFileTests : IDisposable
         Assert.Contains("60000×60000", error.Message);
     }
 
+    /// <summary>
+    /// Seeded mutations (bytes flipped, cut, appended) of a palette label, a greyscale label and a colour image:
+    /// each file is read with its true size and content, or refused with an <see cref="InvalidDataException"/>
+    /// naming it. A changed byte inside a chunk is caught by the chunk's checksum, so no damaged pixel passes.
+    /// </summary>
+    [Theory]
+    [InlineData("palette")]
+    [InlineData("grey")]
+    [InlineData("colour")]
+    public void Damaged_pngs_are_read_whole_or_refused(string kind)
+    {
+        const int width = 23, height = 17;
+        var random = new Random(kind.Length * 7919);
+        var labels = new LabelMap(width, height, Enumerable.Range(0, width * height).Select(i => (byte)(i * 7 % 5 == 0 ? 255 : i % 6)).ToArray());
+        var pixels = new byte[width * height * 3];
+        random.NextBytes(pixels);
+        var original = Path.Combine(folder.FullName, $"original-{kind}.png");
+        switch (kind)
+        {
+            case "palette": IndexedPng.Write(original, labels, Enumerable.Range(0, 256).Select(i => ((byte)i, (byte)(255 - i), (byte)(i * 3))).ToList()); break;
+            case "grey": ImageFiles.WriteLabelPng(original, labels); break;
+            default: ImageFiles.WritePng(original, new RgbImage(width, height, pixels)); break;
+        }
+        byte[] Read(string path) => kind == "colour" ? ImageFiles.ReadRgb(path).Pixels : ImageFiles.ReadLabels(path).Labels;
+        var expected = Read(original);
+        Assert.Equal(kind == "colour" ? pixels : labels.Labels, expected);
+
+        var valid = File.ReadAllBytes(original);
+        var damaged = Path.Combine(folder.FullName, $"damaged-{kind}.png");
+        int refused = 0, runs = 600;
+        for (int i = 0; i < runs; i++)
+        {
+            var bytes = (byte[])valid.Clone();
+            switch (i % 3)
+            {
+                case 0:
+                    for (int k = random.Next(1, 4); k > 0; k--) bytes[random.Next(bytes.Length)] ^= (byte)random.Next(1, 256);
+                    break;
+                case 1:
+                    bytes = bytes[..random.Next(bytes.Length)];
+                    break;
+                default:
+                    bytes = bytes.Concat(Enumerable.Range(0, random.Next(1, 64)).Select(_ => (byte)random.Next(256))).ToArray();
+                    break;
+            }
+            File.WriteAllBytes(damaged, bytes);
+            try
+            {
+                Assert.Equal(expected, Read(damaged));
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.Contains(damaged, e.Message);
+                refused++;
+            }
+        }
+        Assert.True(refused > runs / 2, $"only {refused} of {runs} damaged files were refused");
+    }
+
     /// <summary>A PNG with the given header and raw (unfiltered rows, already with filter bytes) data, CRCs correct.</summary>
     private static byte[] Png(int width, int height, byte depth, byte colorType, byte[] raw)
     {

@@ -1,8 +1,10 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.IO.Compression;
+using System.Linq;
 using System.Text;
 using Segmenter.Runtime;
 
@@ -26,27 +28,36 @@ public static class IndexedPng
         var signature = new byte[8];
         if (stream.Read(signature, 0, 8) < 8 || !signature.AsSpan().SequenceEqual(Signature)) return false;
 
-        int width = 0, height = 0, depth = 0, colorType = -1, interlace = 0;
+        int width = 0, height = 0, depth = 0, colorType = -1;
         var data = new MemoryStream();
         var header = new byte[8];
+        var crc = new byte[4];
         while (true)
         {
             if (stream.Read(header, 0, 8) < 8) throw new InvalidDataException($"{path}: truncated PNG (no IEND chunk)");
             int length = BinaryPrimitives.ReadInt32BigEndian(header);
             var type = Encoding.ASCII.GetString(header, 4, 4);
-            if (length < 0 || length > stream.Length - stream.Position) throw new InvalidDataException($"{path}: truncated or corrupt PNG chunk '{type}'");
+            if (length < 0 || length > stream.Length - stream.Position - 4) throw new InvalidDataException($"{path}: truncated or corrupt PNG chunk '{Printable(type)}'");
             var chunk = new byte[length];
             stream.ReadExactly(chunk);
-            stream.Position += 4; // CRC
+            stream.ReadExactly(crc);
+            if (BinaryPrimitives.ReadUInt32BigEndian(crc) != (Crc(Crc(0xFFFFFFFFu, header.AsSpan(4, 4)), chunk) ^ 0xFFFFFFFFu))
+                throw new InvalidDataException($"{path}: corrupt PNG: the checksum of chunk '{Printable(type)}' does not match its data");
+            if (colorType < 0 && type != "IHDR")
+                throw new InvalidDataException($"{path}: corrupt PNG: chunk '{Printable(type)}' before the IHDR header");
             if (type == "IHDR")
             {
+                if (length < 13) throw new InvalidDataException($"{path}: corrupt PNG: an IHDR header of {length} bytes (13 expected)");
                 width = BinaryPrimitives.ReadInt32BigEndian(chunk);
                 height = BinaryPrimitives.ReadInt32BigEndian(chunk.AsSpan(4));
                 depth = chunk[8];
                 colorType = chunk[9];
-                interlace = chunk[12];
                 if (colorType != 3) return false;
-                if (interlace != 0) throw new InvalidDataException($"{path}: interlaced palette PNGs are not supported as label files; save it without interlacing");
+                if (width < 1 || height < 1 || (long)width * height > ImageFiles.MaximumPixels)
+                    throw new InvalidDataException($"{path}: the image claims {width}×{height} pixels; at most {ImageFiles.MaximumPixels.ToString("N0", CultureInfo.InvariantCulture)} are accepted");
+                if (depth is not (1 or 2 or 4 or 8))
+                    throw new InvalidDataException($"{path}: corrupt PNG: a palette image of bit depth {depth} (1, 2, 4 or 8 expected)");
+                if (chunk[12] != 0) throw new InvalidDataException($"{path}: interlaced palette PNGs are not supported as label files; save it without interlacing");
             }
             else if (type == "IDAT")
             {
@@ -61,7 +72,7 @@ public static class IndexedPng
 
         data.Position = 0;
         using var inflater = new ZLibStream(data, CompressionMode.Decompress);
-        int stride = (width * depth + 7) / 8;
+        int stride = (int)(((long)width * depth + 7) / 8);
         var raw = new byte[(stride + 1) * height];
         try
         {
@@ -168,7 +179,9 @@ public static class IndexedPng
         stream.Write(crcBytes);
     }
 
-    private static uint Crc(uint crc, byte[] data)
+    private static string Printable(string type) => new(type.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
+
+    private static uint Crc(uint crc, ReadOnlySpan<byte> data)
     {
         foreach (var b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
         return crc;
