@@ -36,4 +36,7 @@ public sealed class CliConsole
 
     /// <summary>Writes "error: message" to standard error.</summary>
     public void Error(string message) => Err.WriteLine("error: " + message);
+
+    /// <summary>Writes "warning: …" to the error stream: something the user should know, which does not stop the command.</summary>
+    public void Warning(string message) => Err.WriteLine("warning: " + message);
 }

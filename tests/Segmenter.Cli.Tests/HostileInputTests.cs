@@ -141,6 +141,23 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Non_finite_inputs_are_reported_not_passed_silently()
+    {
+        var tensor = Path.Combine(folder.FullName, "nan.safetensors");
+        using (var input = TorchSharp.torch.randn(1, 3, 32, 32))
+        {
+            input[0, 1, 5, 7] = TorchSharp.torch.tensor(float.NaN);
+            input[0, 2, 9, 9] = TorchSharp.torch.tensor(float.PositiveInfinity);
+            SafeTensors.Write(tensor, new[] { new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>("input", input) });
+        }
+        var logits = Path.Combine(folder.FullName, "nan-logits.safetensors");
+        var (exit, _, error) = CliTests.Run("predict", spec, "--tensor", tensor, "--logits", logits, "--device", "cpu");
+        Assert.True(exit == 0, error);
+        Assert.Contains($"warning: {tensor}: the input holds 2 NaN or infinite values of 3072", error);
+        Assert.Contains("warning: 3072 of the 3072 logits are NaN or infinite", error);
+    }
+
+    [Fact]
     public void An_unknown_normalisation_in_a_variant_yml_is_an_error_at_its_line()
     {
         var source = File.ReadAllText(Segmenter.Tests.TestPaths.Fixture("micro-linear", "variant.yml"));

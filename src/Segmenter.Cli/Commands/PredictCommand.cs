@@ -117,6 +117,8 @@ internal static class PredictCommand
         {
             throw new ArgumentException($"{tensorPath}: {e.Message}", e);
         }
+        if (NonFinite(input) is var bad and > 0)
+            console.Warning($"{tensorPath}: the input holds {bad} NaN or infinite values of {input.numel()}; the logits they reach will not be finite either");
         var clock = Stopwatch.StartNew();
         var outputs = new List<Tensor>();
         try
@@ -127,6 +129,8 @@ internal static class PredictCommand
                 outputs.Add(run(chunk));
             }
             using var all = cat(outputs, 0);
+            if (NonFinite(all) is var badLogits and > 0)
+                console.Warning($"{badLogits} of the {all.numel()} logits are NaN or infinite (non-finite inputs, or weights that are not finite)");
             SafeTensors.Write(logitsPath, new[] { new KeyValuePair<string, Tensor>("logits", all) });
             console.Out.WriteLine($"logits [{string.Join(", ", all.shape)}] written to {logitsPath} ({clock.Elapsed.TotalSeconds:F2} s)");
         }
@@ -134,6 +138,14 @@ internal static class PredictCommand
         {
             foreach (var output in outputs) output.Dispose();
         }
+    }
+
+    /// <summary>How many values of <paramref name="tensor"/> are NaN or infinite.</summary>
+    private static long NonFinite(Tensor tensor)
+    {
+        using var finite = tensor.isfinite();
+        using var count = finite.logical_not().sum();
+        return count.item<long>();
     }
 
     private static void PredictImages(CliConsole console, Func<Tensor, Tensor> run, SegmenterSpec spec, IEnumerable<string> files, string directory,
@@ -150,6 +162,8 @@ internal static class PredictCommand
             // One run per image: the logits (whole, slide) or the averaged probabilities (multi-scale).
             bool multiScale = options.Mode == InferenceMode.MultiScale;
             var scores = multiScale ? SegmentationInference.Probabilities(run, input, options) : SegmentationInference.Logits(run, input, options);
+            if (NonFinite(scores) > 0)
+                console.Warning($"{file}: some scores are NaN or infinite (weights that are not finite?); the labels there are meaningless");
             var labels = ImageTensors.ToLabelMap(scores.argmax(1)[0]);
             var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
             IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
