@@ -20,4 +20,7 @@ public sealed record ExportRequest
 
     /// <summary>The largest accepted |ONNX Runtime − TorchSharp|; null: <see cref="ExportVerification.DefaultTolerance"/>.</summary>
     public double? Tolerance { get; init; }
+
+    /// <summary>Told (stages done, stages in all, the stage now starting) as the export goes: building the graph, each check, writing.</summary>
+    public System.Action<int, int, string>? Progress { get; init; }
 }

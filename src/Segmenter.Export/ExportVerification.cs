@@ -19,20 +19,23 @@ public static class ExportVerification
     /// the patch — through ONNX Runtime and the model (on whatever device it is), and returns the differences.
     /// The model is checked in memory, so nothing is written before it passes.
     /// </summary>
-    public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, ModelProto exported, int seed = 0)
+    public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, ModelProto exported, int seed = 0, Action<int>? onRun = null)
     {
         using var session = new OnnxSession(exported.ToByteArray());
-        return Run(model, session, seed);
+        return Run(model, session, seed, onRun);
     }
+
+    /// <summary>How many inputs a check runs.</summary>
+    public const int Runs = 2;
 
     /// <summary>The same check for an exported file.</summary>
     public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, string onnxPath, int seed = 0)
     {
         using var session = new OnnxSession(onnxPath);
-        return Run(model, session, seed);
+        return Run(model, session, seed, null);
     }
 
-    private static IReadOnlyList<VerificationRun> Run(SegmenterModel model, OnnxSession session, int seed)
+    private static IReadOnlyList<VerificationRun> Run(SegmenterModel model, OnnxSession session, int seed, Action<int>? onRun)
     {
         var spec = model.Specification;
         var shapes = new[]
@@ -50,6 +53,7 @@ public static class ExportVerification
             var expected = model.Predict(images.to(device)).cpu();
             var actual = session.Run(images);
             results.Add(new VerificationRun(shape, actual.sub(expected).abs_().max().item<float>()));
+            onRun?.Invoke(results.Count);
         }
         return results;
     }

@@ -21,9 +21,12 @@ public static class VerifiedExport
         var tritonName = request.TritonName ?? TritonRepository.SuggestName(spec.Name);
         if (request.TritonRepository is not null) TritonRepository.Validate(tritonName, request.TritonMaxBatch);   // before the export and its check
 
+        const int stages = ExportVerification.Runs + 2;
+        request.Progress?.Invoke(0, stages, "building the graph");
         var proto = OnnxExporter.Export(model, request.Options);
         var tolerance = request.Tolerance ?? ExportVerification.DefaultTolerance(request.Options);
-        var runs = ExportVerification.Run(model, proto);
+        request.Progress?.Invoke(1, stages, "checking in ONNX Runtime");
+        var runs = ExportVerification.Run(model, proto, onRun: run => request.Progress?.Invoke(1 + run, stages, run < ExportVerification.Runs ? "checking in ONNX Runtime" : "writing"));
         var worst = runs.Max(r => r.MaxAbsoluteDifference);
         if (!(worst <= tolerance))
         {
@@ -41,6 +44,7 @@ public static class VerifiedExport
         string? entry = null;
         if (request.TritonRepository is not null)
             entry = TritonRepository.Write(request.TritonRepository, tritonName, proto, spec.NumClasses, request.Options.Labels, request.TritonMaxBatch);
+        request.Progress?.Invoke(stages, stages, "written");
         var file = request.OutputPath ?? Path.Combine(request.TritonRepository!, tritonName, "1", "model.onnx");
         return new ExportResult(proto, runs, tolerance, file, entry);
     }

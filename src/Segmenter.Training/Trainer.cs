@@ -3,12 +3,15 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Text.Json.Nodes;
 using System.Threading;
 using Segmenter.Runtime;
+using Segmenter.Spec;
 using Segmenter.Training.Augmentation;
 using Segmenter.Training.Data;
 using Segmenter.Inference;
 using Segmenter.Training.Evaluation;
+using Segmenter.Training.Records;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,6 +62,18 @@ public sealed class Trainer
     /// <summary>Called with notes worth a log line (checkpoints written, resumes).</summary>
     public event Action<string>? Note;
 
+    /// <summary>Called during each evaluation with (images done, images in all).</summary>
+    public event Action<int, int>? EvaluationProgress;
+
+    /// <summary>
+    /// What the caller adds to the run's config.json (for example the spec's source text and the command line);
+    /// merged over the trainer's own description.
+    /// </summary>
+    public JsonObject? Description { get; init; }
+
+    /// <summary>The run's record in its output folder (config.json, metrics.jsonl).</summary>
+    public RunRecord Record => new(options.OutputDirectory);
+
     /// <summary>
     /// Throws <see cref="TrainingStoppedException"/> if <paramref name="outputDirectory"/> holds a run's checkpoints: a new run
     /// there would replace them. Both engines check it before writing anything (unless resuming or asked to overwrite).
@@ -85,6 +100,9 @@ public sealed class Trainer
             Note?.Invoke($"resumed from {resumeFrom} at step {state.Iteration}");
         }
         var run = options with { Seed = seed };
+        var record = Record;
+        record.WriteConfig(Configuration(run, resumeFrom, state.Iteration));
+        record.Start(state.Iteration);
         var schedule = new PolySchedule(run.LearningRate, run.Iterations, run.MinimumLearningRate);
         var augmentation = new AugmentationOptions(run.CropSize);
         var writer = torch.utils.tensorboard.SummaryWriter(Path.Combine(run.OutputDirectory, "tensorboard"));
@@ -93,7 +111,7 @@ public sealed class Trainer
         SegmentationMetrics? lastMetrics = null;
         using var batches = new TrainingBatches(trainSet, augmentation, model.Specification.Normalization, run.BatchSize, seed,
             firstBatch: (long)state.Iteration * run.Accumulate, workers: run.Workers, skipBadSamples: run.SkipBadSamples);
-        var clock = Stopwatch.StartNew();
+        var rate = new RateWindow();
         int startedAt = state.Iteration;
         bool interrupted = false;
 
@@ -130,18 +148,19 @@ public sealed class Trainer
             state = state with { Iteration = iteration + 1 };
             losses.Add(loss);
 
-            double seconds = clock.Elapsed.TotalSeconds;
-            int done = state.Iteration - startedAt;
-            double perSecond = done * run.BatchSize * run.Accumulate / Math.Max(seconds, 1e-9);
-            var remaining = TimeSpan.FromSeconds(seconds / done * (run.Iterations - state.Iteration));
+            rate.Observe(state.Iteration - startedAt);
+            double perSecond = rate.PerSecond * run.BatchSize * run.Accumulate;
+            var remaining = rate.Remaining(run.Iterations - startedAt);
+            bool last = state.Iteration == run.Iterations;
             writer.add_scalar("train/loss", (float)loss, state.Iteration);
             writer.add_scalar("train/lr", (float)lr, state.Iteration);
+            if (last || state.Iteration % run.LogEvery == 0) record.Step(state.Iteration, loss, lr, perSecond);
             Progress?.Invoke(new TrainingProgress(state.Iteration, run.Iterations, loss, lr, perSecond, remaining));
 
-            bool last = state.Iteration == run.Iterations;
             if (validationSet is not null && (last || (run.EvaluateEvery > 0 && state.Iteration % run.EvaluateEvery == 0)))
             {
                 lastMetrics = Evaluate(writer, state.Iteration);
+                record.Evaluation(state.Iteration, lastMetrics);
                 if (double.IsNaN(state.BestMeanIoU) || lastMetrics.MeanIoU > state.BestMeanIoU)
                 {
                     state = state with { BestMeanIoU = lastMetrics.MeanIoU, BestIteration = state.Iteration };
@@ -167,6 +186,46 @@ public sealed class Trainer
         return new TrainingResult(state.Iteration, interrupted, losses, lastMetrics, state.BestMeanIoU, batches.SkippedSamples);
     }
 
+    /// <summary>config.json: every resolved option (named as the PyTorch engine names them), the spec, data, device, versions and machine.</summary>
+    private JsonObject Configuration(TrainingOptions run, string? resumeFrom, int step)
+    {
+        var evaluation = run.Evaluation ?? InferenceOptions.ForWindow(InferenceMode.Slide, run.CropSize);
+        var config = new JsonObject
+        {
+            ["engine"] = $"torchsharp (Segmenter.Training {PlatformInfo.ProjectVersion})",
+            ["model_name"] = model.Specification.Name,
+            ["spec"] = SpecJson.Full(model.Specification),
+            ["spec_text"] = SpecPrinter.Print(model.Specification),
+            ["iters"] = run.Iterations, ["batch"] = run.BatchSize, ["accumulate"] = run.Accumulate, ["crop"] = run.CropSize,
+            ["lr"] = run.LearningRate, ["min_lr"] = run.MinimumLearningRate, ["momentum"] = run.Momentum, ["weight_decay"] = run.WeightDecay,
+            ["seed"] = run.Seed, ["checkpoint_every"] = run.CheckpointEvery, ["eval_every"] = run.EvaluateEvery, ["log_every"] = run.LogEvery,
+            ["workers"] = run.Workers, ["skip_bad_samples"] = run.SkipBadSamples, ["out"] = Path.GetFullPath(run.OutputDirectory), ["overwrite"] = run.Overwrite,
+            ["resume"] = resumeFrom is null ? null : Path.GetFullPath(resumeFrom), ["resumed_at_step"] = step,
+            ["eval"] = new JsonObject
+            {
+                ["mode"] = evaluation.Mode.ToString().ToLowerInvariant(), ["window"] = evaluation.WindowSize, ["stride"] = evaluation.WindowStride,
+                ["test_size"] = evaluation.TestShortSide,
+            },
+            ["data"] = trainSet.Root, ["train_samples"] = trainSet.Count, ["val_samples"] = validationSet?.Count ?? 0,
+            ["device"] = device.ToString(),
+            ["versions"] = new JsonObject
+            {
+                ["segmenter"] = PlatformInfo.ProjectVersion, ["torchsharp"] = PlatformInfo.TorchSharpVersion, ["libtorch"] = PlatformInfo.LibTorchVersion,
+                ["dotnet"] = Environment.Version.ToString(),
+            },
+            ["machine"] = new JsonObject
+            {
+                ["processor"] = PlatformInfo.Processor, ["vector_features"] = new JsonArray(PlatformInfo.VectorFeatures.Select(f => (JsonNode?)f).ToArray()),
+                ["cores"] = Environment.ProcessorCount, ["threads"] = PlatformInfo.Threads,
+                ["gpus"] = new JsonArray(PlatformInfo.Gpus.Select(g => (JsonNode?)g).ToArray()),
+                ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            },
+            ["started"] = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in Description ?? new JsonObject()) config[key] = value?.DeepClone();
+        return config;
+    }
+
     /// <summary>Stops training, before a checkpoint is written, if a weight is no longer finite: a checkpoint never holds NaN or infinity.</summary>
     private void EnsureFinite(int step, double lr)
     {
@@ -184,7 +243,7 @@ public sealed class Trainer
     private SegmentationMetrics Evaluate(TorchSharp.Modules.SummaryWriter writer, int iteration)
     {
         var inference = options.Evaluation ?? InferenceOptions.ForWindow(InferenceMode.Slide, options.CropSize);
-        var metrics = DatasetEvaluation.Evaluate(model, validationSet!, inference, device);
+        var metrics = DatasetEvaluation.Evaluate(model, validationSet!, inference, device, onImage: (done, total) => EvaluationProgress?.Invoke(done, total));
         writer.add_scalar("val/mIoU", (float)metrics.MeanIoU, iteration);
         writer.add_scalar("val/aAcc", (float)metrics.PixelAccuracy, iteration);
         writer.add_scalar("val/mAcc", (float)metrics.MeanAccuracy, iteration);

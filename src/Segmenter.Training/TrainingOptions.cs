@@ -38,6 +38,9 @@ public sealed record TrainingOptions
     /// <summary>Evaluate on the validation split every this many steps (0: only at the end).</summary>
     public int EvaluateEvery { get; init; }
 
+    /// <summary>A metrics.jsonl line every this many steps (and at the last).</summary>
+    public int LogEvery { get; init; } = 1;
+
     /// <summary>How to evaluate.</summary>
     public InferenceOptions? Evaluation { get; init; }
 
@@ -73,6 +76,7 @@ public sealed record TrainingOptions
         Check(double.IsFinite(WeightDecay) && WeightDecay >= 0, $"--weight-decay {WeightDecay}: it must be 0 or positive");
         Check(CheckpointEvery >= 1, $"--checkpoint-every {CheckpointEvery}: at least 1");
         Check(EvaluateEvery >= 0, $"--eval-every {EvaluateEvery}: 0 (at the end only) or more");
+        Check(LogEvery >= 1, $"--log-every {LogEvery}: at least 1");
         Check(Workers >= 0, $"--workers {Workers}: 0 (decode in the training thread) or more");
     }
 }

@@ -19,7 +19,7 @@ public sealed class CliTrainingTests : System.IDisposable
         var spec = Path.Combine(root, "tiny.seg");
         File.WriteAllText(spec, "backbone B { layers = 2 width = 64 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 48 classes = cityscapes decoder = linear }\n");
         var data = Path.Combine(root, "data");
-        var made = CliTests.Run("make-dataset", "--out", data, "--layout", "cityscapes", "--train", "8", "--val", "2", "--classes", "4", "--min-size", "48", "--max-size", "64");
+        var made = CliTests.Run("make-dataset", "--out", data, "--layout", "cityscapes", "--train", "8", "--val", "2", "--min-size", "48", "--max-size", "64");
         Assert.True(made.Exit == 0, made.Error);
 
         var run = Path.Combine(root, "run");
@@ -36,6 +36,23 @@ public sealed class CliTrainingTests : System.IDisposable
         var otherBatch = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "4", "--batch", "1", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
         Assert.Equal(1, otherBatch.Exit);
         Assert.Contains("was trained with --batch 2, but this run asks for --batch 1; resume with --batch 2, or start a new run", otherBatch.Error);
+
+        // The run explains itself: config.json, metrics.jsonl (steps 1–3, the resume appended), curves.png.
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
+        Assert.Equal("Tiny", config.GetProperty("model_name").GetString());
+        Assert.Equal(3, config.GetProperty("iters").GetInt32());
+        Assert.Equal(2, config.GetProperty("resumed_at_step").GetInt32());
+        Assert.Contains("model Tiny", config.GetProperty("spec_text").GetString());
+        Assert.False(string.IsNullOrEmpty(config.GetProperty("versions").GetProperty("torchsharp").GetString()));
+        Assert.Equal("2.10.0", config.GetProperty("versions").GetProperty("libtorch").GetString());
+        Assert.True(config.GetProperty("machine").GetProperty("cores").GetInt32() >= 1);
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(new[] { 1, 2, 3 }, lines.Where(l => l.TryGetProperty("loss", out _)).Select(l => l.GetProperty("step").GetInt32()));
+        var evaluation = Assert.Single(lines, l => l.TryGetProperty("mIoU", out _));
+        Assert.Equal(2, evaluation.GetProperty("step").GetInt32());
+        Assert.Equal(19, evaluation.GetProperty("IoU").EnumerateObject().Count());
+        using (var curves = SkiaSharp.SKBitmap.Decode(Path.Combine(run, "curves.png")))
+            Assert.Equal((1000, 900), (curves.Width, curves.Height));   // loss, learning rate and mIoU panels
 
         var checkpoint = Path.Combine(run, "last.safetensors");
         var evaluated = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "cityscapes", "--mode", "slide", "--json");
@@ -55,6 +72,18 @@ public sealed class CliTrainingTests : System.IDisposable
         Assert.Equal((picture.Width, picture.Height), (labels!.Width, labels.Height));
         Assert.True(File.Exists(Path.Combine(predictions, stem + ".overlay.png")));
         Assert.True(File.Exists(Path.Combine(predictions, stem + ".logits.safetensors")));
+    }
+
+    [Fact]
+    public void Make_dataset_classes_mean_the_datasets_classes_for_every_layout()
+    {
+        var refused = CliTests.Run("make-dataset", "--out", Path.Combine(temporary.FullName, "ade"), "--layout", "ade20k", "--classes", "4");
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("--classes 4: the ade20k layout has 150 classes", refused.Error);
+        Assert.Contains("--layout folder", refused.Error);
+        Assert.False(Directory.Exists(Path.Combine(temporary.FullName, "ade")));
+        var (exit, _, error) = CliTests.Run("make-dataset", "--out", Path.Combine(temporary.FullName, "ade"), "--layout", "ade20k", "--classes", "150", "--train", "1", "--val", "0", "--min-size", "32", "--max-size", "32");
+        Assert.True(exit == 0, error);
     }
 
     [Fact]

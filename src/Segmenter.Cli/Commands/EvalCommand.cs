@@ -26,7 +26,9 @@ internal static class EvalCommand
             var set = DatasetReader.Open(DatasetLayouts.Parse(result.GetValue(dataset)!), result.GetValue(data)!, result.GetValue(split)!);
             var options = inference.Read(result, network.Specification);
             var clock = Stopwatch.StartNew();
-            var metrics = DatasetEvaluation.Evaluate(network, set, options, device);
+            SegmentationMetrics metrics;
+            using (var progress = new ProgressLine(console.Err, "evaluating", set.Count, "images"))
+                metrics = DatasetEvaluation.Evaluate(network, set, options, device, onImage: (done, _) => progress.Report(done));
             if (result.GetValue(json))
             {
                 var node = MetricsTable.Json(metrics);

@@ -50,7 +50,9 @@ internal static class ExportCommand
             var (network, _) = model.Build(result, console);
             using var _network = network;
             network.eval();
-            var export = VerifiedExport.Run(network, request);
+            ExportResult export;
+            using (var progress = new ProgressLine(console.Err, "export", ExportVerification.Runs + 2, "stages"))
+                export = VerifiedExport.Run(network, request with { Progress = (done, _, stage) => progress.Report(done, stage, worthALine: true) });
             foreach (var run in export.Runs)
                 console.Out.WriteLine($"verified input [{string.Join(", ", run.Shape)}]: max |ONNX Runtime − TorchSharp| = {run.MaxAbsoluteDifference:0.00E+0}");
             if (export.TritonEntry is not null) console.Out.WriteLine($"Triton repository entry written to {export.TritonEntry}");

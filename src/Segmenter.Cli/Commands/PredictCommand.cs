@@ -153,7 +153,10 @@ internal static class PredictCommand
     {
         Directory.CreateDirectory(directory);
         using var noGrad = no_grad();
-        foreach (var file in files)
+        var list = files.ToList();
+        using var progress = new ProgressLine(console.Out, "predicting", list.Count, "images");
+        int done = 0;
+        foreach (var file in list)
         {
             var clock = Stopwatch.StartNew();
             var image = ImageFiles.ReadRgb(file);
@@ -173,7 +176,8 @@ internal static class PredictCommand
                 SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(multiScale ? "log_probabilities" : "logits", multiScale ? scores.log() : scores) });
             }
             var present = labels.Labels.Distinct().OrderBy(v => v).Select(v => spec.ClassName(v));
-            console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", present)})");
+            progress.Note($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", present)})");
+            if (list.Count > 1) progress.Report(++done);
         }
     }
 }

@@ -3,7 +3,10 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
+using System.Linq;
+using System.Text.Json.Nodes;
 using System.Threading;
+using Segmenter.Reports;
 using Segmenter.Runtime;
 using Segmenter.Training;
 using Segmenter.Training.Data;
@@ -33,6 +36,7 @@ internal static class TrainCommand
         var crop = new Option<int?>("--crop") { Description = "Training crop size (default: the model's image size)." };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the validation split every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var evalMode = new Option<string>("--eval-mode") { Description = "whole, slide or multiscale.", DefaultValueFactory = _ => InferenceOptions.DefaultMode };
+        var logEvery = new Option<int>("--log-every") { Description = "A metrics.jsonl line every N steps (and at the last).", DefaultValueFactory = _ => 1 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write last.safetensors every N steps.", DefaultValueFactory = _ => 500 };
         var output = new Option<string>("--out") { Description = "Folder for checkpoints and TensorBoard logs.", DefaultValueFactory = _ => "runs/segmenter" };
         var resume = new Option<string?>("--resume") { Description = "Continue from a training checkpoint (default: OUT/last.safetensors).", Arity = ArgumentArity.ZeroOrOne };
@@ -48,7 +52,7 @@ internal static class TrainCommand
         var torchrun = new TorchrunOptions();
         var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation), in TorchSharp or on PyTorch with torchrun.")
         {
-            model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, checkpointEvery, output, resume, init, device, seed,
+            model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, logEvery, checkpointEvery, output, resume, init, device, seed,
             workers, skipBad, trainSplit, valSplit, overwrite, engine,
         };
         torchrun.AddTo(command);
@@ -70,6 +74,7 @@ internal static class TrainCommand
                 Seed = result.GetValue(seed),
                 CheckpointEvery = result.GetValue(checkpointEvery),
                 EvaluateEvery = result.GetValue(evalEvery),
+                LogEvery = result.GetValue(logEvery),
                 Workers = result.GetValue(workers),
                 SkipBadSamples = result.GetValue(skipBad),
                 OutputDirectory = result.GetValue(output)!,
@@ -89,6 +94,7 @@ internal static class TrainCommand
                     ("--lr", Invariant(result.GetValue(lr))),
                     ("--weight-decay", Invariant(result.GetValue(weightDecay))),
                     ("--eval-every", Invariant(result.GetValue(evalEvery))),
+                    ("--log-every", Invariant(result.GetValue(logEvery))),
                     ("--eval-mode", result.GetValue(evalMode)!),
                     ("--checkpoint-every", Invariant(result.GetValue(checkpointEvery))),
                     ("--seed", Invariant(result.GetValue(seed))),
@@ -102,7 +108,9 @@ internal static class TrainCommand
                 if (resuming) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
                 if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
                 if (result.GetValue(overwrite)) trainerArguments.Add(("--overwrite", null));
-                return torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
+                int exit = torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
+                DrawCurves(console, recipe.OutputDirectory);   // the PyTorch engine writes the same metrics.jsonl
+                return exit;
             }
             torchrun.RefuseWithTorchSharp(result);
 
@@ -142,8 +150,19 @@ internal static class TrainCommand
             };
             console.Out.WriteLine($"training {spec.Name} on {trainSet.Count} images of {trainSet.Root} ({DatasetLayouts.Name(layout)}), " +
                                   $"{options.Iterations} steps of {options.BatchSize}×{options.Accumulate} {cropSize}×{cropSize} crops, lr {options.LearningRate:G3}, {target}");
-            var trainer = new Trainer(network, trainSet, validationSet, options, target);
-            var final = Run(console, trainer, options, resumeFrom, cancellation);
+            var trainer = new Trainer(network, trainSet, validationSet, options, target)
+            {
+                Description = new JsonObject { ["command_line"] = string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), ["model_argument"] = result.GetValue(model) },
+            };
+            TrainingResult final;
+            try
+            {
+                final = Run(console, trainer, options, resumeFrom, cancellation);
+            }
+            finally
+            {
+                DrawCurves(console, options.OutputDirectory);   // also when training stopped on an error: the curves show what happened
+            }
             if (final.LastMetrics is { } metrics) MetricsTable.Write(console, metrics);
             if (final.SkippedSamples > 0) console.Out.WriteLine($"{final.SkippedSamples} unreadable samples were skipped");
             console.Out.WriteLine(final.Interrupted
@@ -152,6 +171,19 @@ internal static class TrainCommand
             return final.Interrupted ? 130 : 0;
         });
         return command;
+    }
+
+    /// <summary>OUT/curves.png from OUT/metrics.jsonl; a picture that cannot be drawn is a warning, never the end of a run.</summary>
+    private static void DrawCurves(CliConsole console, string directory)
+    {
+        try
+        {
+            TrainingCurves.Draw(directory);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            console.Warning($"could not draw {Path.Combine(directory, TrainingCurves.FileName)}: {e.Message}");
+        }
     }
 
     private static TrainingResult Run(CliConsole console, Trainer trainer, TrainingOptions options, string? resumeFrom, CancellationToken cancellation)
@@ -165,33 +197,27 @@ internal static class TrainCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            trainer.Evaluated += (step, metrics) => console.Out.WriteLine($"step {step}: mIoU {100 * metrics.MeanIoU:F2}, aAcc {100 * metrics.PixelAccuracy:F2}, mAcc {100 * metrics.MeanAccuracy:F2}");
-            if (console.IsInteractive)
-            {
-                TrainingResult? final = null;
-                console.Ansi.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .Start(context =>
-                    {
-                        var task = context.AddTask("training", maxValue: options.Iterations);
-                        trainer.Note += note => console.Ansi.MarkupLine(Markup.Escape(note));
-                        trainer.Progress += p =>
-                        {
-                            task.Value = p.Iteration;
-                            task.Description = string.Create(CultureInfo.InvariantCulture, $"step {p.Iteration}/{p.Iterations} loss {p.Loss:F4} lr {p.LearningRate:E2} {p.ImagesPerSecond:F1} img/s");
-                        };
-                        final = trainer.Run(resumeFrom, interrupt.Token);
-                    });
-                return final!;
-            }
+            // Steps: a line redrawn in a terminal; redirected, a line every iters/50 steps and at least every 10 s.
             int every = Math.Max(1, options.Iterations / 50);
-            trainer.Note += note => console.Out.WriteLine(note);
-            trainer.Progress += p =>
+            using var steps = new ProgressLine(console.Out, "step", options.Iterations, "steps");
+            ProgressLine? evaluation = null;
+            trainer.Note += steps.Note;
+            trainer.Progress += p => steps.Report(p.Iteration, string.Create(CultureInfo.InvariantCulture,
+                $"loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F2} img/s"), worthALine: p.Iteration % every == 0 || p.Iteration == 1);
+            trainer.EvaluationProgress += (done, total) =>
             {
-                if (p.Iteration % every == 0 || p.Iteration == p.Iterations || p.Iteration == 1)
-                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {p.Iteration}/{p.Iterations}  loss {p.Loss:F4}  lr {p.LearningRate:E2}  {p.ImagesPerSecond:F2} img/s  ETA {p.Remaining:hh\\:mm\\:ss}"));
+                if (evaluation is null)
+                {
+                    steps.Clear();
+                    evaluation = new ProgressLine(console.Out, "evaluating", total, "images");
+                }
+                evaluation.Report(done);
+                if (done < total) return;
+                evaluation.Dispose();
+                evaluation = null;
             };
+            trainer.Evaluated += (_, _) => DrawCurves(console, options.OutputDirectory);
+            trainer.Evaluated += (step, metrics) => steps.Note($"step {step}: mIoU {100 * metrics.MeanIoU:F2}, aAcc {100 * metrics.PixelAccuracy:F2}, mAcc {100 * metrics.MeanAccuracy:F2}");
             return trainer.Run(resumeFrom, interrupt.Token);
         }
         finally

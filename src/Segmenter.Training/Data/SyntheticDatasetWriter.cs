@@ -17,17 +17,14 @@ public static class SyntheticDatasetWriter
     /// Writes <paramref name="trainCount"/> training and <paramref name="valCount"/> validation scenes under
     /// <paramref name="root"/> in <paramref name="layout"/>. Labels are grey PNGs, or palette PNGs where the
     /// layout uses them (Pascal Context) or <paramref name="paletteLabels"/> asks for them. <paramref name="root"/> must be new
-    /// or empty: scenes are never mixed into an existing dataset.
+    /// or empty: scenes are never mixed into an existing dataset. For a layout that fixes its classes (ADE20K, Cityscapes,
+    /// Pascal Context), <see cref="SceneOptions.Classes"/> is how many of them (the first) the scenes use.
+    /// <paramref name="onScene"/> is told the number of scenes written after each.
     /// </summary>
-    public static void Write(string root, DatasetLayout layout, int trainCount, int valCount, SceneOptions options, bool paletteLabels = false)
+    public static void Write(string root, DatasetLayout layout, int trainCount, int valCount, SceneOptions options, bool paletteLabels = false,
+        Action<int>? onScene = null)
     {
-        int maximum = layout switch
-        {
-            DatasetLayout.Ade20k => 150,
-            DatasetLayout.Cityscapes => 19,
-            DatasetLayout.PascalContext => 60,
-            _ => 255,
-        };
+        int maximum = DatasetLayouts.FixedClasses(layout) ?? 255;
         if (options.Classes > maximum)
             throw new ArgumentException($"the {DatasetLayouts.Name(layout)} layout has {maximum} classes; synthetic scenes with {options.Classes} classes do not fit");
         if (options.Classes < 2) throw new ArgumentException($"--classes {options.Classes}: scenes need the background and at least one other class");
@@ -39,6 +36,7 @@ public static class SyntheticDatasetWriter
         Directory.CreateDirectory(root);
         var splits = new[] { ("train", trainCount, 0), ("val", valCount, 1_000_000) };
         var lists = new Dictionary<string, List<string>>();
+        int written = 0;
 
         foreach (var (split, count, offset) in splits)
         {
@@ -85,6 +83,7 @@ public static class SyntheticDatasetWriter
                         break;
                     }
                 }
+                onScene?.Invoke(++written);
             }
         }
 
