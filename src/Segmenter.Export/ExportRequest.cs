@@ -15,8 +15,8 @@ public sealed record ExportRequest
     /// <summary>The Triton model's name; null: <see cref="Export.TritonRepository.SuggestName"/> of the model's name.</summary>
     public string? TritonName { get; init; }
 
-    /// <summary>Triton's max_batch_size.</summary>
-    public int TritonMaxBatch { get; init; } = 8;
+    /// <summary>How the Triton entry serves the model (batching, instances, warm-up, TensorRT).</summary>
+    public TritonSettings Triton { get; init; } = new();
 
     /// <summary>The largest accepted |ONNX Runtime − TorchSharp|; null: <see cref="ExportVerification.DefaultTolerance"/>.</summary>
     public double? Tolerance { get; init; }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using Google.Protobuf;
 using Onnx;
@@ -22,7 +23,7 @@ public static class ExportVerification
     public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, ModelProto exported, int seed = 0, Action<int>? onRun = null)
     {
         using var session = new OnnxSession(exported.ToByteArray());
-        return Run(model, session, seed, onRun);
+        return Run(model, session, TritonRepository.StaticSize(exported), seed, onRun);
     }
 
     /// <summary>How many inputs a check runs.</summary>
@@ -32,17 +33,20 @@ public static class ExportVerification
     public static IReadOnlyList<VerificationRun> Run(SegmenterModel model, string onnxPath, int seed = 0)
     {
         using var session = new OnnxSession(onnxPath);
-        return Run(model, session, seed, null);
+        return Run(model, session, TritonRepository.StaticSize(ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath))), seed, null);
     }
 
-    private static IReadOnlyList<VerificationRun> Run(SegmenterModel model, OnnxSession session, int seed, Action<int>? onRun)
+    private static IReadOnlyList<VerificationRun> Run(SegmenterModel model, OnnxSession session, (int Height, int Width)? staticSize, int seed, Action<int>? onRun)
     {
         var spec = model.Specification;
-        var shapes = new[]
-        {
-            new long[] { 2, 3, Math.Min(spec.ImageHeight, 512), Math.Min(spec.ImageWidth, 512) },
-            new long[] { 2, 3, 3 * spec.PatchSize + spec.PatchSize / 2 + 1, 4 * spec.PatchSize + 3 },
-        };
+        // A fixed-size graph takes only its size: two random batches of it, the second of one image.
+        var shapes = staticSize is { } size
+            ? new[] { new long[] { 2, 3, size.Height, size.Width }, new long[] { 1, 3, size.Height, size.Width } }
+            : new[]
+            {
+                new long[] { 2, 3, Math.Min(spec.ImageHeight, 512), Math.Min(spec.ImageWidth, 512) },
+                new long[] { 2, 3, 3 * spec.PatchSize + spec.PatchSize / 2 + 1, 4 * spec.PatchSize + 3 },
+            };
         var device = model.parameters().First().device;
         using var generator = new TorchSharp.torch.Generator((ulong)seed);
         var results = new List<VerificationRun>();

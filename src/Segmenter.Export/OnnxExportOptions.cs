@@ -15,6 +15,12 @@ public sealed record OnnxExportOptions
     /// <summary>Add a second output, <c>labels</c>: the argmax over classes, [batch, height, width].</summary>
     public bool Labels { get; init; }
 
+    /// <summary>
+    /// A fixed image size (height, width) for the input and outputs, for fixed-shape deployment (TensorRT engines, edge
+    /// runtimes); null: dynamic height and width. The batch stays dynamic.
+    /// </summary>
+    public (int Height, int Width)? StaticSize { get; init; }
+
     /// <summary>The lowest and highest opsets the exporter writes.</summary>
     public const int MinimumOpset = 17, MaximumOpset = 23;
 

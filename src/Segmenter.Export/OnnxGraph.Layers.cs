@@ -11,7 +11,13 @@ namespace Segmenter.Export;
 public sealed partial class OnnxGraph
 {
     /// <summary>The input "image" [batch, 3, height, width] float32, cast to the compute type.</summary>
-    public OnnxValue ImageInput() => Cast(Input("image", DataType.Float, "batch", 3, "height", "width"), ComputeType);
+    public OnnxValue ImageInput() => Cast(Input("image", DataType.Float, "batch", 3, Height, Width), ComputeType);
+
+    /// <summary>The image height as the graph's inputs and outputs declare it: a fixed size (--static) or the symbol "height".</summary>
+    private object Height => Options.StaticSize is { } size ? size.Height : "height";
+
+    /// <summary>The image width: a fixed size or the symbol "width".</summary>
+    private object Width => Options.StaticSize is { } size ? size.Width : "width";
 
     /// <summary>Height and width of an image tensor as a 1-D int64 [2].</summary>
     public OnnxValue SpatialSize(OnnxValue images) => Slice(Shape(images), new long[] { 2 }, new long[] { 4 }, new long[] { 0 });
@@ -196,9 +202,9 @@ public sealed partial class OnnxGraph
     public void SegmentationOutputs(OnnxValue logits, int classes)
     {
         var output = Cast(logits, DataType.Float);
-        Output("logits", output, "batch", classes, "height", "width");
+        Output("logits", output, "batch", classes, Height, Width);
         if (!Options.Labels) return;
         var argmax = Node("ArgMax", new OnnxValue?[] { output }, DataType.Int64, OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0));
-        Output("labels", LabelsOutput.IsByte(classes) ? Cast(argmax, DataType.Uint8) : argmax, "batch", "height", "width");
+        Output("labels", LabelsOutput.IsByte(classes) ? Cast(argmax, DataType.Uint8) : argmax, "batch", Height, Width);
     }
 }

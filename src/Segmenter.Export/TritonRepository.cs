@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -12,29 +13,49 @@ namespace Segmenter.Export;
 public static class TritonRepository
 {
     /// <summary>
-    /// Writes <c>repository/name/config.pbtxt</c> and <c>repository/name/1/model.onnx</c>: platform
-    /// onnxruntime_onnx, dynamic height and width (-1), dynamic batching up to <paramref name="maxBatch"/>.
+    /// Writes <c>repository/name/config.pbtxt</c> and <c>repository/name/1/model.onnx</c>: platform onnxruntime_onnx, the
+    /// model's input and output shapes (-1 for a dynamic height and width), dynamic batching, instances, warm-up and, if
+    /// asked for, the TensorRT accelerator.
     /// </summary>
-    public static string Write(string repository, string name, ModelProto model, int classes, bool labels, int maxBatch)
+    public static string Write(string repository, string name, ModelProto model, int classes, bool labels, TritonSettings settings)
     {
-        Validate(name, maxBatch);
+        Validate(name, settings);
         var directory = Path.Combine(repository, name);
         Directory.CreateDirectory(Path.Combine(directory, "1"));
         OnnxExporter.Save(model, Path.Combine(directory, "1", "model.onnx"));
         var config = Path.Combine(directory, "config.pbtxt");
-        AtomicFile.WriteText(config, Config(name, classes, labels, maxBatch));
+        AtomicFile.WriteText(config, Config(name, classes, labels, settings, StaticSize(model)));
         return directory;
+    }
+
+    /// <summary>The fixed (height, width) of an exported graph's image input, or null where they are dynamic.</summary>
+    public static (int Height, int Width)? StaticSize(ModelProto model)
+    {
+        var input = model.Graph.Input.FirstOrDefault(i => i.Name == "image");
+        var dims = input?.Type?.TensorType?.Shape?.Dim;
+        if (dims is null || dims.Count != 4 || dims[2].DimValue <= 0 || dims[3].DimValue <= 0) return null;
+        return ((int)dims[2].DimValue, (int)dims[3].DimValue);
     }
 
     /// <summary>
     /// Throws unless <paramref name="name"/> is a plain folder name of letters, digits, '-' and '_' (so an
-    /// entry can never lie outside the repository) and <paramref name="maxBatch"/> is at least 1.
+    /// entry can never lie outside the repository) and <paramref name="settings"/> are in range (batch, instances, a growing TensorRT profile).
     /// </summary>
-    public static void Validate(string name, int maxBatch)
+    public static void Validate(string name, TritonSettings settings)
     {
         if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             throw new ArgumentException($"'{name}' cannot name a Triton model: use letters, digits, '-' and '_' (for example --name {SuggestName(name)})");
-        if (maxBatch < 1) throw new ArgumentException($"--max-batch must be at least 1, got {maxBatch}");
+        if (settings.MaxBatch < 1) throw new ArgumentException($"--max-batch must be at least 1, got {settings.MaxBatch}");
+        if (settings.Instances < 1) throw new ArgumentException($"--instances must be at least 1, got {settings.Instances}");
+        if (settings.TensorRt?.Profile is { } p)
+        {
+            bool ordered = p.Min.Batch >= 1 && p.Min.Height >= 1 && p.Min.Width >= 1
+                           && p.Min.Batch <= p.Opt.Batch && p.Opt.Batch <= p.Max.Batch && p.Min.Height <= p.Opt.Height && p.Opt.Height <= p.Max.Height
+                           && p.Min.Width <= p.Opt.Width && p.Opt.Width <= p.Max.Width;
+            if (!ordered) throw new ArgumentException($"--trt-profile {p.Min.Batch}x{p.Min.Height}x{p.Min.Width},{p.Opt.Batch}x{p.Opt.Height}x{p.Opt.Width},{p.Max.Batch}x{p.Max.Height}x{p.Max.Width}: each of batch, height and width must grow from min to opt to max, from 1");
+            if (p.Max.Batch > settings.MaxBatch)
+                throw new ArgumentException($"--trt-profile's largest batch {p.Max.Batch} is above --max-batch {settings.MaxBatch}; Triton would send batches the engine cannot take");
+        }
     }
 
     /// <summary>A Triton model name made from a model name: lower case, other characters as '_'.</summary>
@@ -44,23 +65,62 @@ public static class TritonRepository
         return name.Length == 0 ? "model" : name;
     }
 
-    /// <summary>The config.pbtxt text.</summary>
-    public static string Config(string name, int classes, bool labels, int maxBatch)
+    /// <summary>The config.pbtxt text; <paramref name="staticSize"/> fixes height and width (a --static export).</summary>
+    public static string Config(string name, int classes, bool labels, TritonSettings settings, (int Height, int Width)? staticSize = null)
     {
+        static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
+        string h = staticSize is { } s ? N(s.Height) : "-1", w = staticSize is { } t ? N(t.Width) : "-1";
         var text = new StringBuilder();
         text.Append("name: \"").Append(name).Append("\"\n");
         text.Append("platform: \"onnxruntime_onnx\"\n");
-        text.Append("max_batch_size: ").Append(maxBatch.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        text.Append("max_batch_size: ").Append(N(settings.MaxBatch)).Append('\n');
         text.Append("input [\n");
-        text.Append("  {\n    name: \"image\"\n    data_type: TYPE_FP32\n    dims: [ 3, -1, -1 ]\n  }\n");
+        text.Append($"  {{\n    name: \"image\"\n    data_type: TYPE_FP32\n    dims: [ 3, {h}, {w} ]\n  }}\n");
         text.Append("]\n");
         text.Append("output [\n");
-        text.Append("  {\n    name: \"logits\"\n    data_type: TYPE_FP32\n    dims: [ ").Append(classes.ToString(CultureInfo.InvariantCulture)).Append(", -1, -1 ]\n  }");
+        text.Append($"  {{\n    name: \"logits\"\n    data_type: TYPE_FP32\n    dims: [ {N(classes)}, {h}, {w} ]\n  }}");
         if (labels)
-            text.Append(",\n  {\n    name: \"labels\"\n    data_type: ").Append(LabelsOutput.IsByte(classes) ? "TYPE_UINT8" : "TYPE_INT64").Append("\n    dims: [ -1, -1 ]\n  }");
+            text.Append($",\n  {{\n    name: \"labels\"\n    data_type: {(LabelsOutput.IsByte(classes) ? "TYPE_UINT8" : "TYPE_INT64")}\n    dims: [ {h}, {w} ]\n  }}");
         text.Append("\n]\n");
-        text.Append("dynamic_batching {\n  max_queue_delay_microseconds: 100\n}\n");
-        text.Append("instance_group [\n  {\n    count: 1\n    kind: KIND_AUTO\n  }\n]\n");
+        text.Append($"dynamic_batching {{\n  max_queue_delay_microseconds: {N(settings.MaxQueueDelayMicroseconds)}\n}}\n");
+        text.Append($"instance_group [\n  {{\n    count: {N(settings.Instances)}\n    kind: {(settings.TensorRt is null ? "KIND_AUTO" : "KIND_GPU")}\n  }}\n]\n");
+        if (settings.TensorRt is { } trt)
+        {
+            // The ONNX Runtime backend's TensorRT accelerator (parameter names as its README maps them to the EP's options).
+            var parameters = new List<(string Key, string Value)>
+            {
+                ("precision_mode", trt.Float16 ? "FP16" : "FP32"),
+                ("max_workspace_size_bytes", N(trt.WorkspaceBytes)),
+                ("trt_engine_cache_enable", "1"),
+                ("trt_engine_cache_path", trt.CachePath),
+                ("trt_timing_cache_enable", "1"),
+                ("trt_timing_cache_path", trt.CachePath),
+            };
+            if (trt.Float16) parameters.Add(("trt_layer_norm_fp32_fallback", "1"));   // LayerNorm's variance overflows in float16
+            if (trt.Profile is { } p)
+            {
+                parameters.Add(("trt_profile_min_shapes", p.Min.ToString()));
+                parameters.Add(("trt_profile_opt_shapes", p.Opt.ToString()));
+                parameters.Add(("trt_profile_max_shapes", p.Max.ToString()));
+            }
+            text.Append("optimization {\n  execution_accelerators {\n    gpu_execution_accelerator : [\n      {\n        name : \"tensorrt\"\n");
+            foreach (var (key, value) in parameters)
+                text.Append($"        parameters {{ key: \"{key}\" value: \"{value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\" }}\n");
+            text.Append("      }\n    ]\n  }\n}\n");
+        }
+        var warmup = staticSize is { } fixedSize ? new List<(int, int)> { fixedSize } : settings.Warmup;
+        if (warmup.Count > 0)
+        {
+            text.Append("model_warmup [\n");
+            for (int i = 0; i < warmup.Count; i++)
+            {
+                var (height, width) = warmup[i];
+                text.Append($"  {{\n    name: \"image_{N(height)}x{N(width)}\"\n    batch_size: 1\n    inputs {{\n      key: \"image\"\n");
+                text.Append($"      value: {{\n        data_type: TYPE_FP32\n        dims: [ 3, {N(height)}, {N(width)} ]\n        zero_data: true\n      }}\n    }}\n  }}");
+                text.Append(i + 1 < warmup.Count ? ",\n" : "\n");
+            }
+            text.Append("]\n");
+        }
         return text.ToString();
     }
 }

@@ -19,7 +19,7 @@ public static class VerifiedExport
             throw new ArgumentException("give an output file (--out model.onnx), a Triton repository (--triton DIR), or both");
         var spec = model.Specification;
         var tritonName = request.TritonName ?? TritonRepository.SuggestName(spec.Name);
-        if (request.TritonRepository is not null) TritonRepository.Validate(tritonName, request.TritonMaxBatch);   // before the export and its check
+        if (request.TritonRepository is not null) TritonRepository.Validate(tritonName, request.Triton);   // before the export and its check
 
         const int stages = ExportVerification.Runs + 2;
         request.Progress?.Invoke(0, stages, "building the graph");
@@ -43,7 +43,7 @@ public static class VerifiedExport
         if (request.OutputPath is not null) OnnxExporter.Save(proto, request.OutputPath);
         string? entry = null;
         if (request.TritonRepository is not null)
-            entry = TritonRepository.Write(request.TritonRepository, tritonName, proto, spec.NumClasses, request.Options.Labels, request.TritonMaxBatch);
+            entry = TritonRepository.Write(request.TritonRepository, tritonName, proto, spec.NumClasses, request.Options.Labels, request.Triton);
         request.Progress?.Invoke(stages, stages, "written");
         var file = request.OutputPath ?? Path.Combine(request.TritonRepository!, tritonName, "1", "model.onnx");
         return new ExportResult(proto, runs, tolerance, file, entry);

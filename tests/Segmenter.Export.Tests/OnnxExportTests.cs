@@ -211,13 +211,54 @@ public sealed class OnnxExportTests : IDisposable
               }
             ]
 
-            """, TritonRepository.Config("segt16", 150, labels: true, maxBatch: 4));
+            """, TritonRepository.Config("segt16", 150, labels: true, new TritonSettings { MaxBatch = 4 }));
 
         using var model = SpreadModels.Value["OnnxT16"].Create(null);
-        var entry = TritonRepository.Write(Path.Combine(temporary.FullName, "repository"), "tiny", OnnxExporter.Export(model), 150, labels: false, maxBatch: 2);
+        var entry = TritonRepository.Write(Path.Combine(temporary.FullName, "repository"), "tiny", OnnxExporter.Export(model), 150, labels: false, new TritonSettings { MaxBatch = 2 });
         Assert.True(File.Exists(Path.Combine(entry, "config.pbtxt")));
         Assert.True(File.Exists(Path.Combine(entry, "1", "model.onnx")));
         Assert.Contains("max_batch_size: 2", File.ReadAllText(Path.Combine(entry, "config.pbtxt")));
+    }
+
+    [Fact]
+    public void A_static_export_fixes_height_and_width_and_its_triton_entry_warms_up_tensorrt()
+    {
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        model.eval();
+        var result = VerifiedExport.Run(model, new ExportRequest
+        {
+            Options = new OnnxExportOptions { StaticSize = (40, 56), Labels = true },
+            TritonRepository = Path.Combine(temporary.FullName, "static-repository"),
+            Triton = new TritonSettings
+            {
+                MaxBatch = 4,
+                Instances = 2,
+                TensorRt = new TensorRtSettings { Float16 = true, CachePath = "/cache", Profile = (new TensorShape(1, 40, 56), new TensorShape(2, 40, 56), new TensorShape(4, 40, 56)) },
+            },
+        });
+        // The graph declares the fixed size (batch dynamic) and the check ran at that size only.
+        var dims = result.Model.Graph.Input.Single().Type.TensorType.Shape.Dim;
+        Assert.Equal(new object[] { "batch", 3L, 40L, 56L }, dims.Select(d => d.DimParam.Length > 0 ? (object)d.DimParam : d.DimValue));
+        Assert.Equal((40, 56), TritonRepository.StaticSize(result.Model));
+        Assert.All(result.Runs, r => Assert.Equal(new long[] { 40, 56 }, r.Shape[2..]));
+        Assert.All(result.Runs, r => Assert.True(r.MaxAbsoluteDifference < 1e-4));
+
+        var config = File.ReadAllText(Path.Combine(result.TritonEntry!, "config.pbtxt"));
+        Assert.Contains("dims: [ 3, 40, 56 ]", config);
+        Assert.Contains("dims: [ 40, 56 ]", config);   // labels
+        Assert.Contains("count: 2\n    kind: KIND_GPU", config);
+        Assert.Contains("name : \"tensorrt\"", config);
+        Assert.Contains("parameters { key: \"precision_mode\" value: \"FP16\" }", config);
+        Assert.Contains("parameters { key: \"trt_layer_norm_fp32_fallback\" value: \"1\" }", config);
+        Assert.Contains("parameters { key: \"trt_engine_cache_path\" value: \"/cache\" }", config);
+        Assert.Contains("parameters { key: \"trt_profile_max_shapes\" value: \"image:4x3x40x56\" }", config);
+        Assert.Contains("model_warmup [\n  {\n    name: \"image_40x56\"\n    batch_size: 1", config);
+        Assert.Contains("dims: [ 3, 40, 56 ]\n        zero_data: true", config);
+
+        var tooLarge = new TritonSettings { MaxBatch = 2, TensorRt = new TensorRtSettings { Profile = (new TensorShape(1, 8, 8), new TensorShape(2, 8, 8), new TensorShape(4, 8, 8)) } };
+        Assert.Contains("above --max-batch 2", Assert.Throws<ArgumentException>(() => TritonRepository.Validate("m", tooLarge)).Message);
+        var shrinking = new TritonSettings { TensorRt = new TensorRtSettings { Profile = (new TensorShape(1, 64, 64), new TensorShape(1, 32, 32), new TensorShape(1, 64, 64)) } };
+        Assert.Contains("must grow from min to opt to max", Assert.Throws<ArgumentException>(() => TritonRepository.Validate("m", shrinking)).Message);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using Segmenter.Export;
 
 namespace Segmenter.Cli.Commands;
@@ -14,18 +15,26 @@ internal static class ExportCommand
     public static Command Create(CliConsole console)
     {
         var model = new ModelOptions();
-        var output = new Option<string?>("--out") { Description = "The .onnx file to write." };
+        var output = new Option<string?>("--out") { Description = "The .onnx file to write (this, --triton, or both are required)." };
         var labels = new Option<bool>("--labels") { Description = "Add a second output 'labels': the argmax over classes, [batch, height, width]." };
         var fused = new Option<bool>("--fused") { Description = "Use ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu)." };
         var fp16 = new Option<bool>("--fp16") { Description = "Weights and compute in float16 (input and output stay float32), for GPUs." };
         var opset = new Option<int>("--opset") { Description = "The ONNX opset (17 to 23).", DefaultValueFactory = _ => 17 };
-        var triton = new Option<string?>("--triton") { Description = "Also write a Triton model repository entry under this folder." };
+        var triton = new Option<string?>("--triton") { Description = "Write a Triton model repository entry under this folder (this, --out, or both are required)." };
         var name = new Option<string?>("--name") { Description = "The Triton model's name (default: the model's name in lower case)." };
         var maxBatch = new Option<int>("--max-batch") { Description = "Triton max_batch_size.", DefaultValueFactory = _ => 8 };
         var tolerance = new Option<double?>("--tolerance") { Description = "Largest accepted |ONNX Runtime − TorchSharp| (default 1e-4, 5e-2 with --fp16)." };
-        var command = new Command("export", "Export a model to ONNX (dynamic batch, height and width), then verify the file in ONNX Runtime against the model.")
+        var fixedSize = new Option<string?>("--static") { Description = "A fixed input size HxW (e.g. 512x512) for fixed-shape deployment (TensorRT engines, edge runtimes); the batch stays dynamic. Default: dynamic height and width." };
+        var instances = new Option<int>("--instances") { Description = "Triton: model instances per device (instance_group count).", DefaultValueFactory = _ => 1 };
+        var queueDelay = new Option<int>("--max-queue-delay-us") { Description = "Triton: how long a request waits to be batched with others (dynamic_batching), in microseconds.", DefaultValueFactory = _ => 100 };
+        var warmup = new Option<string[]>("--warmup") { Description = "Triton: image sizes HxW run once at load (model_warmup), so the model is not ready before its engines exist (default: the model's image size, or the --static size).", AllowMultipleArgumentsPerToken = true };
+        var tensorRt = new Option<bool>("--triton-tensorrt") { Description = "Triton: run through ONNX Runtime's TensorRT accelerator on the GPU (settings below)." };
+        var trtFp16 = new Option<bool>("--trt-fp16") { Description = "TensorRT: float16 engines, LayerNorm kept in float32." };
+        var trtCache = new Option<string?>("--trt-cache") { Description = "TensorRT: the engine and timing cache folder inside the server (default /tmp/segmenter-trt-cache)." };
+        var trtProfile = new Option<string?>("--trt-profile") { Description = "TensorRT: the shape profile min,opt,max as BxHxW (e.g. 1x512x512,4x512x512,8x1024x1024). Without one, each new input shape builds a new engine." };
+        var command = new Command("export", "Export a model to ONNX (dynamic batch, height and width, or --static), then verify the file in ONNX Runtime against the model. Give --out, --triton, or both.")
         {
-            output, labels, fused, fp16, opset, triton, name, maxBatch, tolerance,
+            output, labels, fused, fp16, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, trtFp16, trtCache, trtProfile, tolerance,
         };
         model.AddTo(command);
         command.SetAction(result =>
@@ -36,6 +45,7 @@ internal static class ExportCommand
                 Flavour = result.GetValue(fused) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
                 Float16 = result.GetValue(fp16),
                 Labels = result.GetValue(labels),
+                StaticSize = result.GetValue(fixedSize) is { } size ? Sizes.Parse(size, "--static") : null,
             };
             var request = new ExportRequest
             {
@@ -43,11 +53,16 @@ internal static class ExportCommand
                 OutputPath = result.GetValue(output),
                 TritonRepository = result.GetValue(triton),
                 TritonName = result.GetValue(name),
-                TritonMaxBatch = result.GetValue(maxBatch),
+                Triton = Triton(result, maxBatch, instances, queueDelay, warmup, tensorRt, trtFp16, trtCache, trtProfile),
                 Tolerance = result.GetValue(tolerance),
             };
+            if (options.StaticSize is { } fixedShape && request.Triton.TensorRt?.Profile is { } profile
+                && new[] { profile.Min, profile.Opt, profile.Max }.Any(p => (p.Height, p.Width) != fixedShape))
+                throw new ArgumentException($"--trt-profile sizes must be the --static size {fixedShape.Height}x{fixedShape.Width}: a fixed-shape graph takes no other (only the batch varies)");
             if (request.OutputPath is null && request.TritonRepository is null) throw new ArgumentException("give --out model.onnx, --triton DIR, or both");
             var (network, _) = model.Build(result, console);
+            if (request.Triton.Warmup.Count == 0 && options.StaticSize is null)
+                request = request with { Triton = request.Triton with { Warmup = new[] { (network.Specification.ImageHeight, network.Specification.ImageWidth) } } };
             using var _network = network;
             network.eval();
             ExportResult export;
@@ -60,5 +75,34 @@ internal static class ExportCommand
             return 0;
         });
         return command;
+    }
+
+    private static TritonSettings Triton(ParseResult result, Option<int> maxBatch, Option<int> instances, Option<int> queueDelay, Option<string[]> warmup,
+        Option<bool> tensorRt, Option<bool> trtFp16, Option<string?> trtCache, Option<string?> trtProfile)
+    {
+        bool trt = result.GetValue(tensorRt);
+        if (!trt && (result.GetValue(trtFp16) || result.GetValue(trtCache) is not null || result.GetValue(trtProfile) is not null))
+            throw new ArgumentException("--trt-fp16, --trt-cache and --trt-profile configure the Triton entry's TensorRT accelerator: add --triton-tensorrt");
+        if (result.GetValue(queueDelay) < 0) throw new ArgumentException($"--max-queue-delay-us {result.GetValue(queueDelay)}: 0 or more");
+        TensorRtSettings? settings = null;
+        if (trt)
+        {
+            settings = new TensorRtSettings { Float16 = result.GetValue(trtFp16) };
+            if (result.GetValue(trtCache) is { } cache) settings = settings with { CachePath = cache };
+            if (result.GetValue(trtProfile) is { } profile)
+            {
+                var shapes = profile.Split(',').Select(p => Sizes.ParseBatch(p, "--trt-profile")).ToList();
+                if (shapes.Count != 3) throw new ArgumentException($"--trt-profile '{profile}': give three shapes min,opt,max as BxHxW, e.g. 1x512x512,4x512x512,8x1024x1024");
+                settings = settings with { Profile = (shapes[0], shapes[1], shapes[2]) };
+            }
+        }
+        return new TritonSettings
+        {
+            MaxBatch = result.GetValue(maxBatch),
+            Instances = result.GetValue(instances),
+            MaxQueueDelayMicroseconds = result.GetValue(queueDelay),
+            Warmup = (result.GetValue(warmup) ?? Array.Empty<string>()).Select(w => Sizes.Parse(w, "--warmup")).ToList(),
+            TensorRt = settings,
+        };
     }
 }
