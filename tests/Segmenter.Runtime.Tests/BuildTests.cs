@@ -37,8 +37,10 @@ public sealed class BuildTests
     public void The_templates_cuda_packages_are_the_central_versions()
     {
         // The template cannot read Directory.Packages.props, so it names the CUDA switch's versions itself.
-        var central = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "Directory.Packages.props")).Descendants("PackageVersion")
-            .ToDictionary(e => (string)e.Attribute("Include")!, e => (string)e.Attribute("Version")!);
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "Directory.Packages.props"));
+        var properties = props.Descendants("PropertyGroup").Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
+        string Resolve(string version) => System.Text.RegularExpressions.Regex.Replace(version, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]);
+        var central = props.Descendants("PackageVersion").ToDictionary(e => (string)e.Attribute("Include")!, e => Resolve((string)e.Attribute("Version")!));
         var template = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "templates", "content", "segmenter", "SegmenterApp.csproj"))
             .Descendants("PackageReference").Where(e => (string?)e.Attribute("Include") != "Segmenter").ToList();
         Assert.NotEmpty(template);
