@@ -38,7 +38,7 @@ public sealed class BuildTests
     {
         // The template cannot read Directory.Packages.props, so it names the CUDA switch's versions itself.
         var props = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "Directory.Packages.props"));
-        var properties = props.Descendants("PropertyGroup").Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
+        var properties = props.Descendants("PropertyGroup").SelectMany(g => g.Elements()).ToDictionary(e => e.Name.LocalName, e => e.Value);
         string Resolve(string version) => System.Text.RegularExpressions.Regex.Replace(version, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]);
         var central = props.Descendants("PackageVersion").ToDictionary(e => (string)e.Attribute("Include")!, e => Resolve((string)e.Attribute("Version")!));
         var template = System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.Root, "templates", "content", "segmenter", "SegmenterApp.csproj"))
