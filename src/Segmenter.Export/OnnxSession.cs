@@ -61,9 +61,13 @@ public sealed class OnnxSession : IDisposable
             throw new System.IO.InvalidDataException(message);
         }
         hasLabels = session.OutputMetadata.ContainsKey("labels");
+        Provider = options.DeviceId == 0 || options.Provider.Trim().ToLowerInvariant() == "cpu" ? options.Provider : $"{options.Provider}:{options.DeviceId}";
         Metadata = session.ModelMetadata.CustomMetadataMap;
         Classes = session.OutputMetadata["logits"].Dimensions[1];
     }
+
+    /// <summary>The execution provider asked for (cpu, cuda:N, tensorrt:N).</summary>
+    public string Provider { get; }
 
     /// <summary>The model's metadata (see <see cref="OnnxMetadata"/>).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
@@ -169,8 +173,12 @@ public sealed class OnnxSession : IDisposable
                     sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
                     return;
                 case "tensorrt":
-                    sessionOptions.AppendExecutionProvider_Tensorrt(options.DeviceId);
-                    sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);
+                    using (var tensorRt = new OrtTensorRTProviderOptions())
+                    {
+                        tensorRt.UpdateOptions(TensorRtProviderOptions(options));
+                        sessionOptions.AppendExecutionProvider_Tensorrt(tensorRt);   // the options are copied
+                    }
+                    sessionOptions.AppendExecutionProvider_CUDA(options.DeviceId);   // what TensorRT cannot run
                     return;
                 default:
                     throw new ArgumentException($"unknown execution provider '{options.Provider}': use cpu, cuda or tensorrt");
@@ -183,6 +191,33 @@ public sealed class OnnxSession : IDisposable
                 $"the {provider} execution provider is not available: it needs the Microsoft.ML.OnnxRuntime.Gpu package (build with -p:SegmenterOnnxRuntime=gpu) " +
                 $"and {needs} installed on the host, with an NVIDIA driver ({e.Message.Split('\n')[0]})", e);
         }
+    }
+
+    /// <summary>
+    /// ONNX Runtime's TensorRT provider options for <paramref name="options"/>: the device, float16 (with LayerNorm in float32),
+    /// engine and timing caches, the workspace and the shape profile.
+    /// </summary>
+    public static Dictionary<string, string> TensorRtProviderOptions(OnnxSessionOptions options)
+    {
+        var settings = options.TensorRt ?? new TensorRtSettings();
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["trt_fp16_enable"] = settings.Float16 ? "1" : "0",
+            ["trt_engine_cache_enable"] = "1",
+            ["trt_engine_cache_path"] = settings.CachePath,
+            ["trt_timing_cache_enable"] = "1",
+            ["trt_timing_cache_path"] = settings.CachePath,
+            ["trt_max_workspace_size"] = settings.WorkspaceBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (settings.Float16) values["trt_layer_norm_fp32_fallback"] = "1";
+        if (settings.Profile is { } profile)
+        {
+            values["trt_profile_min_shapes"] = profile.Min.ToString();
+            values["trt_profile_opt_shapes"] = profile.Opt.ToString();
+            values["trt_profile_max_shapes"] = profile.Max.ToString();
+        }
+        return values;
     }
 
     /// <summary>The execution providers this build of ONNX Runtime offers.</summary>

@@ -16,4 +16,7 @@ public sealed record OnnxSessionOptions
 
     /// <summary>Device index for cuda and tensorrt.</summary>
     public int DeviceId { get; init; }
+
+    /// <summary>TensorRT's settings (precision, caches, shape profile) when <see cref="Provider"/> is tensorrt; null: the defaults.</summary>
+    public TensorRtSettings? TensorRt { get; init; }
 }

@@ -49,13 +49,21 @@ public static class TritonRepository
         if (settings.Instances < 1) throw new ArgumentException($"--instances must be at least 1, got {settings.Instances}");
         if (settings.TensorRt?.Profile is { } p)
         {
-            bool ordered = p.Min.Batch >= 1 && p.Min.Height >= 1 && p.Min.Width >= 1
-                           && p.Min.Batch <= p.Opt.Batch && p.Opt.Batch <= p.Max.Batch && p.Min.Height <= p.Opt.Height && p.Opt.Height <= p.Max.Height
-                           && p.Min.Width <= p.Opt.Width && p.Opt.Width <= p.Max.Width;
-            if (!ordered) throw new ArgumentException($"--trt-profile {p.Min.Batch}x{p.Min.Height}x{p.Min.Width},{p.Opt.Batch}x{p.Opt.Height}x{p.Opt.Width},{p.Max.Batch}x{p.Max.Height}x{p.Max.Width}: each of batch, height and width must grow from min to opt to max, from 1");
+            CheckProfile(p);
             if (p.Max.Batch > settings.MaxBatch)
                 throw new ArgumentException($"--trt-profile's largest batch {p.Max.Batch} is above --max-batch {settings.MaxBatch}; Triton would send batches the engine cannot take");
         }
+    }
+
+    /// <summary>Throws unless each of a TensorRT profile's batch, height and width grows from min to opt to max, from 1.</summary>
+    public static void CheckProfile((TensorShape Min, TensorShape Opt, TensorShape Max) p)
+    {
+        bool ordered = p.Min.Batch >= 1 && p.Min.Height >= 1 && p.Min.Width >= 1
+                       && p.Min.Batch <= p.Opt.Batch && p.Opt.Batch <= p.Max.Batch && p.Min.Height <= p.Opt.Height && p.Opt.Height <= p.Max.Height
+                       && p.Min.Width <= p.Opt.Width && p.Opt.Width <= p.Max.Width;
+        if (!ordered)
+            throw new ArgumentException($"--trt-profile {p.Min.Batch}x{p.Min.Height}x{p.Min.Width},{p.Opt.Batch}x{p.Opt.Height}x{p.Opt.Width},{p.Max.Batch}x{p.Max.Height}x{p.Max.Width}: " +
+                                        "each of batch, height and width must grow from min to opt to max, from 1");
     }
 
     /// <summary>A Triton model name made from a model name: lower case, other characters as '_'.</summary>

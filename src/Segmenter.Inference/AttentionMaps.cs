@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using Segmenter.Runtime;
 using Segmenter.Spec;
 using static TorchSharp.torch;
@@ -44,11 +46,26 @@ public static class AttentionMaps
         throw new ArgumentException($"class '{requested}' is neither a class index below {spec.NumClasses} nor a class name of {spec.Name}");
     }
 
-    /// <summary>The class the model predicts for the most pixels of <paramref name="images"/>.</summary>
-    public static int MostPredictedClass(SegmenterModel model, Tensor images)
+    /// <summary>
+    /// The class whose decoder attention to show when none is asked for: of the classes the model predicts in
+    /// <paramref name="images"/>, the one with the most pixels among those covering less than half of them — so not the
+    /// background or sky that fills the picture, but its main object. If one class covers everything, that class.
+    /// </summary>
+    public static int MostInformativeClass(SegmenterModel model, Tensor images)
     {
         using var scope = NewDisposeScope();
-        var counts = model.Predict(images).argmax(1).flatten().bincount(null, model.Specification.NumClasses);
-        return (int)counts.argmax().item<long>();
+        var counts = model.Predict(images).argmax(1).flatten().bincount(null, model.Specification.NumClasses).cpu().data<long>().ToArray();
+        return MostInformativeClass(counts);
+    }
+
+    /// <summary>The same choice from per-class pixel counts.</summary>
+    public static int MostInformativeClass(IReadOnlyList<long> counts)
+    {
+        long total = counts.Sum();
+        var order = Enumerable.Range(0, counts.Count).Where(c => counts[c] > 0).OrderByDescending(c => counts[c]).ThenBy(c => c).ToList();
+        if (order.Count == 0) return 0;
+        foreach (var c in order)
+            if (2 * counts[c] < total) return c;
+        return order[0];
     }
 }

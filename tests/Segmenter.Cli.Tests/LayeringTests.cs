@@ -32,7 +32,7 @@ public sealed class LayeringTests
         { "Segmenter.Inference", Framework.Concat(Torch).Concat(new[] { "SkiaSharp", "Segmenter.Spec", "Segmenter.Runtime" }).ToArray() },
         { "Segmenter.Training", Framework.Concat(Torch).Concat(new[] { "SkiaSharp", "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Inference" }).ToArray() },
         { "Segmenter.Models", Framework.Concat(Torch).Concat(new[] { "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Export" }).ToArray() },
-        { "Segmenter.Reports", Framework.Concat(new[] { "ScottPlot", "SkiaSharp", "Segmenter.Runtime", "Segmenter.Training" }).ToArray() },
+        { "Segmenter.Reports", Framework.Concat(Torch).Concat(new[] { "ScottPlot", "SkiaSharp", "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Inference", "Segmenter.Training" }).ToArray() },
         { "Segmenter.Tooling", Framework.Concat(Torch).Concat(Onnx).Concat(new[] { "Microsoft.CodeAnalysis", "Microsoft.CodeAnalysis.*", "YamlDotNet", "Segmenter.Spec", "Segmenter.Dsl", "Segmenter.Runtime", "Segmenter.Export", "Segmenter.Models" }).ToArray() },
     };
 

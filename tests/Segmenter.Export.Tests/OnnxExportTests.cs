@@ -262,6 +262,35 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void TensorRT_session_options_carry_precision_caches_and_the_shape_profile()
+    {
+        var options = new OnnxSessionOptions
+        {
+            Provider = "tensorrt",
+            DeviceId = 1,
+            TensorRt = new TensorRtSettings { Float16 = true, CachePath = "/var/cache/trt", Profile = (new TensorShape(1, 256, 256), new TensorShape(2, 512, 512), new TensorShape(4, 1024, 1024)) },
+        };
+        var values = OnnxSession.TensorRtProviderOptions(options);
+        Assert.Equal("1", values["device_id"]);
+        Assert.Equal("1", values["trt_fp16_enable"]);
+        Assert.Equal("1", values["trt_layer_norm_fp32_fallback"]);
+        Assert.Equal("/var/cache/trt", values["trt_engine_cache_path"]);
+        Assert.Equal("/var/cache/trt", values["trt_timing_cache_path"]);
+        Assert.Equal("image:1x3x256x256", values["trt_profile_min_shapes"]);
+        Assert.Equal("image:2x3x512x512", values["trt_profile_opt_shapes"]);
+        Assert.Equal("image:4x3x1024x1024", values["trt_profile_max_shapes"]);
+        var plain = OnnxSession.TensorRtProviderOptions(new OnnxSessionOptions { Provider = "tensorrt" });
+        Assert.Equal("0", plain["trt_fp16_enable"]);
+        Assert.False(plain.ContainsKey("trt_profile_min_shapes"));
+        Assert.False(plain.ContainsKey("trt_layer_norm_fp32_fallback"));
+
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        var path = Export(model, new OnnxExportOptions(), "tensorrt");
+        if (!OnnxSession.AvailableProviders().Contains("TensorrtExecutionProvider"))
+            Assert.Contains("TensorRT 10", Assert.Throws<NotSupportedException>(() => new OnnxSession(path, options)).Message);
+    }
+
+    [Fact]
     public void Bad_inputs_and_providers_get_clear_errors()
     {
         using var model = SpreadModels.Value["OnnxT16"].Create(null);

@@ -1,4 +1,5 @@
 namespace Segmenter.Cli.Benchmarks;
 
-/// <summary>What to measure.</summary>
-internal sealed record BenchSettings(int Height, int Width, int Batch, int Threads, int Warmup, int Iterations, bool Train, bool Profile);
+/// <summary>What to measure; <paramref name="Onnx"/> is the ONNX backends' session (provider, TensorRT settings).</summary>
+internal sealed record BenchSettings(int Height, int Width, int Batch, int Threads, int Warmup, int Iterations, bool Train, bool Profile,
+    Segmenter.Export.OnnxSessionOptions? Onnx = null);

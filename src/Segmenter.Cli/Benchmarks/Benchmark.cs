@@ -50,7 +50,7 @@ internal static class Benchmark
                 if (settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
                 model.eval();
                 var exported = OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable });
-                var session = new OnnxSession(exported.ToByteArray(), new OnnxSessionOptions { Threads = settings.Threads });
+                var session = new OnnxSession(exported.ToByteArray(), (settings.Onnx ?? new OnnxSessionOptions()) with { Threads = settings.Threads });
                 var logits = empty(settings.Batch, spec.NumClasses, settings.Height, settings.Width);   // reused, as a serving loop would
                 owned.Add(session);
                 owned.Add(logits);

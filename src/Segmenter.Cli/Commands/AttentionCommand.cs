@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Inference;
 using Segmenter.Inference.Imaging;
@@ -23,7 +24,7 @@ internal static class AttentionCommand
         var tensor = new Option<string?>("--tensor") { Description = "A normalised [B, 3, H, W] tensor, file.safetensors[:name]: the maps are written to DIR/attention.safetensors." };
         var layer = new Option<int>("--layer") { Description = "The layer (0-based).", Required = true };
         var decoder = new Option<bool>("--decoder") { Description = "A mask-decoder layer instead of an encoder layer." };
-        var classOption = new Option<string?>("--class") { Description = "With --decoder and --image: the class whose embedding's attention is drawn (index or name; default: the class predicted most)." };
+        var classOption = new Option<string?>("--class") { Description = "With --decoder and --image: the class whose embedding's attention is drawn (index or name; default: the predicted class with the most pixels among those covering less than half the image, i.e. the main object rather than the background)." };
         var output = new Option<string>("--out") { Description = "The output folder.", Required = true };
         var command = new Command("attention", "Write the attention maps of a layer: heat maps over an image, or a tensor file.") { image, tensor, layer, decoder, classOption, output };
         model.AddTo(command);
@@ -60,7 +61,7 @@ internal static class AttentionCommand
             using var onCpu = ImageTensors.ToTensor(picture, spec.Normalization);
             using var images = onCpu.to(device);
             int cls = fromDecoder
-                ? result.GetValue(classOption) is { } requested ? AttentionMaps.ParseClass(requested, spec) : AttentionMaps.MostPredictedClass(network, images)
+                ? result.GetValue(classOption) is { } requested ? AttentionMaps.ParseClass(requested, spec) : AttentionMaps.MostInformativeClass(network, images)
                 : 0;
             if (picture.Height < spec.PatchSize || picture.Width < spec.PatchSize)
                 throw new ArgumentException($"{imagePath} is {picture.Width}×{picture.Height}, smaller than one {spec.PatchSize}×{spec.PatchSize} patch");
@@ -74,7 +75,9 @@ internal static class AttentionCommand
             {
                 using var row = head < heads ? attention.Rows[head] : attention.Rows.mean(new long[] { 0 });
                 var name = head < heads ? $"{prefix}-head{head}.png" : $"{prefix}-mean.png";
-                ImageFiles.WritePng(Path.Combine(directory, name), Overlays.HeatMap(picture, row.data<float>().ToArray(), attention.GridHeight, attention.GridWidth));
+                var weights = row.data<float>().ToArray();
+                var heat = Overlays.HeatMap(picture, weights, attention.GridHeight, attention.GridWidth);
+                ImageFiles.WritePng(Path.Combine(directory, name), Annotations.WithColorScale(heat, weights.Min(), weights.Max(), "attention"));
             }
             console.Out.WriteLine($"{heads} heads and their mean written to {directory}/{prefix}-*.png");
             return 0;

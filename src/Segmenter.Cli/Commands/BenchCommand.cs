@@ -10,7 +10,7 @@ using Spectre.Console;
 namespace Segmenter.Cli.Commands;
 
 /// <summary>
-/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused] [--size HxW] [--batch N] [--threads N] [--warmup N] [--iters N] [--train] [--profile] [--json]</c>.
+/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW] [--batch N] [--threads N] [--warmup N] [--iters N] [--train] [--profile] [--json]</c>.
 /// </summary>
 internal static class BenchCommand
 {
@@ -30,11 +30,14 @@ internal static class BenchCommand
         {
             models, backends, size, batch, threads, warmup, iterations, train, profile, json,
         };
+        var onnx = new OnnxRuntimeOptions();
+        onnx.AddTo(command, withFile: false);
         command.SetAction(result =>
         {
             var (height, width) = Format.ParseSize(result.GetValue(size)!);
             var settings = new BenchSettings(height, width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
-                Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile));
+                Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
+                onnx.Session(result, console));
             var peak = MatmulPeak.Measure(settings.Threads);
             var results = new List<BenchResult>();
             foreach (var reference in result.GetValue(models)!)

@@ -29,13 +29,12 @@ internal static class ExportCommand
         var queueDelay = new Option<int>("--max-queue-delay-us") { Description = "Triton: how long a request waits to be batched with others (dynamic_batching), in microseconds.", DefaultValueFactory = _ => 100 };
         var warmup = new Option<string[]>("--warmup") { Description = "Triton: image sizes HxW run once at load (model_warmup), so the model is not ready before its engines exist (default: the model's image size, or the --static size).", AllowMultipleArgumentsPerToken = true };
         var tensorRt = new Option<bool>("--triton-tensorrt") { Description = "Triton: run through ONNX Runtime's TensorRT accelerator on the GPU (settings below)." };
-        var trtFp16 = new Option<bool>("--trt-fp16") { Description = "TensorRT: float16 engines, LayerNorm kept in float32." };
-        var trtCache = new Option<string?>("--trt-cache") { Description = "TensorRT: the engine and timing cache folder inside the server (default /tmp/segmenter-trt-cache)." };
-        var trtProfile = new Option<string?>("--trt-profile") { Description = "TensorRT: the shape profile min,opt,max as BxHxW (e.g. 1x512x512,4x512x512,8x1024x1024). Without one, each new input shape builds a new engine." };
+        var trt = new TensorRtOptions();
         var command = new Command("export", "Export a model to ONNX (dynamic batch, height and width, or --static), then verify the file in ONNX Runtime against the model. Give --out, --triton, or both.")
         {
-            output, labels, fused, fp16, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, trtFp16, trtCache, trtProfile, tolerance,
+            output, labels, fused, fp16, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, tolerance,
         };
+        trt.AddTo(command);
         model.AddTo(command);
         command.SetAction(result =>
         {
@@ -45,7 +44,7 @@ internal static class ExportCommand
                 Flavour = result.GetValue(fused) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
                 Float16 = result.GetValue(fp16),
                 Labels = result.GetValue(labels),
-                StaticSize = result.GetValue(fixedSize) is { } size ? Sizes.Parse(size, "--static") : null,
+                StaticSize = result.GetValue(fixedSize) is { } size ? Format.ParseSize(size, "--static") : null,
             };
             var request = new ExportRequest
             {
@@ -53,7 +52,7 @@ internal static class ExportCommand
                 OutputPath = result.GetValue(output),
                 TritonRepository = result.GetValue(triton),
                 TritonName = result.GetValue(name),
-                Triton = Triton(result, maxBatch, instances, queueDelay, warmup, tensorRt, trtFp16, trtCache, trtProfile),
+                Triton = Triton(result, maxBatch, instances, queueDelay, warmup, tensorRt, trt),
                 Tolerance = result.GetValue(tolerance),
             };
             if (options.StaticSize is { } fixedShape && request.Triton.TensorRt?.Profile is { } profile
@@ -78,31 +77,18 @@ internal static class ExportCommand
     }
 
     private static TritonSettings Triton(ParseResult result, Option<int> maxBatch, Option<int> instances, Option<int> queueDelay, Option<string[]> warmup,
-        Option<bool> tensorRt, Option<bool> trtFp16, Option<string?> trtCache, Option<string?> trtProfile)
+        Option<bool> tensorRt, TensorRtOptions trt)
     {
-        bool trt = result.GetValue(tensorRt);
-        if (!trt && (result.GetValue(trtFp16) || result.GetValue(trtCache) is not null || result.GetValue(trtProfile) is not null))
+        if (!result.GetValue(tensorRt) && trt.Any(result))
             throw new ArgumentException("--trt-fp16, --trt-cache and --trt-profile configure the Triton entry's TensorRT accelerator: add --triton-tensorrt");
         if (result.GetValue(queueDelay) < 0) throw new ArgumentException($"--max-queue-delay-us {result.GetValue(queueDelay)}: 0 or more");
-        TensorRtSettings? settings = null;
-        if (trt)
-        {
-            settings = new TensorRtSettings { Float16 = result.GetValue(trtFp16) };
-            if (result.GetValue(trtCache) is { } cache) settings = settings with { CachePath = cache };
-            if (result.GetValue(trtProfile) is { } profile)
-            {
-                var shapes = profile.Split(',').Select(p => Sizes.ParseBatch(p, "--trt-profile")).ToList();
-                if (shapes.Count != 3) throw new ArgumentException($"--trt-profile '{profile}': give three shapes min,opt,max as BxHxW, e.g. 1x512x512,4x512x512,8x1024x1024");
-                settings = settings with { Profile = (shapes[0], shapes[1], shapes[2]) };
-            }
-        }
         return new TritonSettings
         {
             MaxBatch = result.GetValue(maxBatch),
             Instances = result.GetValue(instances),
             MaxQueueDelayMicroseconds = result.GetValue(queueDelay),
-            Warmup = (result.GetValue(warmup) ?? Array.Empty<string>()).Select(w => Sizes.Parse(w, "--warmup")).ToList(),
-            TensorRt = settings,
+            Warmup = (result.GetValue(warmup) ?? Array.Empty<string>()).Select(w => Format.ParseSize(w, "--warmup")).ToList(),
+            TensorRt = result.GetValue(tensorRt) ? trt.Read(result) : null,
         };
     }
 }

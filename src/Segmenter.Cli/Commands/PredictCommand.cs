@@ -30,11 +30,11 @@ internal static class PredictCommand
         var output = new Option<string?>("--out") { Description = "With --image: the output folder." };
         var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors (log-probabilities in multi-scale mode, which averages probabilities).", Arity = ArgumentArity.ZeroOrOne };
         var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
-        var onnx = new Option<string?>("--onnx") { Description = "Run an exported .onnx file with ONNX Runtime instead of a model." };
-        var provider = new Option<string>("--provider") { Description = "With --onnx: cpu, cuda[:N] or tensorrt[:N] (N: the GPU index, default 0).", DefaultValueFactory = _ => "cpu" };
+        var onnx = new OnnxRuntimeOptions();
         var inference = new InferenceChoice();
-        var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch, onnx, provider };
+        var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch };
         model.AddTo(command);
+        onnx.AddTo(command);
         inference.AddTo(command);
         model.Model.Arity = ArgumentArity.ZeroOrOne;
         command.SetAction(result =>
@@ -59,7 +59,7 @@ internal static class PredictCommand
                                                 "predict them in separate runs with different --out folders, or rename them");
             }
 
-            var (run, spec, owner) = Open(result, model, onnx, provider, console);
+            var (run, spec, owner) = onnx.Open(result, model, console);
             using var _owner = owner;
             if (tensorPath is not null)
             {
@@ -77,34 +77,6 @@ internal static class PredictCommand
     }
 
     private static bool SamePath(string a, string b) => string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal);
-
-    /// <summary>The forward function (CPU tensors in and out), the spec, and what to dispose.</summary>
-    private static (Func<Tensor, Tensor> Run, SegmenterSpec Spec, IDisposable Owner) Open(ParseResult result, ModelOptions model,
-        Option<string?> onnx, Option<string> provider, CliConsole console)
-    {
-        if (result.GetValue(onnx) is { } onnxPath)
-        {
-            var parts = result.GetValue(provider)!.Split(':', 2);
-            int deviceId = parts.Length == 1 ? 0 : int.TryParse(parts[1], out var index) && index >= 0 ? index
-                : throw new ArgumentException($"--provider {result.GetValue(provider)}: the GPU index after ':' must be a whole number ≥ 0");
-            var session = new OnnxSession(onnxPath, new OnnxSessionOptions { Provider = parts[0], DeviceId = deviceId });
-            var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
-                : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
-            var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
-                       ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
-            return (session.Run, spec, session);
-        }
-        if (string.IsNullOrEmpty(result.GetValue(model.Model)))
-            throw new ArgumentException("give a model (zoo name, file.seg[:Model] or variant.yml) or --onnx model.onnx");
-        var (network, device) = model.Build(result, console);
-        network.eval();
-        return (images =>
-        {
-            using var onDevice = images.to(device);
-            using var output = network.Predict(onDevice);
-            return output.cpu();
-        }, network.Specification, network);
-    }
 
     private static void PredictTensor(CliConsole console, Func<Tensor, Tensor> run, string tensorPath, string logitsPath, int size)
     {
@@ -170,13 +142,13 @@ internal static class PredictCommand
             var labels = ImageTensors.ToLabelMap(scores.argmax(1)[0]);
             var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
             IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
-            ImageFiles.WritePng(stem + ".overlay.png", Overlays.Blend(image, labels, Palettes.Voc));
+            var legend = labels.Labels.Distinct().OrderBy(v => v).Select(v => (spec.ClassName(v), Palettes.Voc[v])).ToList();
+            ImageFiles.WritePng(stem + ".overlay.png", Annotations.WithLegend(Overlays.Blend(image, labels, Palettes.Voc), legend));
             if (writeLogits)
             {
                 SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(multiScale ? "log_probabilities" : "logits", multiScale ? scores.log() : scores) });
             }
-            var present = labels.Labels.Distinct().OrderBy(v => v).Select(v => spec.ClassName(v));
-            progress.Note($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", present)})");
+            progress.Note($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", legend.Select(l => l.Item1))})");
             if (list.Count > 1) progress.Report(++done);
         }
     }

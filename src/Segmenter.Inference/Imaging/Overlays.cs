@@ -74,6 +74,9 @@ public static class Overlays
     /// <summary>A perceptually ordered dark-blue → teal → green → yellow ramp for t in [0, 1].</summary>
     private static readonly double[] Stops = { 68, 1, 84, 59, 82, 139, 33, 145, 140, 94, 201, 98, 253, 231, 37 };
 
+    /// <summary>The heat-map colour of <paramref name="t"/> in [0, 1] (what <see cref="HeatMap"/> uses; for colour scales).</summary>
+    public static (byte R, byte G, byte B) HeatColor(double t) => ColorMap(t);
+
     private static (byte, byte, byte) ColorMap(double t)
     {
         t = Math.Clamp(t, 0, 1) * 4;

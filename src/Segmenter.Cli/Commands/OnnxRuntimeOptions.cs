@@ -1,0 +1,89 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using Segmenter.Dsl;
+using Segmenter.Export;
+using Segmenter.Spec;
+using static TorchSharp.torch;
+
+namespace Segmenter.Cli.Commands;
+
+/// <summary>
+/// Running an exported file in ONNX Runtime instead of a model: <c>--onnx FILE</c>, <c>--provider cpu|cuda[:N]|tensorrt[:N]</c>
+/// and TensorRT's settings. predict and eval take them; bench takes the provider and TensorRT settings.
+/// </summary>
+internal sealed class OnnxRuntimeOptions
+{
+    public Option<string?> File { get; } = new("--onnx") { Description = "Run an exported .onnx file with ONNX Runtime instead of a model (its spec comes from the file's metadata)." };
+
+    public Option<string> Provider { get; } = new("--provider") { Description = "ONNX Runtime's execution provider: cpu, cuda[:N] or tensorrt[:N] (N: the GPU index, default 0).", DefaultValueFactory = _ => "cpu" };
+
+    public TensorRtOptions TensorRt { get; } = new();
+
+    public void AddTo(Command command, bool withFile = true)
+    {
+        if (withFile) command.Add(File);
+        command.Add(Provider);
+        TensorRt.AddTo(command);
+    }
+
+    /// <summary>The session settings the options describe; with TensorRT and no profile, a warning that each new shape builds an engine.</summary>
+    public OnnxSessionOptions Session(ParseResult result, CliConsole console)
+    {
+        var text = result.GetValue(Provider)!;
+        var parts = text.Split(':', 2);
+        int deviceId = parts.Length == 1 ? 0 : int.TryParse(parts[1], out var index) && index >= 0 ? index
+            : throw new ArgumentException($"--provider {text}: the GPU index after ':' must be a whole number ≥ 0");
+        var provider = parts[0].Trim().ToLowerInvariant();
+        var options = new OnnxSessionOptions { Provider = provider, DeviceId = deviceId };
+        if (provider != "tensorrt")
+        {
+            if (TensorRt.Any(result)) throw new ArgumentException($"--trt-fp16, --trt-cache and --trt-profile are TensorRT's settings: add --provider tensorrt (the provider is {provider})");
+            return options;
+        }
+        var settings = TensorRt.Read(result);
+        if (settings.Profile is null)
+            console.Warning("TensorRT without --trt-profile builds an engine for every new input shape (seconds to minutes each; cached in " +
+                            $"{settings.CachePath}); give --trt-profile min,opt,max covering the sizes you run, or use fixed sizes");
+        return options with { TensorRt = settings };
+    }
+
+    /// <summary>Throws if a provider or TensorRT setting was given without --onnx (a model runs on --device instead).</summary>
+    public void RefuseWithoutFile(ParseResult result)
+    {
+        if (result.GetValue(Provider) != "cpu" || TensorRt.Any(result))
+            throw new ArgumentException("--provider and the TensorRT settings apply to an exported file: give --onnx model.onnx (a model runs on --device)");
+    }
+
+    /// <summary>
+    /// The forward function (CPU tensors in and out), the spec and what to dispose: the ONNX file's session with --onnx,
+    /// otherwise the model the model options describe.
+    /// </summary>
+    public (Func<Tensor, Tensor> Run, SegmenterSpec Spec, IDisposable Owner) Open(ParseResult result, ModelOptions model, CliConsole console)
+    {
+        if (result.GetValue(File) is { } onnxPath)
+        {
+            if (!string.IsNullOrEmpty(result.GetValue(model.Model)) || result.GetValue(model.Checkpoint) is not null)
+                throw new ArgumentException("give a model (with --checkpoint) or --onnx model.onnx, not both: the ONNX file holds its model and weights");
+            var session = new OnnxSession(onnxPath, Session(result, console));
+            var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
+                : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
+            var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
+                       ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
+            console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({session.Provider})");
+            return (session.Run, spec, session);
+        }
+        RefuseWithoutFile(result);
+        if (string.IsNullOrEmpty(result.GetValue(model.Model)))
+            throw new ArgumentException("give a model (zoo name, file.seg[:Model] or variant.yml) or --onnx model.onnx");
+        var (network, device) = model.Build(result, console);
+        network.eval();
+        return (images =>
+        {
+            using var onDevice = images.to(device);
+            using var output = network.Predict(onDevice);
+            return output.cpu();
+        }, network.Specification, network);
+    }
+}
