@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Xunit;
+using SkippableFactAttribute = Xunit.SkippableFactAttribute;
 
 namespace Segmenter.Cli.Tests;
 
@@ -33,7 +34,7 @@ public sealed class EvaluationReportTests : IDisposable
 
     public void Dispose() => folder.Delete(recursive: true);
 
-    [Fact]
+    [SkippableFact]
     public void The_report_opens_offline_in_a_browser_with_its_pictures_and_legend()
     {
         var report = Path.Combine(folder.FullName, "report");
@@ -45,6 +46,10 @@ public sealed class EvaluationReportTests : IDisposable
         Assert.DoesNotContain("https://", html);   // nothing from elsewhere: it opens offline
         Assert.Equal(3 * 3 * 2, Directory.GetFiles(Path.Combine(report, "images"), "*.png").Length);   // best and worst: image, truth, prediction
 
+        var (again, _, againError) = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "folder", "--report", data);
+        Assert.Equal(1, again);
+        Assert.Contains("holds no earlier report", againError);   // never written over other files
+
         var dom = Chromium("--dump-dom", new Uri(page).AbsoluteUri);
         Assert.Contains("data-images=\"loaded\"", dom);   // every picture decoded in the browser
         foreach (var text in new[] { "IoU per class", "Confusion", "Best images", "Worst images", "disc", "box", "background" })
@@ -55,10 +60,6 @@ public sealed class EvaluationReportTests : IDisposable
         using var picture = SkiaSharp.SKBitmap.Decode(screenshot);
         Assert.Equal(1200, picture.Width);
         Assert.True(picture.Pixels.Select(p => p.ToString()).Distinct().Count() > 50, "the screenshot is nearly blank");
-
-        var (again, _, againError) = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "folder", "--report", data);
-        Assert.Equal(1, again);
-        Assert.Contains("holds no earlier report", againError);   // never written over other files
     }
 
     [Fact]
@@ -87,11 +88,18 @@ public sealed class EvaluationReportTests : IDisposable
         return JsonDocument.Parse(output).RootElement;
     }
 
-    /// <summary>Runs Debian's Chromium headless (installed by .ci/run; apt-get install chromium elsewhere) and returns its output.</summary>
+    /// <summary>
+    /// Runs Debian's Chromium headless and returns its output. .ci/run installs it; elsewhere, without it, the browser part
+    /// of the test is skipped (apt-get install chromium to run it), as the project's other tests that need a Debian package.
+    /// </summary>
     private static string Chromium(params string[] arguments)
     {
         const string path = "/usr/bin/chromium";
-        Assert.True(File.Exists(path), $"{path} is missing: the report test needs Debian's Chromium (apt-get install chromium)");
+        if (!File.Exists(path))
+        {
+            Assert.False(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase), $"{path} is missing in CI: .ci/run installs Debian's chromium");
+            Skip.If(true, "Debian's Chromium is not installed here (apt-get install chromium): the report was checked as a file only");
+        }
         var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files", "--virtual-time-budget=5000" }.Concat(arguments))
             start.ArgumentList.Add(argument);

@@ -71,6 +71,7 @@ internal static class Processes
     {
         var info = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        info.Environment["PWD"] = Path.GetFullPath(directory);   // as a shell started there would have it
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
         using var process = Process.Start(info)!;
@@ -167,6 +168,21 @@ public sealed class PackagingTests : IClassFixture<PackedPackages>
         CopyDirectory(Path.Combine(TestPaths.Root, "samples", "Consumer"), consumer);
         WriteNuGetConfig(consumer);
         return consumer;
+    }
+
+    [Fact]
+    public void The_template_stores_a_relative_feed_as_an_absolute_path()
+    {
+        // NuGet reads a relative source relative to nuget.config's folder, not to where `dotnet new` ran: store it absolute.
+        var hive = Path.Combine(packed.Temporary.FullName, "hive-relative");
+        var work = Directory.CreateDirectory(Path.Combine(packed.Temporary.FullName, "relative-feed")).FullName;
+        Run("dotnet", work, "new", "install", Path.Combine(Packages, "Segmenter.Templates.0.1.0.nupkg"), "--debug:custom-hive", hive);
+        var relative = Path.GetRelativePath(work, Packages);
+        Assert.False(Path.IsPathRooted(relative));
+        Run("dotnet", work, "new", "segmenter", "-n", "RelativeFeed", "-o", "app", "--feed", relative, "--debug:custom-hive", hive);
+        var config = File.ReadAllText(Path.Combine(work, "app", "nuget.config"));
+        Assert.Contains($"value=\"{Path.Combine(work, relative)}\"", config);
+        Assert.True(Directory.Exists(Path.GetFullPath(Path.Combine(work, relative))));
     }
 
     /// <summary>The template, installed into a private hive, as `dotnet new segmenter` in an empty folder, then built.</summary>
