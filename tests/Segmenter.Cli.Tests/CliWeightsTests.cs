@@ -124,7 +124,7 @@ public sealed class CliWeightsTests : System.IDisposable
         var heat = CliTests.Run("attention", directory, "--image", image, "--layer", "0", "--out", output);
         Assert.True(heat.Exit == 0, heat.Error);
         var written = Segmenter.Inference.Imaging.ImageFiles.ReadRgb(Path.Combine(output, "encoder-layer0-head1.png"));
-        Assert.Equal((56, 40), (written.Width, written.Height));
+        Assert.True(written.Width > 56 && written.Height >= 40, $"{written.Width}×{written.Height}: the 56×40 heat map and its colour scale");
         Assert.True(File.Exists(Path.Combine(output, "encoder-layer0-mean.png")));
     }
 }

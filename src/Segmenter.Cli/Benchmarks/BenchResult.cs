@@ -10,6 +10,21 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     double ImagesPerSecond, double GflopsPerImage, double GflopsPerSecond, double PeakFraction, double MatmulPeakGflops, long PeakRssBytes, long ParameterBytes,
     IReadOnlyDictionary<string, double>? Stages)
 {
+    /// <summary>The share of the FLOPs in the token-mixing products (q·kᵀ, attention·v), which grow with the square of the tokens.</summary>
+    public double TokenMixingShare { get; init; }
+
+    /// <summary>What set the matrix-product peak (a kernel and shape, or a model faster than all of them).</summary>
+    public string PeakSetBy { get; init; } = "";
+
+    /// <summary>The processor and its vector features.</summary>
+    public string Processor { get; init; } = "";
+
+    /// <summary>The vector features that decide which kernels run (avx2, avx512f, avx512_vnni, avx512_bf16, amx_*).</summary>
+    public IReadOnlyList<string> Isa { get; init; } = Array.Empty<string>();
+
+    /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
+    public double? OtherLoad { get; init; }
+
     public JsonObject ToJson()
     {
         var node = new JsonObject
@@ -24,9 +39,14 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["latencyP90Ms"] = Math.Round(LatencyP90Ms, 2),
             ["imagesPerSecond"] = Math.Round(ImagesPerSecond, 3),
             ["gflopsPerImage"] = Math.Round(GflopsPerImage, 3),
+            ["tokenMixingShare"] = Math.Round(TokenMixingShare, 4),
             ["gflopsPerSecond"] = Math.Round(GflopsPerSecond, 2),
             ["peakFraction"] = Math.Round(PeakFraction, 4),
             ["matmulPeakGflops"] = Math.Round(MatmulPeakGflops, 2),
+            ["peakSetBy"] = PeakSetBy,
+            ["processor"] = Processor,
+            ["isa"] = new JsonArray(Isa.Select(f => (JsonNode?)f).ToArray()),
+            ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,
         };

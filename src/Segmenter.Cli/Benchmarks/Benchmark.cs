@@ -72,7 +72,10 @@ internal static class Benchmark
             double imagesPerSecond = settings.Batch / (median / 1000);
             double gflopsPerSecond = flopsPerImage * imagesPerSecond / 1e9;
             return new BenchResult(spec.Name, backend, settings.Height, settings.Width, settings.Batch, settings.Threads, settings.Train, median, p90, imagesPerSecond,
-                flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations));
+                flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations))
+            {
+                TokenMixingShare = TokenMixingFlops(spec, settings.Height, settings.Width) / SpecMetrics.Flops(spec, settings.Height, settings.Width).Total,
+            };
         }
         finally
         {
@@ -97,6 +100,17 @@ internal static class Benchmark
             loss.backward();
             optimizer.Step();
         });
+    }
+
+    /// <summary>The FLOPs of q·kᵀ and attention·v in the encoder and the mask decoder: the part that grows with tokens².</summary>
+    private static double TokenMixingFlops(SegmenterSpec spec, int height, int width)
+    {
+        double patches = Math.Ceiling(height / (double)spec.PatchSize) * Math.Ceiling(width / (double)spec.PatchSize);
+        double tokens = patches + spec.ExtraTokens;
+        double encoder = spec.Backbone.Layers * 4 * tokens * tokens * spec.Backbone.Width;
+        double decoderTokens = patches + spec.NumClasses;
+        double decoder = spec.Decoder.Kind == DecoderKind.Linear ? 0 : spec.Decoder.Layers * 4 * decoderTokens * decoderTokens * spec.Decoder.Width;
+        return encoder + decoder;
     }
 
     private static double Time(Action action)

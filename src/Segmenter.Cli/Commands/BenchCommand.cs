@@ -5,12 +5,13 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
 using Segmenter.Cli.Benchmarks;
+using Segmenter.Runtime;
 using Spectre.Console;
 
 namespace Segmenter.Cli.Commands;
 
 /// <summary>
-/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW] [--batch N] [--threads N] [--warmup N] [--iters N] [--train] [--profile] [--json]</c>.
+/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train] [--profile] [--json]</c>.
 /// </summary>
 internal static class BenchCommand
 {
@@ -18,7 +19,11 @@ internal static class BenchCommand
     {
         var models = new Argument<string[]>("models") { Description = "Zoo models, spec files (file.seg[:Model]) or variant.yml files.", Arity = ArgumentArity.OneOrMore };
         var backends = new Option<string[]>("--backend") { Description = "torch, onnx or onnx-fused (repeatable).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "torch" } };
-        var size = new Option<string>("--size") { Description = "Image size HxW.", DefaultValueFactory = _ => "512x512" };
+        var size = new Option<string[]>("--size")
+        {
+            Description = "Image sizes HxW (several: --size 256 512 768 1024, to see how time and memory grow with the tokens).",
+            AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "512x512" },
+        };
         var batch = new Option<int>("--batch") { Description = "Images per run.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "CPU threads for both backends.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 2 };
@@ -26,7 +31,7 @@ internal static class BenchCommand
         var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
-        var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak, and memory.")
+        var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory.")
         {
             models, backends, size, batch, threads, warmup, iterations, train, profile, json,
         };
@@ -34,33 +39,59 @@ internal static class BenchCommand
         onnx.AddTo(command, withFile: false);
         command.SetAction(result =>
         {
-            var (height, width) = Format.ParseSize(result.GetValue(size)!);
-            var settings = new BenchSettings(height, width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
+            var sizes = result.GetValue(size)!.Select(text => Format.ParseSize(text, "--size")).ToList();
+            var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
                 Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
                 onnx.Session(result, console));
+            // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
+            var loadBefore = MachineLoad.OtherProcesses(TimeSpan.FromSeconds(1));
             var peak = MatmulPeak.Measure(settings.Threads);
             var results = new List<BenchResult>();
             foreach (var reference in result.GetValue(models)!)
             {
-                foreach (var backend in result.GetValue(backends)!.Select(b => b.Trim().ToLowerInvariant()))
+                foreach (var (height, width) in sizes)
                 {
-                    if (!result.GetValue(json)) console.Err.WriteLine($"benchmarking {reference} on {backend} …");
-                    results.Add(Benchmark.Run(reference, backend, settings, peak));
+                    foreach (var backend in result.GetValue(backends)!.Select(b => b.Trim().ToLowerInvariant()))
+                    {
+                        if (!result.GetValue(json)) console.Err.WriteLine($"benchmarking {reference} at {height}×{width} on {backend} …");
+                        results.Add(Benchmark.Run(reference, backend, settings with { Height = height, Width = width }, peak.Gflops));
+                    }
                 }
             }
+            var loadAfter = MachineLoad.OtherProcesses(TimeSpan.FromSeconds(1));
+            double? load = loadBefore is null && loadAfter is null ? null : Math.Max(loadBefore ?? 0, loadAfter ?? 0);
+            if (load > BusyThreshold)
+                console.Warning($"other processes used {100 * load:F0} % of the CPU time around this benchmark: every figure is slowed by them and is not this machine's speed; measure again on an idle machine");
+
+            // The peak is the best rate any kernel reached; a whole model that beats every single product measured raises it.
+            double peakGflops = peak.Gflops;
+            string setBy = peak.SetBy;
+            var fastest = results.MaxBy(r => r.GflopsPerSecond);
+            if (fastest is not null && fastest.GflopsPerSecond > peakGflops)
+            {
+                peakGflops = fastest.GflopsPerSecond;
+                setBy = $"{fastest.Model} on {fastest.Backend} at {fastest.Height}×{fastest.Width} (faster than every single product measured)";
+            }
+            var isa = PlatformInfo.VectorFeatures;
+            results = results.Select(r => r with
+            {
+                PeakFraction = r.GflopsPerSecond / peakGflops, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load,
+            }).ToList();
             if (result.GetValue(json))
             {
                 console.Out.WriteLine(Json.Write(new JsonArray(results.Select(r => (JsonNode)r.ToJson()).ToArray())));
                 return 0;
             }
-            var table = new Table().AddColumns("model", "backend", "size", "batch", "threads", "median ms", "p90 ms", "img/s", "GFLOP/img", "GFLOP/s", "of peak", "peak RSS MB");
+            var table = new Table().AddColumns("model", "backend", "size", "batch", "threads", "median ms", "p90 ms", "img/s", "GFLOP/img", "attention N²", "GFLOP/s", "of peak", "peak RSS MB");
             foreach (var r in results)
             {
                 table.AddRow(r.Model, r.Backend + (r.Train ? " (train)" : ""), $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Threads}", F(r.LatencyMedianMs, 1), F(r.LatencyP90Ms, 1),
-                    F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(r.GflopsPerSecond, 1), F(100 * r.PeakFraction, 0) + " %", F(r.PeakRssBytes / 1e6, 0));
+                    F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(100 * r.TokenMixingShare, 0) + " %", F(r.GflopsPerSecond, 1), F(100 * r.PeakFraction, 0) + " %", F(r.PeakRssBytes / 1e6, 0));
             }
             console.Ansi.Write(table);
-            console.Out.WriteLine($"matrix-product peak, measured now: {peak:F1} GFLOP/s on {settings.Threads} threads (float32, best of 5)");
+            console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count} products, 3 runs each), set by {setBy}; " +
+                                  $"CPU {PlatformInfo.Processor} ({string.Join(", ", isa)})");
+            console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
                 var stages = new Table().AddColumns("stage", "ms per run", "share").Title($"{r.Model} stages");
@@ -72,6 +103,9 @@ internal static class BenchCommand
         });
         return command;
     }
+
+    /// <summary>Above this share of the CPU time used by other processes, bench warns that its figures are not the machine's.</summary>
+    private const double BusyThreshold = 0.10;
 
     private static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture);
 }
