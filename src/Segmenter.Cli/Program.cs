@@ -11,7 +11,11 @@ namespace Segmenter.Cli;
 public static class Program
 {
     /// <summary>Runs the command line; returns the process exit code.</summary>
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        Segmenter.Runtime.NativeSettings.Apply();   // before any command makes a tensor (bench measures products first)
+        return Run(args, Console.Out, Console.Error);
+    }
 
     /// <summary>Runs the command line with the given writers (tests capture the output this way).</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)

@@ -22,6 +22,9 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>The vector features that decide which kernels run (avx2, avx512f, avx512_vnni, avx512_bf16, amx_*).</summary>
     public IReadOnlyList<string> Isa { get; init; } = Array.Empty<string>();
 
+    /// <summary>Each kernel's best matrix-product rate (GFLOP/s) in the peak measurement.</summary>
+    public IReadOnlyDictionary<string, double> PeakByKernel { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
     public double? OtherLoad { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["peakFraction"] = Math.Round(PeakFraction, 4),
             ["matmulPeakGflops"] = Math.Round(MatmulPeakGflops, 2),
             ["peakSetBy"] = PeakSetBy,
+            ["peakByKernel"] = new JsonObject(PeakByKernel.Select(k => new KeyValuePair<string, JsonNode?>(k.Key, Math.Round(k.Value, 2)))),
             ["processor"] = Processor,
             ["isa"] = new JsonArray(Isa.Select(f => (JsonNode?)f).ToArray()),
             ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,

@@ -73,9 +73,10 @@ internal static class BenchCommand
                 setBy = $"{fastest.Model} on {fastest.Backend} at {fastest.Height}×{fastest.Width} (faster than every single product measured)";
             }
             var isa = PlatformInfo.VectorFeatures;
+            var byKernel = peak.All.GroupBy(m => m.Kernel).ToDictionary(g => g.Key, g => g.Max(m => m.Gflops));
             results = results.Select(r => r with
             {
-                PeakFraction = r.GflopsPerSecond / peakGflops, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load,
+                PeakFraction = r.GflopsPerSecond / peakGflops, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, PeakByKernel = byKernel, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load,
             }).ToList();
             if (result.GetValue(json))
             {
@@ -90,7 +91,7 @@ internal static class BenchCommand
             }
             console.Ansi.Write(table);
             console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count} products, 3 runs each), set by {setBy}; " +
-                                  $"CPU {PlatformInfo.Processor} ({string.Join(", ", isa)})");
+                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)})");
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
