@@ -64,5 +64,6 @@ public static class Program
     /// </summary>
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or IOException or InvalidDataException or SpecCompilationException or NotSupportedException or CommandFailedException or Export.ExportCheckException
-           or UnauthorizedAccessException or Training.TrainingStoppedException;
+           or UnauthorizedAccessException or Training.TrainingStoppedException
+           or InvalidOperationException { InnerException: Microsoft.ML.OnnxRuntime.OnnxRuntimeException };
 }

@@ -97,6 +97,7 @@ internal sealed class ProgressLine : IDisposable
             writer.WriteLine();
             writer.Flush();
         }
+        shown = "";   // notes after the end are plain lines
     }
 
     private void Draw(string text)

@@ -61,10 +61,19 @@ public sealed class OnnxSession : IDisposable
             throw new System.IO.InvalidDataException(message);
         }
         hasLabels = session.OutputMetadata.ContainsKey("labels");
+        var dims = session.InputMetadata["image"].Dimensions;
+        if (dims.Length == 4 && dims[2] > 0 && dims[3] > 0) StaticSize = (dims[2], dims[3]);
+        Name = name;
         Provider = options.DeviceId == 0 || options.Provider.Trim().ToLowerInvariant() == "cpu" ? options.Provider : $"{options.Provider}:{options.DeviceId}";
         Metadata = session.ModelMetadata.CustomMetadataMap;
         Classes = session.OutputMetadata["logits"].Dimensions[1];
     }
+
+    /// <summary>The fixed input size (height, width) of an export made with --static; null for dynamic sizes.</summary>
+    public (int Height, int Width)? StaticSize { get; }
+
+    /// <summary>The file (or "the exported model"), for messages.</summary>
+    private string Name { get; }
 
     /// <summary>The execution provider asked for (cpu, cuda:N, tensorrt:N).</summary>
     public string Provider { get; }
@@ -98,6 +107,7 @@ public sealed class OnnxSession : IDisposable
     public Tensor? RunInto(Tensor images, Tensor logits)
     {
         SegmenterModel.CheckImages(images);
+        CheckSize(images);
         var expected = new[] { images.shape[0], Classes, images.shape[2], images.shape[3] };
         if (!logits.shape.SequenceEqual(expected) || logits.dtype != ScalarType.Float32 || !logits.is_contiguous() || logits.device.type != TorchSharp.DeviceType.CPU)
             throw new ArgumentException($"the output must be a contiguous float32 CPU tensor [{string.Join(", ", expected)}], got {logits.dtype} [{string.Join(", ", logits.shape)}]", nameof(logits));
@@ -122,7 +132,16 @@ public sealed class OnnxSession : IDisposable
     private Tensor NewLogits(Tensor images)
     {
         SegmenterModel.CheckImages(images);
+        CheckSize(images);
         return empty(images.shape[0], Classes, images.shape[2], images.shape[3]);
+    }
+
+    /// <summary>A fixed-size export takes only its size: say so rather than let ONNX Runtime fail inside the run.</summary>
+    private void CheckSize(Tensor images)
+    {
+        if (StaticSize is { } size && (images.shape[2] != size.Height || images.shape[3] != size.Width))
+            throw new ArgumentException($"{Name} was exported for {size.Height}×{size.Width} images only (--static), got {images.shape[2]}×{images.shape[3]}; " +
+                                        $"use sliding windows of that size (--mode slide --window {size.Height}) for a square size, or a dynamic export");
     }
 
     /// <summary>One run: the input as contiguous float32 on the CPU (a view when it already is), outputs written in place.</summary>
@@ -133,10 +152,18 @@ public sealed class OnnxSession : IDisposable
         using var inputValue = Wrap(input, TensorElementType.Float);
         using var outputValue = Wrap(logits, TensorElementType.Float);
         using var labelValue = labels is null ? null : Wrap(labels, LabelsOutput.IsByte(Classes) ? TensorElementType.UInt8 : TensorElementType.Int64);
-        if (labelValue is null)
-            session.Run(runOptions, InputNames, new[] { inputValue }, LogitsOnly, new[] { outputValue });
-        else
-            session.Run(runOptions, InputNames, new[] { inputValue }, LogitsAndLabels, new[] { outputValue, labelValue });
+        try
+        {
+            if (labelValue is null)
+                session.Run(runOptions, InputNames, new[] { inputValue }, LogitsOnly, new[] { outputValue });
+            else
+                session.Run(runOptions, InputNames, new[] { inputValue }, LogitsAndLabels, new[] { outputValue, labelValue });
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // For example an input outside a TensorRT profile, or a provider that fails on this host.
+            throw new InvalidOperationException($"{Name}: ONNX Runtime could not run [{string.Join(", ", images.shape)}]: {e.Message}", e);
+        }
     }
 
     /// <inheritdoc />

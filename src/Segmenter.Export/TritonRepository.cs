@@ -52,6 +52,12 @@ public static class TritonRepository
             CheckProfile(p);
             if (p.Max.Batch > settings.MaxBatch)
                 throw new ArgumentException($"--trt-profile's largest batch {p.Max.Batch} is above --max-batch {settings.MaxBatch}; Triton would send batches the engine cannot take");
+            if (p.Min.Batch > 1 && settings.Warmup.Count > 0)
+                throw new ArgumentException($"--trt-profile's smallest batch is {p.Min.Batch}, but the warm-up (and a single request) sends batch 1: start the profile at batch 1");
+            foreach (var (height, width) in settings.Warmup)
+                if (height < p.Min.Height || height > p.Max.Height || width < p.Min.Width || width > p.Max.Width)
+                    throw new ArgumentException($"the warm-up size {height}x{width} is outside --trt-profile ({p.Min.Height}x{p.Min.Width} to {p.Max.Height}x{p.Max.Width}): " +
+                                                "give --warmup sizes inside the profile");
         }
     }
 
@@ -116,7 +122,7 @@ public static class TritonRepository
                 text.Append($"        parameters {{ key: \"{key}\" value: \"{value.Replace("\\", "\\\\").Replace("\"", "\\\"")}\" }}\n");
             text.Append("      }\n    ]\n  }\n}\n");
         }
-        var warmup = staticSize is { } fixedSize ? new List<(int, int)> { fixedSize } : settings.Warmup;
+        var warmup = settings.Warmup.Count == 0 && staticSize is { } fixedSize ? new List<(int, int)> { fixedSize } : settings.Warmup;
         if (warmup.Count > 0)
         {
             text.Append("model_warmup [\n");

@@ -152,8 +152,7 @@ public sealed class ReferenceVariant
         if (!net.Children.TryGetValue(new YamlScalarNode("decoder"), out var node) || node is not YamlMappingNode decoder)
             throw Error(node ?? net, "net_kwargs has no 'decoder' mapping");
         var name = Scalar(decoder, "name", "net_kwargs.decoder") ?? throw Error(decoder, "net_kwargs.decoder has no 'name'");
-        if (Scalar(decoder, "n_cls", "net_kwargs.decoder") is { } classes && classes != Scalar(net, "n_cls", "net_kwargs"))
-            throw Error(Value(decoder, "n_cls"), $"net_kwargs.decoder.n_cls is '{classes}', but net_kwargs.n_cls is '{Scalar(net, "n_cls", "net_kwargs")}'");
+        _ = Scalar(decoder, "n_cls", "net_kwargs.decoder");   // read for its form only: the reference replaces it with net_kwargs.n_cls
         if (name == "linear") return DecoderNames.Linear;   // the reference's name happens to be the spec language's
         if (name != "mask_transformer")
             throw Error(Value(decoder, "name"), $"decoder '{name}' is not one of the reference's decoders (linear, mask_transformer)");

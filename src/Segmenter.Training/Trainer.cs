@@ -161,6 +161,7 @@ public sealed class Trainer
             {
                 lastMetrics = Evaluate(writer, state.Iteration);
                 record.Evaluation(state.Iteration, lastMetrics);
+                Evaluated?.Invoke(state.Iteration, lastMetrics);   // after the record: a listener reading metrics.jsonl sees this evaluation
                 if (double.IsNaN(state.BestMeanIoU) || lastMetrics.MeanIoU > state.BestMeanIoU)
                 {
                     state = state with { BestMeanIoU = lastMetrics.MeanIoU, BestIteration = state.Iteration };
@@ -248,7 +249,6 @@ public sealed class Trainer
         writer.add_scalar("val/aAcc", (float)metrics.PixelAccuracy, iteration);
         writer.add_scalar("val/mAcc", (float)metrics.MeanAccuracy, iteration);
         LogSamplePrediction(writer, iteration);
-        Evaluated?.Invoke(iteration, metrics);
         return metrics;
     }
 

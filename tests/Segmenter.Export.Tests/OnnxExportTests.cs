@@ -255,6 +255,18 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Contains("model_warmup [\n  {\n    name: \"image_40x56\"\n    batch_size: 1", config);
         Assert.Contains("dims: [ 3, 40, 56 ]\n        zero_data: true", config);
 
+        var file = Path.Combine(temporary.FullName, "static.onnx");
+        OnnxExporter.Save(result.Model, file);
+        using (var session = new OnnxSession(file))
+        {
+            Assert.Equal((40, 56), session.StaticSize);
+            Assert.Contains("exported for 40×56 images only", Assert.Throws<ArgumentException>(() => session.Run(randn(1, 3, 48, 48))).Message);
+            using var logits = session.Run(randn(1, 3, 40, 56));
+            Assert.Equal(new long[] { 1, 150, 40, 56 }, logits.shape);
+        }
+        var outside = new TritonSettings { Warmup = new[] { (512, 512) }, TensorRt = new TensorRtSettings { Profile = (new TensorShape(1, 8, 8), new TensorShape(2, 16, 16), new TensorShape(4, 32, 32)) } };
+        Assert.Contains("warm-up size 512x512 is outside --trt-profile", Assert.Throws<ArgumentException>(() => TritonRepository.Validate("m", outside)).Message);
+
         var tooLarge = new TritonSettings { MaxBatch = 2, TensorRt = new TensorRtSettings { Profile = (new TensorShape(1, 8, 8), new TensorShape(2, 8, 8), new TensorShape(4, 8, 8)) } };
         Assert.Contains("above --max-batch 2", Assert.Throws<ArgumentException>(() => TritonRepository.Validate("m", tooLarge)).Message);
         var shrinking = new TritonSettings { TensorRt = new TensorRtSettings { Profile = (new TensorShape(1, 64, 64), new TensorShape(1, 32, 32), new TensorShape(1, 64, 64)) } };

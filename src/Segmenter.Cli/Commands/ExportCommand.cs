@@ -60,8 +60,18 @@ internal static class ExportCommand
                 throw new ArgumentException($"--trt-profile sizes must be the --static size {fixedShape.Height}x{fixedShape.Width}: a fixed-shape graph takes no other (only the batch varies)");
             if (request.OutputPath is null && request.TritonRepository is null) throw new ArgumentException("give --out model.onnx, --triton DIR, or both");
             var (network, _) = model.Build(result, console);
-            if (request.Triton.Warmup.Count == 0 && options.StaticSize is null)
-                request = request with { Triton = request.Triton with { Warmup = new[] { (network.Specification.ImageHeight, network.Specification.ImageWidth) } } };
+            if (options.StaticSize is { } staticSize)
+            {
+                if (request.Triton.Warmup.Any(w => w != staticSize))
+                    throw new ArgumentException($"--warmup sizes must be the --static size {staticSize.Height}x{staticSize.Width}: a fixed-shape graph takes no other");
+                request = request with { Triton = request.Triton with { Warmup = new[] { staticSize } } };
+            }
+            else if (request.Triton.Warmup.Count == 0)
+            {
+                // The warm-up builds the engine the first requests need: the profile's optimum, or the model's own size.
+                var warmupSize = request.Triton.TensorRt?.Profile is { } shapes ? (shapes.Opt.Height, shapes.Opt.Width) : (network.Specification.ImageHeight, network.Specification.ImageWidth);
+                request = request with { Triton = request.Triton with { Warmup = new[] { warmupSize } } };
+            }
             using var _network = network;
             network.eval();
             ExportResult export;

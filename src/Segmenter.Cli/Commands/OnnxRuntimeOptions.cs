@@ -67,12 +67,20 @@ internal sealed class OnnxRuntimeOptions
             if (!string.IsNullOrEmpty(result.GetValue(model.Model)) || result.GetValue(model.Checkpoint) is not null)
                 throw new ArgumentException("give a model (with --checkpoint) or --onnx model.onnx, not both: the ONNX file holds its model and weights");
             var session = new OnnxSession(onnxPath, Session(result, console));
-            var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
-                : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
-            var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
-                       ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
-            console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({session.Provider})");
-            return (session.Run, spec, session);
+            try
+            {
+                var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
+                    : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
+                var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
+                           ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
+                console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({session.Provider})");
+                return (session.Run, spec, session);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
         }
         RefuseWithoutFile(result);
         if (string.IsNullOrEmpty(result.GetValue(model.Model)))

@@ -126,7 +126,7 @@ internal static class PredictCommand
         Directory.CreateDirectory(directory);
         using var noGrad = no_grad();
         var list = files.ToList();
-        using var progress = new ProgressLine(console.Out, "predicting", list.Count, "images");
+        using var progress = new ProgressLine(console.Err, "predicting", list.Count, "images");   // stderr: stdout keeps one line per image
         int done = 0;
         foreach (var file in list)
         {
@@ -148,7 +148,8 @@ internal static class PredictCommand
             {
                 SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(multiScale ? "log_probabilities" : "logits", multiScale ? scores.log() : scores) });
             }
-            progress.Note($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", legend.Select(l => l.Item1))})");
+            progress.Clear();
+            console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", legend.Select(l => l.Item1))})");
             if (list.Count > 1) progress.Report(++done);
         }
     }

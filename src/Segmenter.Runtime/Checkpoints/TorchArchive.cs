@@ -149,11 +149,19 @@ internal static class TorchArchive
         if (!entries.TryGetValue(prefix + "data/" + storage.Key, out var entry))
             throw Invalid(path, $"tensor '{tensor}' reads storage '{storage.Key}', which the archive does not hold ({prefix}data/{storage.Key})");
         long elementSize = ElementSize(storage.Type);
-        if (storage.Elements < 0 || entry.Length != storage.Elements * elementSize)
+        if (storage.Elements < 0 || storage.Elements > long.MaxValue / elementSize || entry.Length != storage.Elements * elementSize)
             throw Invalid(path, $"storage '{storage.Key}' holds {entry.Length} bytes, but the pickle says {storage.Elements} elements of {storage.Type} ({elementSize} bytes each)");
-        var data = empty(storage.Elements, storage.Type);
-        if (entry.Length == 0) return data;
         CheckClaimedLength(entry, path);
+        Tensor data;
+        try
+        {
+            data = empty(storage.Elements, storage.Type);
+        }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or OutOfMemoryException)
+        {
+            throw Invalid(path, $"storage '{storage.Key}' claims {entry.Length} bytes, which cannot be allocated: {e.Message.Split('\n')[0]}");
+        }
+        if (entry.Length == 0) return data;
         try
         {
             using var stream = entry.Open();

@@ -17,11 +17,13 @@ public sealed class RateWindow
     /// <summary>How far back the rate looks.</summary>
     public TimeSpan Span { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Records that <paramref name="done"/> units are complete now.</summary>
+    /// <summary>Records that <paramref name="done"/> units are complete now (counted from any origin: a resumed run's step).</summary>
     public void Observe(double done)
     {
         double now = clock.Elapsed.TotalSeconds;
-        if (points.Count == 0) points.Enqueue((0, 0));   // the window starts when the work starts
+        // The window starts when the work starts, one unit before the first observation (every caller reports after a
+        // unit is done): a resumed run's first step counts as one step, not as all the steps before it.
+        if (points.Count == 0) points.Enqueue((0, Math.Max(0, done - 1)));
         last = (now, done);
         points.Enqueue(last);
         while (points.Count > 2 && now - points.Peek().Seconds > Span.TotalSeconds) points.Dequeue();
