@@ -21,6 +21,15 @@ public sealed record ExportRequest
     /// <summary>The largest accepted |ONNX Runtime − TorchSharp|; null: <see cref="ExportVerification.DefaultTolerance"/>.</summary>
     public double? Tolerance { get; init; }
 
+    /// <summary>
+    /// For an int8 export, the smallest accepted share of pixels whose class (argmax) agrees with the float32 model on the
+    /// check's random inputs; an int8 graph is held to its labels, not to a logits tolerance.
+    /// </summary>
+    public double MinimumAgreement { get; init; } = DefaultMinimumAgreement;
+
+    /// <summary>The default <see cref="MinimumAgreement"/>: 0.9 on random inputs, whose class margins are far thinner than real images'.</summary>
+    public const double DefaultMinimumAgreement = 0.9;
+
     /// <summary>Told (stages done, stages in all, the stage now starting) as the export goes: building the graph, each check, writing.</summary>
     public System.Action<int, int, string>? Progress { get; init; }
 }

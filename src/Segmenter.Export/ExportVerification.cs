@@ -56,7 +56,8 @@ public static class ExportVerification
             var images = randn(shape, generator: generator);
             var expected = model.Predict(images.to(device)).cpu();
             var actual = session.Run(images);
-            results.Add(new VerificationRun(shape, actual.sub(expected).abs_().max().item<float>()));
+            double agreement = actual.argmax(1).eq(expected.argmax(1)).to(float64).mean().item<double>();
+            results.Add(new VerificationRun(shape, actual.sub(expected).abs_().max().item<float>(), agreement));
             onRun?.Invoke(results.Count);
         }
         return results;

@@ -16,6 +16,13 @@ public sealed record OnnxExportOptions
     public bool Labels { get; init; }
 
     /// <summary>
+    /// Linear layers in int8 for CPU deployment: weights quantised symmetrically per output channel, activations quantised
+    /// dynamically per tensor at run time (DynamicQuantizeLinear, MatMulInteger: standard ONNX operators any runtime runs).
+    /// The patch embedding, attention's products, norms and the output stay float32. Portable flavour, float32 only.
+    /// </summary>
+    public bool Int8 { get; init; }
+
+    /// <summary>
     /// A fixed image size (height, width) for the input and outputs, for fixed-shape deployment (TensorRT engines, edge
     /// runtimes); null: dynamic height and width. The batch stays dynamic.
     /// </summary>

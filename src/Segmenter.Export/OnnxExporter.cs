@@ -19,6 +19,8 @@ public static class OnnxExporter
         options ??= new OnnxExportOptions();
         if (model is not IOnnxExportable exportable)
             throw new NotSupportedException($"{model.GetType().Name} has no generated ONNX graph; regenerate it from its spec");
+        if (options.Int8 && (options.Float16 || options.Flavour != OnnxFlavour.Portable))
+            throw new ArgumentException("--int8 quantises the portable float32 graph: it cannot be combined with --fp16 or --fused");
         var spec = model.Specification;
         var graph = new OnnxGraph(spec, model.state_dict(), options);
         exportable.DefineOnnxGraph(graph);
@@ -43,5 +45,6 @@ public static class OnnxExporter
         [OnnxMetadata.PatchSize] = spec.PatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [OnnxMetadata.Flavour] = options.Flavour.ToString().ToLowerInvariant(),
         [OnnxMetadata.Float16] = options.Float16 ? "true" : "false",
+        [OnnxMetadata.Int8] = options.Int8 ? "true" : "false",
     };
 }

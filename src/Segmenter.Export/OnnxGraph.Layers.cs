@@ -93,7 +93,24 @@ public sealed partial class OnnxGraph
     public OnnxValue Linear(string name, OnnxValue x)
     {
         using var scope = Scope(name);
+        if (Options.Int8) return QuantizedLinear(x);
         return Add(MatMul(x, Transpose(Parameter("weight"), 1, 0)), Parameter("bias"));
+    }
+
+    /// <summary>
+    /// The same layer in int8: x quantised at run time (uint8, one scale and zero point per tensor), the weight quantised
+    /// here (int8, symmetric, one scale per output channel), an integer product, then back to float32:
+    /// y = (xq − xz)·Wqᵀ · (xs · ws) + b.
+    /// </summary>
+    private OnnxValue QuantizedLinear(OnnxValue x)
+    {
+        var (weights, scales, zeros) = QuantizedWeight("weight");
+        var quantised = NodeWithOutputs("DynamicQuantizeLinear", new OnnxValue?[] { x }, 3, DataType.Uint8, "");
+        var input = quantised[0];
+        var inputScale = new OnnxValue(quantised[1].Name, DataType.Float);
+        var inputZero = quantised[2];
+        var product = Node("MatMulInteger", new OnnxValue?[] { input, weights, inputZero, zeros }, DataType.Int32);
+        return Add(Mul(Cast(product, DataType.Float), Mul(inputScale, scales)), Parameter("bias"));
     }
 
     /// <summary>A LayerNorm <paramref name="name"/> over the last axis.</summary>

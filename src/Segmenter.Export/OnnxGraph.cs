@@ -69,6 +69,31 @@ public sealed partial class OnnxGraph
         return value;
     }
 
+    /// <summary>
+    /// Parameter <paramref name="localName"/> (a [out, in] weight) quantised for an integer product: int8 [in, out]
+    /// (transposed), symmetric, with one float32 scale per output channel (its largest magnitude / 127) and zero points 0.
+    /// </summary>
+    public (OnnxValue Weights, OnnxValue Scales, OnnxValue ZeroPoints) QuantizedWeight(string localName)
+    {
+        var key = string.Join(".", scopes.Append(localName));
+        if (!parameters.TryGetValue(key, out var tensor) || tensor.dim() != 2)
+            throw new InvalidOperationException($"the model has no 2-D parameter '{key}' to quantise");
+        using var scope = NewDisposeScope();
+        var weight = tensor.detach().to(ScalarType.Float32).cpu();
+        var scales = weight.abs().amax(new long[] { 1 }).div(127.0).clamp_min(1e-12);                      // [out]
+        var quantised = weight.div(scales.unsqueeze(1)).round().clamp(-127, 127).to(ScalarType.Int8).t().contiguous();   // [in, out]
+        var weightProto = new TensorProto { Name = key + ".int8", DataType = (int)DataType.Int8, RawData = ByteString.CopyFrom(quantised.bytes) };
+        weightProto.Dims.AddRange(quantised.shape);
+        var scaleProto = new TensorProto { Name = key + ".scale", DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(scales.contiguous().bytes) };
+        scaleProto.Dims.Add(scales.shape[0]);
+        var zeroProto = new TensorProto { Name = key + ".zero_point", DataType = (int)DataType.Int8, RawData = ByteString.CopyFrom(new byte[scales.shape[0]]) };
+        zeroProto.Dims.Add(scales.shape[0]);
+        graph.Initializer.Add(weightProto);
+        graph.Initializer.Add(scaleProto);
+        graph.Initializer.Add(zeroProto);
+        return (new OnnxValue(weightProto.Name, DataType.Int8), new OnnxValue(scaleProto.Name, DataType.Float), new OnnxValue(zeroProto.Name, DataType.Int8));
+    }
+
     /// <summary>A 1-D int64 constant (deduplicated).</summary>
     public OnnxValue Int64s(params long[] values) =>
         AddConstant(DataType.Int64, new long[] { values.Length }, "i64:" + string.Join(",", values), proto => proto.Int64Data.AddRange(values));

@@ -28,7 +28,16 @@ public static class VerifiedExport
         request.Progress?.Invoke(1, stages, "checking in ONNX Runtime");
         var runs = ExportVerification.Run(model, proto, onRun: run => request.Progress?.Invoke(1 + run, stages, run < ExportVerification.Runs ? "checking in ONNX Runtime" : "writing"));
         var worst = runs.Max(r => r.MaxAbsoluteDifference);
-        if (!(worst <= tolerance))
+        if (request.Options.Int8)
+        {
+            double agreement = runs.Min(r => r.LabelAgreement);
+            if (!(agreement >= request.MinimumAgreement))
+                throw new ExportCheckException(
+                    $"the int8 graph's classes agree with the float32 model's on {100 * agreement:F2} % of the pixels, below the {100 * request.MinimumAgreement:F1} % asked for, " +
+                    "so nothing was written; check the model's accuracy with 'segmenter eval --onnx' on real data, or lower --min-agreement",
+                    1 - agreement, 1 - request.MinimumAgreement, toleranceGiven: true);
+        }
+        else if (!(worst <= tolerance))
         {
             var advice = request.Tolerance is not null
                 ? "the tolerance was given with --tolerance: raise it if the difference is acceptable"

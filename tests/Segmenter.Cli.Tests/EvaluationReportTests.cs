@@ -76,6 +76,15 @@ public sealed class EvaluationReportTests : IDisposable
             Assert.Equal("onnxruntime (cpu)", file.GetProperty("backend").GetString());
             Assert.InRange(Math.Abs(model.GetProperty("mIoU").GetDouble() - file.GetProperty("mIoU").GetDouble()), 0, 0.05);
         }
+        // int8 linear layers: the same classes on real images, within half a point of mIoU.
+        var int8 = Path.Combine(folder.FullName, "wee-int8.onnx");
+        var quantised = CliTests.Run("export", spec, "--checkpoint", checkpoint, "--out", int8, "--int8");
+        Assert.True(quantised.Exit == 0, quantised.Error);
+        Assert.Contains("classes agree on", quantised.Output);
+        var floatScore = Eval(spec, "--checkpoint", checkpoint, "--mode", "whole").GetProperty("mIoU").GetDouble();
+        var int8Score = Eval("--onnx", int8, "--mode", "whole").GetProperty("mIoU").GetDouble();
+        Assert.True(Math.Abs(floatScore - int8Score) <= 0.5, $"float32 mIoU {floatScore}, int8 {int8Score}");
+
         var (exit, _, error) = CliTests.Run("eval", "--onnx", onnx, "--data", data, "--dataset", "folder", "--trt-fp16");
         Assert.Equal(1, exit);
         Assert.Contains("add --provider tensorrt", error);

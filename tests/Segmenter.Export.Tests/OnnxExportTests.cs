@@ -274,6 +274,28 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void An_int8_export_runs_every_linear_layer_as_an_integer_product_in_standard_operators()
+    {
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        model.eval();
+        var proto = OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true });
+        int linears = model.named_parameters().Count(p => p.name.EndsWith(".weight") && p.parameter.dim() == 2);
+        Assert.Equal(linears, proto.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        Assert.Equal(linears, proto.Graph.Node.Count(n => n.OpType == "DynamicQuantizeLinear"));
+        Assert.All(proto.Graph.Node, n => Assert.Equal("", n.Domain));   // standard operators only
+        Assert.Contains(proto.Graph.Initializer, t => t.Name == "encoder.blocks.0.mlp.fc1.weight.int8" && t.DataType == (int)Onnx.TensorProto.Types.DataType.Int8);
+        Assert.DoesNotContain(proto.Graph.Initializer, t => t.Name == "encoder.blocks.0.mlp.fc1.weight");   // no float copy of a quantised weight
+        Assert.Contains("cannot be combined", Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true, Float16 = true })).Message);
+
+        var runs = ExportVerification.Run(model, proto);
+        foreach (var run in runs)
+        {
+            Assert.InRange(run.LabelAgreement, 0, 1);
+            Assert.True(run.MaxAbsoluteDifference < 1.0, $"int8 logits differ by {run.MaxAbsoluteDifference} from float32");
+        }
+    }
+
+    [Fact]
     public void TensorRT_session_options_carry_precision_caches_and_the_shape_profile()
     {
         var options = new OnnxSessionOptions

@@ -44,7 +44,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["gflopsPerImage"] = Math.Round(GflopsPerImage, 3),
             ["tokenMixingShare"] = Math.Round(TokenMixingShare, 4),
             ["gflopsPerSecond"] = Math.Round(GflopsPerSecond, 2),
-            ["peakFraction"] = double.IsNaN(PeakFraction) ? null : Math.Round(PeakFraction, 4),   // null on a GPU provider: the peak is the CPU's
+            ["peakFraction"] = double.IsNaN(PeakFraction) ? null : Math.Round(PeakFraction, 4),   // null for int8 and on a GPU provider: the peak is the CPU's float32 rate
             ["matmulPeakGflops"] = Math.Round(MatmulPeakGflops, 2),
             ["peakSetBy"] = PeakSetBy,
             ["peakByKernel"] = new JsonObject(PeakByKernel.Select(k => new KeyValuePair<string, JsonNode?>(k.Key, Math.Round(k.Value, 2)))),

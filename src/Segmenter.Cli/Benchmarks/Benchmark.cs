@@ -46,10 +46,10 @@ internal static class Benchmark
                     model.call(images).Dispose();
                 });
                 break;
-            case "onnx" or "onnx-fused":
+            case "onnx" or "onnx-fused" or "onnx-int8":
                 if (settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
                 model.eval();
-                var exported = OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable });
+                var exported = OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable, Int8 = backend == "onnx-int8" });
                 var session = new OnnxSession(exported.ToByteArray(), (settings.Onnx ?? new OnnxSessionOptions()) with { Threads = settings.Threads });
                 var logits = empty(settings.Batch, spec.NumClasses, settings.Height, settings.Width);   // reused, as a serving loop would
                 owned.Add(session);
@@ -57,7 +57,7 @@ internal static class Benchmark
                 runOnce = () => Time(() => session.RunInto(images, logits)?.Dispose());
                 break;
             default:
-                throw new ArgumentException($"unknown backend '{backend}': use torch, onnx or onnx-fused");
+                throw new ArgumentException($"unknown backend '{backend}': use torch, onnx, onnx-fused or onnx-int8");
         }
 
         try

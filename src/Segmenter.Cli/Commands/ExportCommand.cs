@@ -19,6 +19,8 @@ internal static class ExportCommand
         var labels = new Option<bool>("--labels") { Description = "Add a second output 'labels': the argmax over classes, [batch, height, width]." };
         var fused = new Option<bool>("--fused") { Description = "Use ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu)." };
         var fp16 = new Option<bool>("--fp16") { Description = "Weights and compute in float16 (input and output stay float32), for GPUs." };
+        var int8 = new Option<bool>("--int8") { Description = "Linear layers in int8 for CPUs (weights per output channel, activations dynamically; standard ONNX operators). Checked by label agreement." };
+        var minAgreement = new Option<double>("--min-agreement") { Description = "With --int8: the smallest accepted share of pixels whose class agrees with the float32 model in the check.", DefaultValueFactory = _ => ExportRequest.DefaultMinimumAgreement };
         var opset = new Option<int>("--opset") { Description = "The ONNX opset (17 to 23).", DefaultValueFactory = _ => 17 };
         var triton = new Option<string?>("--triton") { Description = "Write a Triton model repository entry under this folder (this, --out, or both are required)." };
         var name = new Option<string?>("--name") { Description = "The Triton model's name (default: the model's name in lower case)." };
@@ -32,7 +34,7 @@ internal static class ExportCommand
         var trt = new TensorRtOptions();
         var command = new Command("export", "Export a model to ONNX (dynamic batch, height and width, or --static), then verify the file in ONNX Runtime against the model. Give --out, --triton, or both.")
         {
-            output, labels, fused, fp16, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, tolerance,
+            output, labels, fused, fp16, int8, minAgreement, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, tolerance,
         };
         trt.AddTo(command);
         model.AddTo(command);
@@ -43,6 +45,7 @@ internal static class ExportCommand
                 Opset = result.GetValue(opset),
                 Flavour = result.GetValue(fused) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
                 Float16 = result.GetValue(fp16),
+                Int8 = result.GetValue(int8),
                 Labels = result.GetValue(labels),
                 StaticSize = result.GetValue(fixedSize) is { } size ? Format.ParseSize(size, "--static") : null,
             };
@@ -54,6 +57,7 @@ internal static class ExportCommand
                 TritonName = result.GetValue(name),
                 Triton = Triton(result, maxBatch, instances, queueDelay, warmup, tensorRt, trt),
                 Tolerance = result.GetValue(tolerance),
+                MinimumAgreement = result.GetValue(minAgreement),
             };
             if (options.StaticSize is { } fixedShape && request.Triton.TensorRt?.Profile is { } profile
                 && new[] { profile.Min, profile.Opt, profile.Max }.Any(p => (p.Height, p.Width) != fixedShape))
@@ -78,9 +82,10 @@ internal static class ExportCommand
             using (var progress = new ProgressLine(console.Err, "export", ExportVerification.Runs + 2, "stages"))
                 export = VerifiedExport.Run(network, request with { Progress = (done, _, stage) => progress.Report(done, stage, worthALine: true) });
             foreach (var run in export.Runs)
-                console.Out.WriteLine($"verified input [{string.Join(", ", run.Shape)}]: max |ONNX Runtime − TorchSharp| = {run.MaxAbsoluteDifference:0.00E+0}");
+                console.Out.WriteLine($"verified input [{string.Join(", ", run.Shape)}]: max |ONNX Runtime − TorchSharp| = {run.MaxAbsoluteDifference:0.00E+0}, " +
+                                      $"classes agree on {100 * run.LabelAgreement:F2} % of the pixels");
             if (export.TritonEntry is not null) console.Out.WriteLine($"Triton repository entry written to {export.TritonEntry}");
-            console.Out.WriteLine($"{export.OnnxPath}: {new FileInfo(export.OnnxPath).Length / 1e6:F1} MB, {export.Model.Graph.Node.Count} nodes, opset {options.Opset}, {options.Flavour.ToString().ToLowerInvariant()}{(options.Float16 ? ", float16" : "")}");
+            console.Out.WriteLine($"{export.OnnxPath}: {new FileInfo(export.OnnxPath).Length / 1e6:F1} MB, {export.Model.Graph.Node.Count} nodes, opset {options.Opset}, {options.Flavour.ToString().ToLowerInvariant()}{(options.Float16 ? ", float16" : "")}{(options.Int8 ? ", int8 linear layers" : "")}");
             return 0;
         });
         return command;
