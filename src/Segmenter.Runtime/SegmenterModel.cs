@@ -40,6 +40,24 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
     /// <summary>The number of parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
+    /// <summary>The precision of the transformer blocks' matrix products at inference.</summary>
+    public ComputePrecision Precision { get; private set; } = ComputePrecision.Float32;
+
+    /// <summary>
+    /// Sets the precision of the transformer blocks' matrix products at inference (see <see cref="ComputePrecision"/>).
+    /// bfloat16 copies of those weights are made now, from the weights as they are: call it after loading a checkpoint.
+    /// Training (train mode) always computes in float32.
+    /// </summary>
+    public void SetPrecision(ComputePrecision precision)
+    {
+        foreach (var (_, module) in named_modules())
+        {
+            if (module is Mlp mlp) mlp.SetPrecision(precision);
+            else if (module is SelfAttention attention) attention.SetPrecision(precision);
+        }
+        Precision = precision;
+    }
+
     /// <summary>Every state-dict key with its shape, in state-dict order (the format of the reference's key listings).</summary>
     public IReadOnlyList<(string Key, long[] Shape)> StateDictShapes() =>
         state_dict().Select(pair => (pair.Key, pair.Value.shape)).ToList();

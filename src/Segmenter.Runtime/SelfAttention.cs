@@ -16,6 +16,7 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
     private readonly long width;
     private readonly long heads;
     private readonly double dropout;
+    private readonly ReducedPrecisionLinear qkvReduced = new(), projReduced = new();
 
     /// <summary>Creates the layer (weights are initialised by <see cref="Initialization.Reference"/>).</summary>
     public SelfAttention(long width, long heads, double dropout) : base("attn")
@@ -29,9 +30,36 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The precision of the products at inference (call after the weights are loaded).</summary>
+    public void SetPrecision(ComputePrecision precision)
+    {
+        qkvReduced.Set(qkv, precision);
+        projReduced.Set(proj, precision);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            qkvReduced.Dispose();
+            projReduced.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
+        if (!training && qkvReduced.Active)
+        {
+            // q, k, v and the attention in bfloat16 (the fused kernel accumulates its softmax in float32); the result in float32.
+            long batch = x.shape[0], tokens = x.shape[1];
+            using var scope = NewDisposeScope();
+            var parts = qkvReduced.Call(x).view(batch, tokens, 3, heads, width / heads).permute(2, 0, 3, 1, 4).unbind(0);
+            var attended = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2]);
+            return projReduced.Call(attended.transpose(1, 2).reshape(batch, tokens, width)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        }
         var (q, k, v) = Split(x);
         var y = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? dropout : 0.0);   // [B, h, T, D/h]
         y = proj.call(y.transpose(1, 2).reshape(x.shape[0], x.shape[1], width));                   // [B, T, D]

@@ -85,6 +85,13 @@ public sealed class EvaluationReportTests : IDisposable
         var int8Score = Eval("--onnx", int8, "--mode", "whole").GetProperty("mIoU").GetDouble();
         Assert.True(Math.Abs(floatScore - int8Score) <= 0.5, $"float32 mIoU {floatScore}, int8 {int8Score}");
 
+        // bfloat16 products in the TorchSharp engine: within a point of float32.
+        var bf16Score = Eval(spec, "--checkpoint", checkpoint, "--mode", "whole", "--precision", "bf16").GetProperty("mIoU").GetDouble();
+        Assert.True(Math.Abs(floatScore - bf16Score) <= 1.0, $"float32 mIoU {floatScore}, bf16 {bf16Score}");
+        var (badExit, _, badError) = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "folder", "--precision", "fp8");
+        Assert.Equal(1, badExit);
+        Assert.Contains("--precision 'fp8': use float32 or bf16", badError);
+
         var (exit, _, error) = CliTests.Run("eval", "--onnx", onnx, "--data", data, "--dataset", "folder", "--trt-fp16");
         Assert.Equal(1, exit);
         Assert.Contains("add --provider tensorrt", error);

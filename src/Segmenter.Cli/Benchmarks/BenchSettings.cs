@@ -2,4 +2,4 @@ namespace Segmenter.Cli.Benchmarks;
 
 /// <summary>What to measure; <paramref name="Onnx"/> is the ONNX backends' session (provider, TensorRT settings).</summary>
 internal sealed record BenchSettings(int Height, int Width, int Batch, int Threads, int Warmup, int Iterations, bool Train, bool Profile,
-    Segmenter.Export.OnnxSessionOptions? Onnx = null);
+    Segmenter.Export.OnnxSessionOptions? Onnx = null, Segmenter.Runtime.ComputePrecision Precision = Segmenter.Runtime.ComputePrecision.Float32);

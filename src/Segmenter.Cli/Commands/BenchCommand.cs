@@ -37,12 +37,14 @@ internal static class BenchCommand
         };
         var onnx = new OnnxRuntimeOptions();
         onnx.AddTo(command, withFile: false);
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
         command.SetAction(result =>
         {
             var sizes = result.GetValue(size)!.Select(text => Format.ParseSize(text, "--size")).ToList();
             var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
                 Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
-                onnx.Session(result, console));
+                onnx.Session(result, console), precision.Read(result, console, onCpu: true));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
             var loadBefore = MachineLoad.OtherProcesses(TimeSpan.FromSeconds(1));
             var peak = MatmulPeak.Measure(settings.Threads);
@@ -67,7 +69,7 @@ internal static class BenchCommand
             double peakGflops = peak.Gflops;
             string setBy = peak.SetBy;
             // The peak is the CPU's float32 rate: int8 results and results on a GPU provider are not measured against it.
-            bool Float32OnCpu(BenchResult r) => r.Backend == "torch" || (r.Backend != "onnx-int8" && (settings.Onnx?.Provider ?? "cpu") == "cpu");
+            bool Float32OnCpu(BenchResult r) => r.Backend == "torch" || (r.Backend != "torch-bf16" && (r.Backend != "onnx-int8" && (settings.Onnx?.Provider ?? "cpu") == "cpu"));
             var fastest = results.Where(Float32OnCpu).MaxBy(r => r.GflopsPerSecond);
             if (fastest is not null && fastest.GflopsPerSecond > peakGflops)
             {

@@ -26,6 +26,7 @@ internal static class EvalCommand
         var report = new Option<string?>("--report") { Description = "Also write an HTML report to this folder (opens offline): metrics, per-class IoU, confusion, best and worst images." };
         var inference = new InferenceChoice();
         var onnx = new OnnxRuntimeOptions();
+        var precision = new PrecisionOption();
         var command = new Command("eval", "Evaluate a model (or, with --onnx, an exported file in ONNX Runtime) on a dataset split: aAcc, mIoU, mAcc and per-class IoU/Acc.")
         {
             data, dataset, split, json, report,
@@ -33,13 +34,14 @@ internal static class EvalCommand
         model.AddTo(command);
         inference.AddTo(command);
         onnx.AddTo(command);
+        precision.AddTo(command);
         model.Model.Arity = ArgumentArity.ZeroOrOne;
         command.SetAction(result =>
         {
             var set = DatasetReader.Open(DatasetLayouts.Parse(result.GetValue(dataset)!), result.GetValue(data)!, result.GetValue(split)!);
             var reportFolder = result.GetValue(report);
             if (reportFolder is not null) EvaluationReport.CheckFolder(reportFolder);   // before the work, not after it
-            var (evaluate, spec, owner) = Open(result, model, onnx, console);
+            var (evaluate, spec, owner) = Open(result, model, onnx, precision, console);
             using var _owner = owner;
             var options = inference.Read(result, spec);
             var clock = Stopwatch.StartNew();
@@ -76,7 +78,7 @@ internal static class EvalCommand
 
     /// <summary>How to evaluate: the model on its device or, with --onnx, the exported file in ONNX Runtime; the spec; what to dispose.</summary>
     private static (Func<SegmentationDataset, InferenceOptions, Action<int, int>, Action<int, LabelMap, LabelMap>?, SegmentationMetrics> Evaluate, SegmenterSpec Spec, IDisposable Owner) Open(
-        ParseResult result, ModelOptions model, OnnxRuntimeOptions onnx, CliConsole console)
+        ParseResult result, ModelOptions model, OnnxRuntimeOptions onnx, PrecisionOption precision, CliConsole console)
     {
         if (result.GetValue(onnx.File) is not null)
         {
@@ -87,6 +89,7 @@ internal static class EvalCommand
         if (string.IsNullOrEmpty(result.GetValue(model.Model)))
             throw new ArgumentException("give a model with --checkpoint, or --onnx model.onnx");
         var (network, device) = model.Build(result, console, checkpointRequired: true);
+        precision.Apply(result, console, network);
         return ((set, options, progress, observe) => DatasetEvaluation.Evaluate(network, set, options, device, progress, observe), network.Specification, network);
     }
 }

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Segmenter.Dsl;
 using Segmenter.Export;
+using Segmenter.Runtime;
 using Segmenter.Spec;
 using static TorchSharp.torch;
 
@@ -60,7 +61,8 @@ internal sealed class OnnxRuntimeOptions
     /// The forward function (CPU tensors in and out), the spec and what to dispose: the ONNX file's session with --onnx,
     /// otherwise the model the model options describe.
     /// </summary>
-    public (Func<Tensor, Tensor> Run, SegmenterSpec Spec, IDisposable Owner) Open(ParseResult result, ModelOptions model, CliConsole console)
+    public (Func<Tensor, Tensor> Run, SegmenterSpec Spec, IDisposable Owner) Open(ParseResult result, ModelOptions model, CliConsole console,
+        Action<SegmenterModel>? prepare = null)
     {
         if (result.GetValue(File) is { } onnxPath)
         {
@@ -87,6 +89,7 @@ internal sealed class OnnxRuntimeOptions
             throw new ArgumentException("give a model (zoo name, file.seg[:Model] or variant.yml) or --onnx model.onnx");
         var (network, device) = model.Build(result, console);
         network.eval();
+        prepare?.Invoke(network);
         return (images =>
         {
             using var onDevice = images.to(device);

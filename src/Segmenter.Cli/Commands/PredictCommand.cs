@@ -31,10 +31,12 @@ internal static class PredictCommand
         var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors (log-probabilities in multi-scale mode, which averages probabilities).", Arity = ArgumentArity.ZeroOrOne };
         var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
         var onnx = new OnnxRuntimeOptions();
+        var precision = new PrecisionOption();
         var inference = new InferenceChoice();
         var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch };
         model.AddTo(command);
         onnx.AddTo(command);
+        precision.AddTo(command);
         inference.AddTo(command);
         model.Model.Arity = ArgumentArity.ZeroOrOne;
         command.SetAction(result =>
@@ -59,7 +61,7 @@ internal static class PredictCommand
                                                 "predict them in separate runs with different --out folders, or rename them");
             }
 
-            var (run, spec, owner) = onnx.Open(result, model, console);
+            var (run, spec, owner) = onnx.Open(result, model, console, network => precision.Apply(result, console, network));
             using var _owner = owner;
             if (tensorPath is not null)
             {
