@@ -9,7 +9,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly Linear fc1;
     private readonly Linear fc2;
     private readonly Dropout? drop;
-    private readonly ReducedPrecisionLinear fc1Reduced = new(), fc2Reduced = new();
+    private readonly ReducedPrecisionLinear fc1Reduced, fc2Reduced;
 
     /// <summary>Creates the layer (weights are initialised by <see cref="Initialization.Reference"/>).</summary>
     public Mlp(long width, long hiddenWidth, double dropout) : base("mlp")
@@ -18,13 +18,15 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         fc2 = nn.Linear(hiddenWidth, width);
         if (dropout > 0) drop = nn.Dropout(dropout);
         RegisterComponents();
+        fc1Reduced = new ReducedPrecisionLinear(fc1);
+        fc2Reduced = new ReducedPrecisionLinear(fc2);
     }
 
-    /// <summary>The precision of the two products at inference (call after the weights are loaded).</summary>
+    /// <summary>The precision of the two products (call after the weights are loaded; again to refresh the inference copy).</summary>
     public void SetPrecision(ComputePrecision precision)
     {
-        fc1Reduced.Set(fc1, precision);
-        fc2Reduced.Set(fc2, precision);
+        fc1Reduced.Set(precision);
+        fc2Reduced.Set(precision);
     }
 
     /// <inheritdoc />
@@ -41,12 +43,13 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        if (!training && fc1Reduced.Active)
+        if (fc1Reduced.Active)
         {
-            // bfloat16 products; GELU and the result in float32.
-            using var hidden = fc1Reduced.Call(x).to(ScalarType.Float32);
-            using var activated = nn.functional.gelu(hidden);
-            return fc2Reduced.Call(activated).to(ScalarType.Float32);
+            // bfloat16 products; GELU, dropout and the result in float32.
+            var hidden = nn.functional.gelu(fc1Reduced.Call(x, training).to(ScalarType.Float32));
+            if (drop is not null) hidden = drop.call(hidden);
+            var output = fc2Reduced.Call(hidden, training).to(ScalarType.Float32);
+            return drop is null ? output : drop.call(output);
         }
         x = nn.functional.gelu(fc1.call(x));
         if (drop is not null) x = drop.call(x);

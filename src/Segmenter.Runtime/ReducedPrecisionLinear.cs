@@ -5,28 +5,40 @@ using static TorchSharp.torch;
 namespace Segmenter.Runtime;
 
 /// <summary>
-/// A linear layer's bfloat16 copy for inference: made from the float32 weights when the precision is set (so after the
-/// weights are loaded), freed when it is set back. The float32 parameters stay the model's weights.
+/// A linear layer's products in bfloat16. At inference, from a bfloat16 copy of the weights made when the precision is set
+/// (so after the weights are loaded); in training, from the float32 weights cast at each call, so gradients reach the
+/// float32 master weights the optimiser updates.
 /// </summary>
 internal sealed class ReducedPrecisionLinear : IDisposable
 {
+    private readonly Linear linear;
     private Tensor? weight, bias;
 
-    /// <summary>True while a bfloat16 copy exists.</summary>
-    public bool Active => weight is not null;
+    public ReducedPrecisionLinear(Linear linear) => this.linear = linear;
 
-    /// <summary>Makes (or frees, for float32) the copy of <paramref name="linear"/>'s weights.</summary>
-    public void Set(Linear linear, ComputePrecision precision)
+    /// <summary>True when the products are in bfloat16.</summary>
+    public bool Active { get; private set; }
+
+    /// <summary>Sets the precision; bfloat16 (re)makes the inference copy from the weights as they are now.</summary>
+    public void Set(ComputePrecision precision)
     {
         Dispose();
-        if (precision != ComputePrecision.BFloat16) return;
+        Active = precision == ComputePrecision.BFloat16;
+        if (!Active) return;
         using var noGrad = no_grad();
         weight = linear.weight!.detach().to(ScalarType.BFloat16);
         bias = linear.bias?.detach().to(ScalarType.BFloat16);
     }
 
     /// <summary>x·Wᵀ + b in bfloat16 (x is converted if it is not already); the result stays bfloat16.</summary>
-    public Tensor Call(Tensor x) => nn.functional.linear(x.dtype == ScalarType.BFloat16 ? x : x.to(ScalarType.BFloat16), weight!, bias);
+    public Tensor Call(Tensor x, bool training)
+    {
+        var input = x.dtype == ScalarType.BFloat16 ? x : x.to(ScalarType.BFloat16);
+        if (!training) return nn.functional.linear(input, weight!, bias);
+        using var w = linear.weight!.to(ScalarType.BFloat16);
+        using var b = linear.bias?.to(ScalarType.BFloat16);
+        return nn.functional.linear(input, w, b);
+    }
 
     /// <inheritdoc />
     public void Dispose()

@@ -40,13 +40,14 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
     /// <summary>The number of parameters.</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
-    /// <summary>The precision of the transformer blocks' matrix products at inference.</summary>
+    /// <summary>The precision of the transformer blocks' matrix products.</summary>
     public ComputePrecision Precision { get; private set; } = ComputePrecision.Float32;
 
     /// <summary>
-    /// Sets the precision of the transformer blocks' matrix products at inference (see <see cref="ComputePrecision"/>).
-    /// bfloat16 copies of those weights are made now, from the weights as they are: call it after loading a checkpoint.
-    /// Training (train mode) always computes in float32.
+    /// Sets the precision of the transformer blocks' matrix products (see <see cref="ComputePrecision"/>). For inference,
+    /// bfloat16 copies of those weights are made now, from the weights as they are: call it after loading a checkpoint, and
+    /// again after training changed them. In train mode the float32 weights are cast at each product, so they stay the
+    /// master weights the optimiser updates.
     /// </summary>
     public void SetPrecision(ComputePrecision precision)
     {

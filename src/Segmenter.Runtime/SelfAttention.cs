@@ -16,7 +16,7 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
     private readonly long width;
     private readonly long heads;
     private readonly double dropout;
-    private readonly ReducedPrecisionLinear qkvReduced = new(), projReduced = new();
+    private readonly ReducedPrecisionLinear qkvReduced, projReduced;
 
     /// <summary>Creates the layer (weights are initialised by <see cref="Initialization.Reference"/>).</summary>
     public SelfAttention(long width, long heads, double dropout) : base("attn")
@@ -28,13 +28,15 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
         proj = nn.Linear(width, width);
         if (dropout > 0) proj_drop = nn.Dropout(dropout);
         RegisterComponents();
+        qkvReduced = new ReducedPrecisionLinear(qkv);
+        projReduced = new ReducedPrecisionLinear(proj);
     }
 
-    /// <summary>The precision of the products at inference (call after the weights are loaded).</summary>
+    /// <summary>The precision of the products (call after the weights are loaded; again to refresh the inference copy).</summary>
     public void SetPrecision(ComputePrecision precision)
     {
-        qkvReduced.Set(qkv, precision);
-        projReduced.Set(proj, precision);
+        qkvReduced.Set(precision);
+        projReduced.Set(precision);
     }
 
     /// <inheritdoc />
@@ -51,14 +53,14 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        if (!training && qkvReduced.Active)
+        if (qkvReduced.Active)
         {
             // q, k, v and the attention in bfloat16 (the fused kernel accumulates its softmax in float32); the result in float32.
             long batch = x.shape[0], tokens = x.shape[1];
-            using var scope = NewDisposeScope();
-            var parts = qkvReduced.Call(x).view(batch, tokens, 3, heads, width / heads).permute(2, 0, 3, 1, 4).unbind(0);
-            var attended = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2]);
-            return projReduced.Call(attended.transpose(1, 2).reshape(batch, tokens, width)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+            var parts = qkvReduced.Call(x, training).view(batch, tokens, 3, heads, width / heads).permute(2, 0, 3, 1, 4).unbind(0);
+            var attended = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2], p: training ? dropout : 0.0);
+            var output = projReduced.Call(attended.transpose(1, 2).reshape(batch, tokens, width), training).to(ScalarType.Float32);
+            return proj_drop is null ? output : proj_drop.call(output);
         }
         var (q, k, v) = Split(x);
         var y = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? dropout : 0.0);   // [B, h, T, D/h]

@@ -100,6 +100,7 @@ public sealed class Trainer
             Note?.Invoke($"resumed from {resumeFrom} at step {state.Iteration}");
         }
         var run = options with { Seed = seed };
+        model.SetPrecision(run.Precision);   // after the resumed weights are in
         var record = Record;
         record.WriteConfig(Configuration(run, resumeFrom, state.Iteration));
         record.Start(state.Iteration);
@@ -200,6 +201,7 @@ public sealed class Trainer
             ["iters"] = run.Iterations, ["batch"] = run.BatchSize, ["accumulate"] = run.Accumulate, ["crop"] = run.CropSize,
             ["lr"] = run.LearningRate, ["min_lr"] = run.MinimumLearningRate, ["momentum"] = run.Momentum, ["weight_decay"] = run.WeightDecay,
             ["seed"] = run.Seed, ["checkpoint_every"] = run.CheckpointEvery, ["eval_every"] = run.EvaluateEvery, ["log_every"] = run.LogEvery,
+            ["precision"] = run.Precision == ComputePrecision.BFloat16 ? "bf16" : "float32",
             ["workers"] = run.Workers, ["skip_bad_samples"] = run.SkipBadSamples, ["out"] = Path.GetFullPath(run.OutputDirectory), ["overwrite"] = run.Overwrite,
             ["resume"] = resumeFrom is null ? null : Path.GetFullPath(resumeFrom), ["resumed_at_step"] = step,
             ["eval"] = new JsonObject
@@ -244,6 +246,7 @@ public sealed class Trainer
     private SegmentationMetrics Evaluate(TorchSharp.Modules.SummaryWriter writer, int iteration)
     {
         var inference = options.Evaluation ?? InferenceOptions.ForWindow(InferenceMode.Slide, options.CropSize);
+        if (options.Precision != ComputePrecision.Float32) model.SetPrecision(options.Precision);   // the inference copy, from the weights as trained so far
         var metrics = DatasetEvaluation.Evaluate(model, validationSet!, inference, device, onImage: (done, total) => EvaluationProgress?.Invoke(done, total));
         writer.add_scalar("val/mIoU", (float)metrics.MeanIoU, iteration);
         writer.add_scalar("val/aAcc", (float)metrics.PixelAccuracy, iteration);

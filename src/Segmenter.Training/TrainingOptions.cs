@@ -38,6 +38,9 @@ public sealed record TrainingOptions
     /// <summary>Evaluate on the validation split every this many steps (0: only at the end).</summary>
     public int EvaluateEvery { get; init; }
 
+    /// <summary>The precision of the transformer blocks' products (bfloat16: weights, norms, loss and optimiser stay float32).</summary>
+    public Segmenter.Runtime.ComputePrecision Precision { get; init; } = Segmenter.Runtime.ComputePrecision.Float32;
+
     /// <summary>A metrics.jsonl line every this many steps (and at the last).</summary>
     public int LogEvery { get; init; } = 1;
 

@@ -141,6 +141,21 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Bf16_training_records_its_precision_and_is_refused_for_torchrun()
+    {
+        var output = Path.Combine(folder.FullName, "bf16");
+        var (exit, _, error) = Train(output, "--precision", "bf16");
+        Assert.True(exit == 0, error);
+        Assert.Contains("\"precision\": \"bf16\"", File.ReadAllText(Path.Combine(output, "config.json")));
+        var weights = SafeTensors.Read(Path.Combine(output, "last.safetensors"));
+        Assert.All(weights.Tensors.Where(t => t.Key.EndsWith(".weight")), t => Assert.Equal(TorchSharp.torch.ScalarType.Float32, t.Value.dtype));   // master weights stay float32
+        foreach (var (_, tensor) in weights.Tensors) tensor.Dispose();
+        var (refused, _, refusal) = Train(Path.Combine(folder.FullName, "bf16-torchrun"), "--precision", "bf16", "--engine", "torchrun", "--dry-run");
+        Assert.Equal(1, refused);
+        Assert.Contains("takes --amp bf16", refusal);
+    }
+
+    [Fact]
     public void Non_finite_inputs_are_reported_not_passed_silently()
     {
         var tensor = Path.Combine(folder.FullName, "nan.safetensors");

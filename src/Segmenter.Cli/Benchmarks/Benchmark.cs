@@ -35,6 +35,7 @@ internal static class Benchmark
         switch (backend)
         {
             case "torch" when settings.Train:
+                model.SetPrecision(settings.Precision);
                 runOnce = TrainingStep(model, images, spec, owned);
                 break;
             case "torch":
@@ -72,7 +73,7 @@ internal static class Benchmark
             double flopsPerImage = SpecMetrics.Flops(spec, settings.Height, settings.Width).Total * (settings.Train ? 3 : 1);
             double imagesPerSecond = settings.Batch / (median / 1000);
             double gflopsPerSecond = flopsPerImage * imagesPerSecond / 1e9;
-            return new BenchResult(spec.Name, backend == "torch" && !settings.Train && settings.Precision == ComputePrecision.BFloat16 ? "torch-bf16" : backend, settings.Height, settings.Width, settings.Batch, settings.Threads, settings.Train, median, p90, imagesPerSecond,
+            return new BenchResult(spec.Name, backend == "torch" && settings.Precision == ComputePrecision.BFloat16 ? "torch-bf16" : backend, settings.Height, settings.Width, settings.Batch, settings.Threads, settings.Train, median, p90, imagesPerSecond,
                 flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations))
             {
                 TokenMixingShare = TokenMixingFlops(spec, settings.Height, settings.Width) / SpecMetrics.Flops(spec, settings.Height, settings.Width).Total,

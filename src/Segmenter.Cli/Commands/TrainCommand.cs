@@ -50,12 +50,14 @@ internal static class TrainCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Start afresh even if --out holds a run's checkpoints (they are replaced); without it such a run is refused." };
         var engine = new Option<string>("--engine") { Description = "torchsharp (this process, one device) or torchrun (PyTorch's distributed engine: DDP/FSDP, mixed precision, several GPUs and machines).", DefaultValueFactory = _ => "torchsharp" };
         var torchrun = new TorchrunOptions();
+        var precision = new PrecisionOption();
         var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation), in TorchSharp or on PyTorch with torchrun.")
         {
             model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, logEvery, checkpointEvery, output, resume, init, device, seed,
             workers, skipBad, trainSplit, valSplit, overwrite, engine,
         };
         torchrun.AddTo(command);
+        precision.AddTo(command);
         command.SetAction(result =>
         {
             var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
@@ -79,8 +81,11 @@ internal static class TrainCommand
                 SkipBadSamples = result.GetValue(skipBad),
                 OutputDirectory = result.GetValue(output)!,
                 Overwrite = result.GetValue(overwrite),
+                Precision = precision.Read(result, console, onCpu: !result.GetValue(device)!.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)),
             };
             recipe.Validate();
+            if (engineName == "torchrun" && recipe.Precision != ComputePrecision.Float32)
+                throw new ArgumentException("--precision is the TorchSharp engine's; the torchrun engine takes --amp bf16 (PyTorch's autocast)");
             bool resuming = result.GetResult(resume) is not null;
             if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
             if (engineName == "torchrun")
