@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Segmenter.Runtime;
 
 /// <summary>The transformer MLP: fc1, exact (erf) GELU, dropout, fc2, dropout — the reference's <c>FeedForward</c>.</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+public sealed class Mlp : nn.Module<Tensor, Tensor>, IReducedPrecision
 {
     private readonly Linear fc1;
     private readonly Linear fc2;

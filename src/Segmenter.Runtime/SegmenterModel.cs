@@ -52,10 +52,7 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
     public void SetPrecision(ComputePrecision precision)
     {
         foreach (var (_, module) in named_modules())
-        {
-            if (module is Mlp mlp) mlp.SetPrecision(precision);
-            else if (module is SelfAttention attention) attention.SetPrecision(precision);
-        }
+            if (module is IReducedPrecision reduced) reduced.SetPrecision(precision);
         Precision = precision;
     }
 

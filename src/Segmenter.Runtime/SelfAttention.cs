@@ -8,7 +8,7 @@ namespace Segmenter.Runtime;
 /// the qkv output viewed as [B, T, 3, h, D/h] gives q, k, v; softmax(q·kᵀ / √(D/h))·v; heads merged; proj.
 /// Uses torch's fused scaled_dot_product_attention, which computes the same thing.
 /// </summary>
-public sealed class SelfAttention : nn.Module<Tensor, Tensor>
+public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IReducedPrecision
 {
     private readonly Linear qkv;
     private readonly Linear proj;
