@@ -37,6 +37,7 @@ public static class Program
             EvalCommand.Create(console),
             BenchCommand.Create(console),
             QuickstartCommand.Create(console),
+            ServeCommand.Create(console),
         };
         try
         {

@@ -178,13 +178,19 @@ public sealed class OnnxSession : IDisposable
     {
         var storage = tensor.dtype switch
         {
-            ScalarType.Float32 => tensor.storage<float>().data_ptr(),
-            ScalarType.Byte => tensor.storage<byte>().data_ptr(),
-            ScalarType.Int64 => tensor.storage<long>().data_ptr(),
+            ScalarType.Float32 => Address(tensor.storage<float>()),
+            ScalarType.Byte => Address(tensor.storage<byte>()),
+            ScalarType.Int64 => Address(tensor.storage<long>()),
             _ => throw new ArgumentException($"tensors of {tensor.dtype} are not passed to ONNX Runtime here"),
         };
         var pointer = storage + (nint)(tensor.storage_offset() * tensor.element_size());
         return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, pointer, tensor.numel() * tensor.element_size());
+    }
+
+    /// <summary>The storage's address; the storage object's own tensor handle is freed at once, not when the collector finalises it.</summary>
+    private static IntPtr Address<T>(Storage<T> storage) where T : unmanaged
+    {
+        using (storage) return storage.data_ptr();
     }
 
     private static void AddProvider(SessionOptions sessionOptions, OnnxSessionOptions options)

@@ -33,6 +33,31 @@ public static class NativeSettings
         }
     }
 
+    /// <summary>
+    /// For a long-running process (a server): every native allocation of <paramref name="bytes"/> or more is mapped on its own
+    /// and returned to the system when freed. glibc otherwise serves allocations up to 32 MB from its heaps once it has freed
+    /// one that size, and a server's stream of request-sized buffers (3 MB for a 512² image) fragments them: measured with
+    /// <c>segmenter serve</c> at 8 clients, resident memory grew by about 10 MB/s without it and stayed within 3 % with 1 MB.
+    /// Returns false where the C library does not offer it.
+    /// </summary>
+    public static bool MapLargeAllocations(int bytes = 1 << 20)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return MemoryOption(MmapThreshold, bytes) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private const int MmapThreshold = -3;   // glibc's M_MMAP_THRESHOLD
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int MemoryOption(int parameter, int value);
+
 #pragma warning disable CA2255 // The settings must precede libtorch's first allocation, whichever Segmenter type is used first.
     [ModuleInitializer]
     internal static void OnLoad() => Apply();

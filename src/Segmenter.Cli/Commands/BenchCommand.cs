@@ -17,7 +17,7 @@ internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var models = new Argument<string[]>("models") { Description = "Zoo models, spec files (file.seg[:Model]) or variant.yml files.", Arity = ArgumentArity.OneOrMore };
+        var models = new Argument<string[]>("models") { Description = "Zoo models, spec files (file.seg[:Model]) or variant.yml files.", Arity = ArgumentArity.ZeroOrMore };
         var backends = new Option<string[]>("--backend") { Description = "torch, onnx, onnx-fused or onnx-int8 (repeatable).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "torch" } };
         var size = new Option<string[]>("--size")
         {
@@ -31,10 +31,13 @@ internal static class BenchCommand
         var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
-        var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory.")
+        var serve = new ServeLoadOptions();
+        var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory; " +
+                                           "or, with --serve URL, load a running server.")
         {
             models, backends, size, batch, threads, warmup, iterations, train, profile, json,
         };
+        serve.AddTo(command);
         var onnx = new OnnxRuntimeOptions();
         onnx.AddTo(command, withFile: false);
         var precision = new PrecisionOption();
@@ -42,6 +45,12 @@ internal static class BenchCommand
         command.SetAction(result =>
         {
             var sizes = result.GetValue(size)!.Select(text => Format.ParseSize(text, "--size")).ToList();
+            if (serve.Requested(result))
+            {
+                if (result.GetValue(models)!.Length > 0) throw new ArgumentException("give models to measure in process, or --serve URL to load a server, not both");
+                return serve.Run(result, console, sizes, Math.Max(1, result.GetValue(batch)), result.GetValue(json));
+            }
+            if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
             var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
                 Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
                 onnx.Session(result, console), precision.Read(result, console, onCpu: true));

@@ -57,6 +57,26 @@ internal sealed class OnnxRuntimeOptions
             throw new ArgumentException("--provider and the TensorRT settings apply to an exported file: give --onnx model.onnx (a model runs on --device)");
     }
 
+    /// <summary>An exported file's session with the options' provider, and the spec its metadata holds.</summary>
+    public (OnnxSession Session, SegmenterSpec Spec) OpenFile(string onnxPath, ParseResult result, CliConsole console, int threads = 0)
+    {
+        var session = new OnnxSession(onnxPath, Session(result, console) with { Threads = threads });
+        try
+        {
+            var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
+                : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
+            var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
+                       ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
+            console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({session.Provider})");
+            return (session, spec);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// The forward function (CPU tensors in and out), the spec and what to dispose: the ONNX file's session with --onnx,
     /// otherwise the model the model options describe.
@@ -68,21 +88,8 @@ internal sealed class OnnxRuntimeOptions
         {
             if (!string.IsNullOrEmpty(result.GetValue(model.Model)) || result.GetValue(model.Checkpoint) is not null)
                 throw new ArgumentException("give a model (with --checkpoint) or --onnx model.onnx, not both: the ONNX file holds its model and weights");
-            var session = new OnnxSession(onnxPath, Session(result, console));
-            try
-            {
-                var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
-                    : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
-                var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
-                           ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
-                console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({session.Provider})");
-                return (session.Run, spec, session);
-            }
-            catch
-            {
-                session.Dispose();
-                throw;
-            }
+            var (session, spec) = OpenFile(onnxPath, result, console);
+            return (session.Run, spec, session);
         }
         RefuseWithoutFile(result);
         if (string.IsNullOrEmpty(result.GetValue(model.Model)))

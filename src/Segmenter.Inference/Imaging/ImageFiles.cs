@@ -16,6 +16,26 @@ public static class ImageFiles
     }
 
     /// <summary>
+    /// Decodes an image held in memory (an upload) to RGB; <paramref name="name"/> names it in errors. Images of more than
+    /// <paramref name="maximumPixels"/> pixels are refused from their header, before any pixel memory is taken.
+    /// </summary>
+    public static RgbImage DecodeRgb(byte[] data, string name, long maximumPixels = MaximumPixels)
+    {
+        using var skData = SKData.CreateCopy(data);
+        using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded (PNG, JPEG, …)");
+        using var bitmap = Decode(codec, name, SKColorType.Rgba8888, maximumPixels);
+        return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
+    }
+
+    /// <summary>The PNG encoding of <paramref name="image"/>.</summary>
+    public static byte[] EncodePng(RgbImage image)
+    {
+        var stream = new MemoryStream();
+        EncodeTo(stream, new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque), image.ToRgba(), SKEncodedImageFormat.Png, 100, "the image");
+        return stream.ToArray();
+    }
+
+    /// <summary>
     /// Reads a label image: an 8-bit grey PNG gives its values; a palette (indexed) PNG gives its
     /// palette indices, not its colours. Other images are refused: a label must not be guessed from colours.
     /// </summary>
@@ -61,9 +81,14 @@ public static class ImageFiles
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image file '{path}' does not exist", path);
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded (PNG, JPEG, …)");
+        return Decode(codec, path, colorType, MaximumPixels);
+    }
+
+    private static SKBitmap Decode(SKCodec codec, string path, SKColorType colorType, long maximumPixels)
+    {
         long pixels = (long)codec.Info.Width * codec.Info.Height;
-        if (codec.Info.Width < 1 || codec.Info.Height < 1 || pixels > MaximumPixels)
-            throw new InvalidDataException($"{path}: the image claims {codec.Info.Width}×{codec.Info.Height} pixels; at most {MaximumPixels.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} are accepted");
+        if (codec.Info.Width < 1 || codec.Info.Height < 1 || pixels > maximumPixels)
+            throw new InvalidDataException($"{path}: the image claims {codec.Info.Width}×{codec.Info.Height} pixels; at most {maximumPixels.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} are accepted");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, colorType, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
@@ -100,9 +125,14 @@ public static class ImageFiles
 
     private static void Encode(string path, SKImageInfo info, byte[] pixels, SKEncodedImageFormat format = SKEncodedImageFormat.Png, int quality = 100)
     {
+        AtomicFile.Write(path, stream => EncodeTo(stream, info, pixels, format, quality, path));
+    }
+
+    private static void EncodeTo(Stream stream, SKImageInfo info, byte[] pixels, SKEncodedImageFormat format, int quality, string name)
+    {
         using var data = SKData.CreateCopy(pixels);
         using var image = SKImage.FromPixels(info, data, info.RowBytes) ?? throw new InvalidOperationException("could not wrap pixels for encoding");
-        using var encoded = image.Encode(format, quality) ?? throw new InvalidOperationException($"could not encode {path}");
-        AtomicFile.Write(path, stream => encoded.SaveTo(stream));
+        using var encoded = image.Encode(format, quality) ?? throw new InvalidOperationException($"could not encode {name}");
+        encoded.SaveTo(stream);
     }
 }

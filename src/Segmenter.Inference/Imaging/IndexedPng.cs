@@ -104,39 +104,47 @@ public static class IndexedPng
     }
 
     /// <summary>Writes <paramref name="labels"/> as an 8-bit palette PNG whose palette is <paramref name="palette"/> (RGB per index), atomically.</summary>
-    public static void Write(string path, LabelMap labels, IReadOnlyList<(byte R, byte G, byte B)> palette)
+    public static void Write(string path, LabelMap labels, IReadOnlyList<(byte R, byte G, byte B)> palette) =>
+        AtomicFile.Write(path, stream => WriteTo(stream, labels, palette));
+
+    /// <summary>The 8-bit palette PNG of <paramref name="labels"/> (see <see cref="Write"/>), in memory.</summary>
+    public static byte[] Encode(LabelMap labels, IReadOnlyList<(byte R, byte G, byte B)> palette)
     {
-        AtomicFile.Write(path, stream =>
+        var stream = new MemoryStream();
+        WriteTo(stream, labels, palette);
+        return stream.ToArray();
+    }
+
+    private static void WriteTo(Stream stream, LabelMap labels, IReadOnlyList<(byte R, byte G, byte B)> palette)
+    {
+        stream.Write(Signature);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, labels.Width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), labels.Height);
+        header[8] = 8;   // bit depth
+        header[9] = 3;   // colour type: palette
+        WriteChunk(stream, "IHDR", header);
+
+        var plte = new byte[256 * 3];
+        for (int i = 0; i < Math.Min(256, palette.Count); i++)
         {
-            stream.Write(Signature);
-            var header = new byte[13];
-            BinaryPrimitives.WriteInt32BigEndian(header, labels.Width);
-            BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), labels.Height);
-            header[8] = 8;   // bit depth
-            header[9] = 3;   // colour type: palette
-            WriteChunk(stream, "IHDR", header);
+            plte[3 * i] = palette[i].R;
+            plte[3 * i + 1] = palette[i].G;
+            plte[3 * i + 2] = palette[i].B;
+        }
+        WriteChunk(stream, "PLTE", plte);
 
-            var plte = new byte[256 * 3];
-            for (int i = 0; i < Math.Min(256, palette.Count); i++)
+        var compressed = new MemoryStream();
+        using (var deflater = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            for (int y = 0; y < labels.Height; y++)
             {
-                plte[3 * i] = palette[i].R;
-                plte[3 * i + 1] = palette[i].G;
-                plte[3 * i + 2] = palette[i].B;
+                deflater.WriteByte(0);
+                deflater.Write(labels.Labels, y * labels.Width, labels.Width);
             }
-            WriteChunk(stream, "PLTE", plte);
-
-            var compressed = new MemoryStream();
-            using (var deflater = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
-            {
-                for (int y = 0; y < labels.Height; y++)
-                {
-                    deflater.WriteByte(0);
-                    deflater.Write(labels.Labels, y * labels.Width, labels.Width);
-                }
-            }
-            WriteChunk(stream, "IDAT", compressed.ToArray());
-            WriteChunk(stream, "IEND", Array.Empty<byte>());
-        });
+        }
+        WriteChunk(stream, "IDAT", compressed.ToArray());
+        WriteChunk(stream, "IEND", Array.Empty<byte>());
     }
 
     private static void Unfilter(int filter, byte[] line, byte[] previous, int bytesPerPixel, string path)

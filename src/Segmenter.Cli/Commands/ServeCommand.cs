@@ -1,0 +1,137 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Net;
+using Segmenter.Export;
+using Segmenter.Serving;
+using Segmenter.Serving.Batching;
+using Google.Protobuf;
+using Segmenter.Spec;
+
+namespace Segmenter.Cli.Commands;
+
+/// <summary>
+/// <c>segmenter serve &lt;model|model.onnx&gt; [--checkpoint F] [--engine onnx|torch] [--host H] [--port P] [--max-batch N]
+/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-body-mb M] [--api-key K] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
+/// the Open Inference Protocol (KServe v2) over HTTP, an image endpoint and a page, until SIGTERM or Ctrl+C.
+/// </summary>
+internal static class ServeCommand
+{
+    /// <summary>The environment variable the API key may come from instead of the command line (which other users can read).</summary>
+    public const string ApiKeyVariable = "SEGMENTER_API_KEY";
+
+    public static Command Create(CliConsole console)
+    {
+        var model = new ModelOptions();
+        model.Model.Description = "A zoo model, path/to/file.seg[:Model], a reference variant.yml, or an exported model.onnx.";
+        var engine = new Option<string>("--engine") { Description = "onnx (ONNX Runtime; a model is exported in memory first) or torch (TorchSharp). An .onnx file always runs in ONNX Runtime.", DefaultValueFactory = _ => "onnx" };
+        var name = new Option<string?>("--name") { Description = "The model's name in URLs (default: as export --triton names it, the model's name in lower case)." };
+        var host = new Option<string>("--host") { Description = "The address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface; give --api-key).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "The port (0: any free one).", DefaultValueFactory = _ => 8080 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "The most images in one run of the model (requests of equal size are batched).", DefaultValueFactory = _ => 8 };
+        var maxDelay = new Option<double>("--max-delay-ms") { Description = "How long a request may wait for others of its size to join its batch.", DefaultValueFactory = _ => 5 };
+        var maxQueue = new Option<int>("--max-queue") { Description = "The most requests held at once; past it the server answers 503 with Retry-After at once.", DefaultValueFactory = _ => 16 };
+        var maxPixels = new Option<long>("--max-pixels") { Description = "The most pixels per request (batch × height × width) and per uploaded image.", DefaultValueFactory = _ => 4L * 1024 * 1024 };
+        var maxBody = new Option<double>("--max-body-mb") { Description = "The largest request body in MiB; larger ones are answered 413.", DefaultValueFactory = _ => 64 };
+        var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every call but the health checks and the page (or set {ApiKeyVariable})." };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for the model.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var warmup = new Option<string?>("--warmup") { Description = "Run a full batch of HxW images before listening, so memory is taken at the start (default: the model's size; none to skip)." };
+        var logFormat = new Option<string>("--log-format") { Description = "Request logs on standard output: json (one object per line), text or none.", DefaultValueFactory = _ => "json" };
+        var onnx = new OnnxRuntimeOptions();
+        var precision = new PrecisionOption();
+        var command = new Command("serve", "Serve a model over HTTP: the Open Inference Protocol (KServe v2, as Triton), an image endpoint and a page, Prometheus metrics.")
+        {
+            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, warmup, logFormat,
+        };
+        model.AddTo(command);
+        onnx.AddTo(command, withFile: false);
+        precision.AddTo(command);
+        command.SetAction(result =>
+        {
+            var options = new ServerOptions
+            {
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                Batching = new BatchingOptions(result.GetValue(maxBatch), TimeSpan.FromMilliseconds(result.GetValue(maxDelay)), result.GetValue(maxQueue), result.GetValue(maxPixels)),
+                MaxBodyBytes = (long)(result.GetValue(maxBody) * 1024 * 1024),
+                ApiKey = result.GetValue(apiKey) ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
+                LogFormat = result.GetValue(logFormat)!.Trim().ToLowerInvariant(),
+            };
+            options.Validate();
+            int threadCount = Math.Max(1, result.GetValue(threads));
+            var (served, spec) = OpenEngine(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount);
+            var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served);
+            var warmupText = result.GetValue(warmup);
+            options = options with
+            {
+                Warmup = warmupText?.Trim().ToLowerInvariant() == "none" ? null
+                    : warmupText is null ? (spec.ImageHeight, spec.ImageWidth) : Format.ParseSize(warmupText, "--warmup"),
+            };
+            var server = SegmentationServer.Create(description, served, options);
+            try
+            {
+                server.StartAsync().GetAwaiter().GetResult();
+                var address = server.Address;
+                console.Err.WriteLine($"serving {description.Name} ({spec.Name}, {description.Platform}) at {address}");
+                console.Err.WriteLine($"  page: {address}   protocol: {address}v2/models/{description.Name}   metrics: {address}metrics");
+                console.Err.WriteLine($"  batches of up to {options.Batching.MaxBatch} images within {options.Batching.MaxDelay.TotalMilliseconds:0.#} ms; " +
+                                      $"{options.Batching.MaxQueue} requests at most, then 503; bodies up to {options.MaxBodyBytes / 1048576.0:0.#} MiB; SIGTERM or Ctrl+C stops after answering the requests in flight");
+                if (options.ApiKey is null && !IsLoopback(options.Host))
+                    console.Warning($"listening on {options.Host} without an API key: anyone who reaches this port can use the model; give --api-key (or {ApiKeyVariable})");
+                server.WaitForShutdownAsync().GetAwaiter().GetResult();
+                console.Err.WriteLine("stopping: answering the requests in flight …");
+            }
+            finally
+            {
+                server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            console.Err.WriteLine("stopped");
+            return 0;
+        });
+        return command;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static bool IsLoopback(string host) => host.Trim().ToLowerInvariant() == "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+
+    /// <summary>The engine: an .onnx file's session, a model exported in memory to ONNX Runtime, or the model in TorchSharp.</summary>
+    private static (IInferenceEngine Engine, SegmenterSpec Spec) OpenEngine(ParseResult result, CliConsole console, ModelOptions model, OnnxRuntimeOptions onnx,
+        PrecisionOption precision, string engine, int threads)
+    {
+        if (engine is not ("onnx" or "torch")) throw new ArgumentException($"--engine {engine}: use onnx or torch");
+        TorchSharp.torch.set_num_threads(threads);   // TorchSharp's engine, and the tensor work around ONNX Runtime's
+        var reference = result.GetValue(model.Model)!;
+        if (reference.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (engine == "torch") throw new ArgumentException($"{reference} is an ONNX file, which runs in ONNX Runtime: give a model (zoo name, .seg or variant.yml) for --engine torch");
+            if (result.GetValue(model.Checkpoint) is not null) throw new ArgumentException("an ONNX file holds its weights: leave out --checkpoint");
+            var (session, spec) = onnx.OpenFile(reference, result, console, threads);
+            return (new OnnxEngine(session), spec);
+        }
+        var (network, device) = model.Build(result, console);
+        try
+        {
+            network.eval();
+            if (engine == "torch")
+            {
+                onnx.RefuseWithoutFile(result);
+                precision.Apply(result, console, network);
+                return (new TorchEngine(network, device), network.Specification);
+            }
+            if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
+            var exported = OnnxExporter.Export(network, new OnnxExportOptions { Labels = true });   // labels computed in ONNX Runtime, the logits kept in its memory
+            var session = new OnnxSession(exported.ToByteArray(), onnx.Session(result, console) with { Threads = threads });
+            var spec = network.Specification;
+            network.Dispose();
+            console.Err.WriteLine($"{spec.Name}: exported to ONNX in memory, running in ONNX Runtime ({session.Provider})");
+            return (new OnnxEngine(session), spec);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+}

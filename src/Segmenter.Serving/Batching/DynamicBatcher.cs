@@ -1,0 +1,358 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Segmenter.Export;
+using static TorchSharp.torch;
+
+namespace Segmenter.Serving.Batching;
+
+/// <summary>
+/// Groups requests into runs of the model. Requests of equal height and width that arrive within
+/// <see cref="BatchingOptions.MaxDelay"/> of the oldest waiting one run together, up to <see cref="BatchingOptions.MaxBatch"/>
+/// images. Admission is bounded (<see cref="TryAdmit"/>): past <see cref="BatchingOptions.MaxQueue"/> requests the caller is
+/// told at once, and memory does not grow. One thread runs the model; a request whose caller has gone is skipped.
+/// When a batch fails, its requests run one by one, so only the request that fails is answered with the failure.
+/// </summary>
+public sealed class DynamicBatcher : IDisposable
+{
+    private readonly IInferenceEngine engine;
+    private readonly BatchingOptions options;
+    private readonly ServerMetrics? metrics;
+    private readonly BlockingCollection<Item> incoming = new();
+    private readonly LinkedList<Item> waiting = new();   // the worker's own: items taken from incoming, not yet run
+    private readonly Thread worker;
+    private int admitted, queued;
+    private Tensor? inputs, scratch;   // the worker's own: the input buffer of batches of several requests, the logits buffer
+
+    /// <summary>Starts the worker thread over <paramref name="engine"/> (not owned: the caller disposes it after this).</summary>
+    public DynamicBatcher(IInferenceEngine engine, BatchingOptions options, ServerMetrics? metrics = null)
+    {
+        options.Validate();
+        this.engine = engine;
+        this.options = options;
+        this.metrics = metrics;
+        worker = new Thread(Work) { Name = "segmenter-batcher", IsBackground = true };
+        worker.Start();
+    }
+
+    /// <summary>The requests admitted and not yet released (waiting, running, or being read or answered).</summary>
+    public int Admitted => Volatile.Read(ref admitted);
+
+    /// <summary>The requests waiting for the model.</summary>
+    public int Queued => Volatile.Read(ref queued);
+
+    /// <summary>
+    /// A slot for one request, or null when <see cref="BatchingOptions.MaxQueue"/> requests hold one: the caller answers
+    /// "try later" instead of waiting. Dispose the slot when the request is answered (or its caller has gone).
+    /// </summary>
+    public IDisposable? TryAdmit()
+    {
+        while (true)
+        {
+            int current = Volatile.Read(ref admitted);
+            if (current >= options.MaxQueue) return null;
+            if (Interlocked.CompareExchange(ref admitted, current + 1, current) == current)
+            {
+                metrics?.InFlight.Inc();
+                return new Slot(this);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="images"/> [n, 3, H, W] (normalised float32 on the CPU) in a batch and returns the outputs asked for.
+    /// The batcher keeps its own reference to the images: the caller may dispose its tensor at any time.
+    /// Cancelling <paramref name="cancellation"/> before the run starts drops the request.
+    /// </summary>
+    public Task<BatchResult> RunAsync(Tensor images, Outputs outputs, CancellationToken cancellation = default)
+    {
+        if (images.dim() != 4 || images.shape[1] != 3 || images.dtype != ScalarType.Float32)
+            throw new ArgumentException($"expected float32 images [n, 3, H, W], got {images.dtype} [{string.Join(", ", images.shape)}]");
+        if (images.shape[0] > options.MaxBatch)
+            throw new ArgumentException($"a batch of {images.shape[0]} images is more than the server's maximum of {options.MaxBatch} (--max-batch)");
+        cancellation.ThrowIfCancellationRequested();
+        var own = images.alias();
+        own.DetachFromDisposeScope();
+        var item = new Item(own, outputs);
+        if (cancellation.CanBeCanceled)
+            item.Registration = cancellation.Register(static state => ((Item)state!).Done.TrySetCanceled(), item);
+        try
+        {
+            incoming.Add(item);
+        }
+        catch (InvalidOperationException)
+        {
+            item.Release();
+            throw new OperationCanceledException("the server is shutting down");
+        }
+        Interlocked.Increment(ref queued);
+        metrics?.Queue.Inc();
+        return item.Done.Task;
+    }
+
+    /// <summary>Stops taking requests, runs those already waiting, and waits for the worker (at most <paramref name="timeout"/>).</summary>
+    public bool Drain(TimeSpan timeout)
+    {
+        incoming.CompleteAdding();
+        return worker.Join(timeout);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!incoming.IsAddingCompleted) Drain(TimeSpan.FromSeconds(30));
+        incoming.Dispose();
+        scratch?.Dispose();
+        inputs?.Dispose();
+    }
+
+    private void Work()
+    {
+        using var noGrad = no_grad();
+        while (true)
+        {
+            if (waiting.Count == 0)
+            {
+                if (!incoming.TryTake(out var next, Timeout.Infinite)) return;   // no more will come
+                waiting.AddLast(next);
+            }
+            while (incoming.TryTake(out var more)) waiting.AddLast(more);
+            DropAbandoned();
+            if (waiting.Count == 0) continue;
+
+            var first = waiting.First!.Value;
+            var batch = new List<Item> { first };
+            int images = first.Count;
+            bool full = false;
+            foreach (var other in waiting.Skip(1)) full |= !TryJoin(batch, other, ref images);
+            var deadline = first.Arrived + (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
+            while (!full && images < options.MaxBatch && Stopwatch.GetTimestamp() is var now && now < deadline)
+            {
+                var left = TimeSpan.FromSeconds((deadline - now) / (double)Stopwatch.Frequency);
+                if (!incoming.TryTake(out var late, left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left)) break;
+                waiting.AddLast(late);
+                full = !TryJoin(batch, late, ref images);
+            }
+            foreach (var item in batch) waiting.Remove(item);
+            Interlocked.Add(ref queued, -batch.Count);
+            metrics?.Queue.Dec(batch.Count);
+            Run(batch);
+        }
+    }
+
+    /// <summary>Adds <paramref name="item"/> to the batch if it has the batch's size and fits; false when it has the size but not the room.</summary>
+    private bool TryJoin(List<Item> batch, Item item, ref int images)
+    {
+        var first = batch[0];
+        if (item.Height != first.Height || item.Width != first.Width || item.Done.Task.IsCompleted) return true;
+        long pixels = (long)(images + item.Count) * item.Height * item.Width;
+        if (images + item.Count > options.MaxBatch || pixels > options.MaxPixels) return false;
+        batch.Add(item);
+        images += item.Count;
+        return true;
+    }
+
+    /// <summary>Forgets requests whose callers have gone.</summary>
+    private void DropAbandoned()
+    {
+        for (var node = waiting.First; node is not null;)
+        {
+            var next = node.Next;
+            if (node.Value.Done.Task.IsCompleted)
+            {
+                node.Value.Release();
+                waiting.Remove(node);
+                Interlocked.Decrement(ref queued);
+                metrics?.Queue.Dec();
+                metrics?.Errors.WithLabels("cancelled").Inc();
+            }
+            node = next;
+        }
+    }
+
+    private void Run(List<Item> batch)
+    {
+        try
+        {
+            var live = batch.Where(i => !i.Done.Task.IsCompleted).ToList();
+            if (live.Count == 0) return;
+            try
+            {
+                Execute(live);
+            }
+            catch (Exception) when (live.Count > 1)
+            {
+                // One request may be what fails (say, values that break the model): run each alone so the others are answered.
+                foreach (var item in live)
+                {
+                    try
+                    {
+                        Execute(new List<Item> { item });
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(item, e);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                Fail(live[0], e);
+            }
+        }
+        finally
+        {
+            foreach (var item in batch) item.Release();
+        }
+    }
+
+    private void Fail(Item item, Exception e)
+    {
+        metrics?.Errors.WithLabels("model").Inc();
+        item.Done.TrySetException(new ModelFailedException($"the model failed on this request: {e.Message}", e));
+    }
+
+    private void Execute(List<Item> items)
+    {
+        int count = items.Sum(i => i.Count);
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var input = items.Count == 1 ? items[0].Images : Gather(items, count);
+        var wanted = items.Aggregate((Outputs)0, (all, i) => all | i.Outputs);
+        long height = input.shape[2], width = input.shape[3];
+        Tensor logits;
+        if ((wanted & Outputs.Logits) == 0 && engine.CanRunInto)
+        {
+            // Labels only: the logits go to a buffer kept from run to run (a 512² image of 150 classes has 157 MB of them).
+            logits = Scratch(count, height, width);
+            engine.RunInto(input, logits);
+        }
+        else
+        {
+            logits = engine.Run(input);
+            if (!logits.shape.SequenceEqual(new long[] { count, engine.Classes, height, width }))
+                throw new InvalidOperationException($"the model returned logits [{string.Join(", ", logits.shape)}], not [{count}, {engine.Classes}, {height}, {width}]");
+        }
+        var labels = (wanted & Outputs.Labels) != 0 ? Argmax.Labels(logits) : null;
+        metrics?.BatchSize.Observe(count);
+        metrics?.InferenceSeconds.Observe(clock.Elapsed.TotalSeconds);
+        Complete(items, (wanted & Outputs.Logits) != 0 ? logits : null, labels, count);
+    }
+
+    /// <summary>Answers each request with its rows of the outputs it asked for.</summary>
+    private static void Complete(List<Item> items, Tensor? logits, Tensor? labels, int count)
+    {
+        long offset = 0;
+        foreach (var item in items)
+        {
+            var result = new BatchResult(
+                (item.Outputs & Outputs.Logits) != 0 ? Share(logits!, offset, item.Count, whole: items.Count == 1) : null,
+                (item.Outputs & Outputs.Labels) != 0 ? Share(labels!, offset, item.Count, whole: items.Count == 1) : null,
+                count);
+            offset += item.Count;
+            if (!item.Done.TrySetResult(result)) result.Dispose();   // its caller has gone meanwhile
+        }
+    }
+
+    /// <summary>The requests' images one after another in the reused input buffer (a copy each, no allocation).</summary>
+    private Tensor Gather(List<Item> items, int count)
+    {
+        var first = items[0].Images;
+        if (inputs is null || inputs.shape[2] != first.shape[2] || inputs.shape[3] != first.shape[3] || inputs.shape[0] < count)
+        {
+            inputs?.Dispose();
+            inputs = empty(new[] { Capacity(first.shape[2], first.shape[3], count), 3, first.shape[2], first.shape[3] }, float32);
+            inputs.DetachFromDisposeScope();
+        }
+        var target = TensorMemory.Span<float>(inputs);
+        int offset = 0;
+        foreach (var item in items)
+        {
+            using var contiguous = item.Images.contiguous();
+            var source = TensorMemory.Span<float>(contiguous);
+            source.CopyTo(target.Slice(offset));
+            offset += source.Length;
+        }
+        return inputs.narrow(0, 0, count);
+    }
+
+    /// <summary>
+    /// The first <paramref name="count"/> images of a logits buffer kept from run to run for the largest batch of this
+    /// height and width: runs of any batch size write to memory already touched (fresh memory costs a page fault per 4 KB).
+    /// </summary>
+    private Tensor Scratch(int count, long height, long width)
+    {
+        if (scratch is null || scratch.shape[2] != height || scratch.shape[3] != width || scratch.shape[0] < count)
+        {
+            scratch?.Dispose();
+            scratch = empty(new[] { Capacity(height, width, count), engine.Classes, height, width }, float32);
+            scratch.DetachFromDisposeScope();
+        }
+        return scratch.narrow(0, 0, count);
+    }
+
+    /// <summary>The most images one batch of this size may hold (at least <paramref name="count"/>).</summary>
+    private long Capacity(long height, long width, int count) => Math.Max(count, Math.Min(options.MaxBatch, options.MaxPixels / Math.Max(1, height * width)));
+
+    /// <summary>The rows of one request, as a tensor of its own outside the batch's dispose scope.</summary>
+    private static Tensor Share(Tensor all, long offset, int count, bool whole)
+    {
+        var share = whole ? all.alias() : all.narrow(0, offset, count).contiguous().clone();
+        share.DetachFromDisposeScope();
+        return share;
+    }
+
+    private sealed class Item
+    {
+        public Item(Tensor images, Outputs outputs)
+        {
+            Images = images;
+            Outputs = outputs;
+            Count = (int)images.shape[0];
+            Height = images.shape[2];
+            Width = images.shape[3];
+            Arrived = Stopwatch.GetTimestamp();
+        }
+
+        public Tensor Images { get; }
+        public Outputs Outputs { get; }
+        public int Count { get; }
+        public long Height { get; }
+        public long Width { get; }
+        public long Arrived { get; }
+        public CancellationTokenRegistration Registration { get; set; }
+        public TaskCompletionSource<BatchResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release()
+        {
+            Registration.Dispose();
+            Images.Dispose();
+        }
+    }
+
+    private sealed class Slot : IDisposable
+    {
+        private DynamicBatcher? owner;
+
+        public Slot(DynamicBatcher owner) => this.owner = owner;
+
+        public void Dispose()
+        {
+            var batcher = Interlocked.Exchange(ref owner, null);
+            if (batcher is null) return;
+            Interlocked.Decrement(ref batcher.admitted);
+            batcher.metrics?.InFlight.Dec();
+        }
+    }
+}
+
+/// <summary>The model failed on a request (the server answers 500 for it and stays up).</summary>
+public sealed class ModelFailedException : Exception
+{
+    /// <summary>A failure with its cause.</summary>
+    public ModelFailedException(string message, Exception inner) : base(message, inner) { }
+}

@@ -1,0 +1,107 @@
+using System;
+using Segmenter.Export;
+using Segmenter.Runtime;
+using static TorchSharp.torch;
+
+namespace Segmenter.Serving;
+
+/// <summary>
+/// What runs a batch: normalised images [B, 3, H, W] (float32, CPU) in, logits [B, K, H, W] (float32, CPU) out.
+/// The server calls it from one thread at a time.
+/// </summary>
+public interface IInferenceEngine : IDisposable
+{
+    /// <summary>The platform the model metadata names: Triton's <c>onnxruntime_onnx</c> for ONNX Runtime, <c>torchsharp</c> for TorchSharp.</summary>
+    string Platform { get; }
+
+    /// <summary>The number of classes K.</summary>
+    int Classes { get; }
+
+    /// <summary>The only input size an export made with <c>--static</c> takes; null for any size.</summary>
+    (int Height, int Width)? StaticSize { get; }
+
+    /// <summary>Logits for a batch of normalised images, in a tensor of their own.</summary>
+    Tensor Run(Tensor images);
+
+    /// <summary>Whether <see cref="RunInto"/> writes into a buffer the caller reuses (sparing a large allocation per run).</summary>
+    bool CanRunInto { get; }
+
+    /// <summary>Writes the logits into <paramref name="logits"/>, a contiguous float32 CPU tensor [B, K, H, W].</summary>
+    void RunInto(Tensor images, Tensor logits);
+}
+
+/// <summary>An exported model in ONNX Runtime (the engine Triton runs too).</summary>
+public sealed class OnnxEngine : IInferenceEngine
+{
+    private readonly OnnxSession session;
+
+    /// <summary>Takes ownership of <paramref name="session"/>.</summary>
+    public OnnxEngine(OnnxSession session) => this.session = session;
+
+    /// <inheritdoc />
+    public string Platform => "onnxruntime_onnx";
+
+    /// <inheritdoc />
+    public int Classes => session.Classes;
+
+    /// <inheritdoc />
+    public (int Height, int Width)? StaticSize => session.StaticSize;
+
+    /// <inheritdoc />
+    public Tensor Run(Tensor images) => session.Run(images);
+
+    /// <inheritdoc />
+    public bool CanRunInto => true;
+
+    /// <inheritdoc />
+    public void RunInto(Tensor images, Tensor logits) => session.RunInto(images, logits)?.Dispose();
+
+    /// <inheritdoc />
+    public void Dispose() => session.Dispose();
+}
+
+/// <summary>A model in TorchSharp, in evaluation mode without autograd, on its device.</summary>
+public sealed class TorchEngine : IInferenceEngine
+{
+    private readonly SegmenterModel model;
+    private readonly Device device;
+
+    /// <summary>Takes ownership of <paramref name="model"/>, which lives on <paramref name="device"/>.</summary>
+    public TorchEngine(SegmenterModel model, Device device)
+    {
+        this.model = model;
+        this.device = device;
+        model.eval();
+    }
+
+    /// <inheritdoc />
+    public string Platform => "torchsharp";
+
+    /// <inheritdoc />
+    public int Classes => model.Specification.NumClasses;
+
+    /// <inheritdoc />
+    public (int Height, int Width)? StaticSize => null;
+
+    /// <inheritdoc />
+    public Tensor Run(Tensor images)
+    {
+        using var noGrad = no_grad();   // autograd's switch is per thread: set on the thread that runs
+        using var onDevice = images.to(device);
+        using var logits = model.Predict(onDevice);
+        return logits.to(float32).cpu();
+    }
+
+    /// <inheritdoc />
+    public bool CanRunInto => false;
+
+    /// <inheritdoc />
+    public void RunInto(Tensor images, Tensor logits)
+    {
+        using var output = Run(images);
+        logits.copy_(output);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => model.Dispose();
+}

@@ -1,0 +1,244 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Segmenter.Serving;
+using Segmenter.Serving.Batching;
+using Segmenter.Serving.Client;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Segmenter.Tests;
+
+/// <summary>Dynamic batching, the bounded queue, limits, failures, disconnects and shutdown, with a model that counts its batches.</summary>
+public sealed class BatchingTests
+{
+    private static float[] Image(int height, int width, float value) => Enumerable.Repeat(value, 3 * height * width).ToArray();
+
+    [Fact]
+    public async Task Concurrent_requests_of_one_size_run_as_batches_with_the_same_results_as_one_by_one()
+    {
+        var engine = new FakeEngine { Delay = TimeSpan.FromMilliseconds(150) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 4, MaxDelay: TimeSpan.FromMilliseconds(50), MaxQueue: 16) });
+        using var client = new InferenceClient(server.Server.Address);
+
+        // One by one first (nothing else waiting: batches of 1), then eight at once.
+        var single = new List<float[]>();
+        for (int i = 0; i < 3; i++) single.Add((await client.InferAsync("fake", Image(4, 6, i - 1), 1, 4, 6)).Single(o => o.Name == "logits").AsSingles());
+        Assert.All(engine.Batches, b => Assert.Equal(1, b));
+        engine.Batches.Clear();
+
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => client.InferAsync("fake", Image(4, 6, i % 3 - 1), 1, 4, 6)));
+        Assert.Contains(engine.Batches, b => b > 1);
+        Assert.All(engine.Batches, b => Assert.True(b <= 4));
+        Assert.Equal(8, engine.Batches.Sum());
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(single[i % 3], concurrent[i].Single(o => o.Name == "logits").AsSingles());
+            Assert.Equal(Enumerable.Repeat(i % 3 - 1 > 0 ? 2L : 0L, 24), concurrent[i].Single(o => o.Name == "labels").AsIndices());
+        }
+        var metrics = await server.Http.GetStringAsync("/metrics");
+        Assert.Contains("segmenter_batch_size_count", metrics);
+    }
+
+    [Fact]
+    public async Task Requests_of_different_sizes_never_share_a_batch()
+    {
+        var engine = new FakeEngine { Delay = TimeSpan.FromMilliseconds(100) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 8, MaxDelay: TimeSpan.FromMilliseconds(100), MaxQueue: 16) });
+        using var client = new InferenceClient(server.Server.Address);
+        var sizes = new[] { (4, 4), (4, 8), (4, 4), (4, 8), (8, 4) };
+        var answers = await Task.WhenAll(sizes.Select(s => client.InferAsync("fake", Image(s.Item1, s.Item2, 1), 1, s.Item1, s.Item2, new[] { "labels" })));
+        for (int i = 0; i < sizes.Length; i++) Assert.Equal(new long[] { 1, sizes[i].Item1, sizes[i].Item2 }, answers[i][0].Shape);
+        Assert.Equal(5, engine.Batches.Sum());
+        Assert.True(engine.Batches.Count >= 3, $"batches {string.Join(", ", engine.Batches)}: three sizes need three runs at least");
+    }
+
+    [Fact]
+    public async Task Past_the_queue_the_server_answers_503_at_once_and_recovers()
+    {
+        var engine = new FakeEngine { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero, MaxQueue: 2) });
+        using var client = new InferenceClient(server.Server.Address);
+        var held = Enumerable.Range(0, 2).Select(_ => client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2)).ToList();
+        await WaitFor(() => server.Server.Metrics.InFlight.Value == 2);
+
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < 5; i++)
+        {
+            using var request = InferenceClient.InferRequest("fake", Image(2, 2, 1), 1, 2, 2);
+            using var response = await server.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
+            Assert.Contains("--max-queue", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"five refusals took {clock.Elapsed}");
+
+        engine.Gate.SetResult();
+        await Task.WhenAll(held);
+        Assert.Equal(0, server.Server.Metrics.InFlight.Value);
+        await client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2);
+        Assert.Contains("segmenter_errors_total{kind=\"overloaded\"} 5", await server.Http.GetStringAsync("/metrics"));
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_frees_its_slot_and_is_never_run()
+    {
+        var engine = new FakeEngine { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero, MaxQueue: 4) });
+        using var client = new InferenceClient(server.Server.Address);
+        var running = client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2);   // holds the model
+        await WaitFor(() => server.Server.Metrics.InFlight.Value == 1);
+        using (var leaving = new CancellationTokenSource())
+        {
+            var gone = client.InferAsync("fake", Image(3, 3, 1), 1, 3, 3, cancellation: leaving.Token);
+            await WaitFor(() => server.Server.Metrics.Queue.Value == 1);
+            leaving.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gone);
+        }
+        await WaitFor(() => server.Server.Metrics.InFlight.Value == 1);   // only the running one holds a slot
+        engine.Gate.SetResult();
+        await running;
+        await client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2);
+        Assert.DoesNotContain(3L, engine.Heights);   // the 3×3 request never ran
+        Assert.Equal(2, engine.Batches.Count);
+    }
+
+    [Fact]
+    public async Task A_request_that_breaks_the_model_is_answered_500_and_its_batch_mates_are_answered()
+    {
+        var engine = new FakeEngine { Delay = TimeSpan.FromMilliseconds(100) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 4, MaxDelay: TimeSpan.FromMilliseconds(100), MaxQueue: 8) });
+        using var client = new InferenceClient(server.Server.Address);
+        var calls = new[] { 1f, 42f, 2f }.Select(v => client.InferAsync("fake", Image(2, 2, v), 1, 2, 2)).ToList();
+        var failure = await Assert.ThrowsAsync<InferenceServerException>(() => calls[1]);
+        Assert.Equal(500, failure.Status);
+        Assert.Contains("cannot take 42", failure.Message);
+        await calls[0];
+        await calls[2];
+        await client.InferAsync("fake", Image(2, 2, 3), 1, 2, 2);
+        Assert.Contains("segmenter_errors_total{kind=\"model\"}", await server.Http.GetStringAsync("/metrics"));
+    }
+
+    [Fact]
+    public async Task Bodies_over_the_limit_are_413_before_they_are_read()
+    {
+        var engine = new FakeEngine();
+        await using var server = await TestServer.Start(engine.Describe(), engine, new ServerOptions { MaxBodyBytes = 64 * 1024 });
+        // A declared gigabyte: refused from its Content-Length, without sending it.
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(server.Server.Address.Host, server.Server.Address.Port);
+            var stream = tcp.GetStream();
+            var head = "POST /v2/models/fake/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{\"inputs\":";
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+            var buffer = new byte[4096];
+            int read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            var answer = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+            Assert.StartsWith("HTTP/1.1 413", answer);
+            Assert.Contains("1,073,741,824 bytes", answer);
+        }
+        // A chunked body that grows past the limit.
+        var big = new string(' ', 100 * 1024);
+        var content = new StreamContent(new System.IO.MemoryStream(System.Text.Encoding.UTF8.GetBytes("{\"inputs\": []" + big + "}")));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/fake/infer") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await server.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/v2/health/live")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_api_key_guards_everything_but_health_and_the_page()
+    {
+        var engine = new FakeEngine();
+        await using var server = await TestServer.Start(engine.Describe(), engine, new ServerOptions { ApiKey = "s3cret" });
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/v2/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/")).StatusCode);
+        var missing = await server.Http.GetAsync("/v2/models/fake");
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
+        using var wrong = new InferenceClient(server.Server.Address, "guess");
+        Assert.Equal(401, (await Assert.ThrowsAsync<InferenceServerException>(() => wrong.InferAsync("fake", Image(2, 2, 1), 1, 2, 2))).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Http.GetAsync("/metrics")).StatusCode);
+        using var right = new InferenceClient(server.Server.Address, "s3cret");
+        Assert.Equal(2, (await right.InferAsync("fake", Image(2, 2, 1), 1, 2, 2)).Count);
+    }
+
+    [Fact]
+    public async Task Shutdown_answers_the_requests_in_flight_and_refuses_new_ones()
+    {
+        var engine = new FakeEngine { Delay = TimeSpan.FromMilliseconds(800) };
+        var server = await TestServer.Start(engine.Describe(), engine, new ServerOptions { Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero) });
+        var address = server.Server.Address;
+        using var client = new InferenceClient(address);
+        var inFlight = Enumerable.Range(0, 2).Select(_ => client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2)).ToList();
+        await WaitFor(() => server.Server.Metrics.InFlight.Value == 2);
+        var stopping = server.Server.StopAsync();
+        await Task.Delay(200);
+        var late = await Record(() => new InferenceClient(address).InferAsync("fake", Image(2, 2, 1), 1, 2, 2));
+        Assert.NotNull(late);   // refused: the listener is closed (or 503 while it closes)
+        foreach (var call in inFlight) Assert.Equal(2, (await call).Count);
+        await stopping;
+        await server.DisposeAsync();
+        Assert.Equal(2, engine.Batches.Count);
+    }
+
+    [Fact]
+    public void The_argmax_equals_torch_argmax_first_maximum_included()
+    {
+        manual_seed(5);
+        using var logits = randn(2, 7, 33, 65);
+        using var expected = logits.argmax(1);
+        using var labels = Argmax.Labels(logits);
+        Assert.Equal(ScalarType.Byte, labels.dtype);
+        Assert.Equal(expected.data<long>().ToArray(), labels.to(ScalarType.Int64).data<long>().ToArray());
+
+        using var ties = zeros(1, 4, 3, 3);
+        ties[0, 2, 1, 1] = tensor(1f);
+        ties[0, 3, 1, 1] = tensor(1f);
+        using var tieLabels = Argmax.Labels(ties);
+        Assert.Equal(2, tieLabels[0, 1, 1].item<byte>());   // the first of equal maxima, as torch
+        Assert.Equal(0, tieLabels[0, 0, 0].item<byte>());
+
+        using var many = randn(1, 300, 5, 9);
+        using var manyExpected = many.argmax(1);
+        using var manyLabels = Argmax.Labels(many);
+        Assert.Equal(ScalarType.Int64, manyLabels.dtype);
+        Assert.Equal(manyExpected.data<long>().ToArray(), manyLabels.data<long>().ToArray());
+    }
+
+    private static async Task<Exception?> Record(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException("the condition did not hold within 20 s");
+            await Task.Delay(10);
+        }
+    }
+}
