@@ -169,9 +169,7 @@ public sealed class SegmentationServer : IAsyncDisposable
                 kestrel.ListenAnyIP(port);
                 return;
             default:
-                if (!IPAddress.TryParse(host.Trim('[', ']'), out var address))
-                    throw new ArgumentException($"--host {host}: give an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or localhost");
-                kestrel.Listen(address, port);
+                kestrel.Listen(IPAddress.Parse(host.Trim('[', ']')), port);   // checked by ServerOptions.Validate
                 return;
         }
     }

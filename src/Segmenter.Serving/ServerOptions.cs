@@ -37,6 +37,8 @@ public sealed record ServerOptions
     public void Validate()
     {
         Batching.Validate();
+        if (Host.Trim().ToLowerInvariant() is not ("localhost" or "0.0.0.0" or "*" or "+") && !System.Net.IPAddress.TryParse(Host.Trim('[', ']'), out _))
+            throw new ArgumentException($"--host {Host}: give an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or localhost");
         if (Port < 0 || Port > 65535) throw new ArgumentException($"--port {Port}: give 0 to 65535");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body-mb: the body limit must be at least 1 KB");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key is empty: give a key, or leave the option out");

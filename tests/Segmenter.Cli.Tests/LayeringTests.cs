@@ -33,6 +33,8 @@ public sealed class LayeringTests
         { "Segmenter.Training", Framework.Concat(Torch).Concat(new[] { "SkiaSharp", "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Inference" }).ToArray() },
         { "Segmenter.Models", Framework.Concat(Torch).Concat(new[] { "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Export" }).ToArray() },
         { "Segmenter.Reports", Framework.Concat(Torch).Concat(new[] { "ScottPlot", "SkiaSharp", "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Inference", "Segmenter.Training" }).ToArray() },
+        // The server: ASP.NET Core and prometheus-net over the inference and export layers; never the compiler, training or the CLI.
+        { "Segmenter.Serving", Framework.Concat(Torch).Concat(Onnx).Concat(new[] { "Microsoft.AspNetCore", "Microsoft.AspNetCore.*", "Microsoft.Extensions.*", "Microsoft.Net.Http.Headers", "Prometheus.NetStandard", "prometheus-net", "SkiaSharp", "Segmenter.Spec", "Segmenter.Runtime", "Segmenter.Export", "Segmenter.Inference" }).ToArray() },
         { "Segmenter.Tooling", Framework.Concat(Torch).Concat(Onnx).Concat(new[] { "Microsoft.CodeAnalysis", "Microsoft.CodeAnalysis.*", "YamlDotNet", "Segmenter.Spec", "Segmenter.Dsl", "Segmenter.Runtime", "Segmenter.Export", "Segmenter.Models" }).ToArray() },
     };
 
@@ -49,6 +51,7 @@ public sealed class LayeringTests
     [InlineData("Segmenter.Runtime", new[] { "Segmenter.Dsl", "Microsoft.CodeAnalysis*", "OnnxSharp", "Microsoft.ML.OnnxRuntime*", "YamlDotNet", "System.CommandLine" })]
     [InlineData("Segmenter.Models", new[] { "Segmenter.Dsl", "Microsoft.CodeAnalysis*", "YamlDotNet", "System.CommandLine" })]
     [InlineData("Segmenter.Training", new[] { "Segmenter.Dsl", "Microsoft.CodeAnalysis*", "OnnxSharp", "Microsoft.ML.OnnxRuntime*", "YamlDotNet", "System.CommandLine" })]
+    [InlineData("Segmenter.Serving", new[] { "Segmenter.Dsl", "Microsoft.CodeAnalysis*", "YamlDotNet", "System.CommandLine", "Segmenter.Training", "Segmenter.Tooling", "Segmenter.Models" })]
     public void Dependency_closures_stay_free_of_upper_layers(string assembly, string[] forbidden)
     {
         var closure = Closure(assembly);
