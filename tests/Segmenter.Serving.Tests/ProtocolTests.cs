@@ -276,3 +276,29 @@ public sealed class ProtocolTests : IClassFixture<OnnxServerFixture>
         return session.Run(images);
     }
 }
+
+/// <summary>The TorchSharp engine behind the same protocol.</summary>
+public sealed class TorchEngineTests
+{
+    [Fact]
+    public async Task The_torch_engine_answers_with_the_models_own_logits()
+    {
+        manual_seed(11);
+        var model = (SegmenterModel)TestModels.Get("TinyMask").Create(null);
+        model.eval();
+        var engine = new Segmenter.Serving.TorchEngine(model, CPU);
+        await using var server = await TestServer.Start(new Segmenter.Serving.ModelDescription("tinymask", model.Specification, engine), engine);
+        var metadata = JsonDocument.Parse(await server.Http.GetStringAsync("/v2/models/tinymask")).RootElement;
+        Assert.Equal("torchsharp", metadata.GetProperty("platform").GetString());
+
+        manual_seed(12);
+        using var images = randn(2, 3, 40, 24);
+        using var flat = images.flatten();
+        using var client = new InferenceClient(server.Server.Address);
+        var outputs = await client.InferAsync("tinymask", flat.data<float>().ToArray(), 2, 40, 24);
+        using var noGrad = no_grad();
+        using var expected = model.Predict(images);
+        using var expectedFlat = expected.flatten();
+        Assert.Equal(expectedFlat.data<float>().ToArray(), outputs.Single(o => o.Name == "logits").AsSingles());
+    }
+}

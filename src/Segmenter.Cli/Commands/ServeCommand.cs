@@ -60,7 +60,8 @@ internal static class ServeCommand
             };
             options.Validate();
             int threadCount = Math.Max(1, result.GetValue(threads));
-            var (served, spec) = OpenEngine(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount);
+            // Made on a thread of lower priority, so ONNX Runtime's worker threads inherit it (see ModelPriority).
+            var (served, spec) = ModelPriority.Create(() => OpenEngine(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount));
             var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served);
             var warmupText = result.GetValue(warmup);
             options = options with

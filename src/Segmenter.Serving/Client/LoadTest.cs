@@ -39,8 +39,10 @@ public sealed record LoadResult(string Model, int Concurrency, double Seconds, i
 
 /// <summary>
 /// A closed-loop load generator: <see cref="LoadOptions.Concurrency"/> clients each send an inference request (binary image,
-/// binary labels back), wait for the answer and send the next, for <see cref="LoadOptions.Duration"/>. One image is made once
-/// and reused, so the client costs little of the machine it shares with the server.
+/// binary labels back), wait for the answer and send the next, for <see cref="LoadOptions.Duration"/>; a client refused with
+/// 503 waits for its Retry-After first. Images go with <c>Expect: 100-continue</c> (see <see cref="InferenceClient.InferRequest(string, byte[], int)"/>),
+/// so a refusal costs no upload. One image is made once and reused, so the client costs little of the machine it
+/// shares with the server.
 /// </summary>
 public static class LoadTest
 {
@@ -92,7 +94,8 @@ public static class LoadTest
                         using var request = InferenceClient.InferRequest(model, body, headerLength);
                         using var response = await client.SendAsync(request, cancellation);
                         record?.Add(((int)response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
-                        if ((int)response.StatusCode == 503) await Task.Delay(TimeSpan.FromMilliseconds(5), cancellation);   // a client that backs off a little
+                        // A refused client waits as the server asks (Retry-After), as a well-behaved client does.
+                        if ((int)response.StatusCode == 503) await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1), cancellation);
                     }
                     catch (HttpRequestException)
                     {
