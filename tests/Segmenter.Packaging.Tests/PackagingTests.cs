@@ -18,7 +18,7 @@ public sealed class PackedPackages : IDisposable
     public static readonly string[] Ids =
     {
         "Segmenter", "Segmenter.Spec", "Segmenter.Dsl", "Segmenter.Runtime", "Segmenter.Export", "Segmenter.Inference", "Segmenter.Training",
-        "Segmenter.Models", "Segmenter.Tooling", "Segmenter.Cli", "Segmenter.Templates",
+        "Segmenter.Models", "Segmenter.Tooling", "Segmenter.Serving", "Segmenter.Cli", "Segmenter.Templates",
     };
 
     public PackedPackages()

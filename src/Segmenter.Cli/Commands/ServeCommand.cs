@@ -108,6 +108,7 @@ internal static class ServeCommand
         {
             if (engine == "torch") throw new ArgumentException($"{reference} is an ONNX file, which runs in ONNX Runtime: give a model (zoo name, .seg or variant.yml) for --engine torch");
             if (result.GetValue(model.Checkpoint) is not null) throw new ArgumentException("an ONNX file holds its weights: leave out --checkpoint");
+            if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
             var (session, spec) = onnx.OpenFile(reference, result, console, threads);
             return (new OnnxEngine(session), spec);
         }
