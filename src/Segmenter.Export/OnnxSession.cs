@@ -174,24 +174,8 @@ public sealed class OnnxSession : IDisposable
     }
 
     /// <summary>An OrtValue over a contiguous CPU tensor's own memory (the tensor must outlive it).</summary>
-    private static OrtValue Wrap(Tensor tensor, TensorElementType type)
-    {
-        var storage = tensor.dtype switch
-        {
-            ScalarType.Float32 => Address(tensor.storage<float>()),
-            ScalarType.Byte => Address(tensor.storage<byte>()),
-            ScalarType.Int64 => Address(tensor.storage<long>()),
-            _ => throw new ArgumentException($"tensors of {tensor.dtype} are not passed to ONNX Runtime here"),
-        };
-        var pointer = storage + (nint)(tensor.storage_offset() * tensor.element_size());
-        return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, pointer, tensor.numel() * tensor.element_size());
-    }
-
-    /// <summary>The storage's address; the storage object's own tensor handle is freed at once, not when the collector finalises it.</summary>
-    private static IntPtr Address<T>(Storage<T> storage) where T : unmanaged
-    {
-        using (storage) return storage.data_ptr();
-    }
+    private static OrtValue Wrap(Tensor tensor, TensorElementType type) =>
+        OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, TensorMemory.Address(tensor), tensor.numel() * tensor.element_size());
 
     private static void AddProvider(SessionOptions sessionOptions, OnnxSessionOptions options)
     {

@@ -2,6 +2,7 @@ using System;
 using System.Numerics;
 using System.Threading.Tasks;
 using Segmenter.Export;
+using Segmenter.Runtime;
 using static TorchSharp.torch;
 
 namespace Segmenter.Serving.Batching;
@@ -24,41 +25,48 @@ internal static class Argmax
         bool bytes = LabelsOutput.IsByte(classes);
         var labels = empty(new[] { logits.shape[0], logits.shape[2], logits.shape[3] }, bytes ? ScalarType.Byte : ScalarType.Int64);
         using var contiguous = logits.contiguous();
+        // The addresses once for the whole run (a span cannot enter the parallel loop's lambda).
+        IntPtr source = TensorMemory.Address(contiguous), target = TensorMemory.Address(labels);
         int blocks = (int)((pixels + Block - 1) / Block);
         Parallel.For(0, batch * blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new int[Block], (job, _, best) =>
         {
             int image = job / blocks;
             long start = (long)(job % blocks) * Block;
             int count = (int)Math.Min(Block, pixels - start);
-            var values = TensorMemory.Span<float>(contiguous);
-            BlockArgmax(values, image, classes, pixels, start, count, best);
-            if (bytes)
-            {
-                var target = TensorMemory.Span<byte>(labels).Slice((int)(image * pixels + start), count);
-                for (int i = 0; i < count; i++) target[i] = (byte)best[i];
-            }
-            else
-            {
-                var target = TensorMemory.Span<long>(labels).Slice((int)(image * pixels + start), count);
-                for (int i = 0; i < count; i++) target[i] = best[i];
-            }
+            BlockArgmax(source, image, classes, pixels, start, count, best);
+            Store(target, bytes, image * pixels + start, best.AsSpan(0, count));
             return best;
         }, _ => { });
         return labels;
     }
 
+    /// <summary>Writes the class indices of one block at element <paramref name="offset"/> of the labels (uint8 or int64).</summary>
+    private static unsafe void Store(IntPtr labels, bool bytes, long offset, ReadOnlySpan<int> classes)
+    {
+        if (bytes)
+        {
+            var target = new Span<byte>((byte*)labels + offset, classes.Length);
+            for (int i = 0; i < classes.Length; i++) target[i] = (byte)classes[i];
+        }
+        else
+        {
+            var target = new Span<long>((long*)labels + offset, classes.Length);
+            for (int i = 0; i < classes.Length; i++) target[i] = classes[i];
+        }
+    }
+
     /// <summary>The argmax of <paramref name="count"/> pixels from <paramref name="start"/> of one image, into <paramref name="index"/>.</summary>
-    private static void BlockArgmax(ReadOnlySpan<float> values, int image, int classes, long pixels, long start, int count, int[] index)
+    private static unsafe void BlockArgmax(IntPtr logits, int image, int classes, long pixels, long start, int count, int[] index)
     {
         Span<float> best = stackalloc float[Block];
-        long origin = (long)image * classes * pixels + start;
-        values.Slice((int)origin, count).CopyTo(best);
+        float* origin = (float*)logits + ((long)image * classes * pixels + start);
+        new ReadOnlySpan<float>(origin, count).CopyTo(best);
         index.AsSpan(0, count).Clear();
         int width = Vector<float>.Count;
         int vectorEnd = count - count % width;
         for (int k = 1; k < classes; k++)
         {
-            var row = values.Slice((int)(origin + k * pixels), count);
+            var row = new ReadOnlySpan<float>(origin + k * pixels, count);
             var classVector = new Vector<int>(k);
             int i = 0;
             for (; i < vectorEnd; i += width)

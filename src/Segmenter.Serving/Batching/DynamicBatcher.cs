@@ -269,12 +269,12 @@ public sealed class DynamicBatcher : IDisposable
             inputs = empty(new[] { Capacity(first.shape[2], first.shape[3], count), 3, first.shape[2], first.shape[3] }, float32);
             inputs.DetachFromDisposeScope();
         }
-        var target = TensorMemory.Span<float>(inputs);
+        var target = TensorSpans.Of<float>(inputs);
         int offset = 0;
         foreach (var item in items)
         {
             using var contiguous = item.Images.contiguous();
-            var source = TensorMemory.Span<float>(contiguous);
+            var source = TensorSpans.Of<float>(contiguous);
             source.CopyTo(target.Slice(offset));
             offset += source.Length;
         }

@@ -67,7 +67,7 @@ public sealed class InferenceRequest : IDisposable
             var images = empty(shape, float32);
             try
             {
-                var target = TensorMemory.Span<float>(images);
+                var target = TensorSpans.Of<float>(images);
                 if (input.BinarySize is { } size)
                 {
                     if (input.Data is not null) throw ProtocolException.BadRequest($"input '{input.Name}' has both 'data' and a binary_data_size: give one");

@@ -96,7 +96,7 @@ internal static class InferenceResponseWriter
         foreach (var (output, _, tensor) in tensors)
         {
             if (!output.Binary) continue;
-            var bytes = TensorMemory.Bytes(tensor);
+            var bytes = TensorSpans.Bytes(tensor);
             for (long start = 0; start < bytes.Length; start += 1 << 20)
                 await response.Body.WriteAsync(bytes.Slice((int)start, (int)Math.Min(1 << 20, bytes.Length - start)), cancellation);
         }
@@ -117,13 +117,13 @@ internal static class InferenceResponseWriter
         switch (tensor.dtype)
         {
             case ScalarType.Float32:
-                foreach (var v in TensorMemory.Span<float>(tensor).Slice((int)start, count)) json.WriteNumberValue(v);
+                foreach (var v in TensorSpans.Of<float>(tensor).Slice((int)start, count)) json.WriteNumberValue(v);
                 break;
             case ScalarType.Byte:
-                foreach (var v in TensorMemory.Span<byte>(tensor).Slice((int)start, count)) json.WriteNumberValue(v);
+                foreach (var v in TensorSpans.Of<byte>(tensor).Slice((int)start, count)) json.WriteNumberValue(v);
                 break;
             case ScalarType.Int64:
-                foreach (var v in TensorMemory.Span<long>(tensor).Slice((int)start, count)) json.WriteNumberValue(v);
+                foreach (var v in TensorSpans.Of<long>(tensor).Slice((int)start, count)) json.WriteNumberValue(v);
                 break;
             default:
                 throw new InvalidOperationException($"no protocol datatype for {tensor.dtype}");
@@ -132,7 +132,7 @@ internal static class InferenceResponseWriter
 
     private static bool HasNonFinite(Tensor tensor)
     {
-        foreach (var v in TensorMemory.Span<float>(tensor)) if (!float.IsFinite(v)) return true;
+        foreach (var v in TensorSpans.Of<float>(tensor)) if (!float.IsFinite(v)) return true;
         return false;
     }
 }
