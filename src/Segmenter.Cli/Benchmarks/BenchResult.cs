@@ -25,6 +25,9 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>Each kernel's best matrix-product rate (GFLOP/s) in the peak measurement.</summary>
     public IReadOnlyDictionary<string, double> PeakByKernel { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>How libtorch's MKL chose its kernels (see <see cref="Segmenter.Runtime.MklDispatch"/>).</summary>
+    public string LibTorchBlas { get; init; } = "";
+
     /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
     public double? OtherLoad { get; init; }
 
@@ -50,6 +53,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["peakByKernel"] = new JsonObject(PeakByKernel.Select(k => new KeyValuePair<string, JsonNode?>(k.Key, Math.Round(k.Value, 2)))),
             ["processor"] = Processor,
             ["isa"] = new JsonArray(Isa.Select(f => (JsonNode?)f).ToArray()),
+            ["libtorchBlas"] = LibTorchBlas,
             ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,

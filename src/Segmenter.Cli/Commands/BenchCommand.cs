@@ -90,6 +90,7 @@ internal static class BenchCommand
             results = results.Select(r => r with
             {
                 PeakFraction = Float32OnCpu(r) ? r.GflopsPerSecond / peakGflops : double.NaN, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, PeakByKernel = byKernel, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load,
+                LibTorchBlas = LibTorchBlas(),
             }).ToList();
             if (result.GetValue(json))
             {
@@ -104,7 +105,7 @@ internal static class BenchCommand
             }
             console.Ansi.Write(table);
             console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count} products, 3 runs each), set by {setBy}; " +
-                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)})");
+                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}); libtorch's MKL: {LibTorchBlas()}");
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
@@ -120,6 +121,14 @@ internal static class BenchCommand
 
     /// <summary>Above this share of the CPU time used by other processes, bench warns that its figures are not the machine's.</summary>
     private const double BusyThreshold = 0.10;
+
+    private static string LibTorchBlas() => MklDispatch.State switch
+    {
+        MklDispatchState.ByFeatures => "kernels by the CPU's features",
+        MklDispatchState.KeptByUser => $"kernels by vendor ({MklDispatch.EnvironmentVariable}=vendor)",
+        MklDispatchState.NotFound => "kernels by vendor (its dispatch was not found)",
+        _ => "its own choice",
+    };
 
     private static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture);
 }
