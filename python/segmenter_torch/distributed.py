@@ -7,6 +7,7 @@ detection, not a version pin).
 """
 
 import functools
+import itertools
 import os
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
@@ -85,7 +86,7 @@ def initialise(device_name: str) -> Context:
 
 
 def shutdown(context: Context) -> None:
-    if context.distributed and dist.is_initialized():
+    if dist.is_available() and dist.is_initialized():   # one FSDP process has a group too
         dist.destroy_process_group()
 
 
@@ -146,13 +147,24 @@ def wrap(model: torch.nn.Module, strategy: str, context: Context) -> torch.nn.Mo
             raise UserError(f"--strategy fsdp needs torch ≥ 2 with torch.distributed.fsdp (this is torch {torch.__version__}); use --strategy ddp")
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
         from torch.distributed.fsdp.wrap import lambda_auto_wrap_policy
-        if not context.distributed:
-            dist.init_process_group(backend="nccl" if context.device.type == "cuda" else "gloo", rank=0, world_size=1,
-                                    init_method="tcp://127.0.0.1:" + str(_free_port()))
+        if not dist.is_initialized():   # one process: FSDP still needs a process group
+            backend = "nccl" if context.device.type == "cuda" else "gloo"
+            if "MASTER_ADDR" in os.environ and "MASTER_PORT" in os.environ:
+                # Under torchrun (--nproc_per_node 1): its rendezvous, since a process it starts may only join torchrun's
+                # own store; a group of our own on another port waits for a store that never answers.
+                dist.init_process_group(backend=backend, rank=context.rank, world_size=context.world_size)
+            else:
+                dist.init_process_group(backend=backend, rank=0, world_size=1, init_method="tcp://127.0.0.1:" + str(_free_port()))
         blocks = {id(m) for name, m in model.named_modules() if _is_block(name)}
         policy = functools.partial(lambda_auto_wrap_policy, lambda_fn=lambda m: id(m) in blocks)
-        kwargs = {"device_id": context.device} if context.device.type == "cuda" else {}
-        return FSDP(model, auto_wrap_policy=policy, use_orig_params=True, sync_module_states=True, **kwargs)
+        if context.device.type == "cuda":
+            return FSDP(model, auto_wrap_policy=policy, use_orig_params=True, sync_module_states=True, device_id=context.device)
+        # FSDP syncs module states only through a GPU (torch 2.11 refuses CPU modules): on the CPU rank 0's weights are sent
+        # first, and the device is named, or FSDP computes on the GPU wherever the machine has one.
+        with torch.no_grad():
+            for tensor in itertools.chain(model.parameters(), model.buffers()):
+                dist.broadcast(tensor, src=0)
+        return FSDP(model, auto_wrap_policy=policy, use_orig_params=True, device_id=torch.device("cpu"))
     if strategy != "ddp":
         raise UserError(f"--strategy {strategy}: use ddp or fsdp")
     if not context.distributed:
