@@ -4,24 +4,57 @@ using System.Threading;
 
 namespace Segmenter.Serving;
 
+/// <summary>How the model's threads are scheduled against the request threads.</summary>
+public enum ModelThreadPriority
+{
+    /// <summary>Linux <c>SCHED_IDLE</c>: preempted at once by any waking request thread; starved by other busy processes.</summary>
+    Idle,
+
+    /// <summary>nice +<see cref="ModelPriority.Nice"/>: a smaller share than the request threads, never starved.</summary>
+    Low,
+
+    /// <summary>As the request threads.</summary>
+    Normal,
+}
+
 /// <summary>
-/// The model's threads run at a lower priority than the request threads (Linux nice +<see cref="Nice"/>), so that under full
-/// load a refusal, a health check or a metrics scrape is answered in milliseconds rather than after the model's next time
-/// slice, while the model still takes every cycle the requests leave. Threads inherit the value from the thread that makes
-/// them: create the engine (and with it ONNX Runtime's thread pool) inside <see cref="Create{T}"/>; the batcher lowers its own.
+/// The model's threads run below the request threads, so that under full load a refusal, a health check or a metrics scrape
+/// is answered in milliseconds rather than after the model's next time slice, while the model still takes every cycle the
+/// requests leave. On Linux they run under <c>SCHED_IDLE</c>: the scheduler preempts such a thread at once when a normal
+/// thread wakes (nice values only shorten its share, and a waking request thread could still wait a slice of several ms on
+/// each of the hops a response takes). Where that policy is refused, nice +<see cref="Nice"/>. Threads inherit the policy
+/// from the thread that makes them: create the engine (and with it ONNX Runtime's thread pool) inside
+/// <see cref="Create{T}"/>; the batcher lowers its own. <c>SCHED_IDLE</c> suits a machine that serves: other busy processes
+/// (a build, a test run) would starve the model, for which <see cref="ModelThreadPriority.Low"/> is the choice.
 /// </summary>
 public static class ModelPriority
 {
-    /// <summary>The nice value the model's threads run at.</summary>
+    /// <summary>The nice value the model's threads run at where <c>SCHED_IDLE</c> is refused.</summary>
     public const int Nice = 5;
 
-    /// <summary>Lowers the calling thread's priority; false where the system does not offer it (not Linux, no glibc).</summary>
-    public static bool LowerCurrentThread()
+    /// <summary>Lowers the calling thread's priority to <paramref name="priority"/>; false where the system does not offer it (not Linux, no glibc).</summary>
+    public static bool LowerCurrentThread(ModelThreadPriority priority)
+    {
+        if (!OperatingSystem.IsLinux() || priority == ModelThreadPriority.Normal) return false;
+        try
+        {
+            var parameter = 0;   // struct sched_param { int sched_priority; }: 0 for SCHED_IDLE
+            return (priority == ModelThreadPriority.Idle && SetScheduler(CallingThread, SchedIdle, ref parameter) == 0)
+                   || SetPriority(ProcessScope, GetThreadId(), Nice) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether the calling thread runs under <c>SCHED_IDLE</c> (for tests and diagnostics).</summary>
+    public static bool CurrentThreadIsIdlePolicy()
     {
         if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            return SetPriority(ProcessScope, GetThreadId(), Nice) == 0;
+            return GetScheduler(CallingThread) == SchedIdle;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -30,13 +63,13 @@ public static class ModelPriority
     }
 
     /// <summary>Runs <paramref name="create"/> on a thread of lowered priority (threads it starts inherit it) and returns its result.</summary>
-    public static T Create<T>(Func<T> create)
+    public static T Create<T>(ModelThreadPriority priority, Func<T> create)
     {
         T? result = default;
         Exception? failure = null;
         var thread = new Thread(() =>
         {
-            LowerCurrentThread();
+            LowerCurrentThread(priority);
             try
             {
                 result = create();
@@ -53,6 +86,13 @@ public static class ModelPriority
     }
 
     private const int ProcessScope = 0;   // PRIO_PROCESS: with a thread id, that thread alone on Linux
+    private const int CallingThread = 0, SchedIdle = 5;
+
+    [DllImport("libc", EntryPoint = "sched_setscheduler")]
+    private static extern int SetScheduler(int pid, int policy, ref int parameter);
+
+    [DllImport("libc", EntryPoint = "sched_getscheduler")]
+    private static extern int GetScheduler(int pid);
 
     [DllImport("libc", EntryPoint = "setpriority")]
     private static extern int SetPriority(int which, int who, int priority);

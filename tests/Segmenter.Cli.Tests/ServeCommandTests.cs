@@ -39,7 +39,7 @@ public sealed class ServeCommandTests : IDisposable
         Assert.True(predicted.Exit == 0, predicted.Error);
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { typeof(Program).Assembly.Location, "serve", onnx, "--port", "0", "--warmup", "none", "--threads", "1" })
+        foreach (var argument in new[] { typeof(Program).Assembly.Location, "serve", onnx, "--port", "0", "--warmup", "none", "--threads", "1", "--model-priority", "low" })   // idle would starve behind other test runs
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         try
@@ -99,6 +99,9 @@ public sealed class ServeCommandTests : IDisposable
         (exit, _, error) = CliTests.Run("serve", "SegT16", "--engine", "tensorflow");
         Assert.Equal(1, exit);
         Assert.Contains("use onnx or torch", error);
+        (exit, _, error) = CliTests.Run("serve", "SegT16", "--model-priority", "high");
+        Assert.Equal(1, exit);
+        Assert.Contains("use idle, low or normal", error);
         (exit, _, error) = CliTests.Run("serve", "SegT16", "--host", "example.org");
         Assert.Equal(1, exit);
         Assert.Contains("give an IP address", error);

@@ -219,6 +219,16 @@ public sealed class BatchingTests
         Assert.Equal(manyExpected.data<long>().ToArray(), manyLabels.data<long>().ToArray());
     }
 
+    [Fact]
+    public void The_model_thread_runs_at_the_priority_asked_for()
+    {
+        if (!OperatingSystem.IsLinux()) return;   // SCHED_IDLE and nice are Linux's; elsewhere nothing is changed
+        Assert.True(ModelPriority.Create(ModelThreadPriority.Idle, ModelPriority.CurrentThreadIsIdlePolicy));
+        Assert.False(ModelPriority.Create(ModelThreadPriority.Low, ModelPriority.CurrentThreadIsIdlePolicy));
+        Assert.False(ModelPriority.Create(ModelThreadPriority.Normal, ModelPriority.CurrentThreadIsIdlePolicy));
+        Assert.False(ModelPriority.CurrentThreadIsIdlePolicy());
+    }
+
     private static async Task<Exception?> Record(Func<Task> call)
     {
         try

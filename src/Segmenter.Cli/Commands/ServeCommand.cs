@@ -37,23 +37,33 @@ internal static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every call but the health checks and the page (or set {ApiKeyVariable})." };
         var threads = new Option<int>("--threads") { Description = "CPU threads for the model.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var warmup = new Option<string?>("--warmup") { Description = "Run a full batch of HxW images before listening, so memory is taken at the start (default: the model's size; none to skip)." };
+        var modelPriority = new Option<string>("--model-priority")
+        {
+            Description = "How the model's threads yield to the request threads: idle (Linux SCHED_IDLE: refusals and health checks are answered at once even at full load; " +
+                          "other busy processes on the machine starve the model), low (nice +5) or normal.",
+            DefaultValueFactory = _ => "idle",
+        };
         var logFormat = new Option<string>("--log-format") { Description = "Request logs on standard output: json (one object per line), text or none.", DefaultValueFactory = _ => "json" };
         var onnx = new OnnxRuntimeOptions();
         var precision = new PrecisionOption();
         var command = new Command("serve", "Serve a model over HTTP: the Open Inference Protocol (KServe v2, as Triton), an image endpoint and a page, Prometheus metrics.")
         {
-            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, warmup, logFormat,
+            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, warmup, modelPriority, logFormat,
         };
         model.AddTo(command);
         onnx.AddTo(command, withFile: false);
         precision.AddTo(command);
         command.SetAction(result =>
         {
+            var priority = ParsePriority(result.GetValue(modelPriority)!);
             var options = new ServerOptions
             {
                 Host = result.GetValue(host)!,
                 Port = result.GetValue(port),
-                Batching = new BatchingOptions(result.GetValue(maxBatch), TimeSpan.FromMilliseconds(result.GetValue(maxDelay)), result.GetValue(maxQueue), result.GetValue(maxPixels)),
+                Batching = new BatchingOptions(result.GetValue(maxBatch), TimeSpan.FromMilliseconds(result.GetValue(maxDelay)), result.GetValue(maxQueue), result.GetValue(maxPixels))
+                {
+                    ModelThreads = priority,
+                },
                 MaxBodyBytes = (long)(result.GetValue(maxBody) * 1024 * 1024),
                 ApiKey = result.GetValue(apiKey) ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
                 LogFormat = result.GetValue(logFormat)!.Trim().ToLowerInvariant(),
@@ -61,7 +71,7 @@ internal static class ServeCommand
             options.Validate();
             int threadCount = Math.Max(1, result.GetValue(threads));
             // Made on a thread of lower priority, so ONNX Runtime's worker threads inherit it (see ModelPriority).
-            var (served, spec) = ModelPriority.Create(() => OpenEngine(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount));
+            var (served, spec) = ModelPriority.Create(priority, () => OpenEngine(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount));
             var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served);
             var warmupText = result.GetValue(warmup);
             options = options with
@@ -96,6 +106,14 @@ internal static class ServeCommand
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private static bool IsLoopback(string host) => host.Trim().ToLowerInvariant() == "localhost" || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+
+    private static ModelThreadPriority ParsePriority(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "idle" => ModelThreadPriority.Idle,
+        "low" => ModelThreadPriority.Low,
+        "normal" => ModelThreadPriority.Normal,
+        _ => throw new ArgumentException($"--model-priority {text}: use idle, low or normal"),
+    };
 
     /// <summary>The engine: an .onnx file's session, a model exported in memory to ONNX Runtime, or the model in TorchSharp.</summary>
     private static (IInferenceEngine Engine, SegmenterSpec Spec) OpenEngine(ParseResult result, CliConsole console, ModelOptions model, OnnxRuntimeOptions onnx,

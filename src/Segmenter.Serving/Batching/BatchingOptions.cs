@@ -9,6 +9,9 @@ namespace Segmenter.Serving.Batching;
 /// <param name="MaxPixels">The most pixels (images × height × width) in one request and, unless one request alone has more, in one batch.</param>
 public sealed record BatchingOptions(int MaxBatch = 8, TimeSpan MaxDelay = default, int MaxQueue = 16, long MaxPixels = 4 * 1024 * 1024)
 {
+    /// <summary>How the batcher's thread, which runs the model, is scheduled against the request threads.</summary>
+    public ModelThreadPriority ModelThreads { get; init; } = ModelThreadPriority.Low;
+
     /// <summary>Throws unless every setting is in range.</summary>
     public void Validate()
     {

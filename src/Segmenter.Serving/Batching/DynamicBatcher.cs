@@ -112,7 +112,7 @@ public sealed class DynamicBatcher : IDisposable
 
     private void Work()
     {
-        ModelPriority.LowerCurrentThread();   // requests are answered first; the model takes what they leave
+        ModelPriority.LowerCurrentThread(options.ModelThreads);   // requests are answered first; the model takes what they leave
         using var noGrad = no_grad();
         while (true)
         {
