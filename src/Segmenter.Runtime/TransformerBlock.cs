@@ -32,11 +32,16 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     public static ModuleList<TransformerBlock> Stack(int count, long width, long heads, long mlpWidth, double dropout, double dropPathRate, double epsilon) =>
         new(DropPath.Rates(dropPathRate, count).Select(rate => new TransformerBlock(width, heads, mlpWidth, dropout, rate, epsilon)).ToArray());
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The block, in a dispose scope of its own: its intermediate tensors (norms, qkv, the MLP's hidden layer) are freed when it
+    /// returns, as PyTorch frees them when their last reference goes, instead of living until the end of the model's forward.
+    /// Autograd keeps what backward needs by its own references. Measured with `segmenter bench SegB16 --size 1024`: peak memory 4785 → 1716 MB.
+    /// </summary>
     public override Tensor forward(Tensor x)
     {
-        x = x.Plus(drop_path.call(attn.call(norm1.call(x))));
-        return x.Plus(drop_path.call(mlp.call(norm2.call(x))));
+        using var scope = NewDisposeScope();
+        var y = x.Plus(drop_path.call(attn.call(norm1.call(x))));
+        return y.Plus(drop_path.call(mlp.call(norm2.call(y)))).MoveToOuterDisposeScope();
     }
 
     /// <summary>The block's softmax attention weights [B, heads, T, T] for input tokens <paramref name="x"/>.</summary>
