@@ -13,7 +13,8 @@ public static class Program
     /// <summary>Runs the command line; returns the process exit code.</summary>
     public static int Main(string[] args)
     {
-        Segmenter.Runtime.NativeSettings.Apply();   // before any command makes a tensor (bench measures products first)
+        // Before any command makes a tensor (bench measures products first); help and the version need no libtorch.
+        if (!args.Any(a => a is "-h" or "--help" or "-?" or "--version") && args.Length > 0) Segmenter.Runtime.NativeSettings.Apply();
         return Run(args, Console.Out, Console.Error);
     }
 

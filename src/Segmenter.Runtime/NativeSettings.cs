@@ -19,10 +19,18 @@ public static class NativeSettings
     private static int applied;
 
     /// <summary>
-    /// Applies the settings; runs by itself when this assembly loads, and is idempotent. Code that makes TorchSharp tensors
-    /// before it uses any Segmenter type may call it first (libtorch reads the setting once, at its first allocation).
+    /// Applies the settings and lets MKL choose by the processor's features, which loads libtorch (about half a second);
+    /// idempotent. A model's constructor calls it; code that makes TorchSharp tensors before it makes any model may call it
+    /// first (libtorch reads its allocation setting once, at its first allocation, and MKL keeps its first kernel choice).
     /// </summary>
     public static void Apply()
+    {
+        ApplyProcessSettings();
+        MklDispatch.Apply();   // after the allocation setting, before any matrix product
+    }
+
+    /// <summary>The settings that need no libtorch: they run by themselves when this assembly loads.</summary>
+    private static void ApplyProcessSettings()
     {
         if (Interlocked.Exchange(ref applied, 1) == 1 || !OperatingSystem.IsLinux()) return;
         try
@@ -35,7 +43,6 @@ public static class NativeSettings
         {
             // Not glibc (or no libc by that name): libtorch keeps its default allocation.
         }
-        MklDispatch.Apply();   // loads libtorch: after the allocation setting, before any matrix product
     }
 
     /// <summary>
@@ -88,7 +95,7 @@ public static class NativeSettings
 
 #pragma warning disable CA2255 // The settings must precede libtorch's first allocation, whichever Segmenter type is used first.
     [ModuleInitializer]
-    internal static void OnLoad() => Apply();
+    internal static void OnLoad() => ApplyProcessSettings();
 #pragma warning restore CA2255
 
     [DllImport("libc", EntryPoint = "setenv")]

@@ -16,6 +16,7 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
     /// <summary>Called by generated constructors.</summary>
     protected SegmenterModel(string name, SegmenterSpec specification) : base(name)
     {
+        NativeSettings.Apply();   // libtorch is loaded now; its MKL must choose its kernels before the model's first product
         Specification = specification;
     }
 

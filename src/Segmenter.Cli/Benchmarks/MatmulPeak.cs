@@ -33,6 +33,7 @@ internal static class MatmulPeak
 
     public static Result Measure(int threads)
     {
+        Segmenter.Runtime.NativeSettings.Apply();   // libtorch's kernels as the models get them (the CLI has applied it already)
         set_num_threads(threads);
         var all = new List<Measurement>();
         foreach (var (m, k, n) in Shapes) all.Add(new Measurement("libtorch", m, k, n, Torch(m, k, n)));
