@@ -12,7 +12,8 @@ namespace Segmenter.Runtime;
 /// on this project's development machine (2 cores, AMD EPYC, Release): <c>zeros(1, 150, 512, 512)</c> 279 ms without, 29 ms
 /// with; Seg-T/16 inference at 512² 550 ms without, 243 ms with (<c>segmenter bench SegT16</c>). A value the user set is kept.
 /// Freed memory is kept for the next allocation instead of being handed back to the system (see <see cref="RetainFreedMemory"/>).
-/// Then it loads libtorch and lets its MKL choose kernels by the processor's features (<see cref="MklDispatch"/>).
+/// These two are set when this assembly loads. <see cref="Apply"/> then loads libtorch and lets its MKL choose kernels by the
+/// processor's features (<see cref="MklDispatch"/>).
 /// </summary>
 public static class NativeSettings
 {
@@ -51,7 +52,7 @@ public static class NativeSettings
     /// class maps, their gradients) freshly and hands it back when freed, so the kernel zeroes those pages again at every
     /// step. Measured on this project's development machine (2 cores, AMD EPYC, Release, side by side): a Seg-T/16 training
     /// step at batch 2 and 512² 1030 → 813 ms, Seg-B/16 inference 1006–1012 → 755–812 ms, peak memory within 5 %
-    /// (<c>segmenter bench SegT16 SegB16</c>). Applied by <see cref="Apply"/> unless the user tuned glibc's allocator
+    /// (<c>segmenter bench SegT16 SegB16</c>). Applied when this assembly loads unless the user tuned glibc's allocator
     /// (<c>GLIBC_TUNABLES</c>, <c>MALLOC_MMAP_MAX_</c>); a server undoes it with <see cref="MapLargeAllocations"/>.
     /// </summary>
     public static bool RetainFreedMemory()
