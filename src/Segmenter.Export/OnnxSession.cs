@@ -106,11 +106,7 @@ public sealed class OnnxSession : IDisposable
     /// </summary>
     public Tensor? RunInto(Tensor images, Tensor logits)
     {
-        SegmenterModel.CheckImages(images);
-        CheckSize(images);
-        var expected = new[] { images.shape[0], Classes, images.shape[2], images.shape[3] };
-        if (!logits.shape.SequenceEqual(expected) || logits.dtype != ScalarType.Float32 || !logits.is_contiguous() || logits.device.type != TorchSharp.DeviceType.CPU)
-            throw new ArgumentException($"the output must be a contiguous float32 CPU tensor [{string.Join(", ", expected)}], got {logits.dtype} [{string.Join(", ", logits.shape)}]", nameof(logits));
+        CheckOutput(images, logits);
         if (!hasLabels)
         {
             Execute(images, logits, labels: null);
@@ -127,6 +123,25 @@ public sealed class OnnxSession : IDisposable
             labels.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Runs into <paramref name="logits"/> as <see cref="RunInto"/>, asking ONNX Runtime for the logits alone: a labels
+    /// output the file may have is not fetched (for a caller that takes the argmax itself, as the server does).
+    /// </summary>
+    public void RunLogitsInto(Tensor images, Tensor logits)
+    {
+        CheckOutput(images, logits);
+        Execute(images, logits, labels: null);
+    }
+
+    private void CheckOutput(Tensor images, Tensor logits)
+    {
+        SegmenterModel.CheckImages(images);
+        CheckSize(images);
+        var expected = new[] { images.shape[0], Classes, images.shape[2], images.shape[3] };
+        if (!logits.shape.SequenceEqual(expected) || logits.dtype != ScalarType.Float32 || !logits.is_contiguous() || logits.device.type != TorchSharp.DeviceType.CPU)
+            throw new ArgumentException($"the output must be a contiguous float32 CPU tensor [{string.Join(", ", expected)}], got {logits.dtype} [{string.Join(", ", logits.shape)}]", nameof(logits));
     }
 
     private Tensor NewLogits(Tensor images)

@@ -54,7 +54,7 @@ public sealed class OnnxEngine : IInferenceEngine
     public bool CanRunInto => true;
 
     /// <inheritdoc />
-    public void RunInto(Tensor images, Tensor logits) => session.RunInto(images, logits)?.Dispose();
+    public void RunInto(Tensor images, Tensor logits) => session.RunLogitsInto(images, logits);   // the server takes the argmax itself
 
     /// <inheritdoc />
     public void Dispose() => session.Dispose();

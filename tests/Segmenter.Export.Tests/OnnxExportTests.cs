@@ -103,6 +103,11 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Equal(new long[] { 2, 40, 56 }, labels!.shape);
         Assert.Equal(ScalarType.Byte, labels.dtype);
         Assert.True(labels.to(ScalarType.Int64).equal(logits.argmax(1)).all().item<bool>());
+
+        // The same file asked for the logits alone (as the server does, taking the argmax itself): the same logits.
+        using var only = empty(2, session.Classes, 40, 56);
+        session.RunLogitsInto(images, only);
+        Assert.True(only.equal(logits).all().item<bool>());
     }
 
     [Theory]

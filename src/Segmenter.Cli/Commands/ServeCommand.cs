@@ -141,7 +141,7 @@ internal static class ServeCommand
                 return (new TorchEngine(network, device), network.Specification);
             }
             if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
-            var exported = OnnxExporter.Export(network, new OnnxExportOptions { Labels = true });   // labels computed in ONNX Runtime, the logits kept in its memory
+            var exported = OnnxExporter.Export(network, new OnnxExportOptions { Labels = false });   // the server takes the argmax itself (Argmax: vectorised, multi-threaded)
             var session = new OnnxSession(exported.ToByteArray(), onnx.Session(result, console) with { Threads = threads });
             var spec = network.Specification;
             network.Dispose();
