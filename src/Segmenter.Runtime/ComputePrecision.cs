@@ -8,7 +8,8 @@ public enum ComputePrecision
 
     /// <summary>
     /// The transformer blocks' matrix products (qkv, attention, proj, fc1, fc2) in bfloat16, with float32 weights kept as
-    /// the master copy, and LayerNorm, GELU's input and output, the residual stream, the decoder and the output in float32.
+    /// the master copy, GELU between fc1 and fc2 in bfloat16 (as autocast runs it), and LayerNorm, the residual stream, the
+    /// decoder and the output in float32.
     /// Fast where the CPU has bf16 instructions (AVX512-BF16, AMX) or on a GPU.
     /// </summary>
     BFloat16,

@@ -45,8 +45,8 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IReducedPrecision
     {
         if (fc1Reduced.Active)
         {
-            // bfloat16 products; GELU, dropout and the result in float32.
-            var hidden = nn.functional.gelu(fc1Reduced.Call(x, training).to(ScalarType.Float32));
+            // bfloat16 products, and GELU between them in bfloat16 as autocast runs it (no round trip through float32); the result in float32.
+            var hidden = nn.functional.gelu(fc1Reduced.Call(x, training));
             if (drop is not null) hidden = drop.call(hidden);
             var output = fc2Reduced.Call(hidden, training).to(ScalarType.Float32);
             return drop is null ? output : drop.call(output);

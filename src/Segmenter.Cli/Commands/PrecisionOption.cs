@@ -10,7 +10,7 @@ internal sealed class PrecisionOption
 {
     public Option<string> Option { get; } = new("--precision")
     {
-        Description = "float32, or bf16: the transformer blocks' matrix products in bfloat16 (LayerNorm, GELU, the residual stream and the output stay float32). " +
+        Description = "float32, or bf16: the transformer blocks' matrix products and the GELU between them in bfloat16 (LayerNorm, the residual stream and the output stay float32). " +
                       "Fast where the CPU has AVX512-BF16 or AMX, or on a GPU.",
         DefaultValueFactory = _ => "float32",
     };
