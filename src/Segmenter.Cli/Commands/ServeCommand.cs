@@ -39,8 +39,8 @@ internal static class ServeCommand
         var warmup = new Option<string?>("--warmup") { Description = "Run a full batch of HxW images before listening, so memory is taken at the start (default: the model's size; none to skip)." };
         var modelPriority = new Option<string>("--model-priority")
         {
-            Description = "How the model's threads yield to the request threads: idle (Linux SCHED_IDLE: refusals and health checks are answered at once even at full load; " +
-                          "other busy processes on the machine starve the model), low (nice +5) or normal.",
+            Description = "How the model's threads yield to the request threads: idle (Linux SCHED_IDLE for its worker threads: refusals and health checks are answered at once " +
+                          "even at full load, but clients that retry at once with whole bodies, or other busy processes, leave the model little), low (nice +5) or normal.",
             DefaultValueFactory = _ => "idle",
         };
         var logFormat = new Option<string>("--log-format") { Description = "Request logs on standard output: json (one object per line), text or none.", DefaultValueFactory = _ => "json" };

@@ -112,7 +112,10 @@ public sealed class DynamicBatcher : IDisposable
 
     private void Work()
     {
-        ModelPriority.LowerCurrentThread(options.ModelThreads);   // requests are answered first; the model takes what they leave
+        // Requests are answered first; the model takes what they leave. This thread calls the model and works in its parallel
+        // loops: under SCHED_IDLE it stays at nice +5, so the model keeps a share however busy the machine is (idle worker threads
+        // alone cannot starve it: the caller takes the chunks they do not claim).
+        ModelPriority.LowerCurrentThread(options.ModelThreads == ModelThreadPriority.Idle ? ModelThreadPriority.Low : options.ModelThreads);
         using var noGrad = no_grad();
         while (true)
         {
