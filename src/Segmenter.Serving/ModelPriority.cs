@@ -7,7 +7,10 @@ namespace Segmenter.Serving;
 /// <summary>How the model's threads are scheduled against the request threads.</summary>
 public enum ModelThreadPriority
 {
-    /// <summary>Linux <c>SCHED_IDLE</c>: preempted at once by any waking request thread; starved by other busy processes.</summary>
+    /// <summary>
+    /// Linux <c>SCHED_IDLE</c> for the model's worker threads, preempted at once by any waking request thread; the thread that
+    /// calls the model (the batcher's) at nice +5, so busy neighbours slow the model down but cannot stop it.
+    /// </summary>
     Idle,
 
     /// <summary>nice +<see cref="ModelPriority.Nice"/>: a smaller share than the request threads, never starved.</summary>
@@ -24,8 +27,9 @@ public enum ModelThreadPriority
 /// thread wakes (nice values only shorten its share, and a waking request thread could still wait a slice of several ms on
 /// each of the hops a response takes). Where that policy is refused, nice +<see cref="Nice"/>. Threads inherit the policy
 /// from the thread that makes them: create the engine (and with it ONNX Runtime's thread pool) inside
-/// <see cref="Create{T}"/>; the batcher lowers its own. <c>SCHED_IDLE</c> suits a machine that serves: other busy processes
-/// (a build, a test run) would starve the model, for which <see cref="ModelThreadPriority.Low"/> is the choice.
+/// <see cref="Create{T}"/>; the batcher lowers its own (to nice +5 under <see cref="ModelThreadPriority.Idle"/>). <c>SCHED_IDLE</c>
+/// suits a machine that serves well-behaved clients: busy neighbours (a build, a test run, clients that retry at once with
+/// whole bodies) leave the model little, for which <see cref="ModelThreadPriority.Low"/> is the choice.
 /// </summary>
 public static class ModelPriority
 {
