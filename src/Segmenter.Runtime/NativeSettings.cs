@@ -51,8 +51,10 @@ public static class NativeSettings
     /// allocator would keep it: libtorch allocates every tensor anew, and glibc otherwise maps each one over 32 MB (a batch's
     /// class maps, their gradients) freshly and hands it back when freed, so the kernel zeroes those pages again at every
     /// step. Measured on this project's development machine (2 cores, AMD EPYC, Release, side by side): a Seg-T/16 training
-    /// step at batch 2 and 512² 1030 → 813 ms, Seg-B/16 inference 1006–1012 → 755–812 ms, peak memory within 5 %
-    /// (<c>segmenter bench SegT16 SegB16</c>). Applied when this assembly loads unless the user tuned glibc's allocator
+    /// step at batch 2 and 512² 1030 → 813 ms, Seg-B/16 inference 1006–1012 → 755–812 ms with peak memory within 5 %
+    /// (<c>segmenter bench SegT16 SegB16</c>). Since each transformer block frees its intermediates when it returns, it matters
+    /// more: training steps at batch 2 took 2737 → 684 ms (Seg-T/16) and 9126 → 4934 ms (Seg-B/16) side by side, for a higher
+    /// peak (1684 → 2997 MB and 3535 → 4703 MB): what is freed is kept. Applied when this assembly loads unless the user tuned glibc's allocator
     /// (<c>GLIBC_TUNABLES</c>, <c>MALLOC_MMAP_MAX_</c>); a server undoes it with <see cref="MapLargeAllocations"/>.
     /// </summary>
     public static bool RetainFreedMemory()
