@@ -52,6 +52,14 @@ public static class ModelPriority
         }
     }
 
+    /// <summary>
+    /// Lowers the thread that calls the model (the batcher's) for <paramref name="priority"/>: as the worker threads, except that
+    /// under <see cref="ModelThreadPriority.Idle"/> it runs at nice +<see cref="Nice"/>. It works in the model's parallel loops
+    /// and takes the chunks idle workers do not claim, so the model keeps a share however busy the machine is.
+    /// </summary>
+    public static bool LowerCallingThread(ModelThreadPriority priority) =>
+        LowerCurrentThread(priority == ModelThreadPriority.Idle ? ModelThreadPriority.Low : priority);
+
     /// <summary>Whether the calling thread runs under <c>SCHED_IDLE</c> (for tests and diagnostics).</summary>
     public static bool CurrentThreadIsIdlePolicy()
     {

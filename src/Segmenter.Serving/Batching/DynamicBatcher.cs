@@ -112,10 +112,7 @@ public sealed class DynamicBatcher : IDisposable
 
     private void Work()
     {
-        // Requests are answered first; the model takes what they leave. This thread calls the model and works in its parallel
-        // loops: under SCHED_IDLE it stays at nice +5, so the model keeps a share however busy the machine is (idle worker threads
-        // alone cannot starve it: the caller takes the chunks they do not claim).
-        ModelPriority.LowerCurrentThread(options.ModelThreads == ModelThreadPriority.Idle ? ModelThreadPriority.Low : options.ModelThreads);
+        ModelPriority.LowerCallingThread(options.ModelThreads);   // requests are answered first; the model takes what they leave
         using var noGrad = no_grad();
         while (true)
         {
@@ -265,38 +262,37 @@ public sealed class DynamicBatcher : IDisposable
     /// <summary>The requests' images one after another in the reused input buffer (a copy each, no allocation).</summary>
     private Tensor Gather(List<Item> items, int count)
     {
-        var first = items[0].Images;
-        if (inputs is null || inputs.shape[2] != first.shape[2] || inputs.shape[3] != first.shape[3] || inputs.shape[0] < count)
-        {
-            inputs?.Dispose();
-            inputs = empty(new[] { Capacity(first.shape[2], first.shape[3], count), 3, first.shape[2], first.shape[3] }, float32);
-            inputs.DetachFromDisposeScope();
-        }
-        var target = TensorSpans.Of<float>(inputs);
-        int offset = 0;
+        var first = items[0];
+        var batch = Reused(ref inputs, count, 3, first.Height, first.Width);
+        long offset = 0;
         foreach (var item in items)
         {
-            using var contiguous = item.Images.contiguous();
-            var source = TensorSpans.Of<float>(contiguous);
-            source.CopyTo(target.Slice(offset));
-            offset += source.Length;
+            using var rows = batch.narrow(0, offset, item.Count);
+            rows.copy_(item.Images);
+            offset += item.Count;
         }
-        return inputs.narrow(0, 0, count);
+        return batch;
     }
 
     /// <summary>
     /// The first <paramref name="count"/> images of a logits buffer kept from run to run for the largest batch of this
     /// height and width: runs of any batch size write to memory already touched (fresh memory costs a page fault per 4 KB).
     /// </summary>
-    private Tensor Scratch(int count, long height, long width)
+    private Tensor Scratch(int count, long height, long width) => Reused(ref scratch, count, engine.Classes, height, width);
+
+    /// <summary>
+    /// The first <paramref name="count"/> rows of <paramref name="buffer"/> [n, channels, height, width], made anew (for the
+    /// largest batch of this size) only when the size changes or it holds too few rows.
+    /// </summary>
+    private Tensor Reused(ref Tensor? buffer, int count, long channels, long height, long width)
     {
-        if (scratch is null || scratch.shape[2] != height || scratch.shape[3] != width || scratch.shape[0] < count)
+        if (buffer is null || buffer.shape[1] != channels || buffer.shape[2] != height || buffer.shape[3] != width || buffer.shape[0] < count)
         {
-            scratch?.Dispose();
-            scratch = empty(new[] { Capacity(height, width, count), engine.Classes, height, width }, float32);
-            scratch.DetachFromDisposeScope();
+            buffer?.Dispose();
+            buffer = empty(new[] { Capacity(height, width, count), channels, height, width }, float32);
+            buffer.DetachFromDisposeScope();
         }
-        return scratch.narrow(0, 0, count);
+        return buffer.narrow(0, 0, count);
     }
 
     /// <summary>The most images one batch of this size may hold (at least <paramref name="count"/>).</summary>
