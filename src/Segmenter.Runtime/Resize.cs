@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Concurrent;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -56,6 +57,26 @@ public static class Resize
     private static Tensor Interpolation(long from, long to, bool transposed, Tensor like)
     {
         var weights = new float[to * from];
+        var taps = LinearTaps(from, to);
+        for (long o = 0; o < to; o++)
+        {
+            weights[o * from + taps[o].Index0] += taps[o].Weight0;
+            weights[o * from + taps[o].Index1] += taps[o].Weight1;
+        }
+        using var cpu = torch.tensor(weights, new[] { to, from });
+        using var oriented = transposed ? cpu.t().contiguous() : cpu.alias();
+        return oriented.to(like.dtype, like.device, copy: true).DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// The two source positions and their weights for each of <paramref name="to"/> outputs of 1-D linear interpolation
+    /// from <paramref name="from"/> samples, with half-pixel centres and the source index clamped at 0 (PyTorch's
+    /// align_corners = false). At the last sample both positions are the same.
+    /// </summary>
+    public static (int Index0, int Index1, float Weight0, float Weight1)[] LinearTaps(long from, long to)
+    {
+        if (from < 1 || to < 1) throw new ArgumentOutOfRangeException(nameof(from), $"interpolation needs at least one sample on each side, got {from} → {to}");
+        var taps = new (int, int, float, float)[to];
         double scale = (double)from / to;
         for (long o = 0; o < to; o++)
         {
@@ -63,11 +84,8 @@ public static class Resize
             long i0 = System.Math.Min((long)source, from - 1);
             long i1 = System.Math.Min(i0 + 1, from - 1);
             double lambda = source - i0;
-            weights[o * from + i0] += (float)(1 - lambda);
-            weights[o * from + i1] += (float)lambda;
+            taps[o] = ((int)i0, (int)i1, (float)(1 - lambda), (float)lambda);
         }
-        using var cpu = torch.tensor(weights, new[] { to, from });
-        using var oriented = transposed ? cpu.t().contiguous() : cpu.alias();
-        return oriented.to(like.dtype, like.device, copy: true).DetachFromDisposeScope();
+        return taps;
     }
 }

@@ -23,6 +23,25 @@ public abstract class SegmenterModel : nn.Module<Tensor, Tensor>
     /// <summary>The resolved spec this model was generated from.</summary>
     public SegmenterSpec Specification { get; }
 
+    /// <summary>
+    /// Logits [B, K, H, W] for normalised images [B, 3, H, W] of any size: <see cref="PatchLogits"/> upsampled bilinearly to
+    /// the image padded to whole patches, then cropped to the image.
+    /// </summary>
+    public override Tensor forward(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        var patchLogits = PatchLogits(images);                                                    // [B, K, H'/p, W'/p]
+        long patch = Specification.PatchSize;
+        var logits = Resize.Bilinear(patchLogits, patchLogits.shape[2] * patch, patchLogits.shape[3] * patch);   // [B, K, H', W']
+        return PatchPadding.Crop(logits, images.shape[2], images.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Class logits at patch resolution [B, K, ⌈H/p⌉, ⌈W/p⌉] for normalised images [B, 3, H, W]: the decoder's output, before
+    /// the upsampling to pixels. Training computes its loss from these (see Segmenter.Training's UpsampledCrossEntropy).
+    /// </summary>
+    public abstract Tensor PatchLogits(Tensor images);
+
     /// <summary>The softmax attention of encoder block <paramref name="layer"/> for <paramref name="images"/> (not padded): [B, heads, E + N, E + N].</summary>
     public abstract Tensor EncoderAttention(Tensor images, int layer);
 

@@ -135,9 +135,7 @@ public sealed class Trainer
                 using var scope = NewDisposeScope();
                 var (images, labels) = batches.Next();
                 if (!labels.ne(Scalars.Of(255L)).any().item<bool>()) continue;   // nothing labelled in this batch (checked on the CPU): no gradient, no forward pass
-                var logits = model.call(images.to(device));
-                var target = labels.to(device);
-                var value = nn.functional.cross_entropy(logits, target, ignore_index: Segmenter.Inference.Imaging.LabelMap.Ignore).div_(Scalars.Of((double)run.Accumulate));
+                var value = UpsampledCrossEntropy.Of(model, images.to(device), labels.to(device), Segmenter.Inference.Imaging.LabelMap.Ignore).div_(Scalars.Of((double)run.Accumulate));
                 value.backward();
                 loss += value.item<float>();
             }

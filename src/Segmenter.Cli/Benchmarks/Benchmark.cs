@@ -86,7 +86,7 @@ internal static class Benchmark
         }
     }
 
-    /// <summary>One SGD step: forward, cross-entropy against random labels, backward, update.</summary>
+    /// <summary>One SGD step as the trainer takes it: forward, cross-entropy against random labels, backward, update.</summary>
     private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, List<IDisposable> owned)
     {
         model.train();
@@ -98,7 +98,7 @@ internal static class Benchmark
         {
             using var scope = NewDisposeScope();
             optimizer.ZeroGrad();
-            var loss = nn.functional.cross_entropy(model.call(images), labels, ignore_index: Segmenter.Inference.Imaging.LabelMap.Ignore);
+            var loss = UpsampledCrossEntropy.Of(model, images, labels, Segmenter.Inference.Imaging.LabelMap.Ignore);
             loss.backward();
             optimizer.Step();
         });

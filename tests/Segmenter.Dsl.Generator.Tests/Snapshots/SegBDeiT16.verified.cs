@@ -88,19 +88,16 @@ namespace Zoo
             if (device is not null) global::TorchSharp.ModuleExtensionMethods.to(this, device);
         }
 
-        /// <summary>Logits [B, 150, H, W] for normalised images [B, 3, H, W] of any size.</summary>
-        public override Tensor forward(Tensor images)
+        /// <summary>Class logits at patch resolution [B, 150, ⌈H/16⌉, ⌈W/16⌉] for normalised images [B, 3, H, W] of any size (the logits are these upsampled).</summary>
+        public override Tensor PatchLogits(Tensor images)
         {
             CheckImages(images);
             using var scope = NewDisposeScope();
-            long height = images.shape[2], width = images.shape[3];
             var padded = Runtime.PatchPadding.ToMultiple(images, PatchSize);                // [B, 3, H', W'], sides padded up to multiples of 16
             long gridHeight = padded.shape[2] / PatchSize, gridWidth = padded.shape[3] / PatchSize;
             var tokens = encoder.call(padded);                                              // [B, 2 + N, 768], N = H'/16 · W'/16
             var patches = tokens.narrow(1, ExtraTokens, gridHeight * gridWidth);            // [B, N, 768]
-            var masks = decoder.call(patches, gridHeight, gridWidth);                       // [B, 150, H'/16, W'/16]
-            var logits = Runtime.Resize.Bilinear(masks, padded.shape[2], padded.shape[3]);  // [B, 150, H', W']
-            return Runtime.PatchPadding.Crop(logits, height, width).MoveToOuterDisposeScope(); // [B, 150, H, W]
+            return decoder.call(patches, gridHeight, gridWidth).MoveToOuterDisposeScope();  // [B, 150, H'/16, W'/16]
         }
 
         /// <inheritdoc />

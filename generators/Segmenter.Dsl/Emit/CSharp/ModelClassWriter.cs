@@ -145,19 +145,16 @@ internal static class ModelClassWriter
             w.Line("if (device is not null) global::TorchSharp.ModuleExtensionMethods.to(this, device);");
         }
         w.Line();
-        w.Line($"/// <summary>Logits [B, {k}, H, W] for normalised images [B, 3, H, W] of any size.</summary>");
-        using (w.Block("public override Tensor forward(Tensor images)"))
+        w.Line($"/// <summary>Class logits at patch resolution [B, {k}, ⌈H/{p}⌉, ⌈W/{p}⌉] for normalised images [B, 3, H, W] of any size (the logits are these upsampled).</summary>");
+        using (w.Block("public override Tensor PatchLogits(Tensor images)"))
         {
             w.Line("CheckImages(images);");
             w.Line("using var scope = NewDisposeScope();");
-            w.Line("long height = images.shape[2], width = images.shape[3];");
             w.Line($"var padded = Runtime.PatchPadding.ToMultiple(images, PatchSize);", $"[B, 3, H', W'], sides padded up to multiples of {p}");
             w.Line("long gridHeight = padded.shape[2] / PatchSize, gridWidth = padded.shape[3] / PatchSize;");
             w.Line($"var tokens = encoder.call(padded);", $"[B, {extra} + N, {d}], N = H'/{p} · W'/{p}");
             w.Line($"var patches = tokens.narrow(1, ExtraTokens, gridHeight * gridWidth);", $"[B, N, {d}]");
-            w.Line($"var masks = decoder.call(patches, gridHeight, gridWidth);", $"[B, {k}, H'/{p}, W'/{p}]");
-            w.Line($"var logits = Runtime.Resize.Bilinear(masks, padded.shape[2], padded.shape[3]);", $"[B, {k}, H', W']");
-            w.Line($"return Runtime.PatchPadding.Crop(logits, height, width).MoveToOuterDisposeScope();", $"[B, {k}, H, W]");
+            w.Line($"return decoder.call(patches, gridHeight, gridWidth).MoveToOuterDisposeScope();", $"[B, {k}, H'/{p}, W'/{p}]");
         }
         w.Line();
         w.Line("/// <inheritdoc />");
