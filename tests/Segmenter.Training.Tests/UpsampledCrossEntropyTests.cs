@@ -1,0 +1,160 @@
+using System;
+using System.Linq;
+using System.Numerics;
+using Segmenter.Runtime;
+using Segmenter.Tests;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training.Tests;
+
+/// <summary>The fused training loss against the composition it replaces: upsample, crop, cross-entropy.</summary>
+public sealed class UpsampledCrossEntropyTests
+{
+    private const long Ignore = 255;
+
+    private static (Tensor PatchLogits, Tensor Labels) Case(long batch, long classes, long height, long width, long labelHeight, long labelWidth, double ignored, int seed)
+    {
+        manual_seed(seed);
+        var patchLogits = randn(batch, classes, height, width).mul_(4).requires_grad_(true);
+        var labels = randint(0, classes, new[] { batch, labelHeight, labelWidth });
+        labels.masked_fill_(rand(batch, labelHeight, labelWidth).lt(ignored), Ignore);
+        return (patchLogits, labels);
+    }
+
+    private static (float Loss, Tensor Gradient) LossAndGradient(Func<Tensor> loss, Tensor patchLogits)
+    {
+        patchLogits.grad?.zero_();
+        using var value = loss();
+        value.backward();
+        return (value.item<float>(), patchLogits.grad!.clone());
+    }
+
+    [Theory]
+    [InlineData(2, 150, 8, 8, 128, 128, 128, 128, 0.1)]     // ADE20K's classes, patch 16, no crop
+    [InlineData(1, 5, 3, 4, 45, 60, 48, 64, 0.0)]           // cropped from the padded size on both sides
+    [InlineData(2, 19, 7, 9, 100, 140, 112, 144, 0.3)]      // odd grid, width not a multiple of any vector
+    [InlineData(1, 3, 1, 1, 8, 8, 8, 8, 0.0)]               // one patch: every pixel blends the same row
+    [InlineData(1, 4, 5, 5, 5, 5, 5, 5, 0.2)]               // no upsampling at all
+    public void Loss_and_gradient_equal_the_composition(long batch, long classes, long height, long width, long labelHeight, long labelWidth, long paddedHeight, long paddedWidth, double ignored)
+    {
+        using var scope = NewDisposeScope();
+        var (patchLogits, labels) = Case(batch, classes, height, width, labelHeight, labelWidth, ignored, seed: (int)(classes + width));
+        var expected = LossAndGradient(() => UpsampledCrossEntropy.Composed(patchLogits, paddedHeight, paddedWidth, labels, Ignore), patchLogits);
+        var actual = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, paddedHeight, paddedWidth, labels, Ignore), patchLogits);
+
+        Assert.True(Math.Abs(expected.Loss - actual.Loss) <= 2e-6 * Math.Abs(expected.Loss), $"loss {actual.Loss:R}, composed {expected.Loss:R}");
+        double largest = expected.Gradient.abs().max().item<float>();
+        Assert.True(largest > 0, "the composed gradient is zero: the case tests nothing");
+        TensorAssert.Below(actual.Gradient - expected.Gradient, 2e-5 * largest, "gradient difference");
+    }
+
+    [Fact]
+    public void The_gradient_scales_with_what_is_back_propagated_into_the_loss()
+    {
+        using var scope = NewDisposeScope();
+        var (patchLogits, labels) = Case(2, 6, 4, 4, 32, 32, 0.1, seed: 3);
+        var once = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 32, 32, labels, Ignore), patchLogits);
+        var quarter = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 32, 32, labels, Ignore).div(4.0), patchLogits);
+        Assert.Equal(once.Loss / 4, quarter.Loss, 6);
+        TensorAssert.Below(quarter.Gradient.mul(4.0) - once.Gradient, 1e-7);
+    }
+
+    [Fact]
+    public void The_same_input_gives_the_same_bits()
+    {
+        using var scope = NewDisposeScope();
+        var (patchLogits, labels) = Case(2, 150, 8, 8, 128, 128, 0.1, seed: 5);
+        var first = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 128, 128, labels, Ignore), patchLogits);
+        var second = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 128, 128, labels, Ignore), patchLogits);
+        Assert.Equal(first.Loss, second.Loss);
+        Assert.True(first.Gradient.eq(second.Gradient).all().item<bool>(), "the gradient differs between two identical calls");
+    }
+
+    [Fact]
+    public void Without_a_labelled_pixel_the_loss_is_nan_and_the_gradient_zero()
+    {
+        using var scope = NewDisposeScope();
+        var patchLogits = randn(1, 4, 2, 2).requires_grad_(true);
+        var labels = full(new long[] { 1, 16, 16 }, Ignore, dtype: ScalarType.Int64);
+        var composed = UpsampledCrossEntropy.Composed(patchLogits, 16, 16, labels, Ignore).item<float>();
+        var (loss, gradient) = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 16, 16, labels, Ignore), patchLogits);
+        Assert.True(float.IsNaN(composed), $"PyTorch's loss without labelled pixels was {composed}");
+        Assert.True(float.IsNaN(loss), $"the loss without labelled pixels was {loss}");
+        Assert.Equal(0, gradient.abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Non_finite_logits_give_the_loss_pytorch_gives()
+    {
+        using var scope = NewDisposeScope();
+        var (patchLogits, labels) = Case(1, 4, 3, 3, 24, 24, 0.0, seed: 7);
+        using (no_grad()) patchLogits[0, 2, 1, 1] = tensor(float.NaN);
+        Assert.True(float.IsNaN(UpsampledCrossEntropy.Compute(patchLogits, 24, 24, labels, Ignore).item<float>()));
+    }
+
+    [Fact]
+    public void A_label_that_is_not_a_class_is_refused_with_its_value()
+    {
+        using var scope = NewDisposeScope();
+        var (patchLogits, labels) = Case(1, 4, 2, 2, 16, 16, 0.0, seed: 9);
+        labels[0, 3, 5] = tensor(7L);
+        var error = Assert.Throws<ArgumentException>(() => UpsampledCrossEntropy.Compute(patchLogits, 16, 16, labels, Ignore));
+        Assert.Contains("label 7 is not a class of a 4-class model", error.Message);
+    }
+
+    [Fact]
+    public void Labels_that_do_not_fit_the_logits_are_refused()
+    {
+        using var scope = NewDisposeScope();
+        var patchLogits = randn(2, 4, 2, 2);
+        Assert.Contains("larger than the upsampled logits", Assert.Throws<ArgumentException>(() =>
+            UpsampledCrossEntropy.Compute(patchLogits, 16, 16, zeros(new long[] { 2, 17, 16 }, dtype: ScalarType.Int64), Ignore)).Message);
+        Assert.Contains("expected labels [2, height, width]", Assert.Throws<ArgumentException>(() =>
+            UpsampledCrossEntropy.Compute(patchLogits, 16, 16, zeros(new long[] { 1, 16, 16 }, dtype: ScalarType.Int64), Ignore)).Message);
+        Assert.Contains("int64", Assert.Throws<ArgumentException>(() =>
+            UpsampledCrossEntropy.Compute(patchLogits, 16, 16, zeros(new long[] { 2, 16, 16 }, dtype: ScalarType.Int32), Ignore)).Message);
+    }
+
+    [Theory]
+    [InlineData("TinyLinear", 40, 56)]
+    [InlineData("TinyMask", 33, 47)]
+    public void A_models_training_loss_equals_cross_entropy_of_its_logits(string name, long height, long width)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        using var model = TestModels.Get(name).Create(null);
+        model.eval();   // no dropout: both passes see the same network
+        var images = randn(2, 3, height, width);
+        var labels = randint(0, model.Specification.NumClasses, new[] { 2L, height, width });
+        labels.masked_fill_(rand(2, height, width).lt(0.2), Ignore);
+
+        var parameters = model.parameters().Select(p => (Tensor)p).ToList();
+        var expected = nn.functional.cross_entropy(model.call(images), labels, ignore_index: Ignore);
+        var expectedGradients = autograd.grad(new[] { expected }, parameters);
+        var actual = UpsampledCrossEntropy.Of(model, images, labels, Ignore);
+        var actualGradients = autograd.grad(new[] { actual }, parameters);
+
+        Assert.Equal(expected.item<float>(), actual.item<float>(), 5);
+        for (int i = 0; i < parameters.Count; i++)
+            TensorAssert.Below(actualGradients[i] - expectedGradients[i], 1e-5 * (1 + expectedGradients[i].abs().max().item<float>()), $"gradient of parameter {i}");
+    }
+
+    [Fact]
+    public void The_vector_exponential_is_within_two_ulp_of_the_exact_one()
+    {
+        var values = new float[Vector<float>.Count];
+        double worst = 0;
+        for (double x = -87; x <= 0; x += 0.0137)
+        {
+            for (int lane = 0; lane < values.Length; lane++) values[lane] = (float)(x - lane * 0.001);
+            var result = UpsampledCrossEntropy.Exp(new Vector<float>(values));
+            for (int lane = 0; lane < values.Length; lane++)
+            {
+                double exact = Math.Exp(values[lane]);
+                worst = Math.Max(worst, Math.Abs(result[lane] - exact) / exact);
+            }
+        }
+        Assert.True(worst < 2.4e-7, $"largest relative error {worst:E2}");
+    }
+}
