@@ -50,14 +50,14 @@ public static partial class UpsampledCrossEntropy
         Check(patchLogits, paddedHeight, paddedWidth, labels);
         if (lanes == 0 || !CanFuse(patchLogits, paddedHeight, paddedWidth, labels)) return Composed(patchLogits, paddedHeight, paddedWidth, labels, ignoreIndex);
 
+        // Finite patch logits give finite interpolated logits; others take PyTorch's path, so the loss is what it gives.
+        if (!AllFinite(patchLogits)) return Composed(patchLogits, paddedHeight, paddedWidth, labels, ignoreIndex);
+
         using var scope = NewDisposeScope();
         Tensor gradient;
         RowSums sums;
         using (no_grad())
         {
-            // Finite patch logits give finite interpolated logits; others take PyTorch's path, so the loss is what it gives.
-            if (!patchLogits.isfinite().all().item<bool>())
-                return Composed(patchLogits, paddedHeight, paddedWidth, labels, ignoreIndex).MoveToOuterDisposeScope();
             long height = labels.shape[1], width = labels.shape[2];
 
             // The horizontal pass is one product with the interpolation matrix, giving rows [B, h, K, W₊]: for each source
@@ -89,6 +89,14 @@ public static partial class UpsampledCrossEntropy
         using var scope = NewDisposeScope();
         var logits = PatchPadding.Crop(Resize.Bilinear(patchLogits, paddedHeight, paddedWidth), labels.shape[1], labels.shape[2]);
         return nn.functional.cross_entropy(logits, labels, ignore_index: ignoreIndex).MoveToOuterDisposeScope();
+    }
+
+    private static bool AllFinite(Tensor tensor)
+    {
+        using var noGrad = no_grad();
+        using var finite = tensor.isfinite();
+        using var all = finite.all();
+        return all.item<bool>();
     }
 
     private static void Check(Tensor patchLogits, long paddedHeight, long paddedWidth, Tensor labels)

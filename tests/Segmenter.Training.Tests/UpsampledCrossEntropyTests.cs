@@ -94,12 +94,14 @@ public sealed class UpsampledCrossEntropyTests
     }
 
     [Fact]
-    public void Non_finite_logits_give_the_loss_pytorch_gives()
+    public void Non_finite_logits_give_the_loss_and_gradient_pytorch_gives()
     {
         using var scope = NewDisposeScope();
         var (patchLogits, labels) = Case(1, 4, 3, 3, 24, 24, 0.0, seed: 7);
         using (no_grad()) patchLogits[0, 2, 1, 1] = tensor(float.NaN);
-        Assert.True(float.IsNaN(UpsampledCrossEntropy.Compute(patchLogits, 24, 24, labels, Ignore).item<float>()));
+        var (loss, gradient) = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 24, 24, labels, Ignore), patchLogits);
+        Assert.True(float.IsNaN(loss), $"the loss of NaN logits was {loss}");
+        Assert.True(gradient.isnan().any().item<bool>(), "the NaN did not reach the gradient, as PyTorch's would");
     }
 
     [Fact]
