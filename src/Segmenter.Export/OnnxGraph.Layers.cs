@@ -178,17 +178,21 @@ public sealed partial class OnnxGraph
         Reshape(Transpose(scores, 0, 2, 1), Concat(0, Int64s(0, classes), grid));
 
     /// <summary>
-    /// Maps [B, K, h, w] upsampled bilinearly (align_corners = false) to the spatial size of <paramref name="like"/>,
-    /// as the runtime does it: two matrix products with interpolation matrices built in the graph from the
-    /// dynamic sizes (Aₕ · X · Aᵥᵀ), several times faster than a Resize of many maps.
+    /// Maps [B, K, h, w] upsampled bilinearly (align_corners = false) to the spatial size of <paramref name="like"/>
+    /// and cropped to <paramref name="size"/> (H, W) from the top left, as the runtime does it: two matrix products
+    /// with interpolation matrices built in the graph from the dynamic sizes (Aₕ · X · Aᵥᵀ), several times faster
+    /// than a Resize of many maps. The crop is taken from the matrices (their first H and W rows), so the maps at the
+    /// padded size are never made and never copied.
     /// </summary>
-    public OnnxValue UpsampleTo(OnnxValue maps, OnnxValue like)
+    public OnnxValue UpsampleTo(OnnxValue maps, OnnxValue like, OnnxValue size)
     {
         using var scope = Scope("upsample");
         var from = Shape(maps);
         var to = Shape(like);
         var rows = InterpolationMatrix(Slice(from, new long[] { 2 }, new long[] { 3 }, new long[] { 0 }), Slice(to, new long[] { 2 }, new long[] { 3 }, new long[] { 0 }));
         var columns = InterpolationMatrix(Slice(from, new long[] { 3 }, new long[] { 4 }, new long[] { 0 }), Slice(to, new long[] { 3 }, new long[] { 4 }, new long[] { 0 }));
+        rows = Slice(rows, Int64s(0), Slice(size, new long[] { 0 }, new long[] { 1 }, new long[] { 0 }), new long[] { 0 });        // [H, h]
+        columns = Slice(columns, Int64s(0), Slice(size, new long[] { 1 }, new long[] { 2 }, new long[] { 0 }), new long[] { 0 });  // [W, w]
         return MatMul(rows, MatMul(maps, Transpose(columns, 1, 0)));
     }
 
@@ -211,9 +215,6 @@ public sealed partial class OnnxGraph
         var matrix = Add(Mul(Pick(lower), Sub(Float32(1), lambda)), Mul(Pick(upper), lambda));
         return Cast(matrix, ComputeType);
     }
-
-    /// <summary>The top-left part of maps [B, K, H', W'] of spatial size <paramref name="size"/> (a 1-D int64 [2]).</summary>
-    public OnnxValue Crop(OnnxValue maps, OnnxValue size) => Slice(maps, Int64s(0, 0), size, new long[] { 2, 3 });
 
     /// <summary>Declares the outputs: <c>logits</c> [batch, K, height, width] float32 and, if asked for, <c>labels</c> (argmax).</summary>
     public void SegmentationOutputs(OnnxValue logits, int classes)

@@ -28,7 +28,7 @@ namespace Zoo
             {
                 masks = graph.TokensToMaps(graph.Linear("head", patches), NumClasses, grid); // [B, 150, H'/16, W'/16]
             }
-            var logits = graph.Crop(graph.UpsampleTo(masks, padded), size);                 // [B, 150, H, W]
+            var logits = graph.UpsampleTo(masks, padded, size);                             // [B, 150, H, W]: upsampled to H', W' and cropped
             graph.SegmentationOutputs(logits, NumClasses);
         }
     }

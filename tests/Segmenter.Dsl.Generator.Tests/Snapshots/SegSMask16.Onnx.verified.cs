@@ -36,7 +36,7 @@ namespace Zoo
                 var scores = graph.LayerNorm("mask_norm", graph.MatMul(patchFeatures, graph.Transpose(classFeatures, 0, 2, 1)), 1E-05); // [B, N, 150]
                 masks = graph.TokensToMaps(scores, NumClasses, grid);                       // [B, 150, H'/16, W'/16]
             }
-            var logits = graph.Crop(graph.UpsampleTo(masks, padded), size);                 // [B, 150, H, W]
+            var logits = graph.UpsampleTo(masks, padded, size);                             // [B, 150, H, W]: upsampled to H', W' and cropped
             graph.SegmentationOutputs(logits, NumClasses);
         }
     }

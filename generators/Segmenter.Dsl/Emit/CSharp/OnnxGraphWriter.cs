@@ -71,7 +71,7 @@ internal static class OnnxGraphWriter
                     w.Line("masks = graph.TokensToMaps(scores, NumClasses, grid);", $"[B, {k}, H'/{p}, W'/{p}]");
                 }
             }
-            w.Line("var logits = graph.Crop(graph.UpsampleTo(masks, padded), size);", $"[B, {k}, H, W]");
+            w.Line("var logits = graph.UpsampleTo(masks, padded, size);", $"[B, {k}, H, W]: upsampled to H', W' and cropped");
             w.Line("graph.SegmentationOutputs(logits, NumClasses);");
         }
     }
