@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Threading.Tasks;
 using Segmenter.Runtime;
+using Segmenter.Runtime.Vectors;
 using static TorchSharp.torch;
 
 namespace Segmenter.Training;
@@ -13,8 +14,7 @@ public static partial class UpsampledCrossEntropy
     private const int Tile = 128;
 
     /// <summary>The floats in the widest vector this machine computes with (16, 8 or 4), or 0 without vector hardware.</summary>
-    internal static int VectorLanes =>
-        Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 0;
+    internal static int VectorLanes => Lanes.Widest;
 
     /// <summary>What the kernel adds up: the labelled pixels' losses, their number, and a label that is not a class, if any.</summary>
     private readonly record struct RowSums(double Loss, long Labelled, long? UnknownLabel);
@@ -242,71 +242,5 @@ public static partial class UpsampledCrossEntropy
             for (int i = 0; i + TLanes.Count <= values.Length; i += TLanes.Count)
                 TLanes.Store(y + i, Exp<TLanes, TVector>(TLanes.Load(x + i)));
         return result;
-    }
-
-    /// <summary>The vector operations the kernel uses, for one width; the JIT compiles the kernel once for each.</summary>
-    private unsafe interface ILanes<TVector> where TVector : struct
-    {
-        static abstract int Count { get; }
-        static abstract TVector Load(float* p);
-        static abstract void Store(float* p, TVector value);
-        static abstract TVector Splat(float value);
-        static abstract TVector Add(TVector a, TVector b);
-        static abstract TVector Subtract(TVector a, TVector b);
-        static abstract TVector Multiply(TVector a, TVector b);
-        /// <summary>a · b + c, rounded once.</summary>
-        static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
-        static abstract TVector Max(TVector a, TVector b);
-        static abstract TVector Round(TVector a);
-        /// <summary>p · 2ⁿ for whole n in [−126, 127].</summary>
-        static abstract TVector TimesPowerOfTwo(TVector p, TVector n);
-    }
-
-    private readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
-    {
-        public static int Count => Vector512<float>.Count;
-        public static Vector512<float> Load(float* p) => Vector512.Load(p);
-        public static void Store(float* p, Vector512<float> value) => value.Store(p);
-        public static Vector512<float> Splat(float value) => Vector512.Create(value);
-        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
-        public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
-        public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
-        public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-        public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
-        public static Vector512<float> Round(Vector512<float> a) => Vector512.Round(a);
-        public static Vector512<float> TimesPowerOfTwo(Vector512<float> p, Vector512<float> n) =>
-            p * Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
-    }
-
-    private readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
-    {
-        public static int Count => Vector256<float>.Count;
-        public static Vector256<float> Load(float* p) => Vector256.Load(p);
-        public static void Store(float* p, Vector256<float> value) => value.Store(p);
-        public static Vector256<float> Splat(float value) => Vector256.Create(value);
-        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
-        public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
-        public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
-        public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-        public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
-        public static Vector256<float> Round(Vector256<float> a) => Vector256.Round(a);
-        public static Vector256<float> TimesPowerOfTwo(Vector256<float> p, Vector256<float> n) =>
-            p * Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-    }
-
-    private readonly unsafe struct Lanes128 : ILanes<Vector128<float>>
-    {
-        public static int Count => Vector128<float>.Count;
-        public static Vector128<float> Load(float* p) => Vector128.Load(p);
-        public static void Store(float* p, Vector128<float> value) => value.Store(p);
-        public static Vector128<float> Splat(float value) => Vector128.Create(value);
-        public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
-        public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
-        public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
-        public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
-        public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
-        public static Vector128<float> Round(Vector128<float> a) => Vector128.Round(a);
-        public static Vector128<float> TimesPowerOfTwo(Vector128<float> p, Vector128<float> n) =>
-            p * Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
     }
 }

@@ -1,8 +1,10 @@
 using System;
-using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Threading.Tasks;
 using Segmenter.Export;
 using Segmenter.Runtime;
+using Segmenter.Runtime.Vectors;
 using static TorchSharp.torch;
 
 namespace Segmenter.Serving.Batching;
@@ -10,14 +12,18 @@ namespace Segmenter.Serving.Batching;
 /// <summary>
 /// The class of each pixel, the argmax of the logits over the class axis: the first class with the highest logit, as
 /// torch.argmax. libtorch reduces over that strided axis at about 0.6 s per gigabyte here; this walks each class's row
-/// over blocks of pixels with the CPU's vectors (whatever their width), on every core.
+/// over blocks of pixels at the CPU's widest vectors, without a branch, keeping the best logit and class of the block's
+/// pixels in the core's first-level cache, on every core.
 /// </summary>
 internal static class Argmax
 {
-    private const int Block = 2048;
+    private const int Block = 1024;
 
     /// <summary>Labels [B, H, W] for logits [B, K, H, W]: uint8 up to 256 classes, else int64.</summary>
-    public static Tensor Labels(Tensor logits)
+    public static Tensor Labels(Tensor logits) => Labels(logits, Lanes.Widest);
+
+    /// <summary><see cref="Labels(Tensor)"/> with vectors of <paramref name="lanes"/> floats (16, 8 or 4; 0 for a scalar loop).</summary>
+    internal static Tensor Labels(Tensor logits, int lanes)
     {
         if (logits.dim() != 4) throw new ArgumentException($"expected logits [B, K, H, W], got [{string.Join(", ", logits.shape)}]");
         int batch = (int)logits.shape[0], classes = (int)logits.shape[1];
@@ -28,20 +34,20 @@ internal static class Argmax
         // The addresses once for the whole run (a span cannot enter the parallel loop's lambda).
         IntPtr source = TensorMemory.Address(contiguous), target = TensorMemory.Address(labels);
         int blocks = (int)((pixels + Block - 1) / Block);
-        Parallel.For(0, batch * blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new int[Block], (job, _, best) =>
+        Parallel.For(0, batch * blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new float[2 * Block], (job, _, scratch) =>
         {
             int image = job / blocks;
             long start = (long)(job % blocks) * Block;
             int count = (int)Math.Min(Block, pixels - start);
-            BlockArgmax(source, image, classes, pixels, start, count, best);
-            Store(target, bytes, image * pixels + start, best.AsSpan(0, count));
-            return best;
+            BlockArgmax(lanes, source, image, classes, pixels, start, count, scratch);
+            Store(target, bytes, image * pixels + start, scratch.AsSpan(Block, count));
+            return scratch;
         }, _ => { });
         return labels;
     }
 
     /// <summary>Writes the class indices of one block at element <paramref name="offset"/> of the labels (uint8 or int64).</summary>
-    private static unsafe void Store(IntPtr labels, bool bytes, long offset, ReadOnlySpan<int> classes)
+    private static unsafe void Store(IntPtr labels, bool bytes, long offset, ReadOnlySpan<float> classes)
     {
         if (bytes)
         {
@@ -51,39 +57,56 @@ internal static class Argmax
         else
         {
             var target = new Span<long>((long*)labels + offset, classes.Length);
-            for (int i = 0; i < classes.Length; i++) target[i] = classes[i];
+            for (int i = 0; i < classes.Length; i++) target[i] = (long)classes[i];
         }
     }
 
-    /// <summary>The argmax of <paramref name="count"/> pixels from <paramref name="start"/> of one image, into <paramref name="index"/>.</summary>
-    private static unsafe void BlockArgmax(IntPtr logits, int image, int classes, long pixels, long start, int count, int[] index)
+    private static void BlockArgmax(int lanes, IntPtr logits, int image, int classes, long pixels, long start, int count, float[] scratch)
     {
-        Span<float> best = stackalloc float[Block];
-        float* origin = (float*)logits + ((long)image * classes * pixels + start);
-        new ReadOnlySpan<float>(origin, count).CopyTo(best);
-        index.AsSpan(0, count).Clear();
-        int width = Vector<float>.Count;
-        int vectorEnd = count - count % width;
-        for (int k = 1; k < classes; k++)
+        switch (lanes)
         {
-            var row = new ReadOnlySpan<float>(origin + k * pixels, count);
-            var classVector = new Vector<int>(k);
-            int i = 0;
-            for (; i < vectorEnd; i += width)
+            case 16: BlockArgmax<Lanes512, Vector512<float>>(logits, image, classes, pixels, start, count, scratch, vectors: true); break;
+            case 8: BlockArgmax<Lanes256, Vector256<float>>(logits, image, classes, pixels, start, count, scratch, vectors: true); break;
+            case 4: BlockArgmax<Lanes128, Vector128<float>>(logits, image, classes, pixels, start, count, scratch, vectors: true); break;
+            default: BlockArgmax<Lanes128, Vector128<float>>(logits, image, classes, pixels, start, count, scratch, vectors: false); break;
+        }
+    }
+
+    /// <summary>
+    /// The argmax of <paramref name="count"/> pixels from <paramref name="start"/> of one image: the best logits in the
+    /// first half of <paramref name="scratch"/>, their classes (as floats, exact below 2²⁴) in the second. With
+    /// <paramref name="vectors"/>, whole vectors of pixels go through the vector loop; the rest go through a scalar one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BlockArgmax<TLanes, TVector>(IntPtr logits, int image, int classes, long pixels, long start, int count, float[] scratch, bool vectors)
+        where TLanes : struct, ILanes<TVector> where TVector : struct
+    {
+        int vectorEnd = vectors ? count - count % TLanes.Count : 0, end = count;
+        float* origin = (float*)logits + ((long)image * classes * pixels + start);
+        fixed (float* best = scratch)
+        {
+            float* index = best + Block;
+            new ReadOnlySpan<float>(origin, end).CopyTo(new Span<float>(best, end));
+            new Span<float>(index, end).Clear();
+            for (int k = 1; k < classes; k++)
             {
-                var v = new Vector<float>(row.Slice(i));
-                var b = new Vector<float>(best.Slice(i));
-                var greater = Vector.GreaterThan(v, b);
-                if (greater == Vector<int>.Zero) continue;
-                Vector.Max(v, b).CopyTo(best.Slice(i));
-                Vector.ConditionalSelect(greater, classVector, new Vector<int>(index, i)).CopyTo(index, i);
-            }
-            for (; i < count; i++)
-            {
-                if (row[i] > best[i])
+                float* row = origin + k * pixels;
+                var classVector = TLanes.Splat(k);
+                for (int i = 0; i < vectorEnd; i += TLanes.Count)
                 {
-                    best[i] = row[i];
-                    index[i] = k;
+                    var value = TLanes.Load(row + i);
+                    var current = TLanes.Load(best + i);
+                    var greater = TLanes.GreaterThan(value, current);
+                    TLanes.Store(best + i, TLanes.Select(greater, value, current));
+                    TLanes.Store(index + i, TLanes.Select(greater, classVector, TLanes.Load(index + i)));
+                }
+                for (int i = vectorEnd; i < end; i++)
+                {
+                    if (row[i] > best[i])
+                    {
+                        best[i] = row[i];
+                        index[i] = k;
+                    }
                 }
             }
         }
