@@ -13,9 +13,6 @@ public static partial class UpsampledCrossEntropy
     /// <summary>Columns handled together: a tile of every class's logits and gradients stays in the core's cache.</summary>
     private const int Tile = 128;
 
-    /// <summary>The floats in the widest vector this machine computes with (16, 8 or 4), or 0 without vector hardware.</summary>
-    internal static int VectorLanes => Lanes.Widest;
-
     /// <summary>What the kernel adds up: the labelled pixels' losses, their number, and a label that is not a class, if any.</summary>
     private readonly record struct RowSums(double Loss, long Labelled, long? UnknownLabel);
 

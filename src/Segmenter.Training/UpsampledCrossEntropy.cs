@@ -1,5 +1,6 @@
 using System;
 using Segmenter.Runtime;
+using Segmenter.Runtime.Vectors;
 using static TorchSharp.torch;
 
 namespace Segmenter.Training;
@@ -42,7 +43,7 @@ public static partial class UpsampledCrossEntropy
     /// With no labelled pixel the loss is NaN, as PyTorch's.
     /// </summary>
     public static Tensor Compute(Tensor patchLogits, long paddedHeight, long paddedWidth, Tensor labels, long ignoreIndex) =>
-        Compute(patchLogits, paddedHeight, paddedWidth, labels, ignoreIndex, VectorLanes);
+        Compute(patchLogits, paddedHeight, paddedWidth, labels, ignoreIndex, Lanes.Widest);
 
     /// <summary><see cref="Compute(Tensor, long, long, Tensor, long)"/> with vectors of <paramref name="lanes"/> floats (16, 8 or 4; 0 for the composition).</summary>
     internal static Tensor Compute(Tensor patchLogits, long paddedHeight, long paddedWidth, Tensor labels, long ignoreIndex, int lanes)
