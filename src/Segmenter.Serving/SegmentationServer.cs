@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
@@ -36,7 +37,7 @@ public sealed class SegmentationServer : IAsyncDisposable
     private const string EndpointKey = "segmenter.endpoint", BatchKey = "segmenter.batch", ModelKey = "segmenter.model";
 
     private readonly WebApplication app;
-    private readonly IInferenceEngine engine;
+    private readonly IReadOnlyList<IInferenceEngine> engines;
     private readonly DynamicBatcher batcher;
     private readonly ImageSegmenter? segmenter;
     private readonly ModelDescription model;
@@ -46,14 +47,14 @@ public sealed class SegmentationServer : IAsyncDisposable
     private volatile bool stopping;
     private int disposed;
 
-    private SegmentationServer(WebApplication app, ModelDescription model, IInferenceEngine engine, ServerOptions options, ServerMetrics metrics)
+    private SegmentationServer(WebApplication app, ModelDescription model, IReadOnlyList<IInferenceEngine> engines, ServerOptions options, ServerMetrics metrics)
     {
         this.app = app;
         this.model = model;
-        this.engine = engine;
+        this.engines = engines;
         this.options = options;
         Metrics = metrics;
-        batcher = new DynamicBatcher(engine, options.Batching, metrics);
+        batcher = new DynamicBatcher(engines, options.Batching, metrics);
         segmenter = model.Classes <= 256 ? new ImageSegmenter(model, batcher, options.Batching) : null;
         requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Segmenter.Serving.Requests");
         apiKey = options.ApiKey is null ? null : Encoding.UTF8.GetBytes(options.ApiKey);
@@ -65,7 +66,14 @@ public sealed class SegmentationServer : IAsyncDisposable
     /// A server for <paramref name="model"/> run by <paramref name="engine"/>, which the server then owns.
     /// <paramref name="logging"/> replaces the request log's destination (tests capture it this way).
     /// </summary>
-    public static SegmentationServer Create(ModelDescription model, IInferenceEngine engine, ServerOptions options, Action<ILoggingBuilder>? logging = null)
+    public static SegmentationServer Create(ModelDescription model, IInferenceEngine engine, ServerOptions options, Action<ILoggingBuilder>? logging = null) =>
+        Create(model, new[] { engine }, options, logging);
+
+    /// <summary>
+    /// A server for <paramref name="model"/> run by <paramref name="engines"/>, instances of the model that run batches side by
+    /// side (each on a thread of its own), which the server then owns.
+    /// </summary>
+    public static SegmentationServer Create(ModelDescription model, IReadOnlyList<IInferenceEngine> engines, ServerOptions options, Action<ILoggingBuilder>? logging = null)
     {
         options.Validate();
         Runtime.NativeSettings.MapLargeAllocations();   // request-sized buffers go back to the system: memory stays flat under load
@@ -85,11 +93,11 @@ public sealed class SegmentationServer : IAsyncDisposable
         var metrics = new ServerMetrics();
         try
         {
-            return new SegmentationServer(builder.Build(), model, engine, options, metrics);
+            return new SegmentationServer(builder.Build(), model, engines, options, metrics);
         }
         catch
         {
-            engine.Dispose();
+            foreach (var engine in engines) engine.Dispose();
             throw;
         }
     }
@@ -116,7 +124,9 @@ public sealed class SegmentationServer : IAsyncDisposable
             var (height, width) = model.StaticSize ?? size;
             long count = Math.Clamp(options.Batching.MaxPixels / ((long)height * width), 1, options.Batching.MaxBatch);
             using var images = TorchSharp.torch.zeros(count, 3, height, width);
-            using var warm = await batcher.RunAsync(images, Outputs.Labels, cancellation);
+            // A full batch for each instance, sent together: while one instance runs its batch the next takes the next one.
+            var runs = Enumerable.Range(0, batcher.Instances).Select(_ => batcher.RunAsync(images, Outputs.Labels, cancellation)).ToList();
+            foreach (var warm in await Task.WhenAll(runs)) warm.Dispose();
         }
         try
         {
@@ -154,7 +164,7 @@ public sealed class SegmentationServer : IAsyncDisposable
         {
             batcher.Dispose();
             await app.DisposeAsync();
-            engine.Dispose();
+            foreach (var engine in engines) engine.Dispose();
         }
     }
 

@@ -39,7 +39,7 @@ public sealed class ServeCommandTests : IDisposable
         Assert.True(predicted.Exit == 0, predicted.Error);
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { typeof(Program).Assembly.Location, "serve", onnx, "--port", "0", "--warmup", "none", "--threads", "1", "--model-priority", "low" })   // idle would starve behind other test runs
+        foreach (var argument in new[] { typeof(Program).Assembly.Location, "serve", onnx, "--port", "0", "--warmup", "none", "--threads", "1", "--instances", "2", "--model-priority", "low" })   // idle would starve behind other test runs
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         try
@@ -53,6 +53,8 @@ public sealed class ServeCommandTests : IDisposable
                 if (banner.StartsWith("serving ", StringComparison.Ordinal)) break;
             }
             Assert.True(banner is not null, "the server did not start: " + stderr);
+            Assert.Contains("page:", await process.StandardError.ReadLineAsync());
+            Assert.Contains("2 instances side by side, 1 thread each", await process.StandardError.ReadLineAsync());
             var address = new Uri(Regex.Match(banner!, @"at (http://\S+)").Groups[1].Value);
             Assert.Contains("weeserved", banner);
             var rest = process.StandardError.ReadToEndAsync();
@@ -102,6 +104,12 @@ public sealed class ServeCommandTests : IDisposable
         (exit, _, error) = CliTests.Run("serve", "SegT16", "--model-priority", "high");
         Assert.Equal(1, exit);
         Assert.Contains("use idle, low or normal", error);
+        (exit, _, error) = CliTests.Run("serve", "SegT16", "--instances", "0");
+        Assert.Equal(1, exit);
+        Assert.Contains("--instances 0: give 1 to 64", error);
+        (exit, _, error) = CliTests.Run("serve", "SegT16", "--engine", "torch", "--instances", "2");
+        Assert.Equal(1, exit);
+        Assert.Contains("--engine torch runs one model", error);
         (exit, _, error) = CliTests.Run("serve", "SegT16", "--host", "example.org");
         Assert.Equal(1, exit);
         Assert.Contains("give an IP address", error);

@@ -11,6 +11,7 @@ using Xunit.Abstractions;
 using SkippableFactAttribute = Xunit.SkippableFactAttribute;
 using static TorchSharp.torch;
 using Segmenter.Tests;
+using Google.Protobuf;
 
 namespace Segmenter.Export.Tests;
 
@@ -88,6 +89,35 @@ public sealed class OnnxExportTests : IDisposable
                 Assert.True(difference <= 1e-4, $"{name} at {batch}×{height}×{width}: max |Δ| = {difference}");
             }
         }
+    }
+
+    [Fact]
+    public void Replicas_share_packed_weights_and_run_side_by_side_as_one_session_does()
+    {
+        manual_seed(5);
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        model.eval();
+        var proto = OnnxExporter.Export(model, new OnnxExportOptions());
+        var path = Export(model, new OnnxExportOptions(), "replicas");
+        using var images = randn(2, 3, 64, 48);
+        using var single = new OnnxSession(path, new OnnxSessionOptions { Threads = 1 });
+        using var expected = single.Run(images);
+        foreach (var replicas in new[] { OnnxSession.Replicas(path, new OnnxSessionOptions { Threads = 1 }, 3), OnnxSession.Replicas(proto.ToByteArray(), new OnnxSessionOptions { Threads = 1 }, 2) })
+        {
+            var results = new Tensor[replicas.Count];
+            System.Threading.Tasks.Parallel.For(0, replicas.Count, i => results[i] = replicas[i].Run(images));
+            foreach (var result in results)
+            {
+                Assert.Equal(0, (result - expected).abs().max().item<float>());
+                result.Dispose();
+            }
+            // The shared weights outlive a replica that is gone: the others still run.
+            replicas[0].Dispose();
+            replicas[0].Dispose();
+            using (var after = replicas[^1].Run(images)) Assert.Equal(0, (after - expected).abs().max().item<float>());
+            foreach (var replica in replicas.Skip(1)) replica.Dispose();
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxSession.Replicas(path, new OnnxSessionOptions(), 0));
     }
 
     [Fact]

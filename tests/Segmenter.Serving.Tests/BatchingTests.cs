@@ -48,6 +48,35 @@ public sealed class BatchingTests
     }
 
     [Fact]
+    public async Task Instances_run_batches_side_by_side_with_the_same_results_as_one()
+    {
+        // Each run waits for a run on the other instance: with one instance after another every request would time out.
+        var meet = new Barrier(2);
+        var engines = new[] { new FakeEngine { Meet = meet }, new FakeEngine { Meet = meet } };
+        await using var server = SegmentationServer.Create(engines[0].Describe(), engines,
+            new ServerOptions { Port = 0, Warmup = (4, 6), LogFormat = "none", Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero, MaxQueue: 8) });
+        await server.StartAsync();   // the warm-up sends a batch to each instance, and they meet
+        Assert.Equal(new[] { 1, 1 }, engines.Select(e => e.Batches.Count));
+        using var client = new InferenceClient(server.Address);
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => client.InferAsync("fake", Image(4, 6, i % 3 - 1), 1, 4, 6)));
+        Assert.Equal(8, engines.Sum(e => e.Batches.Count));
+        Assert.All(engines, e => Assert.True(e.Batches.Count >= 2, "each instance ran requests"));
+        for (int i = 0; i < 6; i++)
+        {
+            var expected = Enumerable.Range(0, 3).SelectMany(k => Enumerable.Repeat((float)(k * (i % 3 - 1)), 24)).ToArray();
+            Assert.Equal(expected, answers[i].Single(o => o.Name == "logits").AsSingles());
+        }
+    }
+
+    [Fact]
+    public void Instances_of_different_models_are_refused()
+    {
+        var engines = new IInferenceEngine[] { new FakeEngine(classes: 3), new FakeEngine(classes: 4) };
+        var error = Assert.Throws<ArgumentException>(() => new DynamicBatcher(engines, new BatchingOptions(MaxDelay: TimeSpan.Zero)));
+        Assert.Contains("disagree on the classes (3, 4)", error.Message);
+    }
+
+    [Fact]
     public async Task Requests_of_different_sizes_never_share_a_batch()
     {
         var engine = new FakeEngine { Delay = TimeSpan.FromMilliseconds(100) };

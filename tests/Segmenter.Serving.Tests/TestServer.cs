@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Net.Http;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -104,6 +105,9 @@ internal sealed class FakeEngine : IInferenceEngine
     /// <summary>Runs wait for this before they start (a test holds the model busy with it).</summary>
     public TaskCompletionSource Gate { get; set; } = CompletedGate();
 
+    /// <summary>When set, each run waits here (at most 20 s, else it fails) until as many runs as the barrier counts meet: a test proves runs overlap with it.</summary>
+    public Barrier? Meet { get; set; }
+
     public string Platform => "fake";
 
     public int Classes { get; }
@@ -121,6 +125,7 @@ internal sealed class FakeEngine : IInferenceEngine
             Heights.Add(images.shape[2]);
         }
         if (Delay > TimeSpan.Zero) System.Threading.Thread.Sleep(Delay);
+        if (Meet is not null && !Meet.SignalAndWait(TimeSpan.FromSeconds(20))) throw new TimeoutException("no other run met this one within 20 s");
         using var first = images.narrow(1, 0, 1);
         // A request whose first channel holds 42 anywhere breaks the model.
         if (first.eq(42).any().item<bool>()) throw new InvalidOperationException("the fake model cannot take 42");

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
@@ -60,19 +61,30 @@ internal sealed class OnnxRuntimeOptions
     /// <summary>An exported file's session with the options' provider, and the spec its metadata holds.</summary>
     public (OnnxSession Session, SegmenterSpec Spec) OpenFile(string onnxPath, ParseResult result, CliConsole console, int threads = 0)
     {
-        var session = new OnnxSession(onnxPath, Session(result, console) with { Threads = threads });
+        var (sessions, spec) = OpenFileReplicas(onnxPath, result, console, threads, 1);
+        return (sessions[0], spec);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> sessions of an exported file with the options' provider, sharing their packed weights (see
+    /// <see cref="OnnxSession.Replicas(string, OnnxSessionOptions, int)"/>), and the spec its metadata holds.
+    /// </summary>
+    public (IReadOnlyList<OnnxSession> Sessions, SegmenterSpec Spec) OpenFileReplicas(string onnxPath, ParseResult result, CliConsole console, int threads, int count)
+    {
+        var sessions = OnnxSession.Replicas(onnxPath, Session(result, console) with { Threads = threads }, count);
         try
         {
-            var specText = session.Metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
+            var metadata = sessions[0].Metadata;
+            var specText = metadata.TryGetValue(OnnxMetadata.Spec, out var text) ? text
                 : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
             var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
                        ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
-            console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({session.Provider})");
-            return (session, spec);
+            console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({sessions[0].Provider})");
+            return (sessions, spec);
         }
         catch
         {
-            session.Dispose();
+            foreach (var session in sessions) session.Dispose();
             throw;
         }
     }

@@ -1,7 +1,9 @@
 using System;
 using System.CommandLine;
 using System.Globalization;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Net;
 using Segmenter.Export;
 using Segmenter.Serving;
@@ -13,7 +15,7 @@ namespace Segmenter.Cli.Commands;
 
 /// <summary>
 /// <c>segmenter serve &lt;model|model.onnx&gt; [--checkpoint F] [--engine onnx|torch] [--host H] [--port P] [--max-batch N]
-/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-body-mb M] [--api-key K] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
+/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-body-mb M] [--api-key K] [--threads T] [--instances N] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
 /// the Open Inference Protocol (KServe v2) over HTTP, an image endpoint and a page, until SIGTERM or Ctrl+C.
 /// </summary>
 internal static class ServeCommand
@@ -35,7 +37,13 @@ internal static class ServeCommand
         var maxPixels = new Option<long>("--max-pixels") { Description = "The most pixels per request (batch × height × width) and per uploaded image.", DefaultValueFactory = _ => 4L * 1024 * 1024 };
         var maxBody = new Option<double>("--max-body-mb") { Description = "The largest request body in MiB; larger ones are answered 413.", DefaultValueFactory = _ => 64 };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every call but the health checks and the page (or set {ApiKeyVariable})." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for the model.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for the model, shared out among its instances.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var instances = new Option<int>("--instances")
+        {
+            Description = "Copies of the ONNX Runtime session that run batches side by side, each on --threads ÷ N threads (as Triton's instance_group count). " +
+                          "More instances raise throughput under concurrent load (a single-threaded run wastes less time waiting on other threads); fewer keep one request's latency low.",
+            DefaultValueFactory = _ => 1,
+        };
         var warmup = new Option<string?>("--warmup") { Description = "Run a full batch of HxW images before listening, so memory is taken at the start (default: the model's size; none to skip)." };
         var modelPriority = new Option<string>("--model-priority")
         {
@@ -48,7 +56,7 @@ internal static class ServeCommand
         var precision = new PrecisionOption();
         var command = new Command("serve", "Serve a model over HTTP: the Open Inference Protocol (KServe v2, as Triton), an image endpoint and a page, Prometheus metrics.")
         {
-            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, warmup, modelPriority, logFormat,
+            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, instances, warmup, modelPriority, logFormat,
         };
         model.AddTo(command);
         onnx.AddTo(command, withFile: false);
@@ -70,9 +78,12 @@ internal static class ServeCommand
             };
             options.Validate();
             int threadCount = Math.Max(1, result.GetValue(threads));
+            int instanceCount = result.GetValue(instances);
+            if (instanceCount is < 1 or > 64) throw new ArgumentException($"--instances {instanceCount}: give 1 to 64");
             // Made on a thread of lower priority, so ONNX Runtime's worker threads inherit it (see ModelPriority).
-            var (served, spec) = ModelPriority.Create(priority, () => OpenEngine(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount));
-            var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served);
+            var (served, spec) = ModelPriority.Create(priority,
+                () => OpenEngines(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount, instanceCount));
+            var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served[0]);
             var warmupText = result.GetValue(warmup);
             options = options with
             {
@@ -86,6 +97,8 @@ internal static class ServeCommand
                 var address = server.Address;
                 console.Err.WriteLine($"serving {description.Name} ({spec.Name}, {description.Platform}) at {address}");
                 console.Err.WriteLine($"  page: {address}   protocol: {address}v2/models/{description.Name}   metrics: {address}metrics");
+                int perInstance = Math.Max(1, threadCount / served.Count);
+                if (served.Count > 1) console.Err.WriteLine($"  {served.Count} instances side by side, {perInstance} thread{(perInstance == 1 ? "" : "s")} each");
                 console.Err.WriteLine($"  batches of up to {options.Batching.MaxBatch} images within {options.Batching.MaxDelay.TotalMilliseconds:0.#} ms; " +
                                       $"{options.Batching.MaxQueue} requests at most, then 503; bodies up to {options.MaxBodyBytes / 1048576.0:0.#} MiB; SIGTERM or Ctrl+C stops after answering the requests in flight");
                 if (options.ApiKey is null && !IsLoopback(options.Host))
@@ -115,21 +128,27 @@ internal static class ServeCommand
         _ => throw new ArgumentException($"--model-priority {text}: use idle, low or normal"),
     };
 
-    /// <summary>The engine: an .onnx file's session, a model exported in memory to ONNX Runtime, or the model in TorchSharp.</summary>
-    private static (IInferenceEngine Engine, SegmenterSpec Spec) OpenEngine(ParseResult result, CliConsole console, ModelOptions model, OnnxRuntimeOptions onnx,
-        PrecisionOption precision, string engine, int threads)
+    /// <summary>
+    /// The engines: instances of an .onnx file's session, or of a model exported in memory to ONNX Runtime, sharing their
+    /// packed weights; or the model in TorchSharp (one instance: libtorch's thread pool is the process's).
+    /// </summary>
+    private static (IReadOnlyList<IInferenceEngine> Engines, SegmenterSpec Spec) OpenEngines(ParseResult result, CliConsole console, ModelOptions model, OnnxRuntimeOptions onnx,
+        PrecisionOption precision, string engine, int threads, int instances)
     {
         if (engine is not ("onnx" or "torch")) throw new ArgumentException($"--engine {engine}: use onnx or torch");
         TorchSharp.torch.set_num_threads(threads);   // TorchSharp's engine, and the tensor work around ONNX Runtime's
+        int sessionThreads = Math.Max(1, threads / instances);
         var reference = result.GetValue(model.Model)!;
         if (reference.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
             if (engine == "torch") throw new ArgumentException($"{reference} is an ONNX file, which runs in ONNX Runtime: give a model (zoo name, .seg or variant.yml) for --engine torch");
             if (result.GetValue(model.Checkpoint) is not null) throw new ArgumentException("an ONNX file holds its weights: leave out --checkpoint");
             if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
-            var (session, spec) = onnx.OpenFile(reference, result, console, threads);
-            return (new OnnxEngine(session), spec);
+            var (sessions, spec) = onnx.OpenFileReplicas(reference, result, console, sessionThreads, instances);
+            return (sessions.Select(s => (IInferenceEngine)new OnnxEngine(s)).ToList(), spec);
         }
+        if (engine == "torch" && instances > 1)
+            throw new ArgumentException($"--instances {instances} runs copies of an ONNX Runtime session; --engine torch runs one model on all --threads (libtorch's thread pool is the process's): leave out --instances, or use --engine onnx");
         var (network, device) = model.Build(result, console);
         try
         {
@@ -138,15 +157,15 @@ internal static class ServeCommand
             {
                 onnx.RefuseWithoutFile(result);
                 precision.Apply(result, console, network);
-                return (new TorchEngine(network, device), network.Specification);
+                return (new IInferenceEngine[] { new TorchEngine(network, device) }, network.Specification);
             }
             if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
             var exported = OnnxExporter.Export(network, new OnnxExportOptions { Labels = false });   // the server takes the argmax itself (Argmax: vectorised, multi-threaded)
-            var session = new OnnxSession(exported.ToByteArray(), onnx.Session(result, console) with { Threads = threads });
+            var sessions = OnnxSession.Replicas(exported.ToByteArray(), onnx.Session(result, console) with { Threads = sessionThreads }, instances);
             var spec = network.Specification;
             network.Dispose();
-            console.Err.WriteLine($"{spec.Name}: exported to ONNX in memory, running in ONNX Runtime ({session.Provider})");
-            return (new OnnxEngine(session), spec);
+            console.Err.WriteLine($"{spec.Name}: exported to ONNX in memory, running in ONNX Runtime ({sessions[0].Provider})");
+            return (sessions.Select(s => (IInferenceEngine)new OnnxEngine(s)).ToList(), spec);
         }
         catch
         {

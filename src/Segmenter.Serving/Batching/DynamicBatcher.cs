@@ -14,30 +14,50 @@ namespace Segmenter.Serving.Batching;
 /// Groups requests into runs of the model. Requests of equal height and width that arrive within
 /// <see cref="BatchingOptions.MaxDelay"/> of the oldest waiting one run together, up to <see cref="BatchingOptions.MaxBatch"/>
 /// images. Admission is bounded (<see cref="TryAdmit"/>): past <see cref="BatchingOptions.MaxQueue"/> requests the caller is
-/// told at once, and memory does not grow. One thread runs the model; a request whose caller has gone is skipped.
-/// When a batch fails, its requests run one by one, so only the request that fails is answered with the failure.
+/// told at once, and memory does not grow. Each engine (an instance of the model) has a thread of its own: while one runs
+/// a batch, the next free one gathers the next batch, so instances run side by side as Triton's instance groups do.
+/// A request whose caller has gone is skipped. When a batch fails, its requests run one by one, so only the request that
+/// fails is answered with the failure.
 /// </summary>
 public sealed class DynamicBatcher : IDisposable
 {
-    private readonly IInferenceEngine engine;
     private readonly BatchingOptions options;
     private readonly ServerMetrics? metrics;
     private readonly BlockingCollection<Item> incoming = new();
-    private readonly LinkedList<Item> waiting = new();   // the worker's own: items taken from incoming, not yet run
-    private readonly Thread worker;
+    private readonly object forming = new();            // held by the one worker that gathers a batch
+    private readonly LinkedList<Item> waiting = new();   // under `forming`: items taken from incoming, not yet run
+    private readonly Instance[] instances;
     private int admitted, queued;
-    private Tensor? inputs, scratch;   // the worker's own: the input buffer of batches of several requests, the logits buffer
 
-    /// <summary>Starts the worker thread over <paramref name="engine"/> (not owned: the caller disposes it after this).</summary>
+    /// <summary>Starts a worker thread over <paramref name="engine"/> (not owned: the caller disposes it after this).</summary>
     public DynamicBatcher(IInferenceEngine engine, BatchingOptions options, ServerMetrics? metrics = null)
+        : this(new[] { engine }, options, metrics)
+    {
+    }
+
+    /// <summary>
+    /// Starts one worker thread per engine of <paramref name="engines"/>: instances of one model that run side by side
+    /// (not owned: the caller disposes them after this).
+    /// </summary>
+    public DynamicBatcher(IReadOnlyList<IInferenceEngine> engines, BatchingOptions options, ServerMetrics? metrics = null)
     {
         options.Validate();
-        this.engine = engine;
+        if (engines.Count == 0) throw new ArgumentException("give at least one engine", nameof(engines));
+        if (engines.Any(e => e.Classes != engines[0].Classes))
+            throw new ArgumentException($"the instances disagree on the classes ({string.Join(", ", engines.Select(e => e.Classes))}): give instances of one model", nameof(engines));
         this.options = options;
         this.metrics = metrics;
-        worker = new Thread(Work) { Name = "segmenter-batcher", IsBackground = true };
-        worker.Start();
+        instances = engines.Select(engine => new Instance(engine)).ToArray();
+        for (int i = 0; i < instances.Length; i++)
+        {
+            var instance = instances[i];
+            instance.Worker = new Thread(() => Work(instance)) { Name = $"segmenter-batcher-{i}", IsBackground = true };
+            instance.Worker.Start();
+        }
     }
+
+    /// <summary>The number of model instances that run side by side.</summary>
+    public int Instances => instances.Length;
 
     /// <summary>The requests admitted and not yet released (waiting, running, or being read or answered).</summary>
     public int Admitted => Volatile.Read(ref admitted);
@@ -98,7 +118,14 @@ public sealed class DynamicBatcher : IDisposable
     public bool Drain(TimeSpan timeout)
     {
         incoming.CompleteAdding();
-        return worker.Join(timeout);
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        bool all = true;
+        foreach (var instance in instances)
+        {
+            var left = TimeSpan.FromSeconds(Math.Max(0, deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
+            all &= instance.Worker!.Join(left);
+        }
+        return all;
     }
 
     /// <inheritdoc />
@@ -106,19 +133,30 @@ public sealed class DynamicBatcher : IDisposable
     {
         if (!incoming.IsAddingCompleted) Drain(TimeSpan.FromSeconds(30));
         incoming.Dispose();
-        scratch?.Dispose();
-        inputs?.Dispose();
+        foreach (var instance in instances) instance.Dispose();
     }
 
-    private void Work()
+    private void Work(Instance instance)
     {
         ModelPriority.LowerCallingThread(options.ModelThreads);   // requests are answered first; the model takes what they leave
         using var noGrad = no_grad();
         while (true)
         {
+            List<Item>? batch;
+            lock (forming) batch = NextBatch();
+            if (batch is null) return;   // no more will come
+            Run(batch, instance);
+        }
+    }
+
+    /// <summary>The next batch to run (waiting up to the batching delay for it to fill), or null once no more requests will come.</summary>
+    private List<Item>? NextBatch()
+    {
+        while (true)
+        {
             if (waiting.Count == 0)
             {
-                if (!incoming.TryTake(out var next, Timeout.Infinite)) return;   // no more will come
+                if (!incoming.TryTake(out var next, Timeout.Infinite)) return null;
                 waiting.AddLast(next);
             }
             while (incoming.TryTake(out var more)) waiting.AddLast(more);
@@ -141,7 +179,7 @@ public sealed class DynamicBatcher : IDisposable
             foreach (var item in batch) waiting.Remove(item);
             Interlocked.Add(ref queued, -batch.Count);
             metrics?.Queue.Dec(batch.Count);
-            Run(batch);
+            return batch;
         }
     }
 
@@ -175,7 +213,7 @@ public sealed class DynamicBatcher : IDisposable
         }
     }
 
-    private void Run(List<Item> batch)
+    private void Run(List<Item> batch, Instance instance)
     {
         try
         {
@@ -183,7 +221,7 @@ public sealed class DynamicBatcher : IDisposable
             if (live.Count == 0) return;
             try
             {
-                Execute(live);
+                Execute(live, instance);
             }
             catch (Exception) when (live.Count > 1)
             {
@@ -192,7 +230,7 @@ public sealed class DynamicBatcher : IDisposable
                 {
                     try
                     {
-                        Execute(new List<Item> { item });
+                        Execute(new List<Item> { item }, instance);
                     }
                     catch (Exception e)
                     {
@@ -217,19 +255,20 @@ public sealed class DynamicBatcher : IDisposable
         item.Done.TrySetException(new ModelFailedException($"the model failed on this request: {e.Message}", e));
     }
 
-    private void Execute(List<Item> items)
+    private void Execute(List<Item> items, Instance instance)
     {
+        var engine = instance.Engine;
         int count = items.Sum(i => i.Count);
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        var input = items.Count == 1 ? items[0].Images : Gather(items, count);
+        var input = items.Count == 1 ? items[0].Images : Gather(items, count, instance);
         var wanted = items.Aggregate((Outputs)0, (all, i) => all | i.Outputs);
         long height = input.shape[2], width = input.shape[3];
         Tensor logits;
         if ((wanted & Outputs.Logits) == 0 && engine.CanRunInto)
         {
             // Labels only: the logits go to a buffer kept from run to run (a 512² image of 150 classes has 157 MB of them).
-            logits = Scratch(count, height, width);
+            logits = Reused(ref instance.Scratch, count, engine.Classes, height, width);
             engine.RunInto(input, logits);
         }
         else
@@ -260,10 +299,10 @@ public sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>The requests' images one after another in the reused input buffer (a copy each, no allocation).</summary>
-    private Tensor Gather(List<Item> items, int count)
+    private Tensor Gather(List<Item> items, int count, Instance instance)
     {
         var first = items[0];
-        var batch = Reused(ref inputs, count, 3, first.Height, first.Width);
+        var batch = Reused(ref instance.Inputs, count, 3, first.Height, first.Width);
         long offset = 0;
         foreach (var item in items)
         {
@@ -275,14 +314,10 @@ public sealed class DynamicBatcher : IDisposable
     }
 
     /// <summary>
-    /// The first <paramref name="count"/> images of a logits buffer kept from run to run for the largest batch of this
-    /// height and width: runs of any batch size write to memory already touched (fresh memory costs a page fault per 4 KB).
-    /// </summary>
-    private Tensor Scratch(int count, long height, long width) => Reused(ref scratch, count, engine.Classes, height, width);
-
-    /// <summary>
-    /// The first <paramref name="count"/> rows of <paramref name="buffer"/> [n, channels, height, width], made anew (for the
-    /// largest batch of this size) only when the size changes or it holds too few rows.
+    /// The first <paramref name="count"/> rows of <paramref name="buffer"/> [n, channels, height, width], an instance's buffer
+    /// kept from run to run, made anew (for the largest batch of this size) only when the size changes or it holds too few
+    /// rows: runs of any batch size write to memory already touched (fresh memory costs a page fault per 4 KB; a 512² image
+    /// of 150 classes has 157 MB of logits).
     /// </summary>
     private Tensor Reused(ref Tensor? buffer, int count, long channels, long height, long width)
     {
@@ -304,6 +339,24 @@ public sealed class DynamicBatcher : IDisposable
         var share = whole ? all.alias() : all.narrow(0, offset, count).contiguous().clone();
         share.DetachFromDisposeScope();
         return share;
+    }
+
+    /// <summary>One instance of the model: its engine, its thread and the buffers that thread keeps from run to run.</summary>
+    private sealed class Instance : IDisposable
+    {
+        public Tensor? Inputs, Scratch;   // the input buffer of batches of several requests; the logits buffer
+
+        public Instance(IInferenceEngine engine) => Engine = engine;
+
+        public IInferenceEngine Engine { get; }
+
+        public Thread? Worker { get; set; }
+
+        public void Dispose()
+        {
+            Scratch?.Dispose();
+            Inputs?.Dispose();
+        }
     }
 
     private sealed class Item
