@@ -27,7 +27,7 @@ public sealed class DynamicBatcher : IDisposable
     private readonly object forming = new();            // held by the one worker that gathers a batch
     private readonly LinkedList<Item> waiting = new();   // under `forming`: items taken from incoming, not yet run
     private readonly Instance[] instances;
-    private int admitted, queued;
+    private int admitted, queued, running;   // running: instances running a batch
 
     /// <summary>Starts a worker thread over <paramref name="engine"/> (not owned: the caller disposes it after this).</summary>
     public DynamicBatcher(IInferenceEngine engine, BatchingOptions options, ServerMetrics? metrics = null)
@@ -143,13 +143,28 @@ public sealed class DynamicBatcher : IDisposable
         while (true)
         {
             List<Item>? batch;
-            lock (forming) batch = NextBatch();
-            if (batch is null) return;   // no more will come
-            Run(batch, instance);
+            lock (forming)
+            {
+                batch = NextBatch();
+                if (batch is null) return;   // no more will come
+                Interlocked.Increment(ref running);
+            }
+            try
+            {
+                Run(batch, instance);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref running);
+            }
         }
     }
 
-    /// <summary>The next batch to run (waiting up to the batching delay for it to fill), or null once no more requests will come.</summary>
+    /// <summary>
+    /// The next batch to run (waiting up to the batching delay for it to fill), or null once no more requests will come.
+    /// While other instances are idle too, a batch takes its share of the waiting images and does not wait for more: one
+    /// instance running three requests while another has none would hold two of them back for nothing.
+    /// </summary>
     private List<Item>? NextBatch()
     {
         while (true)
@@ -163,18 +178,20 @@ public sealed class DynamicBatcher : IDisposable
             DropAbandoned();
             if (waiting.Count == 0) continue;
 
+            int idle = instances.Length - Volatile.Read(ref running);   // this one among them
+            int cap = idle <= 1 ? options.MaxBatch : Math.Clamp((waiting.Sum(i => i.Count) + idle - 1) / idle, 1, options.MaxBatch);
             var first = waiting.First!.Value;
             var batch = new List<Item> { first };
             int images = first.Count;
             bool full = false;
-            foreach (var other in waiting.Skip(1)) full |= !TryJoin(batch, other, ref images);
+            foreach (var other in waiting.Skip(1)) full |= !TryJoin(batch, other, cap, ref images);
             var deadline = first.Arrived + (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
-            while (!full && images < options.MaxBatch && Stopwatch.GetTimestamp() is var now && now < deadline)
+            while (!full && images < cap && Stopwatch.GetTimestamp() is var now && now < deadline)
             {
                 var left = TimeSpan.FromSeconds((deadline - now) / (double)Stopwatch.Frequency);
                 if (!incoming.TryTake(out var late, left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left)) break;
                 waiting.AddLast(late);
-                full = !TryJoin(batch, late, ref images);
+                full = !TryJoin(batch, late, cap, ref images);
             }
             foreach (var item in batch) waiting.Remove(item);
             Interlocked.Add(ref queued, -batch.Count);
@@ -183,13 +200,16 @@ public sealed class DynamicBatcher : IDisposable
         }
     }
 
-    /// <summary>Adds <paramref name="item"/> to the batch if it has the batch's size and fits; false when it has the size but not the room.</summary>
-    private bool TryJoin(List<Item> batch, Item item, ref int images)
+    /// <summary>
+    /// Adds <paramref name="item"/> to the batch if it has the batch's size and fits in <paramref name="cap"/> images; false when it
+    /// has the size but not the room.
+    /// </summary>
+    private bool TryJoin(List<Item> batch, Item item, int cap, ref int images)
     {
         var first = batch[0];
         if (item.Height != first.Height || item.Width != first.Width || item.Done.Task.IsCompleted) return true;
         long pixels = (long)(images + item.Count) * item.Height * item.Width;
-        if (images + item.Count > options.MaxBatch || pixels > options.MaxPixels) return false;
+        if (images + item.Count > cap || pixels > options.MaxPixels) return false;
         batch.Add(item);
         images += item.Count;
         return true;
