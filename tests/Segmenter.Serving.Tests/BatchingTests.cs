@@ -69,17 +69,23 @@ public sealed class BatchingTests
     }
 
     [Fact]
-    public async Task Idle_instances_share_the_waiting_requests_instead_of_one_taking_them_all()
+    public async Task Idle_instances_share_the_waiting_requests_instead_of_one_taking_them_all_and_only_the_first_keeps_a_share_of_the_cores()
     {
         // Four requests at once and a long batching delay: one instance alone would wait and take all four. Each run waits
         // for a run on the other instance, so the requests are answered only if both take a share.
         var meet = new Barrier(2);
         var engines = new[] { new FakeEngine { Meet = meet }, new FakeEngine { Meet = meet } };
-        using var batcher = new DynamicBatcher(engines, new BatchingOptions(MaxBatch: 8, MaxDelay: TimeSpan.FromSeconds(2), MaxQueue: 8));
+        using var batcher = new DynamicBatcher(engines, new BatchingOptions(MaxBatch: 8, MaxDelay: TimeSpan.FromSeconds(2), MaxQueue: 8) { ModelThreads = ModelThreadPriority.Idle });
         var images = Enumerable.Range(0, 4).Select(i => full(new long[] { 1, 3, 4, 6 }, (float)i)).ToList();
         var results = await Task.WhenAll(images.Select(i => batcher.RunAsync(i, Outputs.Labels)));
         Assert.All(engines, e => Assert.Single(e.Batches));
         Assert.Equal(4, engines.Sum(e => e.Batches.Sum()));
+        if (OperatingSystem.IsLinux())
+        {
+            // The first instance keeps a share of a busy machine (nice +5); the others yield at once to request threads.
+            Assert.Equal(new[] { false }, engines[0].IdlePolicy);
+            Assert.Equal(new[] { true }, engines[1].IdlePolicy);
+        }
         for (int i = 0; i < 4; i++) Assert.Equal(i > 0 ? 2L : 0L, results[i].Labels!.to(ScalarType.Int64).max().item<long>());
         foreach (var r in results) r.Dispose();
         foreach (var i in images) i.Dispose();

@@ -96,6 +96,9 @@ internal sealed class FakeEngine : IInferenceEngine
     /// <summary>The images of each run.</summary>
     public List<int> Batches { get; } = new();
 
+    /// <summary>Whether each run's thread ran under Linux's SCHED_IDLE.</summary>
+    public List<bool> IdlePolicy { get; } = new();
+
     /// <summary>The image height of each run.</summary>
     public List<long> Heights { get; } = new();
 
@@ -123,6 +126,7 @@ internal sealed class FakeEngine : IInferenceEngine
         {
             Batches.Add((int)images.shape[0]);
             Heights.Add(images.shape[2]);
+            IdlePolicy.Add(ModelPriority.CurrentThreadIsIdlePolicy());
         }
         if (Delay > TimeSpan.Zero) System.Threading.Thread.Sleep(Delay);
         if (Meet is not null && !Meet.SignalAndWait(TimeSpan.FromSeconds(20))) throw new TimeoutException("no other run met this one within 20 s");

@@ -1,7 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
-using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net;
@@ -99,7 +99,7 @@ internal static class ServeCommand
                 console.Err.WriteLine($"  page: {address}   protocol: {address}v2/models/{description.Name}   metrics: {address}metrics");
                 int perInstance = Math.Max(1, threadCount / served.Count);
                 if (served.Count > 1) console.Err.WriteLine($"  {served.Count} instances side by side, {perInstance} thread{(perInstance == 1 ? "" : "s")} each");
-                console.Err.WriteLine($"  batches of up to {options.Batching.MaxBatch} images within {options.Batching.MaxDelay.TotalMilliseconds:0.#} ms; " +
+                console.Err.WriteLine($"  batches of up to {options.Batching.MaxBatch} image{(options.Batching.MaxBatch == 1 ? "" : "s")} within {options.Batching.MaxDelay.TotalMilliseconds:0.#} ms; " +
                                       $"{options.Batching.MaxQueue} requests at most, then 503; bodies up to {options.MaxBodyBytes / 1048576.0:0.#} MiB; SIGTERM or Ctrl+C stops after answering the requests in flight");
                 if (options.ApiKey is null && !IsLoopback(options.Host))
                     console.Warning($"listening on {options.Host} without an API key: anyone who reaches this port can use the model; give --api-key (or {ApiKeyVariable})");

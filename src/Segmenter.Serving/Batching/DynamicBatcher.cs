@@ -138,7 +138,10 @@ public sealed class DynamicBatcher : IDisposable
 
     private void Work(Instance instance)
     {
-        ModelPriority.LowerCallingThread(options.ModelThreads);   // requests are answered first; the model takes what they leave
+        // Requests are answered first; the model takes what they leave. The first instance's thread keeps a share however
+        // busy the machine is (as the thread that calls ONNX Runtime does); the others yield as its worker threads do.
+        if (instance == instances[0]) ModelPriority.LowerCallingThread(options.ModelThreads);
+        else ModelPriority.LowerCurrentThread(options.ModelThreads);
         using var noGrad = no_grad();
         while (true)
         {
