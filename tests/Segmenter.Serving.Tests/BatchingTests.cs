@@ -149,7 +149,7 @@ public sealed class BatchingTests
             new ServerOptions { Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero, MaxQueue: 4) });
         using var client = new InferenceClient(server.Server.Address);
         var running = client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2);   // holds the model
-        await WaitFor(() => server.Server.Metrics.InFlight.Value == 1);
+        await WaitFor(() => engine.Started == 1);   // running, not only admitted: the next request must wait
         using (var leaving = new CancellationTokenSource())
         {
             var gone = client.InferAsync("fake", Image(3, 3, 1), 1, 3, 3, cancellation: leaving.Token);

@@ -119,8 +119,14 @@ internal sealed class FakeEngine : IInferenceEngine
 
     public bool CanRunInto => false;
 
+    /// <summary>The runs that have begun (counted before they wait for <see cref="Gate"/>).</summary>
+    public int Started => Volatile.Read(ref started);
+
+    private int started;
+
     public Tensor Run(Tensor images)
     {
+        Interlocked.Increment(ref started);
         Gate.Task.Wait();
         lock (gate)
         {
