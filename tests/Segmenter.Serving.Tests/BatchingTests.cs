@@ -248,29 +248,30 @@ public sealed class BatchingTests
     }
 
     [Theory]
-    [InlineData(16)]
-    [InlineData(8)]
-    [InlineData(4)]
-    [InlineData(0)]   // every vector width, whichever this machine has, and the scalar loop alone
-    public void The_argmax_equals_torch_argmax_first_maximum_included(int lanes)
+    [InlineData(16, 0)]
+    [InlineData(8, 0)]
+    [InlineData(4, 0)]
+    [InlineData(0, 0)]   // every vector width, whichever this machine has, and the scalar loop alone
+    [InlineData(16, 1)]  // on one thread, as each of several instances takes it
+    public void The_argmax_equals_torch_argmax_first_maximum_included(int lanes, int threads)
     {
         manual_seed(5);
         using var logits = randn(2, 7, 33, 65);   // 2,145 pixels: two whole blocks and a part with a remainder below any vector
         using var expected = logits.argmax(1);
-        using var labels = Argmax.Labels(logits, lanes);
+        using var labels = Argmax.Labels(logits, lanes, threads);
         Assert.Equal(ScalarType.Byte, labels.dtype);
         Assert.Equal(expected.data<long>().ToArray(), labels.to(ScalarType.Int64).data<long>().ToArray());
 
         using var ties = zeros(1, 4, 3, 3);
         ties[0, 2, 1, 1] = tensor(1f);
         ties[0, 3, 1, 1] = tensor(1f);
-        using var tieLabels = Argmax.Labels(ties, lanes);
+        using var tieLabels = Argmax.Labels(ties, lanes, threads);
         Assert.Equal(2, tieLabels[0, 1, 1].item<byte>());   // the first of equal maxima, as torch
         Assert.Equal(0, tieLabels[0, 0, 0].item<byte>());
 
         using var many = randn(1, 300, 5, 9);
         using var manyExpected = many.argmax(1);
-        using var manyLabels = Argmax.Labels(many, lanes);
+        using var manyLabels = Argmax.Labels(many, lanes, threads);
         Assert.Equal(ScalarType.Int64, manyLabels.dtype);
         Assert.Equal(manyExpected.data<long>().ToArray(), manyLabels.data<long>().ToArray());
     }

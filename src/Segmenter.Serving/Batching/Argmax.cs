@@ -19,11 +19,14 @@ internal static class Argmax
 {
     private const int Block = 1024;
 
-    /// <summary>Labels [B, H, W] for logits [B, K, H, W]: uint8 up to 256 classes, else int64.</summary>
-    public static Tensor Labels(Tensor logits) => Labels(logits, Lanes.Widest);
+    /// <summary>
+    /// Labels [B, H, W] for logits [B, K, H, W]: uint8 up to 256 classes, else int64; on up to <paramref name="threads"/>
+    /// threads (0: every core).
+    /// </summary>
+    public static Tensor Labels(Tensor logits, int threads = 0) => Labels(logits, Lanes.Widest, threads);
 
-    /// <summary><see cref="Labels(Tensor)"/> with vectors of <paramref name="lanes"/> floats (16, 8 or 4; 0 for a scalar loop).</summary>
-    internal static Tensor Labels(Tensor logits, int lanes)
+    /// <summary><see cref="Labels(Tensor, int)"/> with vectors of <paramref name="lanes"/> floats (16, 8 or 4; 0 for a scalar loop).</summary>
+    internal static Tensor Labels(Tensor logits, int lanes, int threads)
     {
         if (logits.dim() != 4) throw new ArgumentException($"expected logits [B, K, H, W], got [{string.Join(", ", logits.shape)}]");
         int batch = (int)logits.shape[0], classes = (int)logits.shape[1];
@@ -34,7 +37,8 @@ internal static class Argmax
         // The addresses once for the whole run (a span cannot enter the parallel loop's lambda).
         IntPtr source = TensorMemory.Address(contiguous), target = TensorMemory.Address(labels);
         int blocks = (int)((pixels + Block - 1) / Block);
-        Parallel.For(0, batch * blocks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new float[2 * Block], (job, _, scratch) =>
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount };
+        Parallel.For(0, batch * blocks, parallel, () => new float[2 * Block], (job, _, scratch) =>
         {
             int image = job / blocks;
             long start = (long)(job % blocks) * Block;

@@ -300,7 +300,9 @@ public sealed class DynamicBatcher : IDisposable
             if (!logits.shape.SequenceEqual(new long[] { count, engine.Classes, height, width }))
                 throw new InvalidOperationException($"the model returned logits [{string.Join(", ", logits.shape)}], not [{count}, {engine.Classes}, {height}, {width}]");
         }
-        var labels = (wanted & Outputs.Labels) != 0 ? Argmax.Labels(logits) : null;
+        // With several instances, each takes its argmax on its own thread, at its own priority, leaving the other cores
+        // to the other instances (and under overload to the request threads); one instance takes every core for it.
+        var labels = (wanted & Outputs.Labels) != 0 ? Argmax.Labels(logits, threads: instances.Length > 1 ? 1 : 0) : null;
         metrics?.BatchSize.Observe(count);
         metrics?.InferenceSeconds.Observe(clock.Elapsed.TotalSeconds);
         Complete(items, (wanted & Outputs.Logits) != 0 ? logits : null, labels, count);
