@@ -9,7 +9,8 @@ public enum ModelThreadPriority
 {
     /// <summary>
     /// Linux <c>SCHED_IDLE</c> for the model's worker threads, preempted at once by any waking request thread; the thread that
-    /// calls the model (the batcher's) at nice +5, so busy neighbours slow the model down but cannot stop it.
+    /// calls the model (the first instance's batcher thread) at nice +5, so busy neighbours slow the model down but cannot
+    /// stop it; further instances' threads run under <c>SCHED_IDLE</c> as the worker threads do.
     /// </summary>
     Idle,
 
@@ -27,7 +28,7 @@ public enum ModelThreadPriority
 /// thread wakes (nice values only shorten its share, and a waking request thread could still wait a slice of several ms on
 /// each of the hops a response takes). Where that policy is refused, nice +<see cref="Nice"/>. Threads inherit the policy
 /// from the thread that makes them: create the engine (and with it ONNX Runtime's thread pool) inside
-/// <see cref="Create{T}"/>; the batcher lowers its own (to nice +5 under <see cref="ModelThreadPriority.Idle"/>). <c>SCHED_IDLE</c>
+/// <see cref="Create{T}"/>; the batcher lowers its own (the first instance's to nice +5 under <see cref="ModelThreadPriority.Idle"/>, the others' to <c>SCHED_IDLE</c>). <c>SCHED_IDLE</c>
 /// suits a machine that serves well-behaved clients: busy neighbours (a build, a test run, clients that retry at once with
 /// whole bodies) leave the model little, for which <see cref="ModelThreadPriority.Low"/> is the choice.
 /// </summary>
@@ -53,7 +54,7 @@ public static class ModelPriority
     }
 
     /// <summary>
-    /// Lowers the thread that calls the model (the batcher's) for <paramref name="priority"/>: as the worker threads, except that
+    /// Lowers the thread that calls the model (the first instance's batcher thread) for <paramref name="priority"/>: as the worker threads, except that
     /// under <see cref="ModelThreadPriority.Idle"/> it runs at nice +<see cref="Nice"/>. It works in the model's parallel loops
     /// and takes the chunks idle workers do not claim, so the model keeps a share however busy the machine is.
     /// </summary>

@@ -80,9 +80,10 @@ internal static class ServeCommand
             int threadCount = Math.Max(1, result.GetValue(threads));
             int instanceCount = result.GetValue(instances);
             if (instanceCount is < 1 or > 64) throw new ArgumentException($"--instances {instanceCount}: give 1 to 64");
+            int perInstance = Math.Max(1, threadCount / instanceCount);
             // Made on a thread of lower priority, so ONNX Runtime's worker threads inherit it (see ModelPriority).
             var (served, spec) = ModelPriority.Create(priority,
-                () => OpenEngines(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount, instanceCount));
+                () => OpenEngines(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount, instanceCount, perInstance));
             var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served[0]);
             var warmupText = result.GetValue(warmup);
             options = options with
@@ -97,7 +98,6 @@ internal static class ServeCommand
                 var address = server.Address;
                 console.Err.WriteLine($"serving {description.Name} ({spec.Name}, {description.Platform}) at {address}");
                 console.Err.WriteLine($"  page: {address}   protocol: {address}v2/models/{description.Name}   metrics: {address}metrics");
-                int perInstance = Math.Max(1, threadCount / served.Count);
                 if (served.Count > 1) console.Err.WriteLine($"  {served.Count} instances side by side, {perInstance} thread{(perInstance == 1 ? "" : "s")} each");
                 console.Err.WriteLine($"  batches of up to {options.Batching.MaxBatch} image{(options.Batching.MaxBatch == 1 ? "" : "s")} within {options.Batching.MaxDelay.TotalMilliseconds:0.#} ms; " +
                                       $"{options.Batching.MaxQueue} requests at most, then 503; bodies up to {options.MaxBodyBytes / 1048576.0:0.#} MiB; SIGTERM or Ctrl+C stops after answering the requests in flight");
@@ -133,11 +133,10 @@ internal static class ServeCommand
     /// packed weights; or the model in TorchSharp (one instance: libtorch's thread pool is the process's).
     /// </summary>
     private static (IReadOnlyList<IInferenceEngine> Engines, SegmenterSpec Spec) OpenEngines(ParseResult result, CliConsole console, ModelOptions model, OnnxRuntimeOptions onnx,
-        PrecisionOption precision, string engine, int threads, int instances)
+        PrecisionOption precision, string engine, int threads, int instances, int sessionThreads)
     {
         if (engine is not ("onnx" or "torch")) throw new ArgumentException($"--engine {engine}: use onnx or torch");
         TorchSharp.torch.set_num_threads(threads);   // TorchSharp's engine, and the tensor work around ONNX Runtime's
-        int sessionThreads = Math.Max(1, threads / instances);
         var reference = result.GetValue(model.Model)!;
         if (reference.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
