@@ -19,20 +19,22 @@ public sealed class OnnxSession : IDisposable
     private static readonly string[] LogitsOnly = { "logits" };
     private static readonly string[] LogitsAndLabels = { "logits", "labels" };
 
-    private readonly InferenceSession session;
+    private readonly InferenceSession session;   // the whole model, or its body when it is split
+    private readonly InferenceSession? head;       // the upsampling, when the model is split
+    private readonly OnnxGraphSplit? split;
     private readonly RunOptions runOptions = new();
     private readonly bool hasLabels;
     private SharedWeights? shared;
 
     /// <summary>Opens <paramref name="path"/>; a clear error if the provider is not available in this build or on this host.</summary>
     public OnnxSession(string path, OnnxSessionOptions? options = null)
-        : this(path, (sessionOptions, _) => new InferenceSession(path, sessionOptions), options, mustExist: true, shared: null)
+        : this(ModelSource.File(path, options), options, shared: null)
     {
     }
 
     /// <summary>Opens a model held in memory (e.g. <c>proto.ToByteArray()</c>, to check an export before writing it anywhere).</summary>
     public OnnxSession(byte[] model, OnnxSessionOptions? options = null)
-        : this("the exported model", (sessionOptions, _) => new InferenceSession(model, sessionOptions), options, mustExist: false, shared: null)
+        : this(ModelSource.Memory(model, options), options, shared: null)
     {
     }
 
@@ -42,16 +44,18 @@ public sealed class OnnxSession : IDisposable
     /// pack theirs, so a second replica of Seg-B/16 int8 costs 43 MB rather than 118 MB; float32 products read the weights
     /// as stored, which each replica holds (about the size of the file).
     /// </summary>
-    public static IReadOnlyList<OnnxSession> Replicas(string path, OnnxSessionOptions options, int count) =>
-        OpenReplicas(count, shared => new OnnxSession(path, (sessionOptions, container) => container is null
-            ? new InferenceSession(path, sessionOptions)
-            : new InferenceSession(path, sessionOptions, container), options, mustExist: true, shared));
+    public static IReadOnlyList<OnnxSession> Replicas(string path, OnnxSessionOptions options, int count)
+    {
+        var source = ModelSource.File(path, options);   // read and cut once for all of them
+        return OpenReplicas(count, shared => new OnnxSession(source, options, shared));
+    }
 
     /// <summary><paramref name="count"/> sessions of a model held in memory, sharing their packed weights (see <see cref="Replicas(string, OnnxSessionOptions, int)"/>).</summary>
-    public static IReadOnlyList<OnnxSession> Replicas(byte[] model, OnnxSessionOptions options, int count) =>
-        OpenReplicas(count, shared => new OnnxSession("the exported model", (sessionOptions, container) => container is null
-            ? new InferenceSession(model, sessionOptions)
-            : new InferenceSession(model, sessionOptions, container), options, mustExist: false, shared));
+    public static IReadOnlyList<OnnxSession> Replicas(byte[] model, OnnxSessionOptions options, int count)
+    {
+        var source = ModelSource.Memory(model, options);
+        return OpenReplicas(count, shared => new OnnxSession(source, options, shared));
+    }
 
     private static IReadOnlyList<OnnxSession> OpenReplicas(int count, Func<SharedWeights?, OnnxSession> open)
     {
@@ -71,10 +75,28 @@ public sealed class OnnxSession : IDisposable
         }
     }
 
-    private OnnxSession(string name, Func<SessionOptions, PrePackedWeightsContainer?, InferenceSession> open, OnnxSessionOptions? options, bool mustExist, SharedWeights? shared)
+    /// <summary>
+    /// Where a model comes from: a file (opened by ONNX Runtime from its path) or bytes; and, when the options ask for it
+    /// and the graph allows it, the model cut at its upsampling (<see cref="OnnxSessionOptions.SplitAtUpsampling"/>).
+    /// </summary>
+    private sealed record ModelSource(string Name, string? Path, byte[]? Bytes, OnnxGraphSplit? Split)
+    {
+        public static ModelSource File(string path, OnnxSessionOptions? options)
+        {
+            if (!System.IO.File.Exists(path)) throw new System.IO.FileNotFoundException($"ONNX file '{path}' does not exist", path);
+            return new ModelSource(path, path, null, Splits(options) ? OnnxGraphSplit.TryCut(System.IO.File.ReadAllBytes(path)) : null);
+        }
+
+        public static ModelSource Memory(byte[] model, OnnxSessionOptions? options) =>
+            new("the exported model", null, model, Splits(options) ? OnnxGraphSplit.TryCut(model) : null);
+
+        private static bool Splits(OnnxSessionOptions? options) =>
+            options is { SplitAtUpsampling: true } && options.Provider.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private OnnxSession(ModelSource source, OnnxSessionOptions? options, SharedWeights? shared)
     {
         options ??= new OnnxSessionOptions();
-        if (mustExist && !System.IO.File.Exists(name)) throw new System.IO.FileNotFoundException($"ONNX file '{name}' does not exist", name);
         using var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = options.Optimization,
@@ -82,29 +104,42 @@ public sealed class OnnxSession : IDisposable
             InterOpNumThreads = 1,
         };
         AddProvider(sessionOptions, options);
+        var container = shared?.Container;
         try
         {
-            session = open(sessionOptions, shared?.Container);
+            if (source.Split is { } parts)
+            {
+                session = container is null ? new InferenceSession(parts.Body, sessionOptions) : new InferenceSession(parts.Body, sessionOptions, container);
+                head = new InferenceSession(parts.Head, sessionOptions);
+                split = parts;
+            }
+            else if (source.Path is { } path)
+                session = container is null ? new InferenceSession(path, sessionOptions) : new InferenceSession(path, sessionOptions, container);
+            else
+                session = container is null ? new InferenceSession(source.Bytes!, sessionOptions) : new InferenceSession(source.Bytes!, sessionOptions, container);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new System.IO.InvalidDataException($"{name}: ONNX Runtime cannot load it: {e.Message}", e);
+            session?.Dispose();
+            throw new System.IO.InvalidDataException($"{source.Name}: ONNX Runtime cannot load it: {e.Message}", e);
         }
-        if (!session.InputMetadata.ContainsKey("image") || !session.OutputMetadata.ContainsKey("logits"))
+        var outputs = (head ?? session).OutputMetadata;
+        if (!session.InputMetadata.ContainsKey("image") || !outputs.ContainsKey("logits"))
         {
-            var message = $"{name}: not a Segmenter export (expected an input 'image' and an output 'logits'; it has inputs {string.Join(", ", session.InputMetadata.Keys)} " +
-                          $"and outputs {string.Join(", ", session.OutputMetadata.Keys)})";
+            var message = $"{source.Name}: not a Segmenter export (expected an input 'image' and an output 'logits'; it has inputs {string.Join(", ", session.InputMetadata.Keys)} " +
+                          $"and outputs {string.Join(", ", outputs.Keys)})";
             session.Dispose();
+            head?.Dispose();
             throw new System.IO.InvalidDataException(message);
         }
         this.shared = shared?.Join();
-        hasLabels = session.OutputMetadata.ContainsKey("labels");
+        hasLabels = outputs.ContainsKey("labels");
         var dims = session.InputMetadata["image"].Dimensions;
         if (dims.Length == 4 && dims[2] > 0 && dims[3] > 0) StaticSize = (dims[2], dims[3]);
-        Name = name;
+        Name = source.Name;
         Provider = options.DeviceId == 0 || options.Provider.Trim().ToLowerInvariant() == "cpu" ? options.Provider : $"{options.Provider}:{options.DeviceId}";
         Metadata = session.ModelMetadata.CustomMetadataMap;
-        Classes = session.OutputMetadata["logits"].Dimensions[1];
+        Classes = outputs["logits"].Dimensions[1];
     }
 
     /// <summary>The fixed input size (height, width) of an export made with --static; null for dynamic sizes.</summary>
@@ -207,10 +242,15 @@ public sealed class OnnxSession : IDisposable
         using var labelValue = labels is null ? null : Wrap(labels, LabelsOutput.IsByte(Classes) ? TensorElementType.UInt8 : TensorElementType.Int64);
         try
         {
-            if (labelValue is null)
-                session.Run(runOptions, InputNames, new[] { inputValue }, LogitsOnly, new[] { outputValue });
-            else
-                session.Run(runOptions, InputNames, new[] { inputValue }, LogitsAndLabels, new[] { outputValue, labelValue });
+            var names = labelValue is null ? LogitsOnly : LogitsAndLabels;
+            var values = labelValue is null ? new[] { outputValue } : new[] { outputValue, labelValue };
+            if (head is null)
+            {
+                session.Run(runOptions, InputNames, new[] { inputValue }, names, values);
+                return;
+            }
+            using var cut = session.Run(runOptions, InputNames, new[] { inputValue }, split!.Cut);
+            head.Run(runOptions, split.Cut, cut, names, values);
         }
         catch (OnnxRuntimeException e)
         {
@@ -219,11 +259,63 @@ public sealed class OnnxSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="RunLabelsInto"/> can take the labels without making the logits: the session was opened with
+    /// <see cref="OnnxSessionOptions.SplitAtUpsampling"/> on an export of this project's kind (float32, on the CPU).
+    /// </summary>
+    public bool CanRunLabels => split is not null;
+
+    /// <summary>
+    /// Writes the labels [B, H, W] (uint8 up to 256 classes, else int64; a contiguous CPU tensor the caller keeps) of
+    /// normalised images [B, 3, H, W]: the model runs up to its class maps at patch resolution, and
+    /// <see cref="UpsampledArgmax"/> takes the argmax of their upsampling with the graph's own interpolation matrices, on up
+    /// to <paramref name="threads"/> threads (0: every core; 1: the calling thread). Only where <see cref="CanRunLabels"/>.
+    /// </summary>
+    public unsafe void RunLabelsInto(Tensor images, Tensor labels, int threads = 0)
+    {
+        if (split is null) throw new InvalidOperationException($"{Name}: labels without logits need a session opened with SplitAtUpsampling on a float32 export of this project, on the CPU");
+        SegmenterModel.CheckImages(images);
+        CheckSize(images);
+        var expected = new[] { images.shape[0], images.shape[2], images.shape[3] };
+        bool bytes = LabelsOutput.IsByte(Classes);
+        if (!labels.shape.SequenceEqual(expected) || labels.dtype != (bytes ? ScalarType.Byte : ScalarType.Int64) || !labels.is_contiguous() || labels.device.type != TorchSharp.DeviceType.CPU)
+            throw new ArgumentException($"the labels must be a contiguous {(bytes ? "uint8" : "int64")} CPU tensor [{string.Join(", ", expected)}], got {labels.dtype} [{string.Join(", ", labels.shape)}]", nameof(labels));
+        using var scope = NewDisposeScope();
+        var input = images.to(float32).cpu().contiguous();
+        using var inputValue = Wrap(input, TensorElementType.Float);
+        IDisposableReadOnlyCollection<OrtValue> cut;
+        try
+        {
+            cut = session.Run(runOptions, InputNames, new[] { inputValue }, split.Cut);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidOperationException($"{Name}: ONNX Runtime could not run [{string.Join(", ", images.shape)}]: {e.Message}", e);
+        }
+        using (cut)
+        {
+            var (maps, rows, columns) = (cut[0], cut[1], cut[2]);
+            var mapShape = maps.GetTensorTypeAndShape().Shape;
+            var rowShape = rows.GetTensorTypeAndShape().Shape;
+            var columnShape = columns.GetTensorTypeAndShape().Shape;
+            if (mapShape.Length != 4 || mapShape[0] != expected[0] || mapShape[1] != Classes || !rowShape.SequenceEqual(new[] { expected[1], mapShape[2] }) ||
+                !columnShape.SequenceEqual(new[] { expected[2], mapShape[3] }))
+                throw new InvalidOperationException($"{Name}: the class maps [{string.Join(", ", mapShape)}] and interpolation matrices [{string.Join(", ", rowShape)}], " +
+                                                    $"[{string.Join(", ", columnShape)}] do not fit images [{string.Join(", ", images.shape)}]");
+            var shape = new UpsampledArgmax.Shape((int)mapShape[0], Classes, (int)mapShape[2], (int)mapShape[3], (int)expected[1], (int)expected[2]);
+            fixed (float* mapData = maps.GetTensorDataAsSpan<float>())
+            fixed (float* rowData = rows.GetTensorDataAsSpan<float>())
+            fixed (float* columnData = columns.GetTensorDataAsSpan<float>())
+                UpsampledArgmax.Labels(shape, mapData, rowData, columnData, (void*)TensorMemory.Address(labels), bytes, threads);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
         runOptions.Dispose();
         session.Dispose();
+        head?.Dispose();
         Interlocked.Exchange(ref shared, null)?.Leave();
     }
 

@@ -28,6 +28,16 @@ public interface IInferenceEngine : IDisposable
 
     /// <summary>Writes the logits into <paramref name="logits"/>, a contiguous float32 CPU tensor [B, K, H, W].</summary>
     void RunInto(Tensor images, Tensor logits);
+
+    /// <summary>Whether <see cref="RunLabelsInto"/> takes the labels without making the logits.</summary>
+    bool CanRunLabels => false;
+
+    /// <summary>
+    /// Writes the labels [B, H, W] (uint8 up to 256 classes, else int64) into <paramref name="labels"/> without making the
+    /// logits, on up to <paramref name="threads"/> threads (0: every core); only where <see cref="CanRunLabels"/>.
+    /// </summary>
+    void RunLabelsInto(Tensor images, Tensor labels, int threads) =>
+        throw new NotSupportedException($"{GetType().Name} makes labels from its logits only");
 }
 
 /// <summary>An exported model in ONNX Runtime (the engine Triton runs too).</summary>
@@ -55,6 +65,12 @@ public sealed class OnnxEngine : IInferenceEngine
 
     /// <inheritdoc />
     public void RunInto(Tensor images, Tensor logits) => session.RunLogitsInto(images, logits);   // the server takes the argmax itself
+
+    /// <inheritdoc />
+    public bool CanRunLabels => session.CanRunLabels;
+
+    /// <inheritdoc />
+    public void RunLabelsInto(Tensor images, Tensor labels, int threads) => session.RunLabelsInto(images, labels, threads);
 
     /// <inheritdoc />
     public void Dispose() => session.Dispose();

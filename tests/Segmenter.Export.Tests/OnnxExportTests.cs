@@ -58,6 +58,7 @@ public sealed class OnnxExportTests : IDisposable
         model OnnxB32 : SegB32 { backbone = Base(layers = 1) image = 64 classes = 19 }
         model OnnxBDeitMask : SegBDeiTMask16 { backbone = BaseDistilled(layers = 1) image = 64 decoder = mask(layers = 2) classes = 7 }
         model OnnxBicubic : SegT16 { backbone = Tiny(layers = 1) image = 48x64 pos_embed_resize = bicubic layer_norm_eps = 1e-6 classes = 3 }
+        model OnnxWide : SegT16 { backbone = Tiny(layers = 1) image = 32 classes = 300 }
         """;
 
     private static readonly Lazy<IReadOnlyDictionary<string, ModelEntry>> SpreadModels = new(() =>
@@ -138,6 +139,116 @@ public sealed class OnnxExportTests : IDisposable
         using var only = empty(2, session.Classes, 40, 56);
         session.RunLogitsInto(images, only);
         Assert.True(only.equal(logits).all().item<bool>());
+    }
+
+    public static IEnumerable<object[]> SplitCases() => new[]
+    {
+        new object[] { "OnnxT16", false, false },
+        new object[] { "OnnxS8Mask", false, true },
+        new object[] { "OnnxB32", true, false },
+        new object[] { "OnnxWide", false, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(SplitCases))]
+    public void A_session_cut_at_the_upsampling_gives_the_same_logits_and_their_argmax_without_making_them(string name, bool int8, bool labelsOutput)
+    {
+        manual_seed(3);
+        using var model = SpreadModels.Value[name].Create(null);
+        model.eval();
+        var path = Export(model, new OnnxExportOptions { Int8 = int8, Labels = labelsOutput }, name + "-split");
+        using var whole = new OnnxSession(path, new OnnxSessionOptions { Threads = 1 });
+        using var cut = new OnnxSession(path, new OnnxSessionOptions { Threads = 1, SplitAtUpsampling = true });
+        Assert.False(whole.CanRunLabels);
+        Assert.True(cut.CanRunLabels);
+        Assert.Equal(whole.Classes, cut.Classes);
+        Assert.Equal(whole.Metadata, cut.Metadata);
+        var labelType = LabelsOutput.IsByte(cut.Classes) ? ScalarType.Byte : ScalarType.Int64;
+        foreach (var (height, width) in new[] { (64, 64), (37, 45) })
+        {
+            using var images = randn(2, 3, height, width);
+            var (expected, expectedLabels) = whole.RunWithLabels(images);
+            var (logits, graphLabels) = cut.RunWithLabels(images);
+            using var _ = expected;
+            using var __ = logits;
+            using var ___ = expectedLabels;
+            using var ____ = graphLabels;
+            TensorAssert.AtMost(logits - expected, 1e-6);
+            Assert.Equal(labelsOutput, graphLabels is not null);
+            if (graphLabels is not null) Assert.True(graphLabels.equal(expectedLabels!).all().item<bool>());
+
+            using var argmax = expected.argmax(1);
+            foreach (var threads in new[] { 1, 2 })
+            {
+                using var labels = full(new long[] { 2, height, width }, 7, labelType);
+                cut.RunLabelsInto(images, labels, threads);
+                using var disagree = labels.to(ScalarType.Int64).ne(argmax).sum();
+                Assert.True(disagree.item<long>() == 0, $"{name} at {height}×{width}, {threads} threads: {disagree.item<long>()} of {argmax.numel()} labels differ from the logits' argmax");
+            }
+        }
+        using (var wrongType = empty(new long[] { 2, 64, 64 }, labelType == ScalarType.Byte ? ScalarType.Int64 : ScalarType.Byte))
+        using (var images = randn(2, 3, 64, 64))
+            Assert.Throws<ArgumentException>(() => cut.RunLabelsInto(images, wrongType));
+    }
+
+    [Fact]
+    public void Graphs_that_are_not_a_float32_export_run_whole()
+    {
+        using var model = SpreadModels.Value["OnnxS8Mask"].Create(null);
+        var float16 = OnnxExporter.Export(model, new OnnxExportOptions { Float16 = true }).ToByteArray();
+        Assert.Null(OnnxGraphSplit.TryCut(float16));
+        Assert.Null(OnnxGraphSplit.TryCut(new byte[] { 1, 2, 3, 4, 5 }));
+        using var session = new OnnxSession(float16, new OnnxSessionOptions { SplitAtUpsampling = true });
+        Assert.False(session.CanRunLabels);
+        using var images = randn(1, 3, 32, 32);
+        using var labels = empty(new long[] { 1, 32, 32 }, ScalarType.Byte);
+        Assert.Contains("SplitAtUpsampling", Assert.Throws<InvalidOperationException>(() => session.RunLabelsInto(images, labels)).Message);
+
+        // The body and the head are ONNX models of their own, with the file's opsets and metadata.
+        var parts = OnnxGraphSplit.TryCut(OnnxExporter.Export(model).ToByteArray())!;
+        var body = Onnx.ModelProto.Parser.ParseFrom(parts.Body);
+        var head = Onnx.ModelProto.Parser.ParseFrom(parts.Head);
+        Assert.Equal(parts.Cut, body.Graph.Output.Select(o => o.Name));
+        Assert.Equal(parts.Cut, head.Graph.Input.Select(i => i.Name));
+        Assert.Equal(new[] { "logits" }, head.Graph.Output.Select(o => o.Name));
+        Assert.DoesNotContain(head.Graph.Initializer, i => !i.Name.StartsWith("/constants/"));
+        Assert.Equal(OnnxExporter.Export(model).MetadataProps, body.MetadataProps);
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(8)]
+    [InlineData(4)]
+    public unsafe void The_upsampled_argmax_is_the_argmax_of_the_interpolation_products_at_every_vector_width(int lanes)
+    {
+        // Maps of 5 classes at 6×5, to 23×37 through matrices of two neighbouring weights per row (some rows of one).
+        manual_seed(lanes);
+        const int classes = 5, h = 6, w = 5, height = 23, width = 37;
+        using var maps = randn(2, classes, h, w);
+        using var rows = Interpolation(height, h);
+        using var columns = Interpolation(width, w);
+        using var logits = rows.matmul(maps.matmul(columns.t()));
+        using var expected = logits.argmax(1);
+        using var labels = empty(new long[] { 2, height, width }, ScalarType.Byte);
+        var shape = new UpsampledArgmax.Shape(2, classes, h, w, height, width);
+        UpsampledArgmax.Labels(shape, (float*)TensorMemory.Address(maps), (float*)TensorMemory.Address(rows), (float*)TensorMemory.Address(columns),
+            (void*)TensorMemory.Address(labels), bytes: true, threads: 2, lanes);
+        using var disagree = labels.to(ScalarType.Int64).ne(expected).sum();
+        Assert.Equal(0, disagree.item<long>());
+
+        static Tensor Interpolation(int to, int from)
+        {
+            var matrix = new float[to * from];
+            for (int o = 0; o < to; o++)
+            {
+                double source = Math.Max(0, (o + 0.5) * from / to - 0.5);
+                int lower = Math.Min((int)source, from - 1), upper = Math.Min(lower + 1, from - 1);
+                float lambda = (float)(source - lower);
+                matrix[o * from + lower] += 1 - lambda;
+                matrix[o * from + upper] += lambda;
+            }
+            return tensor(matrix, new long[] { to, from });
+        }
     }
 
     [Theory]

@@ -48,6 +48,25 @@ public sealed class BatchingTests
     }
 
     [Fact]
+    public async Task Label_only_requests_go_to_an_engine_that_makes_labels_without_logits_and_the_rest_to_its_logits()
+    {
+        var engine = new FakeEngine { DirectLabels = true };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 4, MaxDelay: TimeSpan.Zero, MaxQueue: 16) });
+        using var client = new InferenceClient(server.Server.Address);
+        var labelsOnly = await client.InferAsync("fake", Image(4, 6, 1), 1, 4, 6, new[] { "labels" });
+        Assert.Equal(1, engine.LabelRuns);
+        Assert.Equal(Enumerable.Repeat(2L, 24), labelsOnly.Single().AsIndices());
+
+        var both = await client.InferAsync("fake", Image(4, 6, 1), 1, 4, 6);
+        var logitsOnly = await client.InferAsync("fake", Image(4, 6, -1), 1, 4, 6, new[] { "logits" });
+        Assert.Equal(1, engine.LabelRuns);   // the logits were asked for: the model made them
+        Assert.Equal(3, engine.Batches.Count);
+        Assert.Equal(labelsOnly.Single().AsIndices(), both.Single(o => o.Name == "labels").AsIndices());
+        Assert.Equal(Enumerable.Range(0, 3).SelectMany(k => Enumerable.Repeat((float)-k, 24)), logitsOnly.Single().AsSingles());
+    }
+
+    [Fact]
     public async Task Instances_run_batches_side_by_side_with_the_same_results_as_one()
     {
         // Each run waits for a run on the other instance: with one instance after another every request would time out.

@@ -43,7 +43,8 @@ internal sealed class TestServer : IAsyncDisposable
         using var model = (SegmenterModel)TestModels.Get(modelName).Create(null);
         model.eval();
         var bytes = OnnxExporter.Export(model, new OnnxExportOptions { Labels = labels }).ToByteArray();
-        var engine = new OnnxEngine(new OnnxSession(bytes, new OnnxSessionOptions { Threads = 1 }));
+        // Cut at the upsampling, as `segmenter serve` opens it: label-only requests never make the logits.
+        var engine = new OnnxEngine(new OnnxSession(bytes, new OnnxSessionOptions { Threads = 1, SplitAtUpsampling = true }));
         return Start(new ModelDescription(modelName.ToLowerInvariant(), model.Specification, engine), engine, options);
     }
 
@@ -118,6 +119,25 @@ internal sealed class FakeEngine : IInferenceEngine
     public (int Height, int Width)? StaticSize => null;
 
     public bool CanRunInto => false;
+
+    /// <summary>Whether label-only requests come through <see cref="RunLabelsInto"/> (as to a session cut at its upsampling).</summary>
+    public bool DirectLabels { get; init; }
+
+    /// <summary>The runs through <see cref="RunLabelsInto"/>.</summary>
+    public int LabelRuns => Volatile.Read(ref labelRuns);
+
+    private int labelRuns;
+
+    public bool CanRunLabels => DirectLabels;
+
+    public void RunLabelsInto(Tensor images, Tensor labels, int threads)
+    {
+        if (!DirectLabels) throw new InvalidOperationException("this fake makes labels from its logits only");
+        Interlocked.Increment(ref labelRuns);
+        using var logits = Run(images);
+        using var argmax = logits.argmax(1);
+        labels.copy_(argmax);
+    }
 
     /// <summary>The runs that have begun (counted before they wait for <see cref="Gate"/>).</summary>
     public int Started => Volatile.Read(ref started);

@@ -67,11 +67,13 @@ internal sealed class OnnxRuntimeOptions
 
     /// <summary>
     /// <paramref name="count"/> sessions of an exported file with the options' provider, sharing their packed weights (see
-    /// <see cref="OnnxSession.Replicas(string, OnnxSessionOptions, int)"/>), and the spec its metadata holds.
+    /// <see cref="OnnxSession.Replicas(string, OnnxSessionOptions, int)"/>), and the spec its metadata holds; cut at the
+    /// upsampling with <paramref name="splitAtUpsampling"/> (<see cref="OnnxSessionOptions.SplitAtUpsampling"/>).
     /// </summary>
-    public (IReadOnlyList<OnnxSession> Sessions, SegmenterSpec Spec) OpenFileReplicas(string onnxPath, ParseResult result, CliConsole console, int threads, int count)
+    public (IReadOnlyList<OnnxSession> Sessions, SegmenterSpec Spec) OpenFileReplicas(string onnxPath, ParseResult result, CliConsole console, int threads, int count,
+        bool splitAtUpsampling = false)
     {
-        var sessions = OnnxSession.Replicas(onnxPath, Session(result, console) with { Threads = threads }, count);
+        var sessions = OnnxSession.Replicas(onnxPath, Session(result, console) with { Threads = threads, SplitAtUpsampling = splitAtUpsampling }, count);
         try
         {
             var metadata = sessions[0].Metadata;

@@ -15,7 +15,7 @@ namespace Segmenter.Cli.Commands;
 
 /// <summary>
 /// <c>segmenter serve &lt;model|model.onnx&gt; [--checkpoint F] [--engine onnx|torch] [--host H] [--port P] [--max-batch N]
-/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-body-mb M] [--api-key K] [--threads T] [--instances N] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
+/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-body-mb M] [--api-key K] [--threads T] [--instances N] [--labels-from-logits] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
 /// the Open Inference Protocol (KServe v2) over HTTP, an image endpoint and a page, until SIGTERM or Ctrl+C.
 /// </summary>
 internal static class ServeCommand
@@ -51,12 +51,17 @@ internal static class ServeCommand
                           "even at full load, but clients that retry at once with whole bodies, or other busy processes, leave the model little), low (nice +5) or normal.",
             DefaultValueFactory = _ => "idle",
         };
+        var labelsFromLogits = new Option<bool>("--labels-from-logits")
+        {
+            Description = "Take the labels of label-only requests as the argmax of the full-size logits. By default ONNX Runtime on the CPU runs an export of this project " +
+                          "up to its class maps at patch resolution and takes the argmax of their upsampling directly: the same labels, without making the K maps at full size.",
+        };
         var logFormat = new Option<string>("--log-format") { Description = "Request logs on standard output: json (one object per line), text or none.", DefaultValueFactory = _ => "json" };
         var onnx = new OnnxRuntimeOptions();
         var precision = new PrecisionOption();
         var command = new Command("serve", "Serve a model over HTTP: the Open Inference Protocol (KServe v2, as Triton), an image endpoint and a page, Prometheus metrics.")
         {
-            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, instances, warmup, modelPriority, logFormat,
+            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, instances, warmup, modelPriority, labelsFromLogits, logFormat,
         };
         model.AddTo(command);
         onnx.AddTo(command, withFile: false);
@@ -83,7 +88,8 @@ internal static class ServeCommand
             int perInstance = Math.Max(1, threadCount / instanceCount);
             // Made on a thread of lower priority, so ONNX Runtime's worker threads inherit it (see ModelPriority).
             var (served, spec) = ModelPriority.Create(priority,
-                () => OpenEngines(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount, instanceCount, perInstance));
+                () => OpenEngines(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount, instanceCount, perInstance,
+                    splitAtUpsampling: !result.GetValue(labelsFromLogits)));
             var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served[0]);
             var warmupText = result.GetValue(warmup);
             options = options with
@@ -98,6 +104,7 @@ internal static class ServeCommand
                 var address = server.Address;
                 console.Err.WriteLine($"serving {description.Name} ({spec.Name}, {description.Platform}) at {address}");
                 console.Err.WriteLine($"  page: {address}   protocol: {address}v2/models/{description.Name}   metrics: {address}metrics");
+                if (served[0].CanRunLabels) console.Err.WriteLine("  label-only requests: the argmax of the upsampled class maps, without full-size logits (--labels-from-logits to change)");
                 if (served.Count > 1) console.Err.WriteLine($"  {served.Count} instances side by side, {perInstance} thread{(perInstance == 1 ? "" : "s")} each");
                 console.Err.WriteLine($"  batches of up to {options.Batching.MaxBatch} image{(options.Batching.MaxBatch == 1 ? "" : "s")} within {options.Batching.MaxDelay.TotalMilliseconds:0.#} ms; " +
                                       $"{options.Batching.MaxQueue} requests at most, then 503; bodies up to {options.MaxBodyBytes / 1048576.0:0.#} MiB; SIGTERM or Ctrl+C stops after answering the requests in flight");
@@ -133,7 +140,7 @@ internal static class ServeCommand
     /// packed weights; or the model in TorchSharp (one instance: libtorch's thread pool is the process's).
     /// </summary>
     private static (IReadOnlyList<IInferenceEngine> Engines, SegmenterSpec Spec) OpenEngines(ParseResult result, CliConsole console, ModelOptions model, OnnxRuntimeOptions onnx,
-        PrecisionOption precision, string engine, int threads, int instances, int sessionThreads)
+        PrecisionOption precision, string engine, int threads, int instances, int sessionThreads, bool splitAtUpsampling)
     {
         if (engine is not ("onnx" or "torch")) throw new ArgumentException($"--engine {engine}: use onnx or torch");
         TorchSharp.torch.set_num_threads(threads);   // TorchSharp's engine, and the tensor work around ONNX Runtime's
@@ -143,7 +150,7 @@ internal static class ServeCommand
             if (engine == "torch") throw new ArgumentException($"{reference} is an ONNX file, which runs in ONNX Runtime: give a model (zoo name, .seg or variant.yml) for --engine torch");
             if (result.GetValue(model.Checkpoint) is not null) throw new ArgumentException("an ONNX file holds its weights: leave out --checkpoint");
             if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
-            var (sessions, spec) = onnx.OpenFileReplicas(reference, result, console, sessionThreads, instances);
+            var (sessions, spec) = onnx.OpenFileReplicas(reference, result, console, sessionThreads, instances, splitAtUpsampling);
             return (sessions.Select(s => (IInferenceEngine)new OnnxEngine(s)).ToList(), spec);
         }
         if (engine == "torch" && instances > 1)
@@ -160,7 +167,7 @@ internal static class ServeCommand
             }
             if (result.GetValue(precision.Option) != "float32") throw new ArgumentException("--precision applies to --engine torch; ONNX Runtime runs the exported float32 graph");
             var exported = OnnxExporter.Export(network, new OnnxExportOptions { Labels = false });   // the server takes the argmax itself (Argmax: vectorised, multi-threaded)
-            var sessions = OnnxSession.Replicas(exported.ToByteArray(), onnx.Session(result, console) with { Threads = sessionThreads }, instances);
+            var sessions = OnnxSession.Replicas(exported.ToByteArray(), onnx.Session(result, console) with { Threads = sessionThreads, SplitAtUpsampling = splitAtUpsampling }, instances);
             var spec = network.Specification;
             network.Dispose();
             console.Err.WriteLine($"{spec.Name}: exported to ONNX in memory, running in ONNX Runtime ({sessions[0].Provider})");

@@ -287,6 +287,18 @@ public sealed class DynamicBatcher : IDisposable
         var input = items.Count == 1 ? items[0].Images : Gather(items, count, instance);
         var wanted = items.Aggregate((Outputs)0, (all, i) => all | i.Outputs);
         long height = input.shape[2], width = input.shape[3];
+        // With several instances, each takes its argmax on its own thread, at its own priority, leaving the other cores
+        // to the other instances (and under overload to the request threads); one instance takes every core for it.
+        int argmaxThreads = instances.Length > 1 ? 1 : 0;
+        if (wanted == Outputs.Labels && engine.CanRunLabels)
+        {
+            // Labels only, from the class maps at patch resolution: the logits are never made.
+            var direct = empty(new[] { (long)count, height, width }, LabelsOutput.IsByte(engine.Classes) ? ScalarType.Byte : ScalarType.Int64);
+            engine.RunLabelsInto(input, direct, argmaxThreads);
+            Observe(count, clock);
+            Complete(items, null, direct, count);
+            return;
+        }
         Tensor logits;
         if ((wanted & Outputs.Logits) == 0 && engine.CanRunInto)
         {
@@ -300,12 +312,15 @@ public sealed class DynamicBatcher : IDisposable
             if (!logits.shape.SequenceEqual(new long[] { count, engine.Classes, height, width }))
                 throw new InvalidOperationException($"the model returned logits [{string.Join(", ", logits.shape)}], not [{count}, {engine.Classes}, {height}, {width}]");
         }
-        // With several instances, each takes its argmax on its own thread, at its own priority, leaving the other cores
-        // to the other instances (and under overload to the request threads); one instance takes every core for it.
-        var labels = (wanted & Outputs.Labels) != 0 ? Argmax.Labels(logits, threads: instances.Length > 1 ? 1 : 0) : null;
+        var labels = (wanted & Outputs.Labels) != 0 ? Argmax.Labels(logits, argmaxThreads) : null;
+        Observe(count, clock);
+        Complete(items, (wanted & Outputs.Logits) != 0 ? logits : null, labels, count);
+    }
+
+    private void Observe(int count, Stopwatch clock)
+    {
         metrics?.BatchSize.Observe(count);
         metrics?.InferenceSeconds.Observe(clock.Elapsed.TotalSeconds);
-        Complete(items, (wanted & Outputs.Logits) != 0 ? logits : null, labels, count);
     }
 
     /// <summary>Answers each request with its rows of the outputs it asked for.</summary>
