@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Segmenter.Runtime;
@@ -8,24 +9,18 @@ public static class TensorMemory
 {
     /// <summary>
     /// The address of the tensor's first element (float32, uint8 or int64, on the CPU); valid while the tensor lives.
-    /// TorchSharp's storage object holds a tensor handle of its own: it is disposed here, or the memory it refers to
-    /// would stay taken until the garbage collector finalised it (a server grew by a request's tensors at a time).
+    /// Asked of libtorch directly: TorchSharp's <c>storage&lt;T&gt;()</c> makes a tensor handle of its own that its
+    /// <c>Dispose</c> leaves alive, so each call through it kept the tensor's memory until the garbage collector
+    /// finalised that handle (a server held up to a hundred request images, 3 MB each, that way).
     /// </summary>
     public static IntPtr Address(Tensor tensor)
     {
         if (tensor.device.type != TorchSharp.DeviceType.CPU) throw new ArgumentException($"expected a CPU tensor, got one on {tensor.device}");
-        var storage = tensor.dtype switch
-        {
-            ScalarType.Float32 => StorageAddress(tensor.storage<float>()),
-            ScalarType.Byte => StorageAddress(tensor.storage<byte>()),
-            ScalarType.Int64 => StorageAddress(tensor.storage<long>()),
-            _ => throw new ArgumentException($"tensors of {tensor.dtype} are not handed to native code here (float32, uint8 and int64 are)"),
-        };
-        return storage + (nint)(tensor.storage_offset() * tensor.element_size());
+        if (tensor.dtype is not (ScalarType.Float32 or ScalarType.Byte or ScalarType.Int64))
+            throw new ArgumentException($"tensors of {tensor.dtype} are not handed to native code here (float32, uint8 and int64 are)");
+        return DataPointer(tensor.Handle);   // at::Tensor::data_ptr: the storage's memory plus the tensor's offset
     }
 
-    private static IntPtr StorageAddress<T>(Storage<T> storage) where T : unmanaged
-    {
-        using (storage) return storage.data_ptr();
-    }
+    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
+    private static extern IntPtr DataPointer(IntPtr tensor);
 }

@@ -23,6 +23,8 @@ public sealed class ServerMetrics
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
         Queue = factory.CreateGauge("segmenter_queue_length", "Requests waiting for the model.");
         InFlight = factory.CreateGauge("segmenter_requests_in_flight", "Requests admitted and not yet answered (bounded by --max-queue).");
+        var tensors = factory.CreateGauge("segmenter_tensors_alive", "TorchSharp tensor handles not yet disposed in this process (one that only grows is a leak).");
+        Registry.AddBeforeCollectCallback(() => tensors.Set(TorchSharp.torch.Tensor.TotalCount));
         Errors = factory.CreateCounter("segmenter_errors_total", "Requests not answered with a result, by kind: bad_request, too_large, unauthorized, not_found, overloaded, model, cancelled.", new[] { "kind" });
     }
 

@@ -31,18 +31,22 @@ internal static class ServeCommand
         var name = new Option<string?>("--name") { Description = "The model's name in URLs (default: as export --triton names it, the model's name in lower case)." };
         var host = new Option<string>("--host") { Description = "The address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface; give --api-key).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "The port (0: any free one).", DefaultValueFactory = _ => 8080 };
-        var maxBatch = new Option<int>("--max-batch") { Description = "The most images in one run of the model (requests of equal size are batched).", DefaultValueFactory = _ => 8 };
+        var maxBatch = new Option<int?>("--max-batch")
+        {
+            Description = "The most images in one run of the model (requests of equal size are batched). Default: 1 with several instances on the CPU " +
+                          "(a batch is no faster per image on one thread), else 8.",
+        };
         var maxDelay = new Option<double>("--max-delay-ms") { Description = "How long a request may wait for others of its size to join its batch.", DefaultValueFactory = _ => 5 };
         var maxQueue = new Option<int>("--max-queue") { Description = "The most requests held at once; past it the server answers 503 with Retry-After at once.", DefaultValueFactory = _ => 16 };
         var maxPixels = new Option<long>("--max-pixels") { Description = "The most pixels per request (batch × height × width) and per uploaded image.", DefaultValueFactory = _ => 4L * 1024 * 1024 };
         var maxBody = new Option<double>("--max-body-mb") { Description = "The largest request body in MiB; larger ones are answered 413.", DefaultValueFactory = _ => 64 };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every call but the health checks and the page (or set {ApiKeyVariable})." };
         var threads = new Option<int>("--threads") { Description = "CPU threads for the model, shared out among its instances.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var instances = new Option<int>("--instances")
+        var instances = new Option<int?>("--instances")
         {
             Description = "Copies of the ONNX Runtime session that run batches side by side, each on --threads ÷ N threads (as Triton's instance_group count). " +
-                          "More instances raise throughput under concurrent load (a single-threaded run wastes less time waiting on other threads); fewer keep one request's latency low.",
-            DefaultValueFactory = _ => 1,
+                          "More instances raise throughput under concurrent load (a single-threaded run wastes less time waiting on other threads); fewer keep one request's latency low. " +
+                          $"Default: one per thread, up to {MaxDefaultInstances}, for ONNX Runtime on the CPU; else 1.",
         };
         var warmup = new Option<string?>("--warmup") { Description = "Run a full batch of HxW images before listening, so memory is taken at the start (default: the model's size; none to skip)." };
         var modelPriority = new Option<string>("--model-priority")
@@ -69,11 +73,17 @@ internal static class ServeCommand
         command.SetAction(result =>
         {
             var priority = ParsePriority(result.GetValue(modelPriority)!);
+            var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
+            int threadCount = Math.Max(1, result.GetValue(threads));
+            bool onCpu = engineName == "onnx" && result.GetValue(onnx.Provider)!.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase);
+            int instanceCount = result.GetValue(instances) ?? (onCpu ? Math.Min(threadCount, MaxDefaultInstances) : 1);
+            if (instanceCount is < 1 or > 64) throw new ArgumentException($"--instances {instanceCount}: give 1 to 64");
+            int batch = result.GetValue(maxBatch) ?? (onCpu && instanceCount > 1 ? 1 : 8);
             var options = new ServerOptions
             {
                 Host = result.GetValue(host)!,
                 Port = result.GetValue(port),
-                Batching = new BatchingOptions(result.GetValue(maxBatch), TimeSpan.FromMilliseconds(result.GetValue(maxDelay)), result.GetValue(maxQueue), result.GetValue(maxPixels))
+                Batching = new BatchingOptions(batch, TimeSpan.FromMilliseconds(result.GetValue(maxDelay)), result.GetValue(maxQueue), result.GetValue(maxPixels))
                 {
                     ModelThreads = priority,
                 },
@@ -82,13 +92,10 @@ internal static class ServeCommand
                 LogFormat = result.GetValue(logFormat)!.Trim().ToLowerInvariant(),
             };
             options.Validate();
-            int threadCount = Math.Max(1, result.GetValue(threads));
-            int instanceCount = result.GetValue(instances);
-            if (instanceCount is < 1 or > 64) throw new ArgumentException($"--instances {instanceCount}: give 1 to 64");
             int perInstance = Math.Max(1, threadCount / instanceCount);
             // Made on a thread of lower priority, so ONNX Runtime's worker threads inherit it (see ModelPriority).
             var (served, spec) = ModelPriority.Create(priority,
-                () => OpenEngines(result, console, model, onnx, precision, result.GetValue(engine)!.Trim().ToLowerInvariant(), threadCount, instanceCount, perInstance,
+                () => OpenEngines(result, console, model, onnx, precision, engineName, threadCount, instanceCount, perInstance,
                     splitAtUpsampling: !result.GetValue(labelsFromLogits)));
             var description = new ModelDescription(result.GetValue(name) ?? TritonRepository.SuggestName(spec.Name), spec, served[0]);
             var warmupText = result.GetValue(warmup);
@@ -122,6 +129,12 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// The most instances `serve` opens by itself: one single-threaded session per core measured best on 2 cores (see
+    /// docs/deployment.md); past 4, each further copy of the weights buys less than it costs in memory.
+    /// </summary>
+    private const int MaxDefaultInstances = 4;
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
