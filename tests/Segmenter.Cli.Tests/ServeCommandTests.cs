@@ -54,7 +54,9 @@ public sealed class ServeCommandTests : IDisposable
             }
             Assert.True(banner is not null, "the server did not start: " + stderr);
             Assert.Contains("page:", await process.StandardError.ReadLineAsync());
+            Assert.Contains("label-only requests: the argmax of the upsampled class maps", await process.StandardError.ReadLineAsync());
             Assert.Contains("2 instances side by side, 1 thread each", await process.StandardError.ReadLineAsync());
+            Assert.Contains("batches of up to 1 image within", await process.StandardError.ReadLineAsync());   // the default with several instances on the CPU
             var address = new Uri(Regex.Match(banner!, @"at (http://\S+)").Groups[1].Value);
             Assert.Contains("weeserved", banner);
             var rest = process.StandardError.ReadToEndAsync();
