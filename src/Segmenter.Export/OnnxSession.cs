@@ -254,8 +254,7 @@ public sealed class OnnxSession : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            // For example an input outside a TensorRT profile, or a provider that fails on this host.
-            throw new InvalidOperationException($"{Name}: ONNX Runtime could not run [{string.Join(", ", images.shape)}]: {e.Message}", e);
+            throw RunFailed(images, e);
         }
     }
 
@@ -290,7 +289,7 @@ public sealed class OnnxSession : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidOperationException($"{Name}: ONNX Runtime could not run [{string.Join(", ", images.shape)}]: {e.Message}", e);
+            throw RunFailed(images, e);
         }
         using (cut)
         {
@@ -309,6 +308,10 @@ public sealed class OnnxSession : IDisposable
                 UpsampledArgmax.Labels(shape, mapData, rowData, columnData, (void*)TensorMemory.Address(labels), bytes, threads);
         }
     }
+
+    /// <summary>A failed run, said with the input's shape (for example an input outside a TensorRT profile, or a provider that fails on this host).</summary>
+    private InvalidOperationException RunFailed(Tensor images, OnnxRuntimeException e) =>
+        new($"{Name}: ONNX Runtime could not run [{string.Join(", ", images.shape)}]: {e.Message}", e);
 
     /// <inheritdoc />
     public void Dispose()

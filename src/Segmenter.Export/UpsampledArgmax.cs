@@ -178,17 +178,7 @@ internal static class UpsampledArgmax
                         TLanes.Store(index + x, TLanes.Select(greater, classVector, TLanes.Load(index + x)));
                     }
                 }
-                long at = offset + (long)y * shape.Width + start;
-                if (bytes)
-                {
-                    byte* target = (byte*)labels + at;
-                    for (int x = 0; x < width; x++) target[x] = (byte)index[x];
-                }
-                else
-                {
-                    long* target = (long*)labels + at;
-                    for (int x = 0; x < width; x++) target[x] = (long)index[x];
-                }
+                LabelsOutput.Write(labels, bytes, offset + (long)y * shape.Width + start, new ReadOnlySpan<float>(index, width));
             }
         }
     }

@@ -44,25 +44,10 @@ internal static class Argmax
             long start = (long)(job % blocks) * Block;
             int count = (int)Math.Min(Block, pixels - start);
             BlockArgmax(lanes, source, image, classes, pixels, start, count, scratch);
-            Store(target, bytes, image * pixels + start, scratch.AsSpan(Block, count));
+            LabelsOutput.Write(target, bytes, image * pixels + start, scratch.AsSpan(Block, count));
             return scratch;
         }, _ => { });
         return labels;
-    }
-
-    /// <summary>Writes the class indices of one block at element <paramref name="offset"/> of the labels (uint8 or int64).</summary>
-    private static unsafe void Store(IntPtr labels, bool bytes, long offset, ReadOnlySpan<float> classes)
-    {
-        if (bytes)
-        {
-            var target = new Span<byte>((byte*)labels + offset, classes.Length);
-            for (int i = 0; i < classes.Length; i++) target[i] = (byte)classes[i];
-        }
-        else
-        {
-            var target = new Span<long>((long*)labels + offset, classes.Length);
-            for (int i = 0; i < classes.Length; i++) target[i] = (long)classes[i];
-        }
     }
 
     private static void BlockArgmax(int lanes, IntPtr logits, int image, int classes, long pixels, long start, int count, float[] scratch)
