@@ -13,7 +13,7 @@ namespace Segmenter.Runtime;
 /// with; Seg-T/16 inference at 512² 550 ms without, 243 ms with (<c>segmenter bench SegT16</c>). A value the user set is kept.
 /// Freed memory is kept for the next allocation instead of being handed back to the system (see <see cref="RetainFreedMemory"/>).
 /// These two are set when this assembly loads. <see cref="Apply"/> then loads libtorch and lets its MKL choose kernels by the
-/// processor's features (<see cref="MklDispatch"/>).
+/// processor's features (<see cref="MklDispatch"/>), and points its 16-lane exponential at the project's (<see cref="TorchExp"/>).
 /// </summary>
 public static class NativeSettings
 {
@@ -28,6 +28,7 @@ public static class NativeSettings
     {
         ApplyProcessSettings();
         MklDispatch.Apply();   // after the allocation setting, before any matrix product
+        TorchExp.Apply();
     }
 
     /// <summary>The settings that need no libtorch: they run by themselves when this assembly loads.</summary>

@@ -28,6 +28,9 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>How libtorch's MKL chose its kernels (see <see cref="Segmenter.Runtime.MklDispatch"/>).</summary>
     public string LibTorchBlas { get; init; } = "";
 
+    /// <summary>Which 16-lane exponential libtorch's AVX-512 kernels call (see <see cref="Segmenter.Runtime.TorchExp"/>).</summary>
+    public string LibTorchExp { get; init; } = "";
+
     /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
     public double? OtherLoad { get; init; }
 
@@ -54,6 +57,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["processor"] = Processor,
             ["isa"] = new JsonArray(Isa.Select(f => (JsonNode?)f).ToArray()),
             ["libtorchBlas"] = LibTorchBlas,
+            ["libtorchExp"] = LibTorchExp,
             ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,

@@ -91,6 +91,7 @@ internal static class BenchCommand
             {
                 PeakFraction = Float32OnCpu(r) ? r.GflopsPerSecond / peakGflops : double.NaN, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, PeakByKernel = byKernel, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load,
                 LibTorchBlas = LibTorchBlas(),
+                LibTorchExp = LibTorchExp(),
             }).ToList();
             if (result.GetValue(json))
             {
@@ -105,7 +106,7 @@ internal static class BenchCommand
             }
             console.Ansi.Write(table);
             console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count} products, 3 runs each), set by {setBy}; " +
-                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}); libtorch's MKL: {LibTorchBlas()}");
+                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}); libtorch's MKL: {LibTorchBlas()}; libtorch's 16-lane exp: {LibTorchExp()}");
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
@@ -128,6 +129,14 @@ internal static class BenchCommand
         MklDispatchState.KeptByUser => $"kernels by vendor ({MklDispatch.EnvironmentVariable}=vendor)",
         MklDispatchState.NotFound => "kernels by vendor (its dispatch was not found)",
         _ => "its own choice",
+    };
+
+    private static string LibTorchExp() => TorchExp.State switch
+    {
+        TorchExpState.Replaced => "the project's",
+        TorchExpState.KeptByUser => $"SLEEF's ({TorchExp.EnvironmentVariable}=sleef)",
+        TorchExpState.NotFound => "SLEEF's (its linkage was not found)",
+        _ => "not used (no AVX-512)",
     };
 
     private static string F(double value, int decimals) => value.ToString("F" + decimals, CultureInfo.InvariantCulture);
