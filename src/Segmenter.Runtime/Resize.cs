@@ -34,6 +34,31 @@ public static class Resize
     }
 
     /// <summary>
+    /// The class indices [<paramref name="height"/>, <paramref name="width"/>] (int64) of one image's float32 maps [1, K, h, w]
+    /// upsampled bilinearly (align_corners = false, as <see cref="Bilinear"/>), without the upsampled maps: 150 classes at 12
+    /// megapixels would take 7.2 GB, and on a server each fresh gigabyte is paid for in page faults. Each worker interpolates
+    /// a source row of every class along the width once (K × width floats, kept while its output rows need it), then, output
+    /// row by output row, blends its two source rows class by class and keeps the best class of each pixel in vectors
+    /// (ties go to the first class, as torch.argmax). The values are <see cref="Bilinear"/>'s to float rounding, so a label
+    /// can differ from the argmax of its maps only where two classes tie. Other dtypes and devices, and sizes that are not
+    /// an upsampling in both directions, go through <see cref="Bilinear"/>.
+    /// </summary>
+    public static Tensor BilinearArgmax(Tensor maps, long height, long width)
+    {
+        if (maps.dim() != 4 || maps.shape[0] != 1) throw new ArgumentException($"expected the maps of one image [1, K, h, w], got [{string.Join(", ", maps.shape)}]");
+        long inHeight = maps.shape[2], inWidth = maps.shape[3];
+        using var scope = NewDisposeScope();
+        if (height == inHeight && width == inWidth) return maps.argmax(1)[0].MoveToOuterDisposeScope();
+        if (height < inHeight || width < inWidth || maps.dtype != ScalarType.Float32 || maps.device.type != DeviceType.CPU)
+            return Bilinear(maps, height, width).argmax(1)[0].MoveToOuterDisposeScope();
+
+        var source = maps.contiguous();
+        var labels = empty(new[] { height, width }, ScalarType.Int64);
+        UpsampledArgmax.Labels((int)maps.shape[1], (int)inHeight, (int)inWidth, (int)height, (int)width, TensorMemory.Address(source), TensorMemory.Address(labels));
+        return labels.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The [to, from] matrix of 1-D linear interpolation with half-pixel centres (source index clamped at 0, as
     /// PyTorch), or its transpose, from a small cache. Matrices pushed out of the cache are not disposed (a
     /// caller on another thread may still hold one); the garbage collector frees them.

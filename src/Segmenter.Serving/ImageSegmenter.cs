@@ -40,41 +40,67 @@ public sealed class ImageSegmenter
     private readonly ModelDescription model;
     private readonly DynamicBatcher batcher;
     private readonly BatchingOptions batching;
+    private readonly long maxImagePixels;
 
-    /// <summary>Segments for <paramref name="model"/> through <paramref name="batcher"/>.</summary>
-    public ImageSegmenter(ModelDescription model, DynamicBatcher batcher, BatchingOptions batching)
+    /// <summary>
+    /// Segments for <paramref name="model"/> through <paramref name="batcher"/>; images of up to <paramref name="maxImagePixels"/>
+    /// are decoded, and those over <see cref="BatchingOptions.MaxPixels"/> are run at a reduced size (<see cref="RunSize"/>).
+    /// </summary>
+    public ImageSegmenter(ModelDescription model, DynamicBatcher batcher, BatchingOptions batching, long maxImagePixels = 50_000_000)
     {
         this.model = model;
         this.batcher = batcher;
         this.batching = batching;
+        this.maxImagePixels = maxImagePixels;
         if (model.Classes > 256) throw new NotSupportedException($"{model.Name} has {model.Classes} classes: label images hold at most 256");
     }
 
     /// <summary>The sliding window's side: the model's training size (or the fixed size of a --static export).</summary>
     public int Window => model.StaticSize is { } size ? Math.Min(size.Height, size.Width) : Math.Min(model.Spec.ImageHeight, model.Spec.ImageWidth);
 
-    /// <summary>Decodes <paramref name="data"/> and segments it; 400 for data that is not an image or too large an image.</summary>
+    /// <summary>
+    /// Decodes <paramref name="data"/> and segments it at its own size; an image over <see cref="BatchingOptions.MaxPixels"/>
+    /// is run at <see cref="RunSize"/> and its logits are upsampled bilinearly to the image's size for the labels (never
+    /// whole: <see cref="Resize.BilinearArgmax"/>), as the authors' test pipeline resizes them back. 400 for data that is not an image, or an image over the decode limit.
+    /// </summary>
     public Segmentation Segment(byte[] data, InferenceMode mode, CancellationToken cancellation)
     {
         RgbImage image;
         try
         {
-            image = ImageFiles.DecodeRgb(data, "the uploaded file", batching.MaxPixels);
+            image = ImageFiles.DecodeRgb(data, "the uploaded file", maxImagePixels);
         }
         catch (InvalidDataException e)
         {
-            throw ProtocolException.BadRequest(e.Message + $" (--max-pixels {batching.MaxPixels:N0})");
+            throw ProtocolException.BadRequest(e.Message + $" (--max-image-pixels {maxImagePixels:N0})");
         }
         if (mode == InferenceMode.MultiScale) throw ProtocolException.BadRequest("mode=multiscale runs 12 passes per image: the server offers mode=whole and mode=slide");
-        if (mode == InferenceMode.Whole && model.StaticSize is { } fixedSize && (image.Height != fixedSize.Height || image.Width != fixedSize.Width))
+        var (height, width) = RunSize(image.Height, image.Width, batching.MaxPixels, Window);
+        if (mode == InferenceMode.Whole && model.StaticSize is { } fixedSize && (height != fixedSize.Height || width != fixedSize.Width))
             throw ProtocolException.BadRequest($"this model was exported for {fixedSize.Height}×{fixedSize.Width} images only: use mode=slide, or send an image of that size");
 
         var options = InferenceOptions.ForWindow(mode, Window) with { WindowBatch = Math.Max(1, (int)Math.Min(batching.MaxBatch, batching.MaxPixels / ((long)Window * Window))) };
         using var scope = NewDisposeScope();
-        var input = ImageTensors.ToTensor(image, model.Spec.Normalization);
+        var input = ImageTensors.ToTensor(ImageFiles.Resized(image, width, height), model.Spec.Normalization);
         var logits = SegmentationInference.Logits(images => Run(images, cancellation), input, options);
-        var labels = ImageTensors.ToLabelMap(logits.argmax(1)[0]);
+        var labels = ImageTensors.ToLabelMap(Resize.BilinearArgmax(logits, image.Height, image.Width));
         return new Segmentation(image, labels, Shares(labels));
+    }
+
+    /// <summary>
+    /// The size an image of <paramref name="height"/> × <paramref name="width"/> is run at: its own when it has at most
+    /// <paramref name="maxPixels"/> pixels (as <c>predict</c> runs it); else, as the authors' test pipeline rescales images,
+    /// the same aspect with the short side at <paramref name="window"/> (the model's training size), or smaller where that
+    /// would still exceed the limit (each side at least 1).
+    /// </summary>
+    public static (int Height, int Width) RunSize(int height, int width, long maxPixels, int window)
+    {
+        long pixels = (long)height * width;
+        if (pixels <= maxPixels) return (height, width);
+        double scale = Math.Min((double)window / Math.Min(height, width), Math.Sqrt((double)maxPixels / pixels));
+        int h = Math.Max(1, (int)Math.Floor(height * scale + 1e-9)), w = Math.Max(1, (int)Math.Floor(width * scale + 1e-9));
+        while ((long)h * w > maxPixels) { if (h >= w) h--; else w--; }   // floating-point rounding at the edge
+        return (h, w);
     }
 
     private Tensor Run(Tensor images, CancellationToken cancellation)

@@ -55,7 +55,7 @@ public sealed class SegmentationServer : IAsyncDisposable
         this.options = options;
         Metrics = metrics;
         batcher = new DynamicBatcher(engines, options.Batching, metrics);
-        segmenter = model.Classes <= 256 ? new ImageSegmenter(model, batcher, options.Batching) : null;
+        segmenter = model.Classes <= 256 ? new ImageSegmenter(model, batcher, options.Batching, options.MaxImagePixels) : null;
         requestLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Segmenter.Serving.Requests");
         apiKey = options.ApiKey is null ? null : Encoding.UTF8.GetBytes(options.ApiKey);
         app.Lifetime.ApplicationStopping.Register(() => stopping = true);
@@ -265,7 +265,7 @@ public sealed class SegmentationServer : IAsyncDisposable
                 _ => (500, "internal", $"the server failed on this request: {e.Message}"),
             };
             error = message;
-            if (kind is not ("model" or "cancelled" or "overloaded")) Metrics.Errors.WithLabels(kind).Inc();
+            if (kind != "overloaded") Metrics.Errors.WithLabels(kind).Inc();   // refusals are counted where they are made, before the body is read
             if (kind == "internal") requestLog.LogError(e, "request {RequestId} failed", id);
             if (status == 499) context.Response.StatusCode = 499;
             else if (!context.Response.HasStarted)

@@ -25,7 +25,7 @@ public sealed class ServerMetrics
         InFlight = factory.CreateGauge("segmenter_requests_in_flight", "Requests admitted and not yet answered (bounded by --max-queue).");
         var tensors = factory.CreateGauge("segmenter_tensors_alive", "TorchSharp tensor handles not yet disposed in this process (one that only grows is a leak).");
         Registry.AddBeforeCollectCallback(() => tensors.Set(TorchSharp.torch.Tensor.TotalCount));
-        Errors = factory.CreateCounter("segmenter_errors_total", "Requests not answered with a result, by kind: bad_request, too_large, unauthorized, not_found, overloaded, model, cancelled.", new[] { "kind" });
+        Errors = factory.CreateCounter("segmenter_errors_total", "Requests not answered with a result, by kind: bad_request, too_large, unauthorized, not_found, overloaded, model, cancelled, internal.", new[] { "kind" });
     }
 
     /// <summary>The registry /metrics exports.</summary>

@@ -1,4 +1,5 @@
 using System;
+using Segmenter.Inference.Imaging;
 using Segmenter.Serving.Batching;
 
 namespace Segmenter.Serving;
@@ -18,6 +19,13 @@ public sealed record ServerOptions
     /// <summary>The largest request body accepted; larger ones are answered 413 before they are read.</summary>
     public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// The largest image <c>/segment</c> decodes (a header claiming more is refused with 400 before any memory is taken).
+    /// Images over <see cref="BatchingOptions.MaxPixels"/> are run at the largest size within it, keeping their aspect, and
+    /// labelled at their own size. The default takes 48-megapixel photos.
+    /// </summary>
+    public long MaxImagePixels { get; init; } = 50_000_000;
+
     /// <summary>When set, every request but the health checks and the page must carry <c>Authorization: Bearer</c> this key.</summary>
     public string? ApiKey { get; init; }
 
@@ -33,6 +41,9 @@ public sealed record ServerOptions
     /// <summary>Request log lines: json (one object per line, for log collectors), text, or none.</summary>
     public string LogFormat { get; init; } = "json";
 
+    /// <summary>The largest body limit: a request body is read into one array.</summary>
+    public const long MaxBodyLimit = 2047L * 1024 * 1024;
+
     /// <summary>Throws unless the settings are in range.</summary>
     public void Validate()
     {
@@ -40,7 +51,10 @@ public sealed record ServerOptions
         if (Host.Trim().ToLowerInvariant() is not ("localhost" or "0.0.0.0" or "*" or "+") && !System.Net.IPAddress.TryParse(Host.Trim('[', ']'), out _))
             throw new ArgumentException($"--host {Host}: give an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or localhost");
         if (Port < 0 || Port > 65535) throw new ArgumentException($"--port {Port}: give 0 to 65535");
-        if (MaxBodyBytes < 1024) throw new ArgumentException($"--max-body-mb: the body limit must be at least 1 KB");
+        if (MaxBodyBytes < 1024 || MaxBodyBytes > MaxBodyLimit)
+            throw new ArgumentException($"--max-body-mb {MaxBodyBytes / (1024.0 * 1024):0.###}: give 1 KB to {MaxBodyLimit / (1024 * 1024)} MB (a body is read into one buffer)");
+        if (MaxImagePixels < 1 || MaxImagePixels > ImageFiles.MaximumPixels)
+            throw new ArgumentException($"--max-image-pixels {MaxImagePixels}: give 1 to {ImageFiles.MaximumPixels:N0} pixels");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key is empty: give a key, or leave the option out");
         if (Warmup is { } size && (size.Height < 1 || size.Width < 1)) throw new ArgumentException($"--warmup {size.Height}x{size.Width}: give a positive size");
         if (LogFormat is not ("json" or "text" or "none")) throw new ArgumentException($"--log-format {LogFormat}: use json, text or none");

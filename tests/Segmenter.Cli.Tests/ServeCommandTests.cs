@@ -115,6 +115,15 @@ public sealed class ServeCommandTests : IDisposable
         (exit, _, error) = CliTests.Run("serve", "SegT16", "--host", "example.org");
         Assert.Equal(1, exit);
         Assert.Contains("give an IP address", error);
+        (exit, _, error) = CliTests.Run("serve", "SegT16", "--engine", "torch", "--provider", "cuda");
+        Assert.Equal(1, exit);
+        Assert.Contains("apply to ONNX Runtime: use --engine onnx", error);
+        (exit, _, error) = CliTests.Run("serve", "SegT16", "--max-body-mb", "4096");
+        Assert.Equal(1, exit);
+        Assert.Contains("--max-body-mb 4096: give 1 KB to 2047 MB", error);
+        (exit, _, error) = CliTests.Run("serve", "SegT16", "--max-image-pixels", "0");
+        Assert.Equal(1, exit);
+        Assert.Contains("--max-image-pixels 0: give 1 to", error);
         (exit, _, error) = CliTests.Run("bench", "--serve", "ftp://x");
         Assert.Equal(1, exit);
         Assert.Contains("give the server's address", error);

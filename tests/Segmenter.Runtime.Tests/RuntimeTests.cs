@@ -62,6 +62,40 @@ public sealed class RuntimeTests
         TensorAssert.Below(fast.sub(reference), 1e-5);
     }
 
+    [Theory]
+    [InlineData(7, 9, 141, 50)]      // several bands, the last one short
+    [InlineData(1, 5, 33, 17)]       // one source row
+    [InlineData(12, 12, 12, 37)]     // only the width grows
+    [InlineData(30, 20, 97, 61)]
+    [InlineData(10, 10, 10, 10)]     // the same size: the argmax itself
+    [InlineData(20, 20, 10, 30)]     // a reduction: through Bilinear
+    public void Banded_upsampling_argmax_equals_the_argmax_of_the_upsampled_maps(int inHeight, int inWidth, int height, int width)
+    {
+        manual_seed(3);
+        using var maps = randn(1, 6, inHeight, inWidth);
+        using var labels = Resize.BilinearArgmax(maps, height, width);
+        using var resized = Resize.Bilinear(maps, height, width);
+        using var expected = resized.argmax(1)[0];
+        Assert.Equal(new long[] { height, width }, labels.shape);
+        Assert.Equal(ScalarType.Int64, labels.dtype);
+        // Labels may differ only where the best two classes tie to float rounding.
+        using var top = resized[0].topk(2, dim: 0).values;
+        using var gap = top[0].sub(top[1]);
+        using var differ = labels.ne(expected);
+        Assert.Equal(0L, differ.logical_and(gap.gt(1e-5)).sum().item<long>());
+        Assert.True(differ.sum().item<long>() <= height * width / 1000, $"{differ.sum().item<long>()} labels differ");
+    }
+
+    [Fact]
+    public void Banded_upsampling_argmax_keeps_the_first_of_tied_classes_and_refuses_a_batch()
+    {
+        using var tied = zeros(1, 4, 3, 3);
+        using var labels = Resize.BilinearArgmax(tied, 7, 8);
+        Assert.Equal(0L, labels.max().item<long>());
+        using var two = randn(2, 3, 4, 4);
+        Assert.Contains("one image", Assert.Throws<ArgumentException>(() => Resize.BilinearArgmax(two, 8, 8)).Message);
+    }
+
     [Fact]
     public void Padding_pads_right_and_bottom_with_zeros_and_crops_back()
     {

@@ -182,6 +182,7 @@ public sealed class BatchingTests
         await client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2);
         Assert.DoesNotContain(3L, engine.Heights);   // the 3×3 request never ran
         Assert.Equal(2, engine.Batches.Count);
+        await WaitFor(async () => (await server.Http.GetStringAsync("/metrics")).Contains("segmenter_errors_total{kind=\"cancelled\"} 1"));   // counted once
     }
 
     [Fact]
@@ -198,7 +199,7 @@ public sealed class BatchingTests
         await calls[0];
         await calls[2];
         await client.InferAsync("fake", Image(2, 2, 3), 1, 2, 2);
-        Assert.Contains("segmenter_errors_total{kind=\"model\"}", await server.Http.GetStringAsync("/metrics"));
+        Assert.Contains("segmenter_errors_total{kind=\"model\"} 1", await server.Http.GetStringAsync("/metrics"));   // counted once
     }
 
     [Fact]
@@ -318,13 +319,15 @@ public sealed class BatchingTests
         }
     }
 
-    private static async Task WaitFor(Func<bool> condition)
+    private static async Task WaitFor(Func<Task<bool>> condition)
     {
         var clock = Stopwatch.StartNew();
-        while (!condition())
+        while (!await condition())
         {
             if (clock.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException("the condition did not hold within 20 s");
             await Task.Delay(10);
         }
     }
+
+    private static Task WaitFor(Func<bool> condition) => WaitFor(() => Task.FromResult(condition()));
 }

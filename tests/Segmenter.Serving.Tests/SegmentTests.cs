@@ -12,6 +12,8 @@ using Segmenter.Export;
 using Segmenter.Inference;
 using Segmenter.Inference.Imaging;
 using Segmenter.Runtime;
+using Segmenter.Serving;
+using Segmenter.Serving.Batching;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -24,17 +26,19 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
 
     public SegmentTests(OnnxServerFixture fixture) => server = fixture.Server;
 
-    /// <summary>A 80×48 picture of colour bands and a disc, as PNG.</summary>
-    private static byte[] Picture()
+    /// <summary>A picture of colour bands and a disc (80×48 unless told), as PNG.</summary>
+    private static byte[] Picture(int width = 80, int height = 48) => ImageFiles.EncodePng(PictureImage(width, height));
+
+    private static RgbImage PictureImage(int width, int height)
     {
-        var image = new RgbImage(80, 48);
-        for (int y = 0; y < 48; y++)
-        for (int x = 0; x < 80; x++)
+        var image = new RgbImage(width, height);
+        for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
         {
             bool disc = (x - 50) * (x - 50) + (y - 20) * (y - 20) < 150;
             image.Set(x, y, (byte)(disc ? 250 : x * 3), (byte)(disc ? 20 : y * 5), (byte)(disc ? 30 : 255 - x * 2));
         }
-        return ImageFiles.EncodePng(image);
+        return image;
     }
 
     private static ByteArrayContent Png(byte[] bytes)
@@ -44,18 +48,38 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
         return content;
     }
 
-    /// <summary>Labels as predict computes them: the same exported model, whole image or sliding window at the training size.</summary>
-    private static byte[] Expected(byte[] png, InferenceMode mode)
+    /// <summary>
+    /// Labels as predict computes them: the same exported model, whole image or sliding window at the training size; an image
+    /// over <paramref name="maxPixels"/> is run at <see cref="ImageSegmenter.RunSize"/> and its logits upsampled to its size.
+    /// </summary>
+    private static byte[] Expected(byte[] png, InferenceMode mode, long maxPixels = long.MaxValue)
     {
         manual_seed(7);
         using var model = (SegmenterModel)TestModels.Get("TinyLinear").Create(null);
         model.eval();
         using var session = new OnnxSession(OnnxExporter.Export(model).ToByteArray(), new OnnxSessionOptions { Threads = 1 });
         var image = ImageFiles.DecodeRgb(png, "picture");
-        using var input = ImageTensors.ToTensor(image, model.Specification.Normalization);
+        var (height, width) = ImageSegmenter.RunSize(image.Height, image.Width, maxPixels, 32);
+        using var input = ImageTensors.ToTensor(ImageFiles.Resized(image, width, height), model.Specification.Normalization);
         using var logits = SegmentationInference.Logits(session.Run, input, InferenceOptions.ForWindow(mode, 32));
-        using var labels = logits.argmax(1)[0];
+        using var labels = height == image.Height && width == image.Width ? logits.argmax(1)[0] : Resize.BilinearArgmax(logits, image.Height, image.Width);
         return ImageTensors.ToLabelMap(labels).Labels;
+    }
+
+    private static ByteArrayContent Jpeg(RgbImage image)
+    {
+        var path = Path.GetTempFileName() + ".jpg";
+        try
+        {
+            ImageFiles.WriteJpeg(path, image);
+            var content = new ByteArrayContent(File.ReadAllBytes(path));
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+            return content;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     private static byte[] ReadLabels(byte[] png)
@@ -83,6 +107,58 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
         Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
         var labels = ReadLabels(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(Expected(png, InferenceOptions.ParseMode(mode)), labels);
+    }
+
+    [Fact]
+    public async Task A_jpeg_upload_is_segmented_as_predict_segments_it()
+    {
+        using var jpeg = Jpeg(PictureImage(80, 48));
+        var bytes = await jpeg.ReadAsByteArrayAsync();
+        using var response = await server.Http.PostAsync("/v2/models/tinylinear/segment?mode=slide", jpeg);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Expected(bytes, InferenceMode.Slide), ReadLabels(await response.Content.ReadAsByteArrayAsync()));
+    }
+
+    /// <summary>
+    /// A photo larger than --max-pixels is run at the largest size within it and labelled at its own size; one larger than
+    /// --max-image-pixels is refused before it is decoded.
+    /// </summary>
+    [Theory]
+    [InlineData("slide")]
+    [InlineData("whole")]
+    public async Task An_image_over_the_pixel_limit_is_run_smaller_and_labelled_at_its_own_size(string mode)
+    {
+        const long maxPixels = 1600;
+        var options = new ServerOptions { Batching = new BatchingOptions(MaxDelay: TimeSpan.FromMilliseconds(5), MaxPixels: maxPixels), MaxImagePixels = 120 * 90 };
+        await using var small = await TestServer.StartOnnx(options: options);
+        var png = Picture(96, 72);
+        Assert.Equal((32, 42), ImageSegmenter.RunSize(72, 96, maxPixels, 32));
+        using var response = await small.Http.PostAsync($"/v2/models/tinylinear/segment?mode={mode}", Png(png));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var labels = ReadLabels(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(96 * 72, labels.Length);
+        Assert.Equal(Expected(png, InferenceOptions.ParseMode(mode), maxPixels), labels);
+
+        using var overlay = await small.Http.PostAsync("/v2/models/tinylinear/segment?overlay=1", Png(png));
+        Assert.True(ImageFiles.DecodeRgb(await overlay.Content.ReadAsByteArrayAsync(), "overlay").Width >= 96);
+
+        using var tooLarge = await small.Http.PostAsync("/v2/models/tinylinear/segment", Png(Picture(121, 90)));
+        Assert.Equal(HttpStatusCode.BadRequest, tooLarge.StatusCode);
+        Assert.Contains("--max-image-pixels 10,800", JsonDocument.Parse(await tooLarge.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
+    [Theory]
+    [InlineData(10, 10, 100, 10, 10)]                           // within the limit: its own size
+    [InlineData(4000, 3000, 4L * 1024 * 1024, 682, 512)]        // a 12-megapixel photo: the short side at the window
+    [InlineData(2100, 2000, 4L * 1024 * 1024, 537, 512)]
+    [InlineData(4000, 3000, 100_000, 365, 273)]                 // the window's size would exceed the limit
+    [InlineData(1, 5000, 100, 1, 100)]
+    [InlineData(3, 3, 1, 1, 1)]
+    public void The_run_size_keeps_the_aspect_within_the_limit(int height, int width, long maxPixels, int expectedHeight, int expectedWidth)
+    {
+        var (h, w) = ImageSegmenter.RunSize(height, width, maxPixels, 512);
+        Assert.Equal((expectedHeight, expectedWidth), (h, w));
+        Assert.True((long)h * w <= maxPixels);
     }
 
     [Fact]

@@ -51,11 +51,14 @@ internal sealed class OnnxRuntimeOptions
         return options with { TensorRt = settings };
     }
 
-    /// <summary>Throws if a provider or TensorRT setting was given without --onnx (a model runs on --device instead).</summary>
-    public void RefuseWithoutFile(ParseResult result)
+    /// <summary>
+    /// Throws if a provider or TensorRT setting was given where a TorchSharp model runs (on --device instead): without --onnx,
+    /// or with <paramref name="insteadOfFile"/> naming what else puts the model in ONNX Runtime (serve's --engine onnx).
+    /// </summary>
+    public void RefuseWithoutFile(ParseResult result, string insteadOfFile = "give --onnx model.onnx")
     {
         if (result.GetValue(Provider) != "cpu" || TensorRt.Any(result))
-            throw new ArgumentException("--provider and the TensorRT settings apply to an exported file: give --onnx model.onnx (a model runs on --device)");
+            throw new ArgumentException($"--provider and the TensorRT settings apply to ONNX Runtime: {insteadOfFile} (a TorchSharp model runs on --device)");
     }
 
     /// <summary>An exported file's session with the options' provider, and the spec its metadata holds.</summary>

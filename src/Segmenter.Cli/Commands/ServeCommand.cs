@@ -15,7 +15,7 @@ namespace Segmenter.Cli.Commands;
 
 /// <summary>
 /// <c>segmenter serve &lt;model|model.onnx&gt; [--checkpoint F] [--engine onnx|torch] [--host H] [--port P] [--max-batch N]
-/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-body-mb M] [--api-key K] [--threads T] [--instances N] [--labels-from-logits] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
+/// [--max-delay-ms D] [--max-queue Q] [--max-pixels N] [--max-image-pixels N] [--max-body-mb M] [--api-key K] [--threads T] [--instances N] [--labels-from-logits] [--provider cpu|cuda[:N]|tensorrt[:N]]</c>:
 /// the Open Inference Protocol (KServe v2) over HTTP, an image endpoint and a page, until SIGTERM or Ctrl+C.
 /// </summary>
 internal static class ServeCommand
@@ -38,7 +38,12 @@ internal static class ServeCommand
         };
         var maxDelay = new Option<double>("--max-delay-ms") { Description = "How long a request may wait for others of its size to join its batch.", DefaultValueFactory = _ => 5 };
         var maxQueue = new Option<int>("--max-queue") { Description = "The most requests held at once; past it the server answers 503 with Retry-After at once.", DefaultValueFactory = _ => 16 };
-        var maxPixels = new Option<long>("--max-pixels") { Description = "The most pixels per request (batch × height × width) and per uploaded image.", DefaultValueFactory = _ => 4L * 1024 * 1024 };
+        var maxPixels = new Option<long>("--max-pixels")
+        {
+            Description = "The most pixels per request (batch × height × width); an uploaded image with more is run at the largest size within it and labelled at its own size.",
+            DefaultValueFactory = _ => 4L * 1024 * 1024,
+        };
+        var maxImagePixels = new Option<long>("--max-image-pixels") { Description = "The largest image the image endpoint decodes; larger ones are answered 400.", DefaultValueFactory = _ => new ServerOptions().MaxImagePixels };
         var maxBody = new Option<double>("--max-body-mb") { Description = "The largest request body in MiB; larger ones are answered 413.", DefaultValueFactory = _ => 64 };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every call but the health checks and the page (or set {ApiKeyVariable})." };
         var threads = new Option<int>("--threads") { Description = "CPU threads for the model, shared out among its instances.", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -65,7 +70,7 @@ internal static class ServeCommand
         var precision = new PrecisionOption();
         var command = new Command("serve", "Serve a model over HTTP: the Open Inference Protocol (KServe v2, as Triton), an image endpoint and a page, Prometheus metrics.")
         {
-            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxBody, apiKey, threads, instances, warmup, modelPriority, labelsFromLogits, logFormat,
+            engine, name, host, port, maxBatch, maxDelay, maxQueue, maxPixels, maxImagePixels, maxBody, apiKey, threads, instances, warmup, modelPriority, labelsFromLogits, logFormat,
         };
         model.AddTo(command);
         onnx.AddTo(command, withFile: false);
@@ -88,6 +93,7 @@ internal static class ServeCommand
                     ModelThreads = priority,
                 },
                 MaxBodyBytes = (long)(result.GetValue(maxBody) * 1024 * 1024),
+                MaxImagePixels = result.GetValue(maxImagePixels),
                 ApiKey = result.GetValue(apiKey) ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
                 LogFormat = result.GetValue(logFormat)!.Trim().ToLowerInvariant(),
             };
@@ -174,7 +180,7 @@ internal static class ServeCommand
             network.eval();
             if (engine == "torch")
             {
-                onnx.RefuseWithoutFile(result);
+                onnx.RefuseWithoutFile(result, "use --engine onnx");
                 precision.Apply(result, console, network);
                 return (new IInferenceEngine[] { new TorchEngine(network, device) }, network.Specification);
             }

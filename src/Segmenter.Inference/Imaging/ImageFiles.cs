@@ -54,6 +54,22 @@ public static class ImageFiles
         return new LabelMap(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
 
+    /// <summary>
+    /// <paramref name="image"/> resampled to <paramref name="width"/> × <paramref name="height"/> with Skia's linear filter
+    /// between mipmap levels, so a large reduction averages the pixels it drops rather than aliasing them.
+    /// </summary>
+    public static RgbImage Resized(RgbImage image, int width, int height)
+    {
+        if (width < 1 || height < 1) throw new ArgumentException($"an image needs a positive size, got {width}×{height}");
+        if (width == image.Width && height == image.Height) return image;
+        using var source = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        image.CopyRgbaTo(source.GetPixelSpan());
+        using var target = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        if (!source.ScalePixels(target, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)))
+            throw new InvalidOperationException($"Skia could not resample a {image.Width}×{image.Height} image to {width}×{height}");
+        return RgbImage.FromRgba(width, height, target.Bytes);
+    }
+
     /// <summary>Writes <paramref name="image"/> as PNG, atomically.</summary>
     public static void WritePng(string path, RgbImage image)
     {

@@ -31,6 +31,14 @@ public sealed class RgbImage
     internal byte[] ToRgba()
     {
         var rgba = new byte[Width * Height * 4];
+        CopyRgbaTo(rgba);
+        return rgba;
+    }
+
+    /// <summary>Writes the pixels as opaque RGBA into <paramref name="rgba"/> (width × height × 4 bytes).</summary>
+    internal void CopyRgbaTo(Span<byte> rgba)
+    {
+        if (rgba.Length != Width * Height * 4) throw new ArgumentException($"{Width}×{Height} RGBA needs {Width * Height * 4} bytes, got {rgba.Length}");
         for (int i = 0, j = 0; j < Pixels.Length; i += 4, j += 3)
         {
             rgba[i] = Pixels[j];
@@ -38,7 +46,6 @@ public sealed class RgbImage
             rgba[i + 2] = Pixels[j + 2];
             rgba[i + 3] = 255;
         }
-        return rgba;
     }
 
     /// <summary>An image from RGBA bytes (alpha dropped).</summary>

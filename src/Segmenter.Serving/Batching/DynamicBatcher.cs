@@ -229,8 +229,7 @@ public sealed class DynamicBatcher : IDisposable
                 node.Value.Release();
                 waiting.Remove(node);
                 Interlocked.Decrement(ref queued);
-                metrics?.Queue.Dec();
-                metrics?.Errors.WithLabels("cancelled").Inc();
+                metrics?.Queue.Dec();   // the request's handler counts the error (cancelled) when the cancellation reaches it
             }
             node = next;
         }
@@ -274,7 +273,6 @@ public sealed class DynamicBatcher : IDisposable
 
     private void Fail(Item item, Exception e)
     {
-        metrics?.Errors.WithLabels("model").Inc();
         item.Done.TrySetException(new ModelFailedException($"the model failed on this request: {e.Message}", e));
     }
 
