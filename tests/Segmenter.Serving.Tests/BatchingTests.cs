@@ -160,6 +160,29 @@ public sealed class BatchingTests
         Assert.Contains("segmenter_errors_total{kind=\"overloaded\"} 5", await server.Http.GetStringAsync("/metrics"));
     }
 
+    /// <summary>
+    /// An open load keeps its schedule whatever the answers: at 4× what a 50 ms model serves, against a queue of 2, it gets
+    /// 200s and 503s and nothing else, and every scheduled request is either answered or counted as not sent.
+    /// </summary>
+    [Fact]
+    public async Task An_open_load_keeps_its_schedule_and_overloads_the_server()
+    {
+        var engine = new FakeEngine { Delay = TimeSpan.FromMilliseconds(50) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero, MaxQueue: 2) });
+        var result = await LoadTest.RunAsync(new LoadOptions(server.Server.Address, "fake", Concurrency: 64, Duration: TimeSpan.FromSeconds(2), Height: 4, Width: 4, Rate: 80));
+        int answered = result.ByStatus.Values.Sum();
+        Assert.Equal(160, answered + result.NotSent + result.TransportErrors);
+        Assert.Equal(0, result.Errors);
+        Assert.True(result.ByStatus.GetValueOrDefault(200) > 0, "no request was served");
+        Assert.True(result.ByStatus.GetValueOrDefault(503) > answered / 3, $"only {result.ByStatus.GetValueOrDefault(503)} of {answered} were refused at 4× capacity");
+        Assert.InRange(result.Seconds, 1.9, 10);
+        Assert.Equal(80, result.Rate);
+        Assert.NotNull(result.ServerRssPeak);
+        Assert.True(result.ServerRssPeak >= result.ServerRssBefore);
+        await Assert.ThrowsAsync<ArgumentException>(() => LoadTest.RunAsync(new LoadOptions(server.Server.Address, "fake", 4, TimeSpan.FromSeconds(1), 4, 4, Rate: 0)));
+    }
+
     [Fact]
     public async Task A_client_that_disconnects_frees_its_slot_and_is_never_run()
     {

@@ -11,8 +11,9 @@ using Spectre.Console;
 namespace Segmenter.Cli.Commands;
 
 /// <summary>
-/// <c>bench --serve URL [--model NAME] [--concurrency C] [--duration S] [--size HxW] [--batch N] [--api-key K]</c>: a closed-loop
-/// load test of a running server (this project's or Triton), with throughput, latency percentiles, errors and the server's memory.
+/// <c>bench --serve URL [--model NAME] [--concurrency C] [--rate R] [--duration S] [--size HxW] [--batch N] [--api-key K]</c>: a
+/// load test of a running server (this project's or Triton), closed (C clients) or open (R requests a second), with throughput,
+/// latency percentiles, errors and the server's memory.
 /// </summary>
 internal sealed class ServeLoadOptions
 {
@@ -20,7 +21,19 @@ internal sealed class ServeLoadOptions
 
     public Option<string?> Model { get; } = new("--model") { Description = "With --serve: the model's name on the server (default: the first the server lists)." };
 
-    public Option<int> Concurrency { get; } = new("--concurrency") { Description = "With --serve: clients sending at once, each waiting for its answer before the next.", DefaultValueFactory = _ => 4 };
+    public Option<int> Concurrency { get; } = new("--concurrency")
+    {
+        Description = $"With --serve: clients sending at once, each waiting for its answer before the next; with --rate, the most requests in flight (default {OpenLoopInFlight}).",
+        DefaultValueFactory = _ => 4,
+    };
+
+    public Option<double?> Rate { get; } = new("--rate")
+    {
+        Description = "With --serve: an open load of this many requests a second, sent on schedule whatever the answers (how overload is measured; a closed load's clients wait out each 503's Retry-After).",
+    };
+
+    /// <summary>The default cap on requests in flight in an open load.</summary>
+    public const int OpenLoopInFlight = 256;
 
     public Option<double> Duration { get; } = new("--duration") { Description = "With --serve: seconds of load (after 3 s of warm-up).", DefaultValueFactory = _ => 30 };
 
@@ -31,6 +44,7 @@ internal sealed class ServeLoadOptions
         command.Add(Url);
         command.Add(Model);
         command.Add(Concurrency);
+        command.Add(Rate);
         command.Add(Duration);
         command.Add(ApiKey);
     }
@@ -46,9 +60,14 @@ internal sealed class ServeLoadOptions
         var results = new List<LoadResult>();
         foreach (var (height, width) in sizes)
         {
-            var options = new LoadOptions(server, result.GetValue(Model), result.GetValue(Concurrency), TimeSpan.FromSeconds(result.GetValue(Duration)), height, width, batch,
-                string.IsNullOrWhiteSpace(key) ? null : key, Warmup: TimeSpan.FromSeconds(3));
-            if (!json) console.Err.WriteLine($"loading {server} with {options.Concurrency} clients for {options.Duration.TotalSeconds:0} s, {height}×{width} images …");
+            var rate = result.GetValue(Rate);
+            int concurrency = rate is not null && (result.GetResult(Concurrency)?.Implicit ?? true) ? OpenLoopInFlight : result.GetValue(Concurrency);
+            var options = new LoadOptions(server, result.GetValue(Model), concurrency, TimeSpan.FromSeconds(result.GetValue(Duration)), height, width, batch,
+                string.IsNullOrWhiteSpace(key) ? null : key, Warmup: TimeSpan.FromSeconds(3), Rate: rate);
+            if (!json)
+                console.Err.WriteLine(rate is { } r
+                    ? $"loading {server} with {r:0.##} requests a second (at most {concurrency} in flight) for {options.Duration.TotalSeconds:0} s, {height}×{width} images …"
+                    : $"loading {server} with {concurrency} clients for {options.Duration.TotalSeconds:0} s, {height}×{width} images …");
             try
             {
                 results.Add(LoadTest.RunAsync(options, line => console.Err.WriteLine("  " + line)).GetAwaiter().GetResult());
@@ -67,12 +86,13 @@ internal sealed class ServeLoadOptions
             console.Out.WriteLine(Json.Write(new JsonArray(results.Select(r => (JsonNode)ToJson(r)).ToArray())));
             return results.Any(r => r.Errors > 0) ? 1 : 0;
         }
-        var table = new Table().AddColumns("model", "size", "batch", "clients", "s", "img/s", "200", "503", "errors", "p50 ms", "p90 ms", "p99 ms", "503 p99 ms", "server RSS MB before → after");
+        var table = new Table().AddColumns("model", "size", "batch", "load", "s", "img/s", "200", "503", "errors", "p50 ms", "p90 ms", "p99 ms", "503 p99 ms", "server RSS MB before → peak → after");
         foreach (var r in results)
         {
-            table.AddRow(r.Model, $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Concurrency}", F(r.Seconds, 0), F(r.ImagesPerSecond, 2), $"{r.ByStatus.GetValueOrDefault(200)}",
+            var load = r.Rate is { } rate ? $"{rate:0.##}/s open" + (r.NotSent > 0 ? $" ({r.NotSent} not sent: {r.Concurrency} in flight)" : "") : $"{r.Concurrency} clients";
+            table.AddRow(r.Model, $"{r.Height}×{r.Width}", $"{r.Batch}", load, F(r.Seconds, 0), F(r.ImagesPerSecond, 2), $"{r.ByStatus.GetValueOrDefault(200)}",
                 $"{r.ByStatus.GetValueOrDefault(503)}", $"{r.Errors}", F(r.Ok.P50, 1), F(r.Ok.P90, 1), F(r.Ok.P99, 1), r.Busy.Count > 0 ? F(r.Busy.P99, 1) : "-",
-                r.ServerRssBefore is { } before && r.ServerRssAfter is { } after ? $"{before / 1e6:F0} → {after / 1e6:F0}" : "n/a");
+                r.ServerRssBefore is { } before && r.ServerRssAfter is { } after ? $"{before / 1e6:F0} → {(r.ServerRssPeak ?? after) / 1e6:F0} → {after / 1e6:F0}" : "n/a");
         }
         console.Ansi.Write(table);
         console.Out.WriteLine($"client on this machine: CPU {PlatformInfo.Processor} ({string.Join(", ", PlatformInfo.VectorFeatures)}), {Environment.ProcessorCount} cores shared with the server if it runs here");
@@ -99,6 +119,9 @@ internal sealed class ServeLoadOptions
         ["latencyAllMs"] = Percentiles(r.All),
         ["serverRssBefore"] = r.ServerRssBefore,
         ["serverRssAfter"] = r.ServerRssAfter,
+        ["serverRssPeak"] = r.ServerRssPeak,
+        ["rate"] = r.Rate,
+        ["notSent"] = r.NotSent,
         ["processor"] = PlatformInfo.Processor,
         ["isa"] = new JsonArray(PlatformInfo.VectorFeatures.Select(f => (JsonNode)f).ToArray()),
     };
