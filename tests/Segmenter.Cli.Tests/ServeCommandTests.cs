@@ -23,7 +23,7 @@ public sealed class ServeCommandTests : IDisposable
     public void Dispose() => folder.Delete(recursive: true);
 
     [Fact]
-    public async Task Serve_answers_as_predict_is_loaded_by_bench_and_stops_on_sigterm()
+    public async Task Serve_answers_as_predict_is_loaded_by_bench_and_answers_requests_in_flight_on_sigterm()
     {
         var spec = Path.Combine(folder.FullName, "wee.seg");
         File.WriteAllText(spec, "backbone Wee { layers = 1 width = 32 heads = 2 }\nmodel WeeServed { backbone = Wee patch = 8 image = 32 classes = 3 }\n");
@@ -79,7 +79,14 @@ public sealed class ServeCommandTests : IDisposable
             Assert.True(load.GetProperty("latencyMs").GetProperty("p99").GetDouble() >= load.GetProperty("latencyMs").GetProperty("p50").GetDouble());
             Assert.True(load.GetProperty("serverRssAfter").GetInt64() > 0);
 
+            // SIGTERM while requests are in flight: each is answered, then the server exits.
+            using var client = new Segmenter.Serving.Client.InferenceClient(address);
+            var images = new float[3 * 512 * 512];
+            var inFlight = Enumerable.Range(0, 12).Select(_ => client.InferAsync("weeserved", images, 1, 512, 512, new[] { "labels" })).ToList();
+            var clock = Stopwatch.StartNew();
+            while (InFlight(await http.GetStringAsync("/metrics")) < 4 && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(5);
             Assert.Equal(0, Kill(process.Id, "TERM"));
+            foreach (var call in inFlight) Assert.Equal(512 * 512, (await call)[0].AsIndices().Length);
             Assert.True(process.WaitForExit(60_000), "the server did not stop within a minute of SIGTERM");
             Assert.Equal(0, process.ExitCode);
             Assert.Contains("stopped", await rest);
@@ -118,6 +125,10 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("give the server's address", error);
     }
+
+    /// <summary>segmenter_requests_in_flight from a /metrics text.</summary>
+    private static double InFlight(string metrics) =>
+        double.Parse(metrics.Split('\n').First(l => l.StartsWith("segmenter_requests_in_flight ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
 
     private static int Kill(int pid, string signal)
     {
