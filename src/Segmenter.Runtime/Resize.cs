@@ -54,7 +54,7 @@ public static class Resize
 
         var source = maps.contiguous();
         var labels = empty(new[] { height, width }, ScalarType.Int64);
-        UpsampledArgmax.Labels((int)maps.shape[1], (int)inHeight, (int)inWidth, (int)height, (int)width, TensorMemory.Address(source), TensorMemory.Address(labels));
+        ResizedArgmax.Labels((int)maps.shape[1], (int)inHeight, (int)inWidth, (int)height, (int)width, TensorMemory.Address(source), TensorMemory.Address(labels));
         return labels.MoveToOuterDisposeScope();
     }
 

@@ -46,7 +46,7 @@ public sealed class ImageSegmenter
     /// Segments for <paramref name="model"/> through <paramref name="batcher"/>; images of up to <paramref name="maxImagePixels"/>
     /// are decoded, and those over <see cref="BatchingOptions.MaxPixels"/> are run at a reduced size (<see cref="RunSize"/>).
     /// </summary>
-    public ImageSegmenter(ModelDescription model, DynamicBatcher batcher, BatchingOptions batching, long maxImagePixels = 50_000_000)
+    public ImageSegmenter(ModelDescription model, DynamicBatcher batcher, BatchingOptions batching, long maxImagePixels)
     {
         this.model = model;
         this.batcher = batcher;
@@ -61,7 +61,8 @@ public sealed class ImageSegmenter
     /// <summary>
     /// Decodes <paramref name="data"/> and segments it at its own size; an image over <see cref="BatchingOptions.MaxPixels"/>
     /// is run at <see cref="RunSize"/> and its logits are upsampled bilinearly to the image's size for the labels (never
-    /// whole: <see cref="Resize.BilinearArgmax"/>), as the authors' test pipeline resizes them back. 400 for data that is not an image, or an image over the decode limit.
+    /// whole: <see cref="Resize.BilinearArgmax"/>), as the authors' test pipeline resizes them back. 400 for data that is
+    /// not an image, or an image over the decode limit.
     /// </summary>
     public Segmentation Segment(byte[] data, InferenceMode mode, CancellationToken cancellation)
     {

@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 namespace Segmenter.Runtime;
 
 /// <summary>The kernel of <see cref="Resize.BilinearArgmax"/>: the argmax over classes of bilinearly upsampled maps, never made.</summary>
-internal static class UpsampledArgmax
+internal static class ResizedArgmax
 {
     /// <summary>Output rows per task: each task interpolates the source rows it reads once.</summary>
     private const int Band = 64;
