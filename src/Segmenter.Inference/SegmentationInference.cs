@@ -70,6 +70,22 @@ public static class SegmentationInference
         return Resize.Bilinear(logits, image.shape[2], image.shape[3]).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The size an image of <paramref name="height"/> × <paramref name="width"/> is run at: its own when it has at most
+    /// <paramref name="maxPixels"/> pixels (as whole and slide inference run it); else, as the authors' test pipeline rescales images,
+    /// the same aspect with the short side at <paramref name="window"/> (the model's training size), or smaller where that
+    /// would still exceed the limit (each side at least 1).
+    /// </summary>
+    public static (int Height, int Width) RunSize(int height, int width, long maxPixels, int window)
+    {
+        long pixels = (long)height * width;
+        if (pixels <= maxPixels) return (height, width);
+        double scale = Math.Min((double)window / Math.Min(height, width), Math.Sqrt((double)maxPixels / pixels));
+        int h = Math.Max(1, (int)Math.Floor(height * scale + 1e-9)), w = Math.Max(1, (int)Math.Floor(width * scale + 1e-9));
+        while ((long)h * w > maxPixels) { if (h >= w) h--; else w--; }   // floating-point rounding at the edge
+        return (h, w);
+    }
+
     private static void CheckOneImage(Tensor image)
     {
         if (image.dim() != 4 || image.shape[0] != 1) throw new ArgumentException($"expected one image [1, 3, H, W], got [{string.Join(", ", image.shape)}]");

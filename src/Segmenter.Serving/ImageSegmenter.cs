@@ -44,7 +44,7 @@ public sealed class ImageSegmenter
 
     /// <summary>
     /// Segments for <paramref name="model"/> through <paramref name="batcher"/>; images of up to <paramref name="maxImagePixels"/>
-    /// are decoded, and those over <see cref="BatchingOptions.MaxPixels"/> are run at a reduced size (<see cref="RunSize"/>).
+    /// are decoded, and those over <see cref="BatchingOptions.MaxPixels"/> are run at a reduced size (<see cref="SegmentationInference.RunSize"/>).
     /// </summary>
     public ImageSegmenter(ModelDescription model, DynamicBatcher batcher, BatchingOptions batching, long maxImagePixels)
     {
@@ -60,7 +60,7 @@ public sealed class ImageSegmenter
 
     /// <summary>
     /// Decodes <paramref name="data"/> and segments it at its own size; an image over <see cref="BatchingOptions.MaxPixels"/>
-    /// is run at <see cref="RunSize"/> and its logits are upsampled bilinearly to the image's size for the labels (never
+    /// is run at <see cref="SegmentationInference.RunSize"/> and its logits are upsampled bilinearly to the image's size for the labels (never
     /// whole: <see cref="Resize.BilinearArgmax"/>), as the authors' test pipeline resizes them back. 400 for data that is
     /// not an image, or an image over the decode limit.
     /// </summary>
@@ -76,7 +76,7 @@ public sealed class ImageSegmenter
             throw ProtocolException.BadRequest(e.Message + $" (--max-image-pixels {maxImagePixels:N0})");
         }
         if (mode == InferenceMode.MultiScale) throw ProtocolException.BadRequest("mode=multiscale runs 12 passes per image: the server offers mode=whole and mode=slide");
-        var (height, width) = RunSize(image.Height, image.Width, batching.MaxPixels, Window);
+        var (height, width) = SegmentationInference.RunSize(image.Height, image.Width, batching.MaxPixels, Window);
         if (mode == InferenceMode.Whole && model.StaticSize is { } fixedSize && (height != fixedSize.Height || width != fixedSize.Width))
             throw ProtocolException.BadRequest($"this model was exported for {fixedSize.Height}×{fixedSize.Width} images only: use mode=slide, or send an image of that size");
 
@@ -86,22 +86,6 @@ public sealed class ImageSegmenter
         var logits = SegmentationInference.Logits(images => Run(images, cancellation), input, options);
         var labels = ImageTensors.ToLabelMap(Resize.BilinearArgmax(logits, image.Height, image.Width));
         return new Segmentation(image, labels, Shares(labels));
-    }
-
-    /// <summary>
-    /// The size an image of <paramref name="height"/> × <paramref name="width"/> is run at: its own when it has at most
-    /// <paramref name="maxPixels"/> pixels (as <c>predict</c> runs it); else, as the authors' test pipeline rescales images,
-    /// the same aspect with the short side at <paramref name="window"/> (the model's training size), or smaller where that
-    /// would still exceed the limit (each side at least 1).
-    /// </summary>
-    public static (int Height, int Width) RunSize(int height, int width, long maxPixels, int window)
-    {
-        long pixels = (long)height * width;
-        if (pixels <= maxPixels) return (height, width);
-        double scale = Math.Min((double)window / Math.Min(height, width), Math.Sqrt((double)maxPixels / pixels));
-        int h = Math.Max(1, (int)Math.Floor(height * scale + 1e-9)), w = Math.Max(1, (int)Math.Floor(width * scale + 1e-9));
-        while ((long)h * w > maxPixels) { if (h >= w) h--; else w--; }   // floating-point rounding at the edge
-        return (h, w);
     }
 
     private Tensor Run(Tensor images, CancellationToken cancellation)

@@ -82,4 +82,18 @@ public sealed class InferenceTests
         expected = expected.div(Scalars.Of(2.0 * InferenceOptions.Scales.Count));
         TensorAssert.Below(probabilities.sub(expected), 1e-5);
     }
+
+    [Theory]
+    [InlineData(10, 10, 100, 10, 10)]                           // within the limit: its own size
+    [InlineData(4000, 3000, 4L * 1024 * 1024, 682, 512)]        // a 12-megapixel photo: the short side at the window
+    [InlineData(2100, 2000, 4L * 1024 * 1024, 537, 512)]
+    [InlineData(4000, 3000, 100_000, 365, 273)]                 // the window's size would exceed the limit
+    [InlineData(1, 5000, 100, 1, 100)]
+    [InlineData(3, 3, 1, 1, 1)]
+    public void The_run_size_keeps_the_aspect_within_the_limit(int height, int width, long maxPixels, int expectedHeight, int expectedWidth)
+    {
+        var (h, w) = SegmentationInference.RunSize(height, width, maxPixels, 512);
+        Assert.Equal((expectedHeight, expectedWidth), (h, w));
+        Assert.True((long)h * w <= maxPixels);
+    }
 }

@@ -50,7 +50,7 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
 
     /// <summary>
     /// Labels as predict computes them: the same exported model, whole image or sliding window at the training size; an image
-    /// over <paramref name="maxPixels"/> is run at <see cref="ImageSegmenter.RunSize"/> and its logits upsampled to its size.
+    /// over <paramref name="maxPixels"/> is run at <see cref="SegmentationInference.RunSize"/> and its logits upsampled to its size.
     /// </summary>
     private static byte[] Expected(byte[] png, InferenceMode mode, long maxPixels = long.MaxValue)
     {
@@ -59,7 +59,7 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
         model.eval();
         using var session = new OnnxSession(OnnxExporter.Export(model).ToByteArray(), new OnnxSessionOptions { Threads = 1 });
         var image = ImageFiles.DecodeRgb(png, "picture");
-        var (height, width) = ImageSegmenter.RunSize(image.Height, image.Width, maxPixels, 32);
+        var (height, width) = SegmentationInference.RunSize(image.Height, image.Width, maxPixels, 32);
         using var input = ImageTensors.ToTensor(ImageFiles.Resized(image, width, height), model.Specification.Normalization);
         using var logits = SegmentationInference.Logits(session.Run, input, InferenceOptions.ForWindow(mode, 32));
         using var labels = height == image.Height && width == image.Width ? logits.argmax(1)[0] : Resize.BilinearArgmax(logits, image.Height, image.Width);
@@ -132,7 +132,7 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
         var options = new ServerOptions { Batching = new BatchingOptions(MaxDelay: TimeSpan.FromMilliseconds(5), MaxPixels: maxPixels), MaxImagePixels = 120 * 90 };
         await using var small = await TestServer.StartOnnx(options: options);
         var png = Picture(96, 72);
-        Assert.Equal((32, 42), ImageSegmenter.RunSize(72, 96, maxPixels, 32));
+        Assert.Equal((32, 42), SegmentationInference.RunSize(72, 96, maxPixels, 32));
         using var response = await small.Http.PostAsync($"/v2/models/tinylinear/segment?mode={mode}", Png(png));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var labels = ReadLabels(await response.Content.ReadAsByteArrayAsync());
@@ -145,20 +145,6 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
         using var tooLarge = await small.Http.PostAsync("/v2/models/tinylinear/segment", Png(Picture(121, 90)));
         Assert.Equal(HttpStatusCode.BadRequest, tooLarge.StatusCode);
         Assert.Contains("--max-image-pixels 10,800", JsonDocument.Parse(await tooLarge.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
-    }
-
-    [Theory]
-    [InlineData(10, 10, 100, 10, 10)]                           // within the limit: its own size
-    [InlineData(4000, 3000, 4L * 1024 * 1024, 682, 512)]        // a 12-megapixel photo: the short side at the window
-    [InlineData(2100, 2000, 4L * 1024 * 1024, 537, 512)]
-    [InlineData(4000, 3000, 100_000, 365, 273)]                 // the window's size would exceed the limit
-    [InlineData(1, 5000, 100, 1, 100)]
-    [InlineData(3, 3, 1, 1, 1)]
-    public void The_run_size_keeps_the_aspect_within_the_limit(int height, int width, long maxPixels, int expectedHeight, int expectedWidth)
-    {
-        var (h, w) = ImageSegmenter.RunSize(height, width, maxPixels, 512);
-        Assert.Equal((expectedHeight, expectedWidth), (h, w));
-        Assert.True((long)h * w <= maxPixels);
     }
 
     [Fact]

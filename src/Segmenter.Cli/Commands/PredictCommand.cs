@@ -30,10 +30,16 @@ internal static class PredictCommand
         var output = new Option<string?>("--out") { Description = "With --image: the output folder." };
         var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors (log-probabilities in multi-scale mode, which averages probabilities).", Arity = ArgumentArity.ZeroOrOne };
         var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
+        var maxPixels = new Option<long>("--max-pixels")
+        {
+            Description = "With --image: an image with more pixels runs with its short side at the window (the authors' test resize) and is labelled at its own size " +
+                          "(its logits, with --logits, are written at the size it ran at), so a photo of any size fits in memory.",
+            DefaultValueFactory = _ => DefaultMaxPixels,
+        };
         var onnx = new OnnxRuntimeOptions();
         var precision = new PrecisionOption();
         var inference = new InferenceChoice();
-        var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch };
+        var command = new Command("predict", "Run a model (or an exported ONNX file) on images or on a tensor.") { tensorInput, images, output, logits, batch, maxPixels };
         model.AddTo(command);
         onnx.AddTo(command);
         precision.AddTo(command);
@@ -71,7 +77,9 @@ internal static class PredictCommand
             else
             {
                 var directory = result.GetValue(output) ?? throw new ArgumentException("with --image, give --out DIR");
-                PredictImages(console, run, spec, imageFiles, directory, inference.Read(result, spec), result.GetResult(logits) is not null);
+                long pixels = result.GetValue(maxPixels);
+                if (pixels < 1) throw new ArgumentException($"--max-pixels {pixels}: give a positive number of pixels");
+                PredictImages(console, run, spec, imageFiles, directory, inference.Read(result, spec), result.GetResult(logits) is not null, pixels);
             }
             return 0;
         });
@@ -122,8 +130,11 @@ internal static class PredictCommand
         return count.item<long>();
     }
 
+    /// <summary>The default --max-pixels: 2048² (as serve's).</summary>
+    public const long DefaultMaxPixels = 4L * 1024 * 1024;
+
     private static void PredictImages(CliConsole console, Func<Tensor, Tensor> run, SegmenterSpec spec, IEnumerable<string> files, string directory,
-        InferenceOptions options, bool writeLogits)
+        InferenceOptions options, bool writeLogits, long maxPixels)
     {
         Directory.CreateDirectory(directory);
         using var noGrad = no_grad();
@@ -135,13 +146,16 @@ internal static class PredictCommand
             var clock = Stopwatch.StartNew();
             var image = ImageFiles.ReadRgb(file);
             using var scope = NewDisposeScope();
-            var input = ImageTensors.ToTensor(image, spec.Normalization);
+            // An image over --max-pixels runs smaller (its scores at that size would not fit in memory) and is labelled at its size.
+            var (height, width) = SegmentationInference.RunSize(image.Height, image.Width, maxPixels, options.WindowSize);
+            bool reduced = height != image.Height || width != image.Width;
+            var input = ImageTensors.ToTensor(ImageFiles.Resized(image, width, height), spec.Normalization);
             // One run per image: the logits (whole, slide) or the averaged probabilities (multi-scale).
             bool multiScale = options.Mode == InferenceMode.MultiScale;
             var scores = multiScale ? SegmentationInference.Probabilities(run, input, options) : SegmentationInference.Logits(run, input, options);
             if (NonFinite(scores) > 0)
                 console.Warning($"{file}: some scores are NaN or infinite (weights that are not finite?); the labels there are meaningless");
-            var labels = ImageTensors.ToLabelMap(scores.argmax(1)[0]);
+            var labels = ImageTensors.ToLabelMap(reduced ? Resize.BilinearArgmax(scores, image.Height, image.Width) : scores.argmax(1)[0]);
             var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
             IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
             var legend = labels.Labels.Distinct().OrderBy(v => v).Select(v => (spec.ClassName(v), Palettes.Voc[v])).ToList();
@@ -151,7 +165,8 @@ internal static class PredictCommand
                 SafeTensors.Write(stem + ".logits.safetensors", new[] { new KeyValuePair<string, Tensor>(multiScale ? "log_probabilities" : "logits", multiScale ? scores.log() : scores) });
             }
             progress.Clear();
-            console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", legend.Select(l => l.Item1))})");
+            var ran = reduced ? $"run at {width}×{height}: over --max-pixels {maxPixels:N0}; " : "";
+            console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({ran}{clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", legend.Select(l => l.Item1))})");
             if (list.Count > 1) progress.Report(++done);
         }
     }
