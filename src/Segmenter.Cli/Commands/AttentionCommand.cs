@@ -26,7 +26,12 @@ internal static class AttentionCommand
         var decoder = new Option<bool>("--decoder") { Description = "A mask-decoder layer instead of an encoder layer." };
         var classOption = new Option<string?>("--class") { Description = "With --decoder and --image: the class whose embedding's attention is drawn (index or name; default: the predicted class with the most pixels among those covering less than half the image, i.e. the main object rather than the background)." };
         var output = new Option<string>("--out") { Description = "The output folder.", Required = true };
-        var command = new Command("attention", "Write the attention maps of a layer: heat maps over an image, or a tensor file.") { image, tensor, layer, decoder, classOption, output };
+        var maxPixels = new Option<long>("--max-pixels")
+        {
+            Description = "With --image: an image with more pixels runs with its short side at the model's training size (a layer's attention grows with the square of the patches).",
+            DefaultValueFactory = _ => 1024L * 1024,
+        };
+        var command = new Command("attention", "Write the attention maps of a layer: heat maps over an image, or a tensor file.") { image, tensor, layer, decoder, classOption, output, maxPixels };
         model.AddTo(command);
         command.SetAction(result =>
         {
@@ -58,13 +63,18 @@ internal static class AttentionCommand
             }
 
             var picture = ImageFiles.ReadRgb(imagePath!);
-            using var onCpu = ImageTensors.ToTensor(picture, spec.Normalization);
+            long budget = result.GetValue(maxPixels);
+            if (budget < 1) throw new ArgumentException($"--max-pixels {budget}: give a positive number of pixels");
+            var (height, width) = SegmentationInference.RunSize(picture.Height, picture.Width, budget, Math.Min(spec.ImageHeight, spec.ImageWidth));
+            if (height != picture.Height || width != picture.Width)
+                console.Out.WriteLine($"{imagePath} is {picture.Width}×{picture.Height}, over --max-pixels {budget:N0}: its attention is taken at {width}×{height} and drawn over it at its size");
+            using var onCpu = ImageTensors.ToTensor(ImageFiles.Resized(picture, width, height), spec.Normalization);
             using var images = onCpu.to(device);
             int cls = fromDecoder
                 ? result.GetValue(classOption) is { } requested ? AttentionMaps.ParseClass(requested, spec) : AttentionMaps.MostInformativeClass(network, images)
                 : 0;
-            if (picture.Height < spec.PatchSize || picture.Width < spec.PatchSize)
-                throw new ArgumentException($"{imagePath} is {picture.Width}×{picture.Height}, smaller than one {spec.PatchSize}×{spec.PatchSize} patch");
+            if (height < spec.PatchSize || width < spec.PatchSize)
+                throw new ArgumentException($"{imagePath} runs at {width}×{height}, smaller than one {spec.PatchSize}×{spec.PatchSize} patch");
             using var attention = AttentionMaps.Rows(network, images, index, fromDecoder, cls);
             var prefix = fromDecoder ? $"decoder-layer{index}-class{cls}" : $"encoder-layer{index}";
             console.Out.WriteLine(fromDecoder
