@@ -183,6 +183,38 @@ public sealed class BatchingTests
         await Assert.ThrowsAsync<ArgumentException>(() => LoadTest.RunAsync(new LoadOptions(server.Server.Address, "fake", 4, TimeSpan.FromSeconds(1), 4, 4, Rate: 0)));
     }
 
+    /// <summary>
+    /// Image requests are decoded, segmented and encoded one per model instance at a time: with the one instance busy, a
+    /// second admitted image waits holding only its bytes, so it has put no window in the batcher's queue.
+    /// </summary>
+    [Fact]
+    public async Task Image_requests_are_worked_on_one_per_instance_at_a_time()
+    {
+        var engine = new FakeEngine { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 8, MaxDelay: TimeSpan.Zero, MaxQueue: 4) });
+        var png = Segmenter.Inference.Imaging.ImageFiles.EncodePng(new Segmenter.Inference.Imaging.RgbImage(32, 32));
+        Task<HttpResponseMessage> Post()
+        {
+            var content = new ByteArrayContent(png);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+            return server.Http.PostAsync("/v2/models/fake/segment", content);
+        }
+        var first = Post();
+        await WaitFor(() => engine.Started == 1);
+        var second = Post();
+        await WaitFor(() => server.Server.Metrics.InFlight.Value == 2);   // both admitted
+        await Task.Delay(300);
+        Assert.Equal(0, server.Server.Metrics.Queue.Value);   // the second image has sent no window to the model
+        Assert.Equal(1, engine.Started);
+        engine.Gate.SetResult();
+        using var one = await first;
+        using var two = await second;
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, two.StatusCode);
+        Assert.Equal(2, engine.Started);
+    }
+
     [Fact]
     public async Task A_client_that_disconnects_frees_its_slot_and_is_never_run()
     {
