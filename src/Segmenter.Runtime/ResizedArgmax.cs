@@ -18,25 +18,23 @@ internal static class ResizedArgmax
         int lanes = Vector<float>.Count, stride = (width + lanes - 1) / lanes * lanes;
         int bands = (height + Band - 1) / Band;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, TorchSharp.torch.get_num_threads()) };
-        Parallel.For(0, bands, parallel, band =>
+        // Each worker keeps its buffers (2 × K × width floats and a row's best values) for all the bands it takes, and the two
+        // source rows they hold stay valid from one band to the next.
+        Parallel.For(0, bands, parallel, () => new Rows(classes, stride), (band, _, rows) =>
         {
-            // Two source rows of every class, interpolated along the width, padded to whole vectors; which rows they hold.
-            var upper = new float[classes * stride];
-            var lower = new float[classes * stride];
-            int upperRow = -1, lowerRow = -1;
-            var best = new float[stride];
-            var argmax = new int[stride];
             var source = (float*)maps;
             var output = (long*)labels;
             for (int y = band * Band; y < Math.Min(height, (band + 1) * Band); y++)
             {
                 var (index0, index1, weight0, weight1) = rowTaps[y];
-                if (upperRow != index0)
+                if (rows.UpperRow != index0)
                 {
-                    if (lowerRow == index0) { (upper, lower) = (lower, upper); (upperRow, lowerRow) = (lowerRow, upperRow); }
-                    else { Horizontal(source, classes, inHeight, inWidth, index0, columnTaps, stride, upper); upperRow = index0; }
+                    if (rows.LowerRow == index0) rows.Swap();
+                    else { Horizontal(source, classes, inHeight, inWidth, index0, columnTaps, stride, rows.Upper); rows.UpperRow = index0; }
                 }
-                if (lowerRow != index1) { Horizontal(source, classes, inHeight, inWidth, index1, columnTaps, stride, lower); lowerRow = index1; }
+                if (rows.LowerRow != index1) { Horizontal(source, classes, inHeight, inWidth, index1, columnTaps, stride, rows.Lower); rows.LowerRow = index1; }
+                var best = rows.Best;
+                var argmax = rows.Argmax;
                 Array.Fill(best, float.NegativeInfinity);
                 Array.Clear(argmax);
                 var a = new Vector<float>(weight0);
@@ -44,8 +42,8 @@ internal static class ResizedArgmax
                 for (int k = 0; k < classes; k++)
                 {
                     var kVector = new Vector<int>(k);
-                    var top = new ReadOnlySpan<float>(upper, k * stride, stride);
-                    var bottom = new ReadOnlySpan<float>(lower, k * stride, stride);
+                    var top = new ReadOnlySpan<float>(rows.Upper, k * stride, stride);
+                    var bottom = new ReadOnlySpan<float>(rows.Lower, k * stride, stride);
                     for (int x = 0; x < stride; x += lanes)
                     {
                         var value = a * new Vector<float>(top.Slice(x)) + b * new Vector<float>(bottom.Slice(x));
@@ -58,7 +56,23 @@ internal static class ResizedArgmax
                 long* row = output + (long)y * width;
                 for (int x = 0; x < width; x++) row[x] = argmax[x];
             }
-        });
+            return rows;
+        }, _ => { });
+    }
+
+    /// <summary>A worker's two source rows of every class, interpolated along the width and padded to whole vectors, which rows they are, and one output row's best values.</summary>
+    private sealed class Rows(int classes, int stride)
+    {
+        public float[] Upper = new float[classes * stride], Lower = new float[classes * stride];
+        public int UpperRow = -1, LowerRow = -1;
+        public readonly float[] Best = new float[stride];
+        public readonly int[] Argmax = new int[stride];
+
+        public void Swap()
+        {
+            (Upper, Lower) = (Lower, Upper);
+            (UpperRow, LowerRow) = (LowerRow, UpperRow);
+        }
     }
 
     /// <summary>Source row <paramref name="sourceRow"/> of every class interpolated along the width into <paramref name="into"/> [K, stride].</summary>

@@ -21,8 +21,9 @@ public sealed record ServerOptions
 
     /// <summary>
     /// The largest image <c>/segment</c> decodes (a header claiming more is refused with 400 before any memory is taken).
-    /// Images over <see cref="BatchingOptions.MaxPixels"/> are run at the largest size within it, keeping their aspect, and
-    /// labelled at their own size. The default takes 48-megapixel photos.
+    /// Images over <see cref="BatchingOptions.MaxPixels"/> are run with their short side at the model's training size
+    /// (<see cref="Segmenter.Inference.SegmentationInference.RunSize"/>) and labelled at their own size. The default takes
+    /// 48-megapixel photos.
     /// </summary>
     public long MaxImagePixels { get; init; } = 50_000_000;
 

@@ -44,7 +44,7 @@ public sealed class LargeImageTests : IDisposable
         Assert.Equal((150, 100), (labels.Width, labels.Height));
 
         // The labels are the scores' at the size the image ran at (multi-scale writes log-probabilities), upsampled to its size.
-        var written = SafeTensors.Read(Path.Combine(output, "photo.logits.safetensors")).Tensors.Single().Value;
+        using var written = SafeTensors.Read(Path.Combine(output, "photo.logits.safetensors")).Tensors.Single().Value;
         Assert.Equal(new long[] { 1, 5, 32, 48 }, written.shape);
         using var scores = mode == "multiscale" ? written.exp() : written.alias();
         using var expected = Resize.BilinearArgmax(scores, 100, 150);

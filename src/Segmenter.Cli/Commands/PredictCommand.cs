@@ -155,7 +155,7 @@ internal static class PredictCommand
             var scores = multiScale ? SegmentationInference.Probabilities(run, input, options) : SegmentationInference.Logits(run, input, options);
             if (NonFinite(scores) > 0)
                 console.Warning($"{file}: some scores are NaN or infinite (weights that are not finite?); the labels there are meaningless");
-            var labels = ImageTensors.ToLabelMap(reduced ? Resize.BilinearArgmax(scores, image.Height, image.Width) : scores.argmax(1)[0]);
+            var labels = ImageTensors.ToLabelMap(Resize.BilinearArgmax(scores, image.Height, image.Width));   // the argmax itself when not reduced
             var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
             IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
             var legend = labels.Labels.Distinct().OrderBy(v => v).Select(v => (spec.ClassName(v), Palettes.Voc[v])).ToList();

@@ -40,7 +40,7 @@ internal static class ServeCommand
         var maxQueue = new Option<int>("--max-queue") { Description = "The most requests held at once; past it the server answers 503 with Retry-After at once.", DefaultValueFactory = _ => 16 };
         var maxPixels = new Option<long>("--max-pixels")
         {
-            Description = "The most pixels per request (batch × height × width); an uploaded image with more is run at the largest size within it and labelled at its own size.",
+            Description = "The most pixels per request (batch × height × width); an uploaded image with more is run with its short side at the training size and labelled at its own size.",
             DefaultValueFactory = _ => 4L * 1024 * 1024,
         };
         var maxImagePixels = new Option<long>("--max-image-pixels") { Description = "The largest image the image endpoint decodes; larger ones are answered 400.", DefaultValueFactory = _ => new ServerOptions().MaxImagePixels };

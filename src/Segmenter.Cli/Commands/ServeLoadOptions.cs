@@ -57,11 +57,11 @@ internal sealed class ServeLoadOptions
         if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
             throw new ArgumentException($"--serve {url}: give the server's address, e.g. http://127.0.0.1:8080");
         var key = result.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable(ServeCommand.ApiKeyVariable);
+        var rate = result.GetValue(Rate);
+        int concurrency = rate is not null && (result.GetResult(Concurrency)?.Implicit ?? true) ? OpenLoopInFlight : result.GetValue(Concurrency);
         var results = new List<LoadResult>();
         foreach (var (height, width) in sizes)
         {
-            var rate = result.GetValue(Rate);
-            int concurrency = rate is not null && (result.GetResult(Concurrency)?.Implicit ?? true) ? OpenLoopInFlight : result.GetValue(Concurrency);
             var options = new LoadOptions(server, result.GetValue(Model), concurrency, TimeSpan.FromSeconds(result.GetValue(Duration)), height, width, batch,
                 string.IsNullOrWhiteSpace(key) ? null : key, Warmup: TimeSpan.FromSeconds(3), Rate: rate);
             if (!json)
@@ -89,7 +89,7 @@ internal sealed class ServeLoadOptions
         var table = new Table().AddColumns("model", "size", "batch", "load", "s", "img/s", "200", "503", "errors", "p50 ms", "p90 ms", "p99 ms", "503 p99 ms", "server RSS MB before → peak → after");
         foreach (var r in results)
         {
-            var load = r.Rate is { } rate ? $"{rate:0.##}/s open" + (r.NotSent > 0 ? $" ({r.NotSent} not sent: {r.Concurrency} in flight)" : "") : $"{r.Concurrency} clients";
+            var load = r.Rate is { } perSecond ? $"{perSecond:0.##}/s open" + (r.NotSent > 0 ? $" ({r.NotSent} not sent: {r.Concurrency} in flight)" : "") : $"{r.Concurrency} clients";
             table.AddRow(r.Model, $"{r.Height}×{r.Width}", $"{r.Batch}", load, F(r.Seconds, 0), F(r.ImagesPerSecond, 2), $"{r.ByStatus.GetValueOrDefault(200)}",
                 $"{r.ByStatus.GetValueOrDefault(503)}", $"{r.Errors}", F(r.Ok.P50, 1), F(r.Ok.P90, 1), F(r.Ok.P99, 1), r.Busy.Count > 0 ? F(r.Busy.P99, 1) : "-",
                 r.ServerRssBefore is { } before && r.ServerRssAfter is { } after ? $"{before / 1e6:F0} → {(r.ServerRssPeak ?? after) / 1e6:F0} → {after / 1e6:F0}" : "n/a");
