@@ -4,7 +4,10 @@ using static TorchSharp.torch;
 
 namespace Segmenter.Runtime;
 
-/// <summary>Stochastic depth: in training, zeroes a whole residual branch per sample with probability <c>rate</c> and scales the rest by 1 / (1 − rate).</summary>
+/// <summary>
+/// Stochastic depth: in training, zeroes a whole residual branch per sample with probability <c>rate</c> and scales the rest by 1 / (1 − rate).
+/// The draws come from <see cref="SampleRandomness"/>.
+/// </summary>
 public sealed class DropPath : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the layer.</summary>
@@ -25,7 +28,7 @@ public sealed class DropPath : nn.Module<Tensor, Tensor>
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
-        using var mask = torch.empty(shape, x.dtype, x.device).bernoulli_(keep).div_(Scalars.Of(keep));   // [B, 1, …]: scale the mask, not the activations (as timm)
+        using var mask = SampleRandomness.ScaledKeepMask(shape, keep, x.dtype, x.device);   // [B, 1, …]: scale the mask, not the activations (as timm)
         return x.mul(mask);
     }
 

@@ -8,7 +8,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IReducedPrecision
 {
     private readonly Linear fc1;
     private readonly Linear fc2;
-    private readonly Dropout? drop;
+    private readonly SampleDropout? drop;
     private readonly ReducedPrecisionLinear fc1Reduced, fc2Reduced;
 
     /// <summary>Creates the layer (weights are initialised by <see cref="Initialization.Reference"/>).</summary>
@@ -16,7 +16,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IReducedPrecision
     {
         fc1 = nn.Linear(width, hiddenWidth);
         fc2 = nn.Linear(hiddenWidth, width);
-        if (dropout > 0) drop = nn.Dropout(dropout);
+        if (dropout > 0) drop = new SampleDropout(dropout);
         RegisterComponents();
         fc1Reduced = new ReducedPrecisionLinear(fc1);
         fc2Reduced = new ReducedPrecisionLinear(fc2);

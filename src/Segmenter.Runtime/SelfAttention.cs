@@ -12,7 +12,7 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IReducedPrecision
 {
     private readonly Linear qkv;
     private readonly Linear proj;
-    private readonly Dropout? proj_drop;
+    private readonly SampleDropout? proj_drop;
     private readonly long width;
     private readonly long heads;
     private readonly double dropout;
@@ -26,7 +26,7 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IReducedPrecision
         this.dropout = dropout;
         qkv = nn.Linear(width, 3 * width);
         proj = nn.Linear(width, width);
-        if (dropout > 0) proj_drop = nn.Dropout(dropout);
+        if (dropout > 0) proj_drop = new SampleDropout(dropout);
         RegisterComponents();
         qkvReduced = new ReducedPrecisionLinear(qkv);
         projReduced = new ReducedPrecisionLinear(proj);
@@ -58,14 +58,29 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IReducedPrecision
             // q, k, v and the attention in bfloat16 (the fused kernel accumulates its softmax in float32); the result in float32.
             long batch = x.shape[0], tokens = x.shape[1];
             var parts = qkvReduced.Call(x, training).view(batch, tokens, 3, heads, width / heads).permute(2, 0, 3, 1, 4).unbind(0);
-            var attended = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2], p: training ? dropout : 0.0);
+            var attended = Attend(parts[0], parts[1], parts[2]);
             var output = projReduced.Call(attended.transpose(1, 2).reshape(batch, tokens, width), training).to(ScalarType.Float32);
             return proj_drop is null ? output : proj_drop.call(output);
         }
         var (q, k, v) = Split(x);
-        var y = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? dropout : 0.0);   // [B, h, T, D/h]
+        var y = Attend(q, k, v);                                                                    // [B, h, T, D/h]
         y = proj.call(y.transpose(1, 2).reshape(x.shape[0], x.shape[1], width));                   // [B, T, D]
         return proj_drop is null ? y : proj_drop.call(y);
+    }
+
+    /// <summary>
+    /// softmax(q·kᵀ / √(D/h))·v. Without dropout (inference, or a rate of 0) libtorch's fused kernel computes it; in training
+    /// with dropout the weights are formed and dropped as the reference drops them, with masks from <see cref="SampleRandomness"/>
+    /// (the fused kernel draws its own from the global generator). The softmax is taken in float32 whatever q's type.
+    /// </summary>
+    private Tensor Attend(Tensor q, Tensor k, Tensor v)
+    {
+        if (!training || dropout == 0) return nn.functional.scaled_dot_product_attention(q, k, v);
+        using var scope = NewDisposeScope();
+        var scale = 1.0 / System.Math.Sqrt(width / heads);
+        var weights = q.matmul(k.transpose(-2, -1)).mul_(Scalars.Of(scale)).softmax(-1, ScalarType.Float32).to(q.dtype);
+        var mask = SampleRandomness.ScaledKeepMask(weights.shape, 1 - dropout, weights.dtype, weights.device);
+        return weights.mul(mask).matmul(v).MoveToOuterDisposeScope();
     }
 
     /// <summary>The softmax attention weights [B, h, T, T] (before dropout), as the reference returns them.</summary>

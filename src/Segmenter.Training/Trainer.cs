@@ -21,7 +21,8 @@ namespace Segmenter.Training;
 /// The paper's training recipe: SGD with Nesterov momentum, the poly schedule,
 /// pixel-wise cross-entropy ignoring label 255, drop-path and dropout as the spec says; checkpoints
 /// every N steps (atomic), periodic evaluation with the best checkpoint kept, TensorBoard logs, and an
-/// exact resume: dropout masks come from a seed per step and batches from a seed per batch.
+/// exact resume: dropout masks come from a seed per step and image, and batches from a seed per batch. On a CPU each
+/// batch is split across threads (<see cref="ShardedStep"/>).
 /// </summary>
 public sealed class Trainer
 {
@@ -92,6 +93,7 @@ public sealed class Trainer
         if (resumeFrom is null && !options.Overwrite) RefuseExistingRun(options.OutputDirectory);
         Directory.CreateDirectory(options.OutputDirectory);
         using var optimizer = new NesterovSgd(model.named_parameters(), options.LearningRate, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0);
+        using var step = new ShardedStep(model, ShardCount(options));
         var state = new TrainingState(0, double.NaN, 0);
         int seed = options.Seed;
         if (resumeFrom is not null)
@@ -126,7 +128,7 @@ public sealed class Trainer
             int iteration = state.Iteration;
             double lr = schedule.At(iteration);
             optimizer.LearningRate = lr;
-            manual_seed(Seeds.Mix(seed, iteration, 0xD20F));   // dropout and drop-path masks: a function of the step
+            manual_seed(Seeds.Mix(seed, iteration, 0xD20F));   // anything drawing from the global generator: a function of the step
             model.train();
             optimizer.ZeroGrad();
             double loss = 0;
@@ -135,9 +137,9 @@ public sealed class Trainer
                 using var scope = NewDisposeScope();
                 var (images, labels) = batches.Next();
                 if (!labels.ne(Scalars.Of(255L)).any().item<bool>()) continue;   // nothing labelled in this batch (checked on the CPU): no gradient, no forward pass
-                var value = UpsampledCrossEntropy.Of(model, images.to(device), labels.to(device), Segmenter.Inference.Imaging.LabelMap.Ignore).div_(Scalars.Of((double)run.Accumulate));
-                value.backward();
-                loss += value.item<float>();
+                // Dropout and drop-path masks: a function of the step and the image's place in it, whichever shard computes it.
+                var masks = Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)Seeds.Mix(seed, iteration, 0xD20F, (long)micro * images.shape[0] + i)).ToArray();
+                loss += step.Accumulate(images.to(device), labels.to(device), 1.0 / run.Accumulate, masks) ?? 0;
             }
             if (!double.IsFinite(loss))
                 throw new TrainingStoppedException($"the loss became {loss} at step {iteration + 1} (learning rate {lr:G3}), so training stopped without stepping; " +
@@ -200,7 +202,7 @@ public sealed class Trainer
             ["lr"] = run.LearningRate, ["min_lr"] = run.MinimumLearningRate, ["momentum"] = run.Momentum, ["weight_decay"] = run.WeightDecay,
             ["seed"] = run.Seed, ["checkpoint_every"] = run.CheckpointEvery, ["eval_every"] = run.EvaluateEvery, ["log_every"] = run.LogEvery,
             ["precision"] = run.Precision == ComputePrecision.BFloat16 ? "bf16" : "float32",
-            ["workers"] = run.Workers, ["skip_bad_samples"] = run.SkipBadSamples, ["out"] = Path.GetFullPath(run.OutputDirectory), ["overwrite"] = run.Overwrite,
+            ["shards"] = ShardCount(run), ["workers"] = run.Workers, ["skip_bad_samples"] = run.SkipBadSamples, ["out"] = Path.GetFullPath(run.OutputDirectory), ["overwrite"] = run.Overwrite,
             ["resume"] = resumeFrom is null ? null : Path.GetFullPath(resumeFrom), ["resumed_at_step"] = step,
             ["eval"] = new JsonObject
             {
@@ -226,6 +228,8 @@ public sealed class Trainer
         foreach (var (key, value) in Description ?? new JsonObject()) config[key] = value?.DeepClone();
         return config;
     }
+
+    private int ShardCount(TrainingOptions run) => run.Shards > 0 ? run.Shards : ShardedStep.Automatic(device, run.BatchSize);
 
     /// <summary>Stops training, before a checkpoint is written, if a weight is no longer finite: a checkpoint never holds NaN or infinity.</summary>
     private void EnsureFinite(int step, double lr)

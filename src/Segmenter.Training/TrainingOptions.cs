@@ -50,6 +50,13 @@ public sealed record TrainingOptions
     /// <summary>Background workers decoding and augmenting.</summary>
     public int Workers { get; init; } = 2;
 
+    /// <summary>
+    /// Parts each batch is split into, each computed by a thread of its own with libtorch at one thread (see
+    /// <see cref="ShardedStep"/>); 0 chooses (one per core on a CPU, up to the batch; 1 elsewhere), 1 computes the batch in one pass.
+    /// The step's result is the same, to float rounding, whatever the count.
+    /// </summary>
+    public int Shards { get; init; }
+
     /// <summary>Use the next sample in place of one that cannot be read, counting them.</summary>
     public bool SkipBadSamples { get; init; }
 
@@ -80,6 +87,7 @@ public sealed record TrainingOptions
         Check(CheckpointEvery >= 1, $"--checkpoint-every {CheckpointEvery}: at least 1");
         Check(EvaluateEvery >= 0, $"--eval-every {EvaluateEvery}: 0 (at the end only) or more");
         Check(LogEvery >= 1, $"--log-every {LogEvery}: at least 1");
+        Check(Shards >= 0, $"--shards {Shards}: 0 (one per core) or more");
         Check(Workers >= 0, $"--workers {Workers}: 0 (decode in the training thread) or more");
     }
 }

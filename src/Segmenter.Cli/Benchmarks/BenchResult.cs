@@ -31,6 +31,9 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>Which 16-lane exponential libtorch's AVX-512 kernels call (see <see cref="Segmenter.Runtime.TorchExp"/>).</summary>
     public string LibTorchExp { get; init; } = "";
 
+    /// <summary>For a training step: the parts its batch was split into, each on a thread of its own (1: the batch in one pass).</summary>
+    public int? Shards { get; init; }
+
     /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
     public double? OtherLoad { get; init; }
 
@@ -44,6 +47,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["size"] = new JsonArray(Height, Width),
             ["batch"] = Batch,
             ["threads"] = Threads,
+            ["shards"] = Shards,
             ["latencyMedianMs"] = Math.Round(LatencyMedianMs, 2),
             ["latencyP90Ms"] = Math.Round(LatencyP90Ms, 2),
             ["imagesPerSecond"] = Math.Round(ImagesPerSecond, 3),

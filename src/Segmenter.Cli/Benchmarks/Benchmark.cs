@@ -32,11 +32,13 @@ internal static class Benchmark
         Func<double> runOnce;
         var owned = new List<IDisposable>();   // what the measured loop uses, freed after it
         StageTimer? stages = null;
+        int? shards = null;
         switch (backend)
         {
             case "torch" when settings.Train:
                 model.SetPrecision(settings.Precision);
-                runOnce = TrainingStep(model, images, spec, owned);
+                shards = settings.Shards > 0 ? settings.Shards : ShardedStep.Automatic(CPU, settings.Batch);
+                runOnce = TrainingStep(model, images, spec, shards.Value, owned);
                 break;
             case "torch":
                 model.eval();
@@ -77,6 +79,7 @@ internal static class Benchmark
                 flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations))
             {
                 TokenMixingShare = TokenMixingFlops(spec, settings.Height, settings.Width) / SpecMetrics.Flops(spec, settings.Height, settings.Width).Total,
+                Shards = shards,
             };
         }
         finally
@@ -86,20 +89,21 @@ internal static class Benchmark
         }
     }
 
-    /// <summary>One SGD step as the trainer takes it: forward, cross-entropy against random labels, backward, update.</summary>
-    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, List<IDisposable> owned)
+    /// <summary>One SGD step as the trainer takes it: forward, cross-entropy against random labels, backward (the batch split into <paramref name="shards"/>), update.</summary>
+    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, int shards, List<IDisposable> owned)
     {
         model.train();
         var optimizer = new NesterovSgd(model.named_parameters(), 1e-3);
+        var step = new ShardedStep(model, shards);
         var labels = randint(0, spec.NumClasses, new long[] { images.shape[0], images.shape[2], images.shape[3] });
+        var seeds = Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray();
         owned.Add(optimizer);
+        owned.Add(step);
         owned.Add(labels);
         return () => Time(() =>
         {
-            using var scope = NewDisposeScope();
             optimizer.ZeroGrad();
-            var loss = UpsampledCrossEntropy.Of(model, images, labels, Segmenter.Inference.Imaging.LabelMap.Ignore);
-            loss.backward();
+            step.Accumulate(images, labels, 1, seeds);
             optimizer.Step();
         });
     }

@@ -11,7 +11,7 @@ using Spectre.Console;
 namespace Segmenter.Cli.Commands;
 
 /// <summary>
-/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused|onnx-int8] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train] [--profile] [--json]</c>.
+/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused|onnx-int8] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train [--shards N]] [--profile] [--json]</c>.
 /// </summary>
 internal static class BenchCommand
 {
@@ -29,13 +29,14 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 2 };
         var iterations = new Option<int>("--iters") { Description = "Timed runs.", DefaultValueFactory = _ => 10 };
         var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
+        var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 };
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
         var serve = new ServeLoadOptions();
         var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory; " +
                                            "or, with --serve URL, load a running server.")
         {
-            models, backends, size, batch, threads, warmup, iterations, train, profile, json,
+            models, backends, size, batch, threads, warmup, iterations, train, shards, profile, json,
         };
         serve.AddTo(command);
         var onnx = new OnnxRuntimeOptions();
@@ -53,7 +54,7 @@ internal static class BenchCommand
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
             var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
                 Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
-                onnx.Session(result, console), precision.Read(result, console, onCpu: true));
+                onnx.Session(result, console), precision.Read(result, console, onCpu: true), Math.Max(0, result.GetValue(shards)));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
             var loadBefore = MachineLoad.OtherProcesses(TimeSpan.FromSeconds(1));
             var peak = MatmulPeak.Measure(settings.Threads);
@@ -101,7 +102,7 @@ internal static class BenchCommand
             var table = new Table().AddColumns("model", "backend", "size", "batch", "threads", "median ms", "p90 ms", "img/s", "GFLOP/img", "attention N²", "GFLOP/s", "of peak", "peak RSS MB");
             foreach (var r in results)
             {
-                table.AddRow(r.Model, r.Backend + (r.Train ? " (train)" : ""), $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Threads}", F(r.LatencyMedianMs, 1), F(r.LatencyP90Ms, 1),
+                table.AddRow(r.Model, r.Backend + (r.Train ? (r.Shards > 1 ? $" (train, {r.Shards} shards)" : " (train)") : ""), $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Threads}", F(r.LatencyMedianMs, 1), F(r.LatencyP90Ms, 1),
                     F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(100 * r.TokenMixingShare, 0) + " %", F(r.GflopsPerSecond, 1), (double.IsNaN(r.PeakFraction) ? "n/a" : F(100 * r.PeakFraction, 0) + " %"), F(r.PeakRssBytes / 1e6, 0));
             }
             console.Ansi.Write(table);

@@ -44,6 +44,7 @@ internal static class TrainCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => Devices.Default };
         var seed = new Option<int>("--seed") { Description = "Seed of data order, augmentation and dropout.", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Background data workers.", DefaultValueFactory = _ => 2 };
+        var shards = new Option<int>("--shards") { Description = "TorchSharp on a CPU: split each batch across this many threads, one shard per thread (0: one per core, up to the batch; 1: the batch in one pass). The result is the same to float rounding.", DefaultValueFactory = _ => 0 };
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "Skip unreadable samples (counted and reported) instead of stopping." };
         var trainSplit = new Option<string>("--train-split") { Description = "The training split.", DefaultValueFactory = _ => "train" };
         var valSplit = new Option<string?>("--val-split") { Description = "The validation split (\"none\" to skip evaluation).", DefaultValueFactory = _ => "val" };
@@ -54,7 +55,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model with the paper's recipe (SGD, poly schedule, mmsegmentation augmentation), in TorchSharp or on PyTorch with torchrun.")
         {
             model, data, dataset, iterations, batch, accumulate, lr, weightDecay, crop, evalEvery, evalMode, logEvery, checkpointEvery, output, resume, init, device, seed,
-            workers, skipBad, trainSplit, valSplit, overwrite, engine,
+            workers, shards, skipBad, trainSplit, valSplit, overwrite, engine,
         };
         torchrun.AddTo(command);
         precision.AddTo(command);
@@ -78,12 +79,15 @@ internal static class TrainCommand
                 EvaluateEvery = result.GetValue(evalEvery),
                 LogEvery = result.GetValue(logEvery),
                 Workers = result.GetValue(workers),
+                Shards = result.GetValue(shards),
                 SkipBadSamples = result.GetValue(skipBad),
                 OutputDirectory = result.GetValue(output)!,
                 Overwrite = result.GetValue(overwrite),
                 Precision = precision.Read(result, console, onCpu: !result.GetValue(device)!.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)),
             };
             recipe.Validate();
+            if (engineName == "torchrun" && recipe.Shards != 0)
+                throw new ArgumentException("--shards splits the TorchSharp engine's batch across threads; the torchrun engine splits it across processes (--nproc-per-node)");
             if (engineName == "torchrun" && recipe.Precision != ComputePrecision.Float32)
                 throw new ArgumentException("--precision is the TorchSharp engine's; the torchrun engine takes --amp bf16 (PyTorch's autocast)");
             bool resuming = result.GetResult(resume) is not null;

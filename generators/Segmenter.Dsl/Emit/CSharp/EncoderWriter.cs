@@ -25,7 +25,7 @@ internal static class EncoderWriter
             w.Line("private readonly Runtime.PatchEmbedding patch_embed;");
             w.Line("private readonly Modules.ModuleList<Runtime.TransformerBlock> blocks;");
             w.Line("private readonly Modules.LayerNorm norm;");
-            if (dropout) w.Line("private readonly Modules.Dropout dropout;");
+            if (dropout) w.Line("private readonly Runtime.SampleDropout dropout;");
             w.Line();
             w.Line("/// <summary>Creates the encoder with the reference's initialisation.</summary>");
             using (w.Block("public EncoderModule() : base(\"encoder\")"))
@@ -37,7 +37,7 @@ internal static class EncoderWriter
                 w.Line("// Drop-path rises linearly from 0 at the first block to the rate at the last.");
                 w.Line($"blocks = {TransformerStackWriter.Stack("Layers", "Width", "Heads", "MlpWidth", spec.Dropout, spec.DropPathRate, spec.LayerNormEpsilon)};");
                 w.Line($"norm = nn.LayerNorm(Width, eps: {Literals.Double(spec.LayerNormEpsilon)});");
-                if (dropout) w.Line($"dropout = nn.Dropout({Literals.Double(spec.Dropout)});");
+                if (dropout) w.Line($"dropout = new Runtime.SampleDropout({Literals.Double(spec.Dropout)});");
                 w.Line("RegisterComponents();");
                 w.Line("Runtime.Initialization.Reference(this);");
                 w.Line("Runtime.Initialization.TruncatedNormal(pos_embed);");

@@ -1,0 +1,221 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using Segmenter.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training;
+
+/// <summary>
+/// The forward and backward passes of a training step, with the batch split across threads: each shard (a run of
+/// consecutive images) is computed by a thread of its own with libtorch at one thread, and the shards' gradients are
+/// added in a fixed order. On a CPU this keeps every core on large matrix products for the whole step — libtorch's own
+/// parallelism splits each product, and many of a ViT's products (attention's 64-wide heads, the rows left over by
+/// 1025 tokens) are too small to split well. Two images on two cores as two one-thread shards took 0.60 of the machine's
+/// peak against 0.47–0.52 for the batch on two threads (docs/performance.md).
+/// <para>
+/// The result does not depend on the number of shards beyond float rounding: each shard's loss is weighted by its share of
+/// the batch's labelled pixels, so the shards' losses add up to the batch's mean; and each image's dropout and drop-path
+/// masks come from a generator seeded for that image (<see cref="SampleRandomness"/>), whichever shard computes it.
+/// </para>
+/// </summary>
+public sealed class ShardedStep : IDisposable
+{
+    private readonly SegmenterModel model;
+    private readonly Parameter[] parameters;
+    private readonly ShardThread[] threads;
+    private readonly List<Generator> generators = new();
+
+    /// <summary>A step for <paramref name="model"/> whose batches are split into at most <paramref name="shards"/> parts (1: no thread, the caller computes the batch).</summary>
+    public ShardedStep(SegmenterModel model, int shards)
+    {
+        if (shards < 1) throw new ArgumentOutOfRangeException(nameof(shards), $"a step needs at least 1 shard, got {shards}");
+        this.model = model;
+        parameters = model.parameters().Where(p => p.requires_grad).ToArray();
+        Shards = shards;
+        if (shards == 1)
+        {
+            threads = Array.Empty<ShardThread>();
+            return;
+        }
+        int restore = get_num_threads();
+        threads = Enumerable.Range(0, shards).Select(i => new ShardThread($"segmenter shard {i}")).ToArray();
+        // Each shard thread set libtorch to one thread for itself; the setting's process-wide default is the caller's again.
+        set_num_threads(restore);
+    }
+
+    /// <summary>The largest number of parts a batch is split into.</summary>
+    public int Shards { get; }
+
+    /// <summary>
+    /// The shard count a step on <paramref name="device"/> uses by default for batches of <paramref name="batch"/> images:
+    /// one image or more per core on a CPU when libtorch has more than one thread; 1 (libtorch's own parallelism) on other
+    /// devices.
+    /// </summary>
+    public static int Automatic(Device device, int batch) =>
+        device.type == DeviceType.CPU ? Math.Max(1, Math.Min(batch, get_num_threads())) : 1;
+
+    /// <summary>
+    /// The training loss of <paramref name="images"/> [B, 3, H, W] against <paramref name="labels"/> [B, H, W] (the mean
+    /// cross-entropy over labelled pixels) times <paramref name="scale"/>; its gradients are added to the parameters'
+    /// <c>.grad</c>. Image i's random masks come from a generator seeded with <paramref name="sampleSeeds"/>[i]. Returns
+    /// the scaled loss; null when no pixel is labelled (and nothing is added).
+    /// </summary>
+    public double? Accumulate(Tensor images, Tensor labels, double scale, IReadOnlyList<long> sampleSeeds)
+    {
+        long batch = images.shape[0];
+        if (sampleSeeds.Count != batch) throw new ArgumentException($"{sampleSeeds.Count} seeds for a batch of {batch} images: give one per image");
+        while (generators.Count < batch) generators.Add(new Generator(0));
+        for (int i = 0; i < batch; i++) generators[i].manual_seed(sampleSeeds[i]);
+
+        int shards = (int)Math.Min(Shards, batch);
+        var ranges = Enumerable.Range(0, shards).Select(s => (Start: batch * s / shards, End: batch * (s + 1) / shards)).ToArray();
+        var labelled = ranges.Select(r => Labelled(labels, r.Start, r.End)).ToArray();
+        long total = labelled.Sum();
+        if (total == 0) return null;
+        if (shards == 1) return Whole(images, labels, scale);
+
+        var results = new ShardResult?[shards];
+        for (int s = 0; s < shards; s++)
+        {
+            if (labelled[s] == 0) continue;   // no labelled pixel: no loss and no gradient from these images
+            var (start, end) = ranges[s];
+            double weight = scale * labelled[s] / total;
+            int shard = s;
+            threads[s].Start(() => results[shard] = Shard(images, labels, start, end, weight));
+        }
+        var errors = Enumerable.Range(0, shards).Where(s => labelled[s] > 0).Select(s => threads[s].Wait()).Where(e => e is not null).ToList();
+        try
+        {
+            if (errors.Count > 0) ExceptionDispatchInfo.Capture(errors[0]!).Throw();   // as the batch in one pass would have thrown it
+            AddGradients(results);
+            return results.Sum(r => r?.Loss ?? 0);
+        }
+        finally
+        {
+            foreach (var result in results)
+                if (result is not null) foreach (var gradient in result.Gradients) gradient.Dispose();
+        }
+    }
+
+    /// <summary>The batch in one pass on the calling thread, its gradients accumulated by libtorch.</summary>
+    private double Whole(Tensor images, Tensor labels, double scale)
+    {
+        using var scope = NewDisposeScope();
+        using var randomness = SampleRandomness.Use(generators.Take((int)images.shape[0]).ToArray());
+        var loss = UpsampledCrossEntropy.Of(model, images, labels, Inference.Imaging.LabelMap.Ignore).mul_(Scalars.Of(scale));
+        loss.backward();
+        return loss.item<float>();
+    }
+
+    /// <summary>Images [start, end) on a shard thread: their weighted loss and its gradients, which outlive the thread's scope.</summary>
+    private ShardResult Shard(Tensor images, Tensor labels, long start, long end, double weight)
+    {
+        using var scope = NewDisposeScope();
+        using var randomness = SampleRandomness.Use(generators.Skip((int)start).Take((int)(end - start)).ToArray());
+        var loss = UpsampledCrossEntropy.Of(model, images.narrow(0, start, end - start), labels.narrow(0, start, end - start), Inference.Imaging.LabelMap.Ignore)
+            .mul_(Scalars.Of(weight));
+        var gradients = autograd.grad(new[] { loss }, parameters).Select(g => g.DetachFromDisposeScope()).ToArray();
+        return new ShardResult(loss.item<float>(), gradients);
+    }
+
+    /// <summary>Adds the shards' gradients into each parameter's <c>.grad</c>, in shard order (so a run repeats exactly).</summary>
+    private void AddGradients(ShardResult?[] results)
+    {
+        var present = results.Where(r => r is not null).Select(r => r!).ToArray();
+        using var noGrad = no_grad();
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            using var scope = NewDisposeScope();
+            // .grad is a tensor of its own (autograd's results can be views, which .grad must not be), zero the first time.
+            var gradient = parameters[i].grad;
+            if (gradient is null)
+            {
+                parameters[i].grad = zeros_like(parameters[i]);
+                gradient = parameters[i].grad!;
+            }
+            foreach (var result in present) gradient.add_(result.Gradients[i]);
+        }
+    }
+
+    private static long Labelled(Tensor labels, long start, long end)
+    {
+        using var scope = NewDisposeScope();
+        return labels.narrow(0, start, end - start).ne(Scalars.Of((long)Inference.Imaging.LabelMap.Ignore)).sum().item<long>();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var thread in threads) thread.Dispose();
+        foreach (var generator in generators) generator.Dispose();
+        generators.Clear();
+    }
+
+    private sealed record ShardResult(double Loss, Tensor[] Gradients);
+
+    /// <summary>A thread that runs libtorch at one thread and takes one piece of work at a time.</summary>
+    private sealed class ShardThread : IDisposable
+    {
+        private readonly Thread thread;
+        private readonly SemaphoreSlim work = new(0), done = new(0);
+        private Action? action;
+        private Exception? error;
+        private bool stopping;
+
+        public ShardThread(string name)
+        {
+            thread = new Thread(Loop) { IsBackground = true, Name = name };
+            thread.Start();
+            done.Wait();   // libtorch is set to one thread on it
+        }
+
+        public void Start(Action next)
+        {
+            action = next;
+            error = null;
+            work.Release();
+        }
+
+        /// <summary>Waits for the work given to <see cref="Start"/>; returns what it threw, if anything.</summary>
+        public Exception? Wait()
+        {
+            done.Wait();
+            return error;
+        }
+
+        private void Loop()
+        {
+            _ = get_num_threads();   // libtorch's per-thread setup first, so that the next call is not undone by it
+            set_num_threads(1);
+            done.Release();
+            while (true)
+            {
+                work.Wait();
+                if (stopping) return;
+                try
+                {
+                    action!();
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+                done.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            stopping = true;
+            work.Release();
+            thread.Join();
+            work.Dispose();
+            done.Dispose();
+        }
+    }
+}
