@@ -13,7 +13,7 @@ namespace Segmenter.Training;
 /// <summary>
 /// The forward and backward passes of a training step, with the batch split across threads: each shard (a run of
 /// consecutive images) is computed by a thread of its own with libtorch at one thread, and the shards' gradients are
-/// added in a fixed order. On a CPU this keeps every core on large matrix products for the whole step — libtorch's own
+/// added in a fixed order, each shard's as soon as the shards before it have added theirs. On a CPU this keeps every core on large matrix products for the whole step — libtorch's own
 /// parallelism splits each product, and many of a ViT's products (attention's 64-wide heads, the rows left over by
 /// 1025 tokens) are too small to split well. Two images on two cores as two one-thread shards took 0.60 of the machine's
 /// peak against 0.47–0.52 for the batch on two threads (docs/performance.md).
@@ -79,27 +79,20 @@ public sealed class ShardedStep : IDisposable
         if (total == 0) return null;
         if (shards == 1) return Whole(images, labels, scale);
 
-        var results = new ShardResult?[shards];
-        for (int s = 0; s < shards; s++)
+        EnsureGradients();
+        var losses = new double[shards];
+        var running = Enumerable.Range(0, shards).Where(s => labelled[s] > 0).ToArray();   // no labelled pixel: no loss and no gradient from those images
+        var turn = new Turn();
+        for (int place = 0; place < running.Length; place++)
         {
-            if (labelled[s] == 0) continue;   // no labelled pixel: no loss and no gradient from these images
-            var (start, end) = ranges[s];
-            double weight = scale * labelled[s] / total;
-            int shard = s;
-            threads[s].Start(() => results[shard] = Shard(images, labels, start, end, weight));
+            int shard = running[place], order = place;
+            var (start, end) = ranges[shard];
+            double weight = scale * labelled[shard] / total;
+            threads[shard].Start(() => losses[shard] = Shard(images, labels, start, end, weight, turn, order));
         }
-        var errors = Enumerable.Range(0, shards).Where(s => labelled[s] > 0).Select(s => threads[s].Wait()).Where(e => e is not null).ToList();
-        try
-        {
-            if (errors.Count > 0) ExceptionDispatchInfo.Capture(errors[0]!).Throw();   // as the batch in one pass would have thrown it
-            AddGradients(results);
-            return results.Sum(r => r?.Loss ?? 0);
-        }
-        finally
-        {
-            foreach (var result in results)
-                if (result is not null) foreach (var gradient in result.Gradients) gradient.Dispose();
-        }
+        var errors = running.Select(shard => threads[shard].Wait()).OfType<Exception>().ToList();
+        if (errors.Count > 0) ExceptionDispatchInfo.Capture(errors[0]).Throw();   // as the batch in one pass would have thrown it
+        return losses.Sum();
     }
 
     /// <summary>The batch in one pass on the calling thread, its gradients accumulated by libtorch.</summary>
@@ -112,34 +105,53 @@ public sealed class ShardedStep : IDisposable
         return loss.item<float>();
     }
 
-    /// <summary>Images [start, end) on a shard thread: their weighted loss and its gradients, which outlive the thread's scope.</summary>
-    private ShardResult Shard(Tensor images, Tensor labels, long start, long end, double weight)
+    /// <summary>
+    /// Images [start, end) on a shard thread: their weighted loss, whose gradients the thread adds to the parameters'
+    /// <c>.grad</c> when its <paramref name="turn"/> comes (shards add in order, so a run repeats exactly), then frees.
+    /// A shard that fails still takes its turn, so that the others finish.
+    /// </summary>
+    private double Shard(Tensor images, Tensor labels, long start, long end, double weight, Turn turn, int order)
     {
         using var scope = NewDisposeScope();
-        using var randomness = SampleRandomness.Use(generators.Skip((int)start).Take((int)(end - start)).ToArray());
-        var loss = UpsampledCrossEntropy.Of(model, images.narrow(0, start, end - start), labels.narrow(0, start, end - start), Inference.Imaging.LabelMap.Ignore)
-            .mul_(Scalars.Of(weight));
-        var gradients = autograd.grad(new[] { loss }, parameters).Select(g => g.DetachFromDisposeScope()).ToArray();
-        return new ShardResult(loss.item<float>(), gradients);
+        IList<Tensor>? gradients = null;
+        double loss = 0;
+        try
+        {
+            using var randomness = SampleRandomness.Use(generators.Skip((int)start).Take((int)(end - start)).ToArray());
+            var value = UpsampledCrossEntropy.Of(model, images.narrow(0, start, end - start), labels.narrow(0, start, end - start), Inference.Imaging.LabelMap.Ignore)
+                .mul_(Scalars.Of(weight));
+            gradients = autograd.grad(new[] { value }, parameters);
+            loss = value.item<float>();
+        }
+        finally
+        {
+            turn.Await(order);
+            try
+            {
+                if (gradients is not null) AddGradients(gradients);
+            }
+            finally
+            {
+                turn.Pass();
+            }
+        }
+        return loss;
     }
 
-    /// <summary>Adds the shards' gradients into each parameter's <c>.grad</c>, in shard order (so a run repeats exactly).</summary>
-    private void AddGradients(ShardResult?[] results)
+    /// <summary>Gives every parameter a <c>.grad</c> of its own, zero where it had none (autograd's results can be views, which <c>.grad</c> must not be).</summary>
+    private void EnsureGradients()
     {
-        var present = results.Where(r => r is not null).Select(r => r!).ToArray();
         using var noGrad = no_grad();
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            using var scope = NewDisposeScope();
-            // .grad is a tensor of its own (autograd's results can be views, which .grad must not be), zero the first time.
-            var gradient = parameters[i].grad;
-            if (gradient is null)
-            {
-                parameters[i].grad = zeros_like(parameters[i]);
-                gradient = parameters[i].grad!;
-            }
-            foreach (var result in present) gradient.add_(result.Gradients[i]);
-        }
+        using var scope = NewDisposeScope();
+        foreach (var parameter in parameters)
+            if (parameter.grad is null) parameter.grad = zeros_like(parameter);
+    }
+
+    private void AddGradients(IList<Tensor> gradients)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < parameters.Length; i++) parameters[i].grad!.add_(gradients[i]);
     }
 
     private static long Labelled(Tensor labels, long start, long end)
@@ -156,7 +168,27 @@ public sealed class ShardedStep : IDisposable
         generators.Clear();
     }
 
-    private sealed record ShardResult(double Loss, Tensor[] Gradients);
+    /// <summary>Whose turn it is to add gradients: the shards in order.</summary>
+    private sealed class Turn
+    {
+        private readonly object gate = new();
+        private int current;
+
+        public void Await(int order)
+        {
+            lock (gate)
+                while (current != order) Monitor.Wait(gate);
+        }
+
+        public void Pass()
+        {
+            lock (gate)
+            {
+                current++;
+                Monitor.PulseAll(gate);
+            }
+        }
+    }
 
     /// <summary>A thread that runs libtorch at one thread and takes one piece of work at a time.</summary>
     private sealed class ShardThread : IDisposable
