@@ -120,8 +120,11 @@ public sealed class ShardedStep : IDisposable
             using var randomness = SampleRandomness.Use(generators.Skip((int)start).Take((int)(end - start)).ToArray());
             var value = UpsampledCrossEntropy.Of(model, images.narrow(0, start, end - start), labels.narrow(0, start, end - start), Inference.Imaging.LabelMap.Ignore)
                 .mul_(Scalars.Of(weight));
-            gradients = autograd.grad(new[] { value }, parameters);
             loss = value.item<float>();
+            // The first shard's gradients go straight into .grad, where no other shard adds before it; the others are
+            // taken apart (.grad untouched) and added in their turn.
+            if (order == 0) value.backward();
+            else gradients = autograd.grad(new[] { value }, parameters);
         }
         finally
         {
