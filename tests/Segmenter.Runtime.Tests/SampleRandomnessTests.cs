@@ -33,6 +33,23 @@ public sealed class SampleRandomnessTests
         if (kind == "drop_path") Assert.All(Enumerable.Range(0, 4), i => Assert.Equal(1, batch[i].unique().Item1.numel()));
     }
 
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.3)]
+    public void A_rate_drops_that_share_of_the_elements(double rate)
+    {
+        using var layer = new SampleDropout(rate);
+        layer.train();
+        using var x = ones(2, 100_000);
+        using (SampleRandomness.Use(Generators(7, 8)))
+        {
+            using var y = layer.call(x);
+            double dropped = y.eq(0).to(ScalarType.Float64).mean().item<double>();
+            Assert.InRange(dropped, rate - 0.01, rate + 0.01);
+            Assert.Equal(1 / (1 - rate), y.max().item<float>(), 4);
+        }
+    }
+
     [Fact]
     public void Without_generators_masks_come_from_the_global_generator()
     {
