@@ -38,12 +38,19 @@ public sealed class ShardedStepTests
         return (images, labels);
     }
 
+    /// <summary>The model as created from seed 5, in training mode.</summary>
+    private static SegmenterModel Model()
+    {
+        manual_seed(5);
+        var model = Split.Value.Create(null);
+        model.train();
+        return model;
+    }
+
     /// <summary>The loss and each parameter's gradient after one step from the same initial weights, the batch split into <paramref name="shards"/>.</summary>
     private static (double Loss, Dictionary<string, Tensor> Gradients) Step(int shards, long[] seeds, bool secondUnlabelled = false)
     {
-        manual_seed(5);
-        using var model = Split.Value.Create(null);
-        model.train();
+        using var model = Model();
         var (images, labels) = Batch(secondUnlabelled);
         using var step = new ShardedStep(model, shards);
         double loss = step.Accumulate(images, labels, 0.5, seeds)!.Value;
@@ -93,9 +100,7 @@ public sealed class ShardedStepTests
     [Fact]
     public void A_failing_shard_throws_its_own_error_and_the_step_stays_usable()
     {
-        manual_seed(5);
-        using var model = Split.Value.Create(null);
-        model.train();
+        using var model = Model();
         var (images, labels) = Batch();
         using var step = new ShardedStep(model, 3);
         using var wrong = labels.clone();
@@ -109,9 +114,7 @@ public sealed class ShardedStepTests
     [Fact]
     public void Nothing_labelled_gives_no_loss()
     {
-        manual_seed(5);
-        using var model = Split.Value.Create(null);
-        model.train();
+        using var model = Model();
         var (images, labels) = Batch();
         labels.fill_(255L);
         using var step = new ShardedStep(model, 2);
