@@ -13,10 +13,11 @@ namespace Segmenter.Training;
 /// <summary>
 /// The forward and backward passes of a training step, with the batch split across threads: each shard (a run of
 /// consecutive images) is computed by a thread of its own with libtorch at one thread, and the shards' gradients are
-/// added in a fixed order, each shard's as soon as the shards before it have added theirs. On a CPU this keeps every core on large matrix products for the whole step — libtorch's own
-/// parallelism splits each product, and many of a ViT's products (attention's 64-wide heads, the rows left over by
-/// 1025 tokens) are too small to split well. Two images on two cores as two one-thread shards took 0.60 of the machine's
-/// peak against 0.47–0.52 for the batch on two threads (docs/performance.md).
+/// added in a fixed order, each shard's as soon as the shards before it have added theirs. On a CPU this keeps every
+/// core on large matrix products for the whole step: libtorch's own parallelism splits each product, and many of a
+/// ViT's products (attention's 64-wide heads, the rows left over by 1025 tokens) are too small to split well. A Seg-T/16
+/// step of two images on two cores as two one-thread shards ran at 0.61–0.66 of the machine's peak against 0.45–0.60
+/// for the batch on two threads (docs/performance.md).
 /// <para>
 /// The result does not depend on the number of shards beyond float rounding: each shard's loss is weighted by its share of
 /// the batch's labelled pixels, so the shards' losses add up to the batch's mean; and each image's dropout and drop-path
