@@ -86,8 +86,6 @@ internal static class TrainCommand
                 Precision = precision.Read(result, console, onCpu: !result.GetValue(device)!.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)),
             };
             recipe.Validate();
-            if (engineName == "torchsharp" && recipe.Precision == ComputePrecision.BFloat16)
-                console.Warning("bf16 training can lose its way where float32 does not (docs/performance.md: the quickstart's recipe ends at 15 mIoU in bf16, 90 in float32); compare with a float32 run before relying on it");
             if (engineName == "torchrun" && recipe.Shards != 0)
                 throw new ArgumentException("--shards splits the TorchSharp engine's batch across threads; the torchrun engine splits it across processes (--nproc-per-node)");
             if (engineName == "torchrun" && recipe.Precision != ComputePrecision.Float32)
