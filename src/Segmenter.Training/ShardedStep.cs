@@ -53,12 +53,13 @@ public sealed class ShardedStep : IDisposable
     public int Shards { get; }
 
     /// <summary>
-    /// The shard count a step on <paramref name="device"/> uses by default for batches of <paramref name="batch"/> images:
-    /// one image or more per core on a CPU when libtorch has more than one thread; 1 (libtorch's own parallelism) on other
-    /// devices.
+    /// The shard count for batches of <paramref name="batch"/> images on <paramref name="device"/>: <paramref name="requested"/>
+    /// (at most one shard per image) when positive; otherwise one per libtorch thread, up to the batch, on a CPU, and 1
+    /// (libtorch's own parallelism) on other devices.
     /// </summary>
-    public static int Automatic(Device device, int batch) =>
-        device.type == DeviceType.CPU ? Math.Max(1, Math.Min(batch, get_num_threads())) : 1;
+    public static int Count(int requested, Device device, int batch) =>
+        requested > 0 ? Math.Min(requested, Math.Max(1, batch))
+        : device.type == DeviceType.CPU ? Math.Max(1, Math.Min(batch, get_num_threads())) : 1;
 
     /// <summary>
     /// The training loss of <paramref name="images"/> [B, 3, H, W] against <paramref name="labels"/> [B, H, W] (the mean
@@ -78,7 +79,7 @@ public sealed class ShardedStep : IDisposable
         var labelled = ranges.Select(r => Labelled(labels, r.Start, r.End)).ToArray();
         long total = labelled.Sum();
         if (total == 0) return null;
-        if (shards == 1) return Whole(images, labels, scale);
+        if (shards == 1) return Shard(images, labels, 0, batch, scale, new Turn(), 0);   // on this thread, libtorch's threads splitting each product
 
         EnsureGradients();
         var losses = new double[shards];
@@ -96,18 +97,8 @@ public sealed class ShardedStep : IDisposable
         return losses.Sum();
     }
 
-    /// <summary>The batch in one pass on the calling thread, its gradients accumulated by libtorch.</summary>
-    private double Whole(Tensor images, Tensor labels, double scale)
-    {
-        using var scope = NewDisposeScope();
-        using var randomness = SampleRandomness.Use(generators.Take((int)images.shape[0]).ToArray());
-        var loss = UpsampledCrossEntropy.Of(model, images, labels, Inference.Imaging.LabelMap.Ignore).mul_(Scalars.Of(scale));
-        loss.backward();
-        return loss.item<float>();
-    }
-
     /// <summary>
-    /// Images [start, end) on a shard thread: their weighted loss, whose gradients the thread adds to the parameters'
+    /// Images [start, end) on a shard thread (or the whole batch on the caller's): their weighted loss, whose gradients the thread adds to the parameters'
     /// <c>.grad</c> when its <paramref name="turn"/> comes (shards add in order, so a run repeats exactly), then frees.
     /// A shard that fails still takes its turn, so that the others finish.
     /// </summary>

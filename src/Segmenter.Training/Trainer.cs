@@ -229,7 +229,7 @@ public sealed class Trainer
         return config;
     }
 
-    private int ShardCount(TrainingOptions run) => run.Shards > 0 ? run.Shards : ShardedStep.Automatic(device, run.BatchSize);
+    private int ShardCount(TrainingOptions run) => ShardedStep.Count(run.Shards, device, run.BatchSize);
 
     /// <summary>Stops training, before a checkpoint is written, if a weight is no longer finite: a checkpoint never holds NaN or infinity.</summary>
     private void EnsureFinite(int step, double lr)

@@ -37,7 +37,7 @@ internal static class Benchmark
         {
             case "torch" when settings.Train:
                 model.SetPrecision(settings.Precision);
-                shards = settings.Shards > 0 ? settings.Shards : ShardedStep.Automatic(CPU, settings.Batch);
+                shards = ShardedStep.Count(settings.Shards, CPU, settings.Batch);
                 runOnce = TrainingStep(model, images, spec, shards.Value, owned);
                 break;
             case "torch":
