@@ -110,6 +110,40 @@ public sealed class RuntimeTests
         Assert.Same(images, PatchPadding.ToMultiple(images, 1));
     }
 
+    [Theory]
+    [InlineData(1025)]   // 32 × 32 patches and the class token: one row beyond four blocks
+    [InlineData(1174)]   // the mask decoder's 1024 patches and 150 classes
+    [InlineData(700)]    // below three blocks: one call
+    public void Attention_split_across_threads_computes_what_one_call_does(int tokens)
+    {
+        manual_seed(3);
+        using var attention = new SelfAttention(192, 3, 0.0);
+        using var x = randn(2, tokens, 192);
+        int threads = get_num_threads();
+        try
+        {
+            set_num_threads(1);
+            using var single = Outputs(attention, x);
+            set_num_threads(2);
+            using var split = Outputs(attention, x);
+            Assert.True(single.allclose(split, rtol: 0, atol: 1e-5), $"largest difference {(single - split).abs().max().item<float>()}");
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+
+        // The output and the gradient of the input, in training (no dropout: the fused kernel).
+        static Tensor Outputs(SelfAttention attention, Tensor x)
+        {
+            attention.train();
+            using var input = x.detach().requires_grad_(true);
+            var y = attention.call(input);
+            y.square().sum().backward();
+            return cat(new[] { y.detach().flatten(), input.grad!.flatten() }, 0);
+        }
+    }
+
     [Fact]
     public void Devices_parse_and_explain_what_is_missing()
     {
