@@ -1,0 +1,90 @@
+using System;
+using System.Linq;
+using TorchSharp.Modules;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Segmenter.Training.Tests;
+
+/// <summary>The optimiser's update rule, step by step, against values worked out by hand (PyTorch's SGD, dampening 0).</summary>
+public sealed class NesterovSgdTests
+{
+    [Fact]
+    public void Nesterov_steps_with_weight_decay_follow_pytorchs_rule()
+    {
+        using var p = new Parameter(tensor(new[] { 1.0f, -2.0f }));
+        using var optimizer = new NesterovSgd(new[] { ("w", p) }, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01);
+
+        // Step 1: g = ∇ + λp = [0.5, 1] + 0.01·[1, −2] = [0.51, 0.98]; the buffer starts as g; p −= lr·(g + μ·b) = lr·1.9·g.
+        p.grad = tensor(new[] { 0.5f, 1.0f });
+        optimizer.Step();
+        double[] g1 = { 0.51, 0.98 };
+        double[] p1 = { 1.0 - 0.1 * 1.9 * g1[0], -2.0 - 0.1 * 1.9 * g1[1] };
+        AssertClose(p1, p);
+
+        // Step 2: g = [0.2, −0.4] + 0.01·p1; b = 0.9·b + g; p −= lr·(g + 0.9·b).
+        p.grad = tensor(new[] { 0.2f, -0.4f });
+        optimizer.Step();
+        double[] g2 = { 0.2 + 0.01 * p1[0], -0.4 + 0.01 * p1[1] };
+        double[] b2 = { 0.9 * g1[0] + g2[0], 0.9 * g1[1] + g2[1] };
+        AssertClose(new[] { p1[0] - 0.1 * (g2[0] + 0.9 * b2[0]), p1[1] - 0.1 * (g2[1] + 0.9 * b2[1]) }, p);
+        var state = optimizer.State().Single();
+        Assert.Equal(NesterovSgd.StatePrefix + "w", state.Key);
+        AssertClose(b2, state.Value);
+    }
+
+    [Fact]
+    public void Plain_momentum_steps_by_the_buffer_and_parameters_without_gradients_stay()
+    {
+        using var p = new Parameter(tensor(new[] { 3.0f }));
+        using var untouched = new Parameter(tensor(new[] { 7.0f }));
+        using var optimizer = new NesterovSgd(new[] { ("p", p), ("u", untouched) }, learningRate: 0.5, momentum: 0.5, nesterov: false);
+        p.grad = tensor(new[] { 2.0f });
+        optimizer.Step();                      // b = 2; p = 3 − 0.5·2 = 2
+        AssertClose(new[] { 2.0 }, p);
+        p.grad = tensor(new[] { 1.0f });
+        optimizer.Step();                      // b = 0.5·2 + 1 = 2; p = 2 − 0.5·2 = 1
+        AssertClose(new[] { 1.0 }, p);
+        AssertClose(new[] { 7.0 }, untouched);
+        Assert.Single(optimizer.State());
+    }
+
+    [Fact]
+    public void Resuming_from_saved_buffers_continues_the_same_run()
+    {
+        using var straight = new Parameter(tensor(new[] { 1.0f, 2.0f }));
+        using var resumed = new Parameter(tensor(new[] { 1.0f, 2.0f }));
+        using var first = new NesterovSgd(new[] { ("w", straight) }, 0.1);
+        using var second = new NesterovSgd(new[] { ("w", resumed) }, 0.1);
+        float[][] gradients = { new[] { 1f, -1f }, new[] { 0.5f, 0.25f }, new[] { -2f, 1f } };
+
+        foreach (var g in gradients)
+        {
+            straight.grad = tensor(g);
+            first.Step();
+        }
+        resumed.grad = tensor(gradients[0]);
+        second.Step();
+        using var third = new NesterovSgd(new[] { ("w", resumed) }, 0.1);
+        third.Load(second.State(), "checkpoint");
+        foreach (var g in gradients.Skip(1))
+        {
+            resumed.grad = tensor(g);
+            third.Step();
+        }
+        Assert.Equal(straight.data<float>().ToArray(), resumed.data<float>().ToArray());
+
+        using var wrong = new Parameter(tensor(new[] { 1.0f, 2.0f, 3.0f }));
+        using var mismatched = new NesterovSgd(new[] { ("w", wrong) }, 0.1);
+        var error = Assert.Throws<System.IO.InvalidDataException>(() => mismatched.Load(first.State(), "run/last.safetensors"));
+        Assert.Contains("'w' is [2], but the parameter is [3]", error.Message);
+    }
+
+    private static void AssertClose(double[] expected, Tensor actual)
+    {
+        var values = actual.detach().to(ScalarType.Float64).data<double>().ToArray();
+        Assert.Equal(expected.Length, values.Length);
+        for (int i = 0; i < values.Length; i++)
+            Assert.True(Math.Abs(expected[i] - values[i]) <= 1e-6, $"element {i}: expected {expected[i]}, got {values[i]}");
+    }
+}
