@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.Intrinsics;
+using System.Threading.Tasks;
 using Segmenter.Runtime;
+using Segmenter.Runtime.Vectors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -62,10 +65,16 @@ public sealed class NesterovSgd : IDisposable
         using var step = (-LearningRate).ToScalar();
         using var decay = weightDecay.ToScalar();
         using var mu = momentum.ToScalar();
+        var fused = new List<(Tensor Parameter, Tensor Gradient, Tensor Buffer)>();
         foreach (var (name, parameter) in parameters)
         {
             var gradient = parameter.grad;
             if (gradient is null) continue;
+            if (momentum != 0 && buffers.TryGetValue(name, out var existing) && Fusable(parameter, gradient, existing))
+            {
+                fused.Add((parameter, gradient, existing));
+                continue;
+            }
             if (weightDecay != 0) gradient = gradient.add(parameter, decay);
             if (momentum != 0)
             {
@@ -81,6 +90,81 @@ public sealed class NesterovSgd : IDisposable
                 gradient = nesterov ? gradient.add(buffer, mu) : buffer;
             }
             parameter.add_(gradient, step);
+        }
+        if (fused.Count > 0) StepFused(fused);
+    }
+
+    /// <summary>
+    /// Contiguous float32 tensors on the CPU, with a momentum buffer: updated in one pass over memory by <see cref="Update{TLanes, TVector}"/>
+    /// instead of four libtorch calls per parameter (which, for Seg-T/16's 152 parameters, cost more in calls than in arithmetic).
+    /// </summary>
+    private static bool Fusable(Tensor parameter, Tensor gradient, Tensor buffer) =>
+        Lanes.Widest > 0
+        && parameter.device_type == DeviceType.CPU && gradient.device_type == DeviceType.CPU && buffer.device_type == DeviceType.CPU
+        && parameter.dtype == ScalarType.Float32 && gradient.dtype == ScalarType.Float32 && buffer.dtype == ScalarType.Float32
+        && parameter.is_contiguous() && gradient.is_contiguous() && buffer.is_contiguous()
+        && parameter.numel() == gradient.numel() && parameter.numel() == buffer.numel();
+
+    /// <summary>Elements one task updates: large enough that a task's cost is its memory traffic.</summary>
+    private const long Chunk = 1 << 16;
+
+    private unsafe void StepFused(List<(Tensor Parameter, Tensor Gradient, Tensor Buffer)> fused)
+    {
+        var pieces = new List<(IntPtr P, IntPtr G, IntPtr B, long Start, long Count)>();
+        foreach (var (parameter, gradient, buffer) in fused)
+        {
+            IntPtr p = TensorMemory.Address(parameter), g = TensorMemory.Address(gradient), b = TensorMemory.Address(buffer);
+            for (long start = 0, n = parameter.numel(); start < n; start += Chunk)
+                pieces.Add((p, g, b, start, Math.Min(Chunk, n - start)));
+        }
+        var rule = new Rule((float)-LearningRate, (float)momentum, (float)weightDecay, nesterov);
+        int lanes = Lanes.Widest;
+        Parallel.For(0, pieces.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) }, i =>
+        {
+            var (p, g, b, start, count) = pieces[i];
+            float* pp = (float*)p + start, gp = (float*)g + start, bp = (float*)b + start;
+            switch (lanes)
+            {
+                case 16: Update<Lanes512, Vector512<float>>(pp, gp, bp, count, rule); break;
+                case 8: Update<Lanes256, Vector256<float>>(pp, gp, bp, count, rule); break;
+                default: Update<Lanes128, Vector128<float>>(pp, gp, bp, count, rule); break;
+            }
+        });
+    }
+
+    /// <summary>The update's constants as float32, as libtorch takes them.</summary>
+    private readonly record struct Rule(float Step, float Momentum, float Decay, bool Nesterov);
+
+    /// <summary>
+    /// The update of <see cref="Step"/> for one run of elements, rounded as libtorch rounds it, so the result is the same
+    /// bit for bit: g′ = fma(p, λ, g); b = (b·μ) + g′; d = fma(b, μ, g′) (Nesterov) or b; p = fma(d, −lr, p). libtorch's
+    /// add with a factor is a fused multiply-add, its multiplication by a number is not.
+    /// </summary>
+    private static unsafe void Update<TLanes, TVector>(float* p, float* g, float* b, long count, Rule rule)
+        where TLanes : struct, ILanes<TVector> where TVector : struct
+    {
+        var step = TLanes.Splat(rule.Step);
+        var mu = TLanes.Splat(rule.Momentum);
+        var lambda = TLanes.Splat(rule.Decay);
+        long i = 0;
+        for (; i + TLanes.Count <= count; i += TLanes.Count)
+        {
+            var parameter = TLanes.Load(p + i);
+            var gradient = TLanes.Load(g + i);
+            if (rule.Decay != 0) gradient = TLanes.MultiplyAdd(parameter, lambda, gradient);
+            var buffer = TLanes.Add(TLanes.Multiply(TLanes.Load(b + i), mu), gradient);
+            TLanes.Store(b + i, buffer);
+            var direction = rule.Nesterov ? TLanes.MultiplyAdd(buffer, mu, gradient) : buffer;
+            TLanes.Store(p + i, TLanes.MultiplyAdd(direction, step, parameter));
+        }
+        for (; i < count; i++)
+        {
+            float gradient = g[i];
+            if (rule.Decay != 0) gradient = MathF.FusedMultiplyAdd(p[i], rule.Decay, gradient);
+            float buffer = b[i] * rule.Momentum + gradient;
+            b[i] = buffer;
+            float direction = rule.Nesterov ? MathF.FusedMultiplyAdd(buffer, rule.Momentum, gradient) : buffer;
+            p[i] = MathF.FusedMultiplyAdd(direction, rule.Step, p[i]);
         }
     }
 

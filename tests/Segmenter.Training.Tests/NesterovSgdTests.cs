@@ -80,6 +80,32 @@ public sealed class NesterovSgdTests
         Assert.Contains("'w' is [2], but the parameter is [3]", error.Message);
     }
 
+    [Theory]
+    [InlineData(true, 0.01)]
+    [InlineData(true, 0.0)]
+    [InlineData(false, 0.05)]
+    public void The_one_pass_update_rounds_as_libtorchs_operations_do(bool nesterov, double weightDecay)
+    {
+        // Once a parameter has a momentum buffer, contiguous float32 parameters are updated in one pass of the project's own;
+        // the result must be libtorch's to the bit (100,003 elements: whole vectors, two pieces and a tail).
+        manual_seed(7);
+        using var start = randn(100_003);
+        using var gradient = randn(100_003);
+        using var buffer = randn(100_003);
+        using var p = new Parameter(start.clone());
+        using var optimizer = new NesterovSgd(new[] { ("w", p) }, learningRate: 0.05, momentum: 0.9, weightDecay: weightDecay, nesterov: nesterov);
+        optimizer.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", buffer) }, "test");
+        p.grad = gradient.clone();
+        optimizer.Step();
+
+        using var g = weightDecay != 0 ? gradient.add(start, weightDecay) : gradient.clone();
+        using var b = buffer.mul(0.9).add_(g, 1);
+        using var direction = nesterov ? g.add(b, 0.9) : b.clone();
+        using var expected = start.add(direction, -0.05);
+        Assert.Equal(expected.data<float>().ToArray(), p.detach().data<float>().ToArray());
+        Assert.Equal(b.data<float>().ToArray(), optimizer.State().Single().Value.data<float>().ToArray());
+    }
+
     private static void AssertClose(double[] expected, Tensor actual)
     {
         var values = actual.detach().to(ScalarType.Float64).data<double>().ToArray();
