@@ -94,16 +94,18 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IReducedPrecision
     internal const long FusedBlockRows = 256;
 
     /// <summary>
-    /// libtorch's fused attention, with the query rows beyond whole blocks (the class token of 32 × 32 patches: 1025 = 4 × 256 + 1)
-    /// taken in a call of their own when libtorch runs on more than one thread. In one call each (image, head) is a row of five
-    /// pieces, four full and one of a single row, and two threads given 15 pieces take seven full ones and five: Seg-T/16's three
-    /// heads at 512² spent 3.8 ms a layer on it against 3.3 ms split (2 threads, batch 1); with six or twelve heads the pieces
-    /// already split evenly. Every query row's result is computed as before, over the same keys.
+    /// libtorch's fused attention; on the CPU, when its threads cannot share the (image, head) pairs evenly, the query rows
+    /// beyond whole blocks (the class token of 32 × 32 patches: 1025 = 4 × 256 + 1) are taken in a call of their own. libtorch
+    /// gives each thread an equal run of (image, head, block) pieces; in one call each pair has four full blocks and one of a
+    /// single row, and two threads given Seg-T/16's 15 pieces (batch 1, three heads) take seven full ones and five. Split,
+    /// a layer took 3.3 ms against 3.8 ms (2 threads, 512²). Every query row's result is computed as before, over the same keys.
     /// </summary>
     private static Tensor Fused(Tensor q, Tensor k, Tensor v)
     {
-        long rows = q.shape[2], rest = rows % FusedBlockRows;
-        if (rows < 3 * FusedBlockRows || rest == 0 || get_num_threads() < 2) return nn.functional.scaled_dot_product_attention(q, k, v);
+        long pairs = q.shape[0] * q.shape[1], rows = q.shape[2], rest = rows % FusedBlockRows;
+        int threads = get_num_threads();
+        if (q.device_type != TorchSharp.DeviceType.CPU || threads < 2 || pairs % threads == 0 || rows < 3 * FusedBlockRows || rest == 0)
+            return nn.functional.scaled_dot_product_attention(q, k, v);
         using var scope = NewDisposeScope();
         return cat(new[]
         {
