@@ -91,7 +91,7 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IReducedPrecision
     /// Query rows libtorch's fused CPU kernel (2.10) takes as one piece of work once there are at least 768 of them; its
     /// threads share out the (image, head, block) pieces.
     /// </summary>
-    internal const long FusedBlockRows = 256;
+    private const long FusedBlockRows = 256;
 
     /// <summary>
     /// libtorch's fused attention; on the CPU, when its threads cannot share the (image, head) pairs evenly, the query rows

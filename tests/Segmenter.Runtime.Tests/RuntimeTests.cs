@@ -138,9 +138,10 @@ public sealed class RuntimeTests
         {
             attention.train();
             using var input = x.detach().requires_grad_(true);
+            using var scope = NewDisposeScope();
             var y = attention.call(input);
             y.square().sum().backward();
-            return cat(new[] { y.detach().flatten(), input.grad!.flatten() }, 0);
+            return cat(new[] { y.detach().flatten(), input.grad!.flatten() }, 0).MoveToOuterDisposeScope();
         }
     }
 
