@@ -155,9 +155,13 @@ public sealed class CliTests
                 Assert.True(result.GetProperty("gflopsPerImage").GetDouble() > 0);
                 Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 1);   // the peak is the best rate any kernel reached
             }
-            var training = Run("bench", spec, "--train", "--size", "32x32", "--iters", "1", "--warmup", "0", "--json");
+            // A training step's batch is one image per thread unless --batch is given.
+            var training = Run("bench", spec, "--train", "--size", "32x32", "--threads", "2", "--iters", "1", "--warmup", "0", "--json");
             Assert.True(training.Exit == 0, training.Error);
-            Assert.Contains("\"mode\": \"train\"", training.Output);
+            var step = JsonDocument.Parse(training.Output).RootElement[0];
+            Assert.Equal("train", step.GetProperty("mode").GetString());
+            Assert.Equal(2, step.GetProperty("batch").GetInt32());
+            Assert.Equal(2, step.GetProperty("shards").GetInt32());
         }
         finally
         {

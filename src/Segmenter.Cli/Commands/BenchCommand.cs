@@ -24,7 +24,10 @@ internal static class BenchCommand
             Description = "Image sizes HxW (several: --size 256 512 768 1024, to see how time and memory grow with the tokens).",
             AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "512x512" },
         };
-        var batch = new Option<int>("--batch") { Description = "Images per run.", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int?>("--batch")
+        {
+            Description = "Images per run [default: 1; with --train, one per thread, the smallest batch whose step keeps every core on an image of its own, as the trainer splits it].",
+        };
         var threads = new Option<int>("--threads") { Description = "CPU threads for both backends.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 2 };
         var iterations = new Option<int>("--iters") { Description = "Timed runs.", DefaultValueFactory = _ => 10 };
@@ -49,10 +52,12 @@ internal static class BenchCommand
             if (serve.Requested(result))
             {
                 if (result.GetValue(models)!.Length > 0) throw new ArgumentException("give models to measure in process, or --serve URL to load a server, not both");
-                return serve.Run(result, console, sizes, Math.Max(1, result.GetValue(batch)), result.GetValue(json));
+                return serve.Run(result, console, sizes, Math.Max(1, result.GetValue(batch) ?? 1), result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
-            var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, result.GetValue(batch)), Math.Max(1, result.GetValue(threads)),
+            int threadCount = Math.Max(1, result.GetValue(threads));
+            int images = result.GetValue(batch) ?? (result.GetValue(train) ? threadCount : 1);
+            var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, images), threadCount,
                 Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
                 onnx.Session(result, console), precision.Read(result, console, onCpu: true), Math.Max(0, result.GetValue(shards)));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
