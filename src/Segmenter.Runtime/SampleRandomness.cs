@@ -37,16 +37,26 @@ public static class SampleRandomness
         if (shape.Length == 0 || shape[0] != generators.Length)
             throw new InvalidOperationException($"a batch of {(shape.Length == 0 ? 0 : shape[0])} samples was given {generators.Length} per-sample generators; " +
                                                 "SampleRandomness.Use needs one generator per sample of every forward pass it covers");
-        // Each sample's mask is drawn on the CPU, where the generators are, then moved as one tensor.
-        var mask = empty(shape, type, CPU);
-        for (int i = 0; i < generators.Length; i++)
+        // Each sample's mask is drawn on the CPU, where the generators are, from a key the sample's generator gives, then
+        // moved as one tensor.
+        var mask = empty(shape, ScalarType.Float32, CPU);
+        long perSample = mask.numel() / generators.Length;
+        float kept = 1f / (float)keep;   // as bernoulli_ then div_ by keep in float32 would make it
+        int threads = get_num_threads();
+        unsafe
         {
-            using var sample = mask.select(0, i);
-            sample.bernoulli_(keep, generators[i]);
+            var data = (float*)TensorMemory.Address(mask);
+            for (int i = 0; i < generators.Length; i++) KeepMasks.Fill(data + i * perSample, 0, perSample, keep, kept, Key(generators[i]), threads);
         }
-        mask.div_(Scalars.Of(keep));
-        if (device.type == TorchSharp.DeviceType.CPU) return mask;
-        using (mask) return mask.to(device);
+        if (type == ScalarType.Float32 && device.type == TorchSharp.DeviceType.CPU) return mask;
+        using (mask) return mask.to(type, device);
+    }
+
+    /// <summary>A 63-bit key drawn from <paramref name="generator"/> (advancing it).</summary>
+    private static ulong Key(Generator generator)
+    {
+        using var draw = randint(0, long.MaxValue, new long[] { 1 }, ScalarType.Int64, generator: generator);
+        return (ulong)draw.item<long>();
     }
 
     private sealed class Restore(Generator[]? previous) : IDisposable

@@ -17,10 +17,10 @@ public sealed class SampleRandomnessTests
     {
         using nn.Module<Tensor, Tensor> layer = kind == "drop_path" ? new DropPath(0.5) : new SampleDropout(0.5);
         layer.train();
-        using var x = ones(4, 6, 8);
+        using var x = ones(8, 6, 8);
         Tensor batch;
-        using (SampleRandomness.Use(Generators(1, 2, 3, 4))) batch = layer.call(x);
-        for (int i = 0; i < 4; i++)
+        using (SampleRandomness.Use(Generators(1, 2, 3, 4, 5, 6, 7, 8))) batch = layer.call(x);
+        for (int i = 0; i < 8; i++)
         {
             using var one = SampleRandomness.Use(Generators(i + 1));
             using var alone = layer.call(x[i..(i + 1)]);
@@ -30,7 +30,7 @@ public sealed class SampleRandomnessTests
         var values = batch.flatten().data<float>().Distinct().Order().ToArray();
         Assert.Equal(new[] { 0f, 2f }, values);
         // Drop-path drops whole samples: one value per sample.
-        if (kind == "drop_path") Assert.All(Enumerable.Range(0, 4), i => Assert.Equal(1, batch[i].unique().Item1.numel()));
+        if (kind == "drop_path") Assert.All(Enumerable.Range(0, 8), i => Assert.Equal(1, batch[i].unique().Item1.numel()));
     }
 
     [Theory]
@@ -48,6 +48,18 @@ public sealed class SampleRandomnessTests
             Assert.InRange(dropped, rate - 0.01, rate + 0.01);
             Assert.Equal(1 / (1 - rate), y.max().item<float>(), 4);
         }
+    }
+
+    [Fact]
+    public void A_mask_of_another_type_holds_the_same_draws()
+    {
+        var shape = new long[] { 2, 3, 1000 };
+        Tensor single, reduced;
+        using (SampleRandomness.Use(Generators(5, 6))) single = SampleRandomness.ScaledKeepMask(shape, 0.8, ScalarType.Float32, CPU);
+        using (SampleRandomness.Use(Generators(5, 6))) reduced = SampleRandomness.ScaledKeepMask(shape, 0.8, ScalarType.BFloat16, CPU);
+        Assert.Equal(ScalarType.BFloat16, reduced.dtype);
+        Assert.True(single.to(ScalarType.BFloat16).eq(reduced).all().item<bool>());
+        Assert.Equal(1.25f, single.max().item<float>());
     }
 
     [Fact]
