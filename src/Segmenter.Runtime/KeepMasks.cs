@@ -78,7 +78,7 @@ internal static class KeepMasks
     private static unsafe void Run(float* mask, long start, long end, uint threshold, bool all, float value, uint k0, uint k1)
     {
         var kept = new Vector<float>(value);
-        var lanes = new Vector<uint>(StepsOf(Vector<uint>.Count));
+        var lanes = Vector<uint>.Indices;
         var limit = new Vector<uint>(threshold);
         var first = new Vector<uint>(k0);
         long i = start;
@@ -94,12 +94,5 @@ internal static class KeepMasks
             }
             for (; i < blockEnd; i++) mask[i] = all || Hash((ulong)i, k0, k1) < threshold ? value : 0f;
         }
-    }
-
-    private static uint[] StepsOf(int count)
-    {
-        var steps = new uint[count];
-        for (int i = 0; i < count; i++) steps[i] = (uint)i;
-        return steps;
     }
 }

@@ -60,6 +60,8 @@ public sealed class SampleRandomnessTests
         Assert.Equal(ScalarType.BFloat16, reduced.dtype);
         Assert.True(single.to(ScalarType.BFloat16).eq(reduced).all().item<bool>());
         Assert.Equal(1.25f, single.max().item<float>());
+        single.Dispose();
+        reduced.Dispose();
     }
 
     [Fact]
