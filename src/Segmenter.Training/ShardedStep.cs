@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Runtime.ExceptionServices;
 using System.Threading;
@@ -30,6 +31,7 @@ public sealed class ShardedStep : IDisposable
     private readonly Parameter[] parameters;
     private readonly ShardThread[] threads;
     private readonly List<Generator> generators = new();
+    private ShardTimes[] lastTimes = Array.Empty<ShardTimes>();
 
     /// <summary>A step for <paramref name="model"/> whose batches are split into at most <paramref name="shards"/> parts (1: no thread, the caller computes the batch).</summary>
     public ShardedStep(SegmenterModel model, int shards)
@@ -51,6 +53,13 @@ public sealed class ShardedStep : IDisposable
 
     /// <summary>The largest number of parts a batch is split into.</summary>
     public int Shards { get; }
+
+    /// <summary>
+    /// Where each shard's time went in the last <see cref="Accumulate"/>, one entry per part the batch was split into (a part
+    /// without labelled pixels is skipped and reports zeros). What a shard thread did not spend in these it spent idle,
+    /// waiting for the slowest shard.
+    /// </summary>
+    public IReadOnlyList<ShardTimes> LastTimes => lastTimes;
 
     /// <summary>
     /// The shard count for batches of <paramref name="batch"/> images on <paramref name="device"/>: <paramref name="requested"/>
@@ -76,10 +85,11 @@ public sealed class ShardedStep : IDisposable
 
         int shards = (int)Math.Min(Shards, batch);
         var ranges = Enumerable.Range(0, shards).Select(s => (Start: batch * s / shards, End: batch * (s + 1) / shards)).ToArray();
+        lastTimes = ranges.Select(r => new ShardTimes(r.End - r.Start, 0, 0, 0, 0)).ToArray();
         var labelled = ranges.Select(r => Labelled(labels, r.Start, r.End)).ToArray();
         long total = labelled.Sum();
         if (total == 0) return null;
-        if (shards == 1) return Shard(images, labels, 0, batch, scale, new Turn(), 0);   // on this thread, libtorch's threads splitting each product
+        if (shards == 1) return Shard(images, labels, 0, 0, batch, scale, new Turn(), 0);   // on this thread, libtorch's threads splitting each product
 
         EnsureGradients();
         var losses = new double[shards];
@@ -90,7 +100,7 @@ public sealed class ShardedStep : IDisposable
             int shard = running[place], order = place;
             var (start, end) = ranges[shard];
             double weight = scale * labelled[shard] / total;
-            threads[shard].Start(() => losses[shard] = Shard(images, labels, start, end, weight, turn, order));
+            threads[shard].Start(() => losses[shard] = Shard(images, labels, shard, start, end, weight, turn, order));
         }
         var errors = running.Select(shard => threads[shard].Wait()).OfType<Exception>().ToList();
         if (errors.Count > 0) ExceptionDispatchInfo.Capture(errors[0]).Throw();   // as the batch in one pass would have thrown it
@@ -100,27 +110,34 @@ public sealed class ShardedStep : IDisposable
     /// <summary>
     /// Images [start, end) on a shard thread (or the whole batch on the caller's): their weighted loss, whose gradients the thread adds to the parameters'
     /// <c>.grad</c> when its <paramref name="turn"/> comes (shards add in order, so a run repeats exactly), then frees.
-    /// A shard that fails still takes its turn, so that the others finish.
+    /// A shard that fails still takes its turn, so that the others finish. Its times go to <see cref="LastTimes"/>[<paramref name="index"/>].
     /// </summary>
-    private double Shard(Tensor images, Tensor labels, long start, long end, double weight, Turn turn, int order)
+    private double Shard(Tensor images, Tensor labels, int index, long start, long end, double weight, Turn turn, int order)
     {
         using var scope = NewDisposeScope();
         IList<Tensor>? gradients = null;
         double loss = 0;
+        var clock = Stopwatch.StartNew();
+        TimeSpan forward = default, backward = default;
         try
         {
             using var randomness = SampleRandomness.Use(generators.Skip((int)start).Take((int)(end - start)).ToArray());
             var value = UpsampledCrossEntropy.Of(model, images.narrow(0, start, end - start), labels.narrow(0, start, end - start), Inference.Imaging.LabelMap.Ignore)
                 .mul_(Scalars.Of(weight));
             loss = value.item<float>();
+            forward = clock.Elapsed;
             // The first shard's gradients go straight into .grad, where no other shard adds before it; the others are
             // taken apart (.grad untouched) and added in their turn.
             if (order == 0) value.backward();
             else gradients = autograd.grad(new[] { value }, parameters);
+            backward = clock.Elapsed;
         }
         finally
         {
+            if (backward == default) backward = clock.Elapsed;
+            if (forward == default) forward = backward;
             turn.Await(order);
+            var waited = clock.Elapsed;
             try
             {
                 if (gradients is not null) AddGradients(gradients);
@@ -128,6 +145,8 @@ public sealed class ShardedStep : IDisposable
             finally
             {
                 turn.Pass();
+                lastTimes[index] = new ShardTimes(end - start, forward.TotalMilliseconds, (backward - forward).TotalMilliseconds,
+                    (waited - backward).TotalMilliseconds, (clock.Elapsed - waited).TotalMilliseconds);
             }
         }
         return loss;

@@ -156,12 +156,22 @@ public sealed class CliTests
                 Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 1);   // the peak is the best rate any kernel reached
             }
             // A training step's batch is one image per thread unless --batch is given.
-            var training = Run("bench", spec, "--train", "--size", "32x32", "--threads", "2", "--iters", "1", "--warmup", "0", "--json");
+            var training = Run("bench", spec, "--train", "--profile", "--size", "32x32", "--threads", "2", "--iters", "2", "--warmup", "0", "--json");
             Assert.True(training.Exit == 0, training.Error);
             var step = JsonDocument.Parse(training.Output).RootElement[0];
             Assert.Equal("train", step.GetProperty("mode").GetString());
             Assert.Equal(2, step.GetProperty("batch").GetInt32());
             Assert.Equal(2, step.GetProperty("shards").GetInt32());
+            // --profile with --train: the step's stages, which add up to about a step, and each shard's own times.
+            var stages = step.GetProperty("stagesMs").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            Assert.Equal(new[] { "zeroing gradients", "forward and loss", "backward", "adding gradients", "shard threads waiting for one another", "optimizer update", "other" }, stages.Keys);
+            Assert.True(stages["forward and loss"] > 0 && stages["backward"] > 0, string.Join(", ", stages));
+            Assert.All(stages.Values, ms => Assert.True(ms >= 0));
+            double mean = step.GetProperty("latencyMedianMs").GetDouble();   // the median of 2 runs is their mean
+            Assert.InRange(stages.Values.Sum(), 0.9 * mean, 1.05 * mean);
+            var shards = step.GetProperty("shardsMs").EnumerateArray().ToList();
+            Assert.Equal(2, shards.Count);
+            Assert.All(shards, s => Assert.True(s.GetProperty("images").GetInt32() == 1 && s.GetProperty("forward").GetDouble() > 0 && s.GetProperty("backward").GetDouble() > 0, s.ToString()));
         }
         finally
         {

@@ -121,6 +121,32 @@ public sealed class ShardedStepTests
     }
 
     [Fact]
+    public void Each_shard_reports_where_its_time_went()
+    {
+        using var model = Model();
+        var (images, labels) = Batch(secondUnlabelled: true);
+        using var step = new ShardedStep(model, 3);
+        Assert.Empty(step.LastTimes);
+        step.Accumulate(images, labels, 1, Seeds);
+        Assert.Equal(new long[] { 1, 1, 1 }, step.LastTimes.Select(t => t.Images));
+        // The second image has no labelled pixel: its shard is not run.
+        Assert.Equal(0, step.LastTimes[1].TotalMs);
+        foreach (var times in new[] { step.LastTimes[0], step.LastTimes[2] })
+        {
+            Assert.True(times.ForwardMs > 0 && times.BackwardMs > 0, $"{times}");
+            Assert.True(times.WaitMs >= 0 && times.AddMs >= 0, $"{times}");
+            Assert.Equal(times.ForwardMs + times.BackwardMs + times.WaitMs + times.AddMs, times.TotalMs, 9);
+        }
+
+        // The batch in one pass: one entry, on the caller's thread, with nothing to wait for.
+        using var whole = new ShardedStep(model, 1);
+        whole.Accumulate(images, labels, 1, Seeds);
+        var only = Assert.Single(whole.LastTimes);
+        Assert.Equal(3, only.Images);
+        Assert.True(only.ForwardMs > 0 && only.BackwardMs > 0, $"{only}");
+    }
+
+    [Fact]
     public void Nothing_labelled_gives_no_loss()
     {
         using var model = Model();

@@ -34,6 +34,9 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>For a training step: the parts its batch was split into, each on a thread of its own (1: the batch in one pass).</summary>
     public int? Shards { get; init; }
 
+    /// <summary>With --train --profile: each shard's milliseconds per step (forward and loss, backward, waiting for its turn, adding its gradients).</summary>
+    public IReadOnlyList<Segmenter.Training.ShardTimes>? ShardTimes { get; init; }
+
     /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
     public double? OtherLoad { get; init; }
 
@@ -68,6 +71,15 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
         };
         if (Stages is not null)
             node["stagesMs"] = new JsonObject(Stages.Select(s => new KeyValuePair<string, JsonNode?>(s.Key, Math.Round(s.Value, 2))));
+        if (ShardTimes is not null)
+            node["shardsMs"] = new JsonArray(ShardTimes.Select(s => (JsonNode?)new JsonObject
+            {
+                ["images"] = s.Images,
+                ["forward"] = Math.Round(s.ForwardMs, 2),
+                ["backward"] = Math.Round(s.BackwardMs, 2),
+                ["wait"] = Math.Round(s.WaitMs, 2),
+                ["add"] = Math.Round(s.AddMs, 2),
+            }).ToArray());
         return node;
     }
 }

@@ -32,13 +32,15 @@ internal static class Benchmark
         Func<double> runOnce;
         var owned = new List<IDisposable>();   // what the measured loop uses, freed after it
         StageTimer? stages = null;
+        TrainingProfile? training = null;
         int? shards = null;
         switch (backend)
         {
             case "torch" when settings.Train:
                 model.SetPrecision(settings.Precision);
                 shards = ShardedStep.Count(settings.Shards, CPU, settings.Batch);
-                runOnce = TrainingStep(model, images, spec, shards.Value, owned);
+                if (settings.Profile) training = new TrainingProfile();
+                runOnce = TrainingStep(model, images, spec, shards.Value, owned, training);
                 break;
             case "torch":
                 model.eval();
@@ -68,6 +70,7 @@ internal static class Benchmark
         {
             for (int i = 0; i < settings.Warmup; i++) runOnce();
             stages?.Reset();
+            training?.Reset();
             var latencies = Enumerable.Range(0, settings.Iterations).Select(_ => runOnce()).OrderBy(t => t).ToArray();
             long peakRss = Math.Max(0, MemoryProbe.PeakRss() - baseline);
 
@@ -76,8 +79,9 @@ internal static class Benchmark
             double imagesPerSecond = settings.Batch / (median / 1000);
             double gflopsPerSecond = flopsPerImage * imagesPerSecond / 1e9;
             return new BenchResult(spec.Name, backend == "torch" && settings.Precision == ComputePrecision.BFloat16 ? "torch-bf16" : backend, settings.Height, settings.Width, settings.Batch, settings.Threads, settings.Train, median, p90, imagesPerSecond,
-                flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations))
+                flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations) ?? training?.PerRun(settings.Iterations))
             {
+                ShardTimes = training?.ShardsPerRun(settings.Iterations),
                 TokenMixingShare = TokenMixingFlops(spec, settings.Height, settings.Width) / SpecMetrics.Flops(spec, settings.Height, settings.Width).Total,
                 Shards = shards,
             };
@@ -89,8 +93,11 @@ internal static class Benchmark
         }
     }
 
-    /// <summary>One SGD step as the trainer takes it: forward, cross-entropy against random labels, backward (the batch split into <paramref name="shards"/>), update.</summary>
-    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, int shards, List<IDisposable> owned)
+    /// <summary>
+    /// One SGD step as the trainer takes it: forward, cross-entropy against random labels, backward (the batch split into <paramref name="shards"/>),
+    /// update; with a <paramref name="profile"/>, where its time went.
+    /// </summary>
+    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, int shards, List<IDisposable> owned, TrainingProfile? profile)
     {
         model.train();
         var optimizer = new NesterovSgd(model.named_parameters(), 1e-3);
@@ -102,9 +109,14 @@ internal static class Benchmark
         owned.Add(labels);
         return () => Time(() =>
         {
+            var clock = Stopwatch.StartNew();
             optimizer.ZeroGrad();
+            var zeroed = clock.Elapsed;
             step.Accumulate(images, labels, 1, seeds);
+            var accumulated = clock.Elapsed;
             optimizer.Step();
+            var updated = clock.Elapsed;
+            profile?.Add(zeroed.TotalMilliseconds, (accumulated - zeroed).TotalMilliseconds, (updated - accumulated).TotalMilliseconds, updated.TotalMilliseconds, step.LastTimes);
         });
     }
 

@@ -33,7 +33,7 @@ internal static class BenchCommand
         var iterations = new Option<int>("--iters") { Description = "Timed runs.", DefaultValueFactory = _ => 10 };
         var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
         var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 };
-        var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only)." };
+        var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only); with --train: forward, backward, adding gradients, the shards' waiting, the optimizer, and each shard's times." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
         var serve = new ServeLoadOptions();
         var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory; " +
@@ -120,6 +120,11 @@ internal static class BenchCommand
                 double total = r.Stages!.Values.Sum();
                 foreach (var (stage, ms) in r.Stages) stages.AddRow(stage, F(ms, 1), F(100 * ms / total, 0) + " %");
                 console.Ansi.Write(stages);
+                if (r.ShardTimes is not { Count: > 1 } shardTimes) continue;
+                var perShard = new Table().AddColumns("shard", "images", "forward and loss ms", "backward ms", "waiting for its turn ms", "adding gradients ms").Title($"{r.Model} shards, per step");
+                for (int i = 0; i < shardTimes.Count; i++)
+                    perShard.AddRow($"{i}", $"{shardTimes[i].Images}", F(shardTimes[i].ForwardMs, 1), F(shardTimes[i].BackwardMs, 1), F(shardTimes[i].WaitMs, 1), F(shardTimes[i].AddMs, 1));
+                console.Ansi.Write(perShard);
             }
             return 0;
         });
