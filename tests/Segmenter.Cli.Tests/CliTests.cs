@@ -154,6 +154,7 @@ public sealed class CliTests
                 Assert.True(result.GetProperty("latencyP90Ms").GetDouble() >= result.GetProperty("latencyMedianMs").GetDouble());
                 Assert.True(result.GetProperty("gflopsPerImage").GetDouble() > 0);
                 Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 1);   // the peak is the best rate any kernel reached
+                Assert.True(result.TryGetProperty("otherLoad", out _) && result.TryGetProperty("steal", out _), "otherLoad and steal are reported");
             }
             // A training step's batch is one image per thread unless --batch is given.
             var training = Run("bench", spec, "--train", "--profile", "--size", "32x32", "--threads", "2", "--iters", "2", "--warmup", "0", "--json");

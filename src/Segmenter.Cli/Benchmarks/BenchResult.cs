@@ -37,8 +37,15 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>With --train --profile: each shard's milliseconds per step (forward and loss, backward, waiting for its turn, adding its gradients).</summary>
     public IReadOnlyList<Segmenter.Training.ShardTimes>? ShardTimes { get; init; }
 
-    /// <summary>The share of the CPU time other processes used around the benchmark (null where it cannot be read).</summary>
+    /// <summary>
+    /// The share of the CPU time others used in the second before the benchmark, during its runs (the peak's products and
+    /// every model's), or in the second after, whichever was the most: other processes, and the hypervisor's steal on a
+    /// virtual machine (null where /proc/stat cannot be read).
+    /// </summary>
     public double? OtherLoad { get; init; }
+
+    /// <summary>The share of the CPU time the hypervisor gave to other virtual machines during the runs (/proc/stat's steal; null where it cannot be read).</summary>
+    public double? Steal { get; init; }
 
     public JsonObject ToJson()
     {
@@ -66,6 +73,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["libtorchBlas"] = LibTorchBlas,
             ["libtorchExp"] = LibTorchExp,
             ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,
+            ["steal"] = Steal is { } stolen ? Math.Round(stolen, 3) : null,
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,
         };

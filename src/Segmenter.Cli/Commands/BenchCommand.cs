@@ -61,7 +61,8 @@ internal static class BenchCommand
                 Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
                 onnx.Session(result, console), precision.Read(result, console, onCpu: true), Math.Max(0, result.GetValue(shards)));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
-            var loadBefore = MachineLoad.OtherProcesses(TimeSpan.FromSeconds(1));
+            var loadBefore = MachineLoad.During(TimeSpan.FromSeconds(1));
+            var start = MachineLoad.Take();
             var peak = MatmulPeak.Measure(settings.Threads);
             var results = new List<BenchResult>();
             foreach (var reference in result.GetValue(models)!)
@@ -75,10 +76,14 @@ internal static class BenchCommand
                     }
                 }
             }
-            var loadAfter = MachineLoad.OtherProcesses(TimeSpan.FromSeconds(1));
-            double? load = loadBefore is null && loadAfter is null ? null : Math.Max(loadBefore ?? 0, loadAfter ?? 0);
+            var loadDuring = MachineLoad.Between(start, MachineLoad.Take());
+            var loadAfter = MachineLoad.During(TimeSpan.FromSeconds(1));
+            var shares = new[] { loadBefore, loadDuring, loadAfter }.OfType<MachineLoad.Share>().ToArray();
+            double? load = shares.Length == 0 ? null : shares.Max(s => s.Others);
+            double? steal = loadDuring?.Steal;
             if (load > BusyThreshold)
-                console.Warning($"other processes used {100 * load:F0} % of the CPU time around this benchmark: every figure is slowed by them and is not this machine's speed; measure again on an idle machine");
+                console.Warning($"other processes{(steal > BusyThreshold / 2 ? " and other virtual machines (the hypervisor's steal: " + F(100 * steal!.Value, 0) + " % during the runs)" : "")} " +
+                                $"used {100 * load:F0} % of the CPU time around or during this benchmark: every figure is slowed by them and is not this machine's speed; measure again on an idle machine");
 
             // The peak is the best rate any kernel reached; a whole model that beats every single product measured raises it.
             double peakGflops = peak.Gflops;
@@ -95,7 +100,7 @@ internal static class BenchCommand
             var byKernel = peak.All.GroupBy(m => m.Kernel).ToDictionary(g => g.Key, g => g.Max(m => m.Gflops));
             results = results.Select(r => r with
             {
-                PeakFraction = Float32OnCpu(r) ? r.GflopsPerSecond / peakGflops : double.NaN, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, PeakByKernel = byKernel, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load,
+                PeakFraction = Float32OnCpu(r) ? r.GflopsPerSecond / peakGflops : double.NaN, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, PeakByKernel = byKernel, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load, Steal = steal,
                 LibTorchBlas = LibTorchBlas(),
                 LibTorchExp = LibTorchExp(),
             }).ToList();
