@@ -76,6 +76,8 @@ internal static class BenchCommand
                     }
                 }
             }
+            // Measured again after the models: a peak taken in a slow moment would flatter every fraction.
+            peak = MatmulPeak.Combine(peak, MatmulPeak.Measure(settings.Threads));
             var loadDuring = MachineLoad.Between(start, MachineLoad.Take());
             var loadAfter = MachineLoad.During(TimeSpan.FromSeconds(1));
             var shares = new[] { loadBefore, loadDuring, loadAfter }.OfType<MachineLoad.Share>().ToArray();
@@ -116,7 +118,7 @@ internal static class BenchCommand
                     F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(100 * r.TokenMixingShare, 0) + " %", F(r.GflopsPerSecond, 1), (double.IsNaN(r.PeakFraction) ? "n/a" : F(100 * r.PeakFraction, 0) + " %"), F(r.PeakRssBytes / 1e6, 0));
             }
             console.Ansi.Write(table);
-            console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count} products, 3 runs each), set by {setBy}; " +
+            console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count / 2} products measured before and after the models, 3 runs each), set by {setBy}; " +
                                   $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}); libtorch's MKL: {LibTorchBlas()}; libtorch's 16-lane exp: {LibTorchExp()}");
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
