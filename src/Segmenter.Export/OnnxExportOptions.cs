@@ -18,7 +18,8 @@ public sealed record OnnxExportOptions
     /// <summary>
     /// Linear layers in int8 for CPU deployment: weights quantised symmetrically per output channel, activations quantised
     /// dynamically per tensor at run time (DynamicQuantizeLinear, MatMulInteger: standard ONNX operators any runtime runs).
-    /// The patch embedding, attention's products, norms and the output stay float32. Portable flavour, float32 only.
+    /// The patch embedding, attention's products, norms and the output stay float32. Float32 only. With the fused flavour the
+    /// attention runs in ONNX Runtime's MultiHeadAttention (com.microsoft), a flash attention on the CPU.
     /// </summary>
     public bool Int8 { get; init; }
 

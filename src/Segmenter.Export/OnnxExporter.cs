@@ -19,8 +19,8 @@ public static class OnnxExporter
         options ??= new OnnxExportOptions();
         if (model is not IOnnxExportable exportable)
             throw new NotSupportedException($"{model.GetType().Name} has no generated ONNX graph; regenerate it from its spec");
-        if (options.Int8 && (options.Float16 || options.Flavour != OnnxFlavour.Portable))
-            throw new ArgumentException("--int8 quantises the portable float32 graph: it cannot be combined with --fp16 or --fused");
+        if (options.Int8 && options.Float16)
+            throw new ArgumentException("--int8 quantises the float32 graph: it cannot be combined with --fp16");
         var spec = model.Specification;
         var graph = new OnnxGraph(spec, model.state_dict(), options);
         exportable.DefineOnnxGraph(graph);

@@ -133,7 +133,14 @@ public sealed partial class OnnxGraph
     {
         using var scope = Scope(name);
         OnnxValue merged;
-        if (Options.Flavour == OnnxFlavour.Fused)
+        if (Options.Flavour == OnnxFlavour.Fused && Options.Int8)
+        {
+            // The int8 qkv product, then ONNX Runtime's MultiHeadAttention, which on the CPU runs a flash attention that never
+            // holds the [T, T] weights: q, k and v are the qkv output's three D-wide column blocks, each [B, T, h·D/h] as it expects.
+            var parts = NodeWithOutputs("Split", new OnnxValue?[] { Linear("qkv", x), Int64s(width, width, width) }, 3, x.Type, "", OnnxAttribute.Int("axis", 2));
+            merged = ContribNode("MultiHeadAttention", new OnnxValue?[] { parts[0], parts[1], parts[2] }, x.Type, OnnxAttribute.Int("num_heads", heads));
+        }
+        else if (Options.Flavour == OnnxFlavour.Fused)
         {
             using (Scope("qkv"))
             {
@@ -158,7 +165,7 @@ public sealed partial class OnnxGraph
     {
         using var scope = Scope(name);
         OnnxValue hidden;
-        if (Options.Flavour == OnnxFlavour.Fused)
+        if (Options.Flavour == OnnxFlavour.Fused && !Options.Int8)
         {
             using (Scope("fc1"))
                 hidden = ContribNode("BiasGelu", new OnnxValue?[] { MatMul(x, Transpose(Parameter("weight"), 1, 0)), Parameter("bias") }, x.Type);

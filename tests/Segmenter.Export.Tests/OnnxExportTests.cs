@@ -442,6 +442,34 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
+    public void A_fused_int8_export_keeps_the_integer_products_and_runs_attention_in_onnx_runtimes_multi_head_attention()
+    {
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        model.eval();
+        var portable = OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true });
+        var fused = OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true, Flavour = OnnxFlavour.Fused });
+        int linears = model.named_parameters().Count(p => p.name.EndsWith(".weight") && p.parameter.dim() == 2);
+        int blocks = model.named_modules().Count(m => m.module is Segmenter.Runtime.SelfAttention);
+        Assert.Equal(linears, fused.Graph.Node.Count(n => n.OpType == "MatMulInteger"));
+        var attention = fused.Graph.Node.Where(n => n.OpType == "MultiHeadAttention").ToList();
+        Assert.Equal(blocks, attention.Count);
+        Assert.All(attention, n => Assert.Equal("com.microsoft", n.Domain));
+        Assert.DoesNotContain(fused.Graph.Node, n => n.OpType == "Softmax" || n.OpType == "Attention");
+        Assert.Equal("true", fused.MetadataProps.Single(p => p.Key == OnnxMetadata.Int8).Value);
+        Assert.Equal("fused", fused.MetadataProps.Single(p => p.Key == OnnxMetadata.Flavour).Value);
+
+        // The same integer products, only the attention computed another way: the two files' logits agree to float rounding.
+        using var input = randn(1, 3, 48, 40);
+        using var portableSession = new OnnxSession(portable.ToByteArray());
+        using var fusedSession = new OnnxSession(fused.ToByteArray());
+        using var expected = portableSession.Run(input);
+        using var actual = fusedSession.Run(input);
+        double difference = (expected - actual).abs().max().item<float>();
+        Assert.True(difference < 1e-3, $"fused int8 logits differ by {difference} from the portable int8 graph's");
+        Assert.All(ExportVerification.Run(model, fused), run => Assert.True(run.MaxAbsoluteDifference < 1.0, $"int8 logits differ by {run.MaxAbsoluteDifference} from float32"));
+    }
+
+    [Fact]
     public void TensorRT_session_options_carry_precision_caches_and_the_shape_profile()
     {
         var options = new OnnxSessionOptions

@@ -52,10 +52,14 @@ internal static class Benchmark
                     model.call(images).Dispose();
                 });
                 break;
-            case "onnx" or "onnx-fused" or "onnx-int8":
+            case "onnx" or "onnx-fused" or "onnx-int8" or "onnx-int8-fused":
                 if (settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
                 model.eval();
-                var exported = OnnxExporter.Export(model, new OnnxExportOptions { Flavour = backend == "onnx-fused" ? OnnxFlavour.Fused : OnnxFlavour.Portable, Int8 = backend == "onnx-int8" });
+                var exported = OnnxExporter.Export(model, new OnnxExportOptions
+                {
+                    Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
+                    Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
+                });
                 var session = new OnnxSession(exported.ToByteArray(), (settings.Onnx ?? new OnnxSessionOptions()) with { Threads = settings.Threads });
                 var logits = empty(settings.Batch, spec.NumClasses, settings.Height, settings.Width);   // reused, as a serving loop would
                 owned.Add(session);
@@ -63,7 +67,7 @@ internal static class Benchmark
                 runOnce = () => Time(() => session.RunInto(images, logits)?.Dispose());
                 break;
             default:
-                throw new ArgumentException($"unknown backend '{backend}': use torch, onnx, onnx-fused or onnx-int8");
+                throw new ArgumentException($"unknown backend '{backend}': use torch, onnx, onnx-fused, onnx-int8 or onnx-int8-fused");
         }
 
         try

@@ -11,14 +11,14 @@ using Spectre.Console;
 namespace Segmenter.Cli.Commands;
 
 /// <summary>
-/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused|onnx-int8] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train [--shards N]] [--profile] [--json]</c>.
+/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused|onnx-int8|onnx-int8-fused] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train [--shards N]] [--profile] [--json]</c>.
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
         var models = new Argument<string[]>("models") { Description = "Zoo models, spec files (file.seg[:Model]) or variant.yml files.", Arity = ArgumentArity.ZeroOrMore };
-        var backends = new Option<string[]>("--backend") { Description = "torch, onnx, onnx-fused or onnx-int8 (repeatable).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "torch" } };
+        var backends = new Option<string[]>("--backend") { Description = "torch, onnx, onnx-fused, onnx-int8 or onnx-int8-fused (repeatable).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => new[] { "torch" } };
         var size = new Option<string[]>("--size")
         {
             Description = "Image sizes HxW (several: --size 256 512 768 1024, to see how time and memory grow with the tokens).",
@@ -91,7 +91,7 @@ internal static class BenchCommand
             double peakGflops = peak.Gflops;
             string setBy = peak.SetBy;
             // The peak is the CPU's float32 rate: int8 results and results on a GPU provider are not measured against it.
-            bool Float32OnCpu(BenchResult r) => r.Backend == "torch" || (r.Backend != "torch-bf16" && (r.Backend != "onnx-int8" && (settings.Onnx?.Provider ?? "cpu") == "cpu"));
+            bool Float32OnCpu(BenchResult r) => r.Backend == "torch" || (r.Backend != "torch-bf16" && (!r.Backend.StartsWith("onnx-int8", StringComparison.Ordinal) && (settings.Onnx?.Provider ?? "cpu") == "cpu"));
             var fastest = results.Where(Float32OnCpu).MaxBy(r => r.GflopsPerSecond);
             if (fastest is not null && fastest.GflopsPerSecond > peakGflops)
             {

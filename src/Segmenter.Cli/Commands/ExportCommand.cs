@@ -17,9 +17,9 @@ internal static class ExportCommand
         var model = new ModelOptions();
         var output = new Option<string?>("--out") { Description = "The .onnx file to write (this, --triton, or both are required)." };
         var labels = new Option<bool>("--labels") { Description = "Add a second output 'labels': the argmax over classes, [batch, height, width]." };
-        var fused = new Option<bool>("--fused") { Description = "Use ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu)." };
+        var fused = new Option<bool>("--fused") { Description = "Use ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu; with --int8, MultiHeadAttention: a flash attention on the CPU)." };
         var fp16 = new Option<bool>("--fp16") { Description = "Weights and compute in float16 (input and output stay float32), for GPUs." };
-        var int8 = new Option<bool>("--int8") { Description = "Linear layers in int8 for CPUs (weights per output channel, activations dynamically; standard ONNX operators). Checked by label agreement." };
+        var int8 = new Option<bool>("--int8") { Description = "Linear layers in int8 for CPUs (weights per output channel, activations dynamically; standard ONNX operators, or with --fused ONNX Runtime's attention). Checked by label agreement." };
         var minAgreement = new Option<double>("--min-agreement") { Description = "With --int8: the smallest accepted share of pixels whose class agrees with the float32 model in the check.", DefaultValueFactory = _ => ExportRequest.DefaultMinimumAgreement };
         var opset = new Option<int>("--opset") { Description = "The ONNX opset (17 to 23).", DefaultValueFactory = _ => 17 };
         var triton = new Option<string?>("--triton") { Description = "Write a Triton model repository entry under this folder (this, --out, or both are required)." };
