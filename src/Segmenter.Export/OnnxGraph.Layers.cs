@@ -148,6 +148,11 @@ public sealed partial class OnnxGraph
                     OnnxAttribute.Int("num_heads", heads));
             }
         }
+        else if (Options.Opset >= 23)
+        {
+            var parts = NodeWithOutputs("Split", new OnnxValue?[] { Linear("qkv", x), Int64s(width, width, width) }, 3, x.Type, "", OnnxAttribute.Int("axis", 2));
+            merged = Node("Attention", new OnnxValue?[] { parts[0], parts[1], parts[2] }, x.Type, OnnxAttribute.Int("q_num_heads", heads), OnnxAttribute.Int("kv_num_heads", heads));
+        }
         else
         {
             var qkv = Transpose(Reshape(Linear("qkv", x), 0, 0, 3, heads, width / heads), 2, 0, 3, 1, 4);    // [3, B, h, T, D/h]

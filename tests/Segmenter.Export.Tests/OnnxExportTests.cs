@@ -264,6 +264,12 @@ public sealed class OnnxExportTests : IDisposable
         using var expected = model.Predict(images);
         using var logits = session.Run(images);
         TensorAssert.AtMost(logits - expected, 1e-4);
+        // From opset 23 the attention is ONNX's own Attention operator (the encoder's blocks and the mask decoder's), not
+        // products and a softmax that write out the [T, T] weights.
+        var nodes = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Node;
+        int attentionModules = model.named_modules().Count(m => m.module is Segmenter.Runtime.SelfAttention);
+        Assert.Equal(opset >= 23 ? attentionModules : 0, nodes.Count(n => n.OpType == "Attention" && n.Domain == ""));
+        Assert.Equal(opset >= 23 ? 0 : attentionModules, nodes.Count(n => n.OpType == "Softmax" && n.Name.Contains("/attn/", StringComparison.Ordinal)));
     }
 
     [Fact]
