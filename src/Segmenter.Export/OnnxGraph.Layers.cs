@@ -136,9 +136,8 @@ public sealed partial class OnnxGraph
         if (Options.Flavour == OnnxFlavour.Fused && Options.Int8)
         {
             // The int8 qkv product, then ONNX Runtime's MultiHeadAttention, which on the CPU runs a flash attention that never
-            // holds the [T, T] weights: q, k and v are the qkv output's three D-wide column blocks, each [B, T, h·D/h] as it expects.
-            var parts = NodeWithOutputs("Split", new OnnxValue?[] { Linear("qkv", x), Int64s(width, width, width) }, 3, x.Type, "", OnnxAttribute.Int("axis", 2));
-            merged = ContribNode("MultiHeadAttention", new OnnxValue?[] { parts[0], parts[1], parts[2] }, x.Type, OnnxAttribute.Int("num_heads", heads));
+            // holds the [T, T] weights.
+            merged = ContribNode("MultiHeadAttention", QueryKeyValue(x, width), x.Type, OnnxAttribute.Int("num_heads", heads));
         }
         else if (Options.Flavour == OnnxFlavour.Fused)
         {
@@ -150,8 +149,8 @@ public sealed partial class OnnxGraph
         }
         else if (Options.Opset >= 23)
         {
-            var parts = NodeWithOutputs("Split", new OnnxValue?[] { Linear("qkv", x), Int64s(width, width, width) }, 3, x.Type, "", OnnxAttribute.Int("axis", 2));
-            merged = Node("Attention", new OnnxValue?[] { parts[0], parts[1], parts[2] }, x.Type, OnnxAttribute.Int("q_num_heads", heads), OnnxAttribute.Int("kv_num_heads", heads));
+            // ONNX's own Attention operator (opset 23), which a runtime may compute without writing out the [T, T] weights.
+            merged = Node("Attention", QueryKeyValue(x, width), x.Type, OnnxAttribute.Int("q_num_heads", heads), OnnxAttribute.Int("kv_num_heads", heads));
         }
         else
         {
@@ -164,6 +163,14 @@ public sealed partial class OnnxGraph
         }
         return Linear("proj", merged);
     }
+
+    /// <summary>
+    /// The qkv layer's output split into q, k and v, each [B, T, D]: its three D-wide column blocks, the heads one after another
+    /// in each, as attention operators that take the heads packed in the last axis expect.
+    /// </summary>
+    private OnnxValue?[] QueryKeyValue(OnnxValue x, int width) =>
+        System.Array.ConvertAll(NodeWithOutputs("Split", new OnnxValue?[] { Linear("qkv", x), Int64s(width, width, width) }, 3, x.Type, "", OnnxAttribute.Int("axis", 2)),
+            part => (OnnxValue?)part);
 
     /// <summary>The MLP <paramref name="name"/>: fc1, exact GELU, fc2.</summary>
     public OnnxValue Mlp(string name, OnnxValue x)
