@@ -169,7 +169,7 @@ public sealed class CliTests
             Assert.True(stages["forward and loss"] > 0 && stages["backward"] > 0, string.Join(", ", stages));
             Assert.All(stages.Values, ms => Assert.True(ms >= 0));
             double mean = step.GetProperty("latencyMedianMs").GetDouble();   // the median of 2 runs is their mean
-            Assert.InRange(stages.Values.Sum(), 0.9 * mean, 1.05 * mean);
+            Assert.InRange(stages.Values.Sum(), 0.98 * mean - 0.05, 1.02 * mean + 0.05);   // rounded to 0.01 ms each
             var shards = step.GetProperty("shardsMs").EnumerateArray().ToList();
             Assert.Equal(2, shards.Count);
             Assert.All(shards, s => Assert.True(s.GetProperty("images").GetInt32() == 1 && s.GetProperty("forward").GetDouble() > 0 && s.GetProperty("backward").GetDouble() > 0, s.ToString()));
