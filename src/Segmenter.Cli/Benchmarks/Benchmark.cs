@@ -121,7 +121,7 @@ internal static class Benchmark
             var accumulated = clock.Elapsed;
             optimizer.Step();
             var updated = clock.Elapsed;
-            profile?.Add(zeroed.TotalMilliseconds, (accumulated - zeroed).TotalMilliseconds, (updated - accumulated).TotalMilliseconds, updated.TotalMilliseconds, step.LastTimes);
+            profile?.Add(zeroed.TotalMilliseconds, (accumulated - zeroed).TotalMilliseconds, (updated - accumulated).TotalMilliseconds, step.LastTimes);
             return updated.TotalMilliseconds;
         };
     }
