@@ -118,6 +118,7 @@ public sealed class ShardedStep : IDisposable
         IList<Tensor>? gradients = null;
         double loss = 0;
         var clock = Stopwatch.StartNew();
+        var processorTime = ThreadCpuClock.Now();
         TimeSpan forward = default, backward = default;
         try
         {
@@ -136,6 +137,7 @@ public sealed class ShardedStep : IDisposable
         {
             if (backward == default) backward = clock.Elapsed;
             if (forward == default) forward = backward;
+            double? computeCpuMs = ThreadCpuClock.Now() - processorTime is { } used ? used.TotalMilliseconds : null;
             turn.Await(order);
             var waited = clock.Elapsed;
             try
@@ -146,7 +148,7 @@ public sealed class ShardedStep : IDisposable
             {
                 turn.Pass();
                 lastTimes[index] = new ShardTimes(end - start, forward.TotalMilliseconds, (backward - forward).TotalMilliseconds,
-                    (waited - backward).TotalMilliseconds, (clock.Elapsed - waited).TotalMilliseconds);
+                    (waited - backward).TotalMilliseconds, (clock.Elapsed - waited).TotalMilliseconds, computeCpuMs);
             }
         }
         return loss;

@@ -172,7 +172,8 @@ public sealed class CliTests
             Assert.InRange(stages.Values.Sum(), 0.98 * mean - 0.05, 1.02 * mean + 0.05);   // rounded to 0.01 ms each
             var shards = step.GetProperty("shardsMs").EnumerateArray().ToList();
             Assert.Equal(2, shards.Count);
-            Assert.All(shards, s => Assert.True(s.GetProperty("images").GetInt32() == 1 && s.GetProperty("forward").GetDouble() > 0 && s.GetProperty("backward").GetDouble() > 0, s.ToString()));
+            Assert.All(shards, s => Assert.True(s.GetProperty("images").GetInt32() == 1 && s.GetProperty("forward").GetDouble() > 0 && s.GetProperty("backward").GetDouble() > 0
+                && s.GetProperty("computeCpu").GetDouble() > 0, s.ToString()));
         }
         finally
         {

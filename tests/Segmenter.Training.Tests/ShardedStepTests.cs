@@ -136,6 +136,9 @@ public sealed class ShardedStepTests
             Assert.True(times.ForwardMs > 0 && times.BackwardMs > 0, $"{times}");
             Assert.True(times.WaitMs >= 0 && times.AddMs >= 0, $"{times}");
             Assert.Equal(times.ForwardMs + times.BackwardMs + times.WaitMs + times.AddMs, times.TotalMs, 9);
+            // The thread's processor time in its passes: some, and no more than they took (it is read just after them).
+            if (OperatingSystem.IsLinux())
+                Assert.True(times.ComputeCpuMs is > 0 and var cpu && cpu <= times.ForwardMs + times.BackwardMs + 1, $"{times}");
         }
 
         // The batch in one pass: one entry, on the caller's thread, with nothing to wait for.

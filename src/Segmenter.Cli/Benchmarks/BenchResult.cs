@@ -87,6 +87,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
                 ["backward"] = Math.Round(s.BackwardMs, 2),
                 ["wait"] = Math.Round(s.WaitMs, 2),
                 ["add"] = Math.Round(s.AddMs, 2),
+                ["computeCpu"] = s.ComputeCpuMs is { } cpu ? Math.Round(cpu, 2) : null,
             }).ToArray());
         return node;
     }

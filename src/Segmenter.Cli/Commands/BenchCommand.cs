@@ -128,10 +128,15 @@ internal static class BenchCommand
                 foreach (var (stage, ms) in r.Stages) stages.AddRow(stage, F(ms, 1), F(100 * ms / total, 0) + " %");
                 console.Ansi.Write(stages);
                 if (r.ShardTimes is not { Count: > 1 } shardTimes) continue;
-                var perShard = new Table().AddColumns("shard", "images", "forward and loss ms", "backward ms", "waiting for its turn ms", "adding gradients ms").Title($"{r.Model} shards, per step");
+                var perShard = new Table().AddColumns("shard", "images", "forward and loss ms", "backward ms", "of these on its core ms", "waiting for its turn ms", "adding gradients ms")
+                    .Title($"{r.Model} shards, per step");
                 for (int i = 0; i < shardTimes.Count; i++)
-                    perShard.AddRow($"{i}", $"{shardTimes[i].Images}", F(shardTimes[i].ForwardMs, 1), F(shardTimes[i].BackwardMs, 1), F(shardTimes[i].WaitMs, 1), F(shardTimes[i].AddMs, 1));
+                {
+                    var t = shardTimes[i];
+                    perShard.AddRow($"{i}", $"{t.Images}", F(t.ForwardMs, 1), F(t.BackwardMs, 1), t.ComputeCpuMs is { } cpu ? F(cpu, 1) : "n/a", F(t.WaitMs, 1), F(t.AddMs, 1));
+                }
                 console.Ansi.Write(perShard);
+                console.Out.WriteLine("on its core: the processor time the shard's thread used in its forward and backward passes; what they took beyond it, the thread was off its core (other work ran there)");
             }
             return 0;
         });
