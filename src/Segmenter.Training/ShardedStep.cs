@@ -85,7 +85,7 @@ public sealed class ShardedStep : IDisposable
 
         int shards = (int)Math.Min(Shards, batch);
         var ranges = Enumerable.Range(0, shards).Select(s => (Start: batch * s / shards, End: batch * (s + 1) / shards)).ToArray();
-        lastTimes = ranges.Select(r => new ShardTimes(r.End - r.Start, 0, 0, 0, 0)).ToArray();
+        lastTimes = ranges.Select(r => new ShardTimes(r.End - r.Start, 0, 0, 0, 0, ComputeCpuMs: 0)).ToArray();   // a shard that is not run computes nothing
         var labelled = ranges.Select(r => Labelled(labels, r.Start, r.End)).ToArray();
         long total = labelled.Sum();
         if (total == 0) return null;

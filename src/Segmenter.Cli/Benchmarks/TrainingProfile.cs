@@ -32,13 +32,12 @@ internal sealed class TrainingProfile
         Accumulate(Adding, adding);
         Accumulate(Waiting, Math.Max(0, accumulateMs - forward - backward - adding));
         Accumulate(Update, updateMs);
-        int counted = shards.Count;
-        while (shards.Count < times.Count) shards.Add(default);
+        while (shards.Count < times.Count) shards.Add(new ShardTimes(0, 0, 0, 0, 0, ComputeCpuMs: 0));   // a processor time unknown in any step stays unknown
         for (int i = 0; i < times.Count; i++)
         {
             var (sum, step) = (shards[i], times[i]);
             shards[i] = new ShardTimes(step.Images, sum.ForwardMs + step.ForwardMs, sum.BackwardMs + step.BackwardMs, sum.WaitMs + step.WaitMs, sum.AddMs + step.AddMs,
-                Sum(sum.ComputeCpuMs, step.ComputeCpuMs, first: i >= counted));
+                sum.ComputeCpuMs + step.ComputeCpuMs);
         }
     }
 
@@ -55,9 +54,6 @@ internal sealed class TrainingProfile
     /// <summary>Each shard's images and milliseconds per step: its forward pass and loss, backward pass, wait for its turn, and adding of its gradients.</summary>
     public IReadOnlyList<ShardTimes> ShardsPerRun(int runs) =>
         shards.Select(s => new ShardTimes(s.Images, s.ForwardMs / runs, s.BackwardMs / runs, s.WaitMs / runs, s.AddMs / runs, s.ComputeCpuMs / runs)).ToArray();
-
-    /// <summary>A shard's processor times added up over the steps: unknown once any step's is.</summary>
-    private static double? Sum(double? sum, double? step, bool first) => first ? step : sum + step;
 
     private void Accumulate(string stage, double ms) => milliseconds[stage] = milliseconds.GetValueOrDefault(stage) + ms;
 }
