@@ -62,10 +62,10 @@ public static partial class UpsampledCrossEntropy
             long height = labels.shape[1], width = labels.shape[2];
 
             // The horizontal pass is one product with the interpolation matrix, giving rows [B, h, K, W₊]: for each source
-            // row, every class's interpolated row in turn. W₊ is the width rounded up to whole vectors and one vector more,
+            // row, every class's interpolated row in turn. W₊ is the width rounded up to whole blocks of vectors and one vector more,
             // so that classes are not a power of two bytes apart (which would put them all in the same cache sets); the
-            // extra columns are zero and count as unlabelled. The vertical pass is the kernel's.
-            long stride = (width + lanes - 1) / lanes * lanes + lanes;
+            // extra columns are zero and count as unlabelled. The vertical pass is the kernel's, in blocks of VectorBlock vectors.
+            long stride = (width + VectorBlock * lanes - 1) / (VectorBlock * lanes) * (VectorBlock * lanes) + lanes;
             var columns = ColumnMatrix(patchLogits.shape[3], paddedWidth, width, stride);    // [w, W₊]
             var rows = patchLogits.permute(0, 2, 1, 3).matmul(columns).contiguous();          // [B, h, K, W₊]
             var rowGradient = zeros_like(rows);

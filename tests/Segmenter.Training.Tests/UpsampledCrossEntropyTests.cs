@@ -39,6 +39,7 @@ public sealed class UpsampledCrossEntropyTests
             data.Add(2, 19, 7, 9, 100, 140, 112, 144, 0.3, lanes);      // odd grid, width not a multiple of any vector
             data.Add(1, 3, 1, 1, 8, 8, 8, 8, 0.0, lanes);               // one patch: every pixel blends the same row
             data.Add(1, 4, 5, 5, 5, 5, 5, 5, 0.2, lanes);               // no upsampling at all
+            data.Add(1, 7, 3, 3, 96, 96, 96, 96, 0.1, lanes);           // patch 32: runs of rows longer than the kernel takes at once
         }
         return data;
     }
@@ -49,6 +50,25 @@ public sealed class UpsampledCrossEntropyTests
     {
         using var scope = NewDisposeScope();
         var (patchLogits, labels) = Case(batch, classes, height, width, labelHeight, labelWidth, ignored, seed: (int)(classes + width));
+        AssertEqualsComposition(patchLogits, labels, paddedHeight, paddedWidth, lanes);
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void Logits_far_apart_in_part_of_the_image_give_what_the_composition_gives(int lanes)
+    {
+        using var scope = NewDisposeScope();
+        // In one corner the classes' logits lie hundreds apart, past what the kernel takes with one maximum for a run of
+        // rows: there it takes each row's own.
+        var (patchLogits, labels) = Case(1, 150, 6, 6, 96, 96, 0.1, seed: 13);
+        using (no_grad()) patchLogits.narrow(2, 0, 3).narrow(3, 0, 3).mul_(40);
+        AssertEqualsComposition(patchLogits, labels, 96, 96, lanes);
+    }
+
+    private static void AssertEqualsComposition(Tensor patchLogits, Tensor labels, long paddedHeight, long paddedWidth, int lanes)
+    {
         var expected = LossAndGradient(() => UpsampledCrossEntropy.Composed(patchLogits, paddedHeight, paddedWidth, labels, Ignore), patchLogits);
         var actual = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, paddedHeight, paddedWidth, labels, Ignore, lanes), patchLogits);
 

@@ -36,6 +36,8 @@ public unsafe interface ILanes<TVector> where TVector : struct
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
     /// <summary>The larger of a and b (for finite values; with a NaN, what the CPU's instruction gives).</summary>
     static abstract TVector Max(TVector a, TVector b);
+    /// <summary>The smaller of a and b (for finite values; with a NaN, what the CPU's instruction gives).</summary>
+    static abstract TVector Min(TVector a, TVector b);
     /// <summary>The mask of the lanes where a &gt; b.</summary>
     static abstract TVector GreaterThan(TVector a, TVector b);
     /// <summary>a where <paramref name="mask"/> is set, else b.</summary>
@@ -67,6 +69,8 @@ public readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
     /// <inheritdoc />
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
+    /// <inheritdoc />
+    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
     /// <inheritdoc />
     public static Vector512<float> GreaterThan(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b);
     /// <inheritdoc />
@@ -100,6 +104,8 @@ public readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
     /// <inheritdoc />
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
     /// <inheritdoc />
+    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.MinNative(a, b);
+    /// <inheritdoc />
     public static Vector256<float> GreaterThan(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThan(a, b);
     /// <inheritdoc />
     public static Vector256<float> Select(Vector256<float> mask, Vector256<float> a, Vector256<float> b) => Vector256.ConditionalSelect(mask, a, b);
@@ -131,6 +137,8 @@ public readonly unsafe struct Lanes128 : ILanes<Vector128<float>>
     public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
     /// <inheritdoc />
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+    /// <inheritdoc />
+    public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.MinNative(a, b);
     /// <inheritdoc />
     public static Vector128<float> GreaterThan(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThan(a, b);
     /// <inheritdoc />
