@@ -35,6 +35,36 @@ public static class PlatformInfo
         }
     }
 
+    /// <summary>
+    /// The physical cores under the logical processors this process may run on (Linux: each one's package and core id in
+    /// /sys/devices/system/cpu): fewer than the logical processors where these are simultaneous threads sharing a core's
+    /// vector units, so that two threads cannot compute twice what one does. Null where the topology cannot be read.
+    /// </summary>
+    public static int? PhysicalCores
+    {
+        get
+        {
+            try
+            {
+                if (!OperatingSystem.IsLinux() || Environment.ProcessorCount > 64) return null;   // beyond 64: more than the affinity mask holds
+                long mask = (long)System.Diagnostics.Process.GetCurrentProcess().ProcessorAffinity;
+                var cores = new HashSet<(string Package, string Core)>();
+                for (int cpu = 0; cpu < 64; cpu++)
+                {
+                    if ((mask >> cpu & 1) == 0) continue;
+                    var topology = $"/sys/devices/system/cpu/cpu{cpu}/topology";
+                    if (!File.Exists($"{topology}/core_id")) return null;
+                    cores.Add((File.ReadAllText($"{topology}/physical_package_id").Trim(), File.ReadAllText($"{topology}/core_id").Trim()));
+                }
+                return cores.Count == 0 ? null : cores.Count;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+    }
+
     /// <summary>This project's version (the informational version of its assemblies).</summary>
     public static string ProjectVersion => Version(typeof(PlatformInfo).Assembly);
 

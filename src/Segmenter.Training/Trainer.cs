@@ -219,7 +219,7 @@ public sealed class Trainer
             ["machine"] = new JsonObject
             {
                 ["processor"] = PlatformInfo.Processor, ["vector_features"] = new JsonArray(PlatformInfo.VectorFeatures.Select(f => (JsonNode?)f).ToArray()),
-                ["cores"] = Environment.ProcessorCount, ["threads"] = PlatformInfo.Threads,
+                ["cores"] = Environment.ProcessorCount, ["physical_cores"] = PlatformInfo.PhysicalCores, ["threads"] = PlatformInfo.Threads,
                 ["gpus"] = new JsonArray(PlatformInfo.Gpus.Select(g => (JsonNode?)g).ToArray()),
                 ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             },

@@ -148,6 +148,9 @@ public sealed class CliTests
                 Assert.Equal(result.GetProperty("size")[0].GetInt32() == 40 ? 48 : 24, result.GetProperty("size")[1].GetInt32());
                 Assert.False(string.IsNullOrEmpty(result.GetProperty("peakSetBy").GetString()));
                 Assert.Equal(System.Text.Json.JsonValueKind.Array, result.GetProperty("isa").ValueKind);
+                Assert.Equal(System.Environment.ProcessorCount, result.GetProperty("logicalProcessors").GetInt32());
+                if (result.GetProperty("physicalCores").ValueKind != System.Text.Json.JsonValueKind.Null)
+                    Assert.InRange(result.GetProperty("physicalCores").GetInt32(), 1, System.Environment.ProcessorCount);
                 Assert.InRange(result.GetProperty("tokenMixingShare").GetDouble(), 0, 1);
                 Assert.Equal(2, result.GetProperty("batch").GetInt32());
                 Assert.True(result.GetProperty("latencyMedianMs").GetDouble() > 0);

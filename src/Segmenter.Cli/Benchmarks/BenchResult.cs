@@ -22,6 +22,12 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>The vector features that decide which kernels run (avx2, avx512f, avx512_vnni, avx512_bf16, amx_*).</summary>
     public IReadOnlyList<string> Isa { get; init; } = Array.Empty<string>();
 
+    /// <summary>The logical processors this process may run on.</summary>
+    public int LogicalProcessors { get; init; }
+
+    /// <summary>The physical cores under them (fewer where they are simultaneous threads of one core); null where unknown.</summary>
+    public int? PhysicalCores { get; init; }
+
     /// <summary>Each kernel's best matrix-product rate (GFLOP/s) in the peak measurement.</summary>
     public IReadOnlyDictionary<string, double> PeakByKernel { get; init; } = new Dictionary<string, double>();
 
@@ -70,6 +76,8 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["peakByKernel"] = new JsonObject(PeakByKernel.Select(k => new KeyValuePair<string, JsonNode?>(k.Key, Math.Round(k.Value, 2)))),
             ["processor"] = Processor,
             ["isa"] = new JsonArray(Isa.Select(f => (JsonNode?)f).ToArray()),
+            ["logicalProcessors"] = LogicalProcessors,
+            ["physicalCores"] = PhysicalCores,
             ["libtorchBlas"] = LibTorchBlas,
             ["libtorchExp"] = LibTorchExp,
             ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,

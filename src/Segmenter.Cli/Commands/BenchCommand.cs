@@ -99,10 +99,12 @@ internal static class BenchCommand
                 setBy = $"{fastest.Model} on {fastest.Backend} at {fastest.Height}×{fastest.Width} (faster than every single product measured)";
             }
             var isa = PlatformInfo.VectorFeatures;
+            int? physicalCores = PlatformInfo.PhysicalCores;
             var byKernel = peak.All.GroupBy(m => m.Kernel).ToDictionary(g => g.Key, g => g.Max(m => m.Gflops));
             results = results.Select(r => r with
             {
                 PeakFraction = Float32OnCpu(r) ? r.GflopsPerSecond / peakGflops : double.NaN, MatmulPeakGflops = peakGflops, PeakSetBy = setBy, PeakByKernel = byKernel, Isa = isa, Processor = PlatformInfo.Processor, OtherLoad = load, Steal = steal,
+                LogicalProcessors = Environment.ProcessorCount, PhysicalCores = physicalCores,
                 LibTorchBlas = LibTorchBlas(),
                 LibTorchExp = LibTorchExp(),
             }).ToList();
@@ -119,7 +121,7 @@ internal static class BenchCommand
             }
             console.Ansi.Write(table);
             console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count / 2} products measured before and after the models, 3 runs each), set by {setBy}; " +
-                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}); libtorch's MKL: {LibTorchBlas()}; libtorch's 16-lane exp: {LibTorchExp()}");
+                                  $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}; {Cores(physicalCores)}); libtorch's MKL: {LibTorchBlas()}; libtorch's 16-lane exp: {LibTorchExp()}");
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
@@ -142,6 +144,11 @@ internal static class BenchCommand
         });
         return command;
     }
+
+    private static string Cores(int? physical) =>
+        physical is not { } cores ? $"{Environment.ProcessorCount} logical processors, physical cores unknown"
+        : cores == Environment.ProcessorCount ? $"{cores} cores"
+        : $"{Environment.ProcessorCount} logical processors on {cores} physical cores";
 
     /// <summary>Above this share of the CPU time used by other processes, bench warns that its figures are not the machine's.</summary>
     private const double BusyThreshold = 0.10;
