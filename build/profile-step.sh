@@ -2,7 +2,7 @@
 # Where a training step's processor time goes, by kind of work: samples the Release CLI's `bench … --train` with Linux
 # perf and sorts the samples taken while the shards ran (from the first to the last sample with a ShardedStep frame on
 # its stack) into matrix products, the fused attention outside its products, the fused loss, element-wise kernels, page
-# clearing and the rest. A developer's tool (docs/performance.md has figures from it); it needs perf and root or
+# clearing and the rest (by library). A developer's tool (docs/performance.md has figures from it); it needs perf and root or
 # perf_event_paranoid ≤ 1.
 #
 #   build/profile-step.sh                       # bench SegT16 --train --iters 10 --warmup 2
@@ -43,9 +43,17 @@ END {
         else if (s ~ /unknown/ && parent[i] ~ /dnnl/) kind = "oneDNN generated code (GELU, patch-embedding convolution)"
         else if (s ~ /libgomp/) kind = "OpenMP threads"
         else if (s ~ /NesterovSgd/) kind = "optimizer"
-        else kind = "other (runtime, allocator, dispatch, kernel)"
+        else {
+            kind = "other (runtime, allocator, dispatch, kernel)"
+            library = s; sub(/.*\(/, "", library); sub(/\).*/, "", library); sub(/.*\//, "", library)
+            if (library ~ /^perf-/) library = "code without a symbol"
+            other[library]++
+        }
         count[kind]++
     }
     printf "%.1f s from the first shard sample to the last, %d samples over all cores\n", last - first, total
     for (kind in count) printf "%5.1f %%  %s\n", 100 * count[kind] / total, kind | "sort -rn"
+    close("sort -rn")
+    print "the other samples, by library (libtorch_cpu: dispatch and autograd; kernel.kallsyms: the kernel; libcoreclr: .NET):"
+    for (library in other) if (100 * other[library] / total >= 0.1) printf "%5.1f %%  %s\n", 100 * other[library] / total, library | "sort -rn"
 }'
