@@ -47,7 +47,8 @@ public static class PlatformInfo
             try
             {
                 if (!OperatingSystem.IsLinux() || Environment.ProcessorCount > 64) return null;   // beyond 64: more than the affinity mask holds
-                long mask = (long)System.Diagnostics.Process.GetCurrentProcess().ProcessorAffinity;
+                using var process = System.Diagnostics.Process.GetCurrentProcess();
+                long mask = (long)process.ProcessorAffinity;
                 var cores = new HashSet<(string Package, string Core)>();
                 for (int cpu = 0; cpu < 64; cpu++)
                 {

@@ -35,6 +35,13 @@ public static partial class UpsampledCrossEntropy
     /// </summary>
     private const float LargestSpread = 80f;
 
+    /// <summary>The columns the kernel computes for rows of <paramref name="width"/>: the width rounded up to whole blocks of <see cref="VectorBlock"/> vectors.</summary>
+    private static long KernelColumns(long width, int lanes)
+    {
+        long block = VectorBlock * lanes;
+        return (width + block - 1) / block * block;
+    }
+
     /// <summary>What the kernel adds up: the labelled pixels' losses, their number, and a label that is not a class, if any.</summary>
     private readonly record struct RowSums(double Loss, long Labelled, long? UnknownLabel);
 
@@ -62,7 +69,7 @@ public static partial class UpsampledCrossEntropy
     {
         int batch = (int)rows.shape[0], sourceRows = (int)rows.shape[1], classes = (int)rows.shape[2], stride = (int)rows.shape[3];
         long height = labels.shape[1];
-        int block = VectorBlock * TLanes.Count, columns = (int)((width + block - 1) / block * block);
+        int columns = (int)KernelColumns(width, TLanes.Count);
         float* source = (float*)TensorMemory.Address(rows);
         float* sink = (float*)TensorMemory.Address(gradient);
         long* label = (long*)TensorMemory.Address(labels);

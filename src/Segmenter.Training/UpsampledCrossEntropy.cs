@@ -65,7 +65,7 @@ public static partial class UpsampledCrossEntropy
             // row, every class's interpolated row in turn. W₊ is the width rounded up to whole blocks of vectors and one vector more,
             // so that classes are not a power of two bytes apart (which would put them all in the same cache sets); the
             // extra columns are zero and count as unlabelled. The vertical pass is the kernel's, in blocks of VectorBlock vectors.
-            long stride = (width + VectorBlock * lanes - 1) / (VectorBlock * lanes) * (VectorBlock * lanes) + lanes;
+            long stride = KernelColumns(width, lanes) + lanes;
             var columns = ColumnMatrix(patchLogits.shape[3], paddedWidth, width, stride);    // [w, W₊]
             // Made contiguous before the product: for logits that need no gradient, libtorch multiplied the permuted view as a
             // batch of products with the matrix expanded over the batch, into fresh memory each time: 3.7–146 ms for one 512²
