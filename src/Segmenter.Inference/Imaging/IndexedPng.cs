@@ -29,6 +29,7 @@ public static class IndexedPng
         if (stream.Read(signature, 0, 8) < 8 || !signature.AsSpan().SequenceEqual(Signature)) return false;
 
         int width = 0, height = 0, depth = 0, colorType = -1;
+        bool interlaced = false;
         var data = new MemoryStream();
         var header = new byte[8];
         var crc = new byte[4];
@@ -57,7 +58,10 @@ public static class IndexedPng
                     throw new InvalidDataException($"{path}: the image claims {width}×{height} pixels; at most {ImageFiles.MaximumPixels.ToString("N0", CultureInfo.InvariantCulture)} are accepted");
                 if (depth is not (1 or 2 or 4 or 8))
                     throw new InvalidDataException($"{path}: corrupt PNG: a palette image of bit depth {depth} (1, 2, 4 or 8 expected)");
-                if (chunk[12] != 0) throw new InvalidDataException($"{path}: interlaced palette PNGs are not supported as label files; save it without interlacing");
+                if (chunk[10] != 0 || chunk[11] != 0)
+                    throw new InvalidDataException($"{path}: corrupt PNG: compression method {chunk[10]} and filter method {chunk[11]} (0 and 0 expected)");
+                if (chunk[12] > 1) throw new InvalidDataException($"{path}: corrupt PNG: interlace method {chunk[12]} (0, none, or 1, Adam7, expected)");
+                interlaced = chunk[12] == 1;
             }
             else if (type == "IDAT")
             {
@@ -71,37 +75,64 @@ public static class IndexedPng
         if (colorType != 3) return false;
 
         data.Position = 0;
-        using var inflater = new ZLibStream(data, CompressionMode.Decompress);
-        int stride = (int)(((long)width * depth + 7) / 8);
-        var raw = new byte[(stride + 1) * height];
-        try
+        var passes = interlaced ? Adam7 : NoInterlacing;
+        long rawLength = passes.Sum(p => p.Columns(width) == 0 ? 0 : p.Rows(height) * (Stride(p.Columns(width), depth) + 1L));
+        var raw = new byte[rawLength];
+        using (var inflater = new ZLibStream(data, CompressionMode.Decompress))
         {
-            inflater.ReadExactly(raw);
-        }
-        catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
-        {
-            throw new InvalidDataException($"{path}: corrupt or truncated PNG image data", e);
+            try
+            {
+                inflater.ReadExactly(raw);
+            }
+            catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+            {
+                throw new InvalidDataException($"{path}: corrupt or truncated PNG image data", e);
+            }
         }
 
         var indices = new byte[width * height];
-        var previous = new byte[stride];
-        var current = new byte[stride];
-        for (int y = 0; y < height; y++)
+        int offset = 0;
+        foreach (var pass in passes)
         {
-            int filter = raw[y * (stride + 1)];
-            Array.Copy(raw, y * (stride + 1) + 1, current, 0, stride);
-            Unfilter(filter, current, previous, Math.Max(1, depth / 8), path);
-            for (int x = 0; x < width; x++)
+            int columns = pass.Columns(width), rows = pass.Rows(height);
+            if (columns == 0 || rows == 0) continue;   // a pass with no pixels has no scanlines, not even filter bytes
+            int stride = Stride(columns, depth);
+            var previous = new byte[stride];
+            var current = new byte[stride];
+            for (int row = 0; row < rows; row++, offset += stride + 1)
             {
-                int bit = x * depth;
-                int value = depth == 8 ? current[x] : (current[bit >> 3] >> (8 - depth - (bit & 7))) & ((1 << depth) - 1);
-                indices[y * width + x] = (byte)value;
+                Array.Copy(raw, offset + 1, current, 0, stride);
+                Unfilter(raw[offset], current, previous, Math.Max(1, depth / 8), path);
+                int target = (pass.Top + row * pass.RowStep) * width + pass.Left;
+                for (int column = 0; column < columns; column++, target += pass.ColumnStep)
+                {
+                    int bit = column * depth;
+                    indices[target] = depth == 8 ? current[column] : (byte)((current[bit >> 3] >> (8 - depth - (bit & 7))) & ((1 << depth) - 1));
+                }
+                (previous, current) = (current, previous);
             }
-            (previous, current) = (current, previous);
         }
         labels = new LabelMap(width, height, indices);
         return true;
     }
+
+    /// <summary>One pass over the image: the pixels from (<see cref="Left"/>, <see cref="Top"/>) every <see cref="ColumnStep"/> columns and <see cref="RowStep"/> rows.</summary>
+    private readonly record struct Pass(int Left, int Top, int ColumnStep, int RowStep)
+    {
+        public int Columns(int width) => width <= Left ? 0 : (width - Left + ColumnStep - 1) / ColumnStep;
+
+        public int Rows(int height) => height <= Top ? 0 : (height - Top + RowStep - 1) / RowStep;
+    }
+
+    private static readonly Pass[] NoInterlacing = { new(0, 0, 1, 1) };
+
+    /// <summary>The seven passes of Adam7 interlacing (PNG specification, section 8.2), in the order the data holds them.</summary>
+    private static readonly Pass[] Adam7 =
+    {
+        new(0, 0, 8, 8), new(4, 0, 8, 8), new(0, 4, 4, 8), new(2, 0, 4, 4), new(0, 2, 2, 4), new(1, 0, 2, 2), new(0, 1, 1, 2),
+    };
+
+    private static int Stride(int columns, int depth) => (int)(((long)columns * depth + 7) / 8);
 
     /// <summary>Writes <paramref name="labels"/> as an 8-bit palette PNG whose palette is <paramref name="palette"/> (RGB per index), atomically.</summary>
     public static void Write(string path, LabelMap labels, IReadOnlyList<(byte R, byte G, byte B)> palette) =>
