@@ -109,7 +109,8 @@ def open_dataset(layout: str, root: str, split: str) -> SegmentationDataset:
     if len(dataset) == 0:
         expected = {
             "ade20k": "images/<split>/*.jpg with annotations/<split>/*.png of the same names (split: training or validation)",
-            "cityscapes": f"leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png",
+            "cityscapes": f"leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png "
+                          "(or *_gtFine_labelIds.png)",
             "pascal-context": f"ImageSets/SegmentationContext/{split}.txt naming JPEGImages/<id>.jpg with SegmentationClassContext/<id>.png",
             "folder": f"images/{split}/ (or images/) with image files and labels/{split}/ (or labels/) with PNGs of the same names",
         }[layout]
@@ -127,12 +128,12 @@ def _images_in(directory: str) -> List[str]:
                   if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and os.path.isfile(os.path.join(directory, f)))
 
 
-def _pair(images: List[str], label_for: Callable[[str], str]) -> List[Sample]:
+def _pair(images: List[str], label_for: Callable[[str], str], alternative: Optional[str] = None) -> List[Sample]:
     samples = []
     for image in images:
         label = label_for(image)
         if not os.path.isfile(label):
-            raise DatasetError(f"{image}: no label file (expected {label})")
+            raise DatasetError(f"{image}: no label file (expected {label}{'' if alternative is None else ', ' + alternative})")
         samples.append(Sample(image, label))
     return samples
 
@@ -160,11 +161,28 @@ def _open_cityscapes(root: str, split: str) -> SegmentationDataset:
     suffix = "_leftImg8bit.png"
     files = sorted(os.path.join(d, f) for d, _, names in os.walk(images) for f in names if f.endswith(suffix))
 
-    def label_for(image: str) -> str:
+    def label_for(image: str, kind: str) -> str:
         relative = os.path.relpath(image, images)
-        return os.path.join(labels, relative[:-len(suffix)] + "_gtFine_labelTrainIds.png")
+        return os.path.join(labels, relative[:-len(suffix)] + f"_gtFine_{kind}.png")
 
-    return SegmentationDataset("cityscapes", root, split, _pair(files, label_for), 19, None, lambda v: v)
+    # The train ids (19 classes) as mmsegmentation's conversion writes them; failing those, the label ids of the
+    # download itself (gtFine_trainvaltest.zip), mapped to train ids here.
+    label_ids = (not all(os.path.isfile(label_for(f, "labelTrainIds")) for f in files)
+                 and all(os.path.isfile(label_for(f, "labelIds")) for f in files))
+    kind = "labelIds" if label_ids else "labelTrainIds"
+    samples = _pair(files, lambda image: label_for(image, kind), "or a _gtFine_labelIds.png beside every image")
+    return SegmentationDataset("cityscapes", root, split, samples, 19, None, _cityscapes_train_id if label_ids else (lambda v: v))
+
+
+# The label ids of Cityscapes' 19 evaluated classes, in train-id order (road, sidewalk, ... bicycle): cityscapesScripts' table.
+_CITYSCAPES_EVALUATED_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
+
+
+def _cityscapes_train_id(label_id: int) -> int:
+    """A label id's train id; 255 for the ids (0-33) not evaluated; a value that is no label id keeps its value (refused)."""
+    if label_id in _CITYSCAPES_EVALUATED_IDS:
+        return _CITYSCAPES_EVALUATED_IDS.index(label_id)
+    return IGNORE if label_id <= 33 else label_id
 
 
 def _open_pascal_context(root: str, split: str) -> SegmentationDataset:

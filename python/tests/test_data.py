@@ -58,6 +58,31 @@ def test_cityscapes_pairs_by_city_and_suffix(tmp_path):
     assert np.array_equal(dataset.load(0)[1], labels)
 
 
+def test_cityscapes_label_ids_are_read_as_train_ids(tmp_path):
+    # Cityscapes as downloaded: label ids 0-33, no train ids. Each id maps to its train id; the ids not evaluated to 255.
+    evaluated = [7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33]
+    ids = (np.arange(34 * 3, dtype=np.uint8) % 34).reshape(6, 17)
+    stem = tmp_path / "gtFine" / "val" / "lindau" / "lindau_000000_000019"
+    save_image(str(tmp_path / "leftImg8bit" / "val" / "lindau" / "lindau_000000_000019_leftImg8bit.png"), np.zeros((6, 17, 3), np.uint8))
+    save_label(str(stem) + "_gtFine_labelIds.png", ids)
+    dataset = open_dataset("cityscapes", str(tmp_path), "val")
+    assert dataset.samples[0].label_path.endswith("_gtFine_labelIds.png")
+    expected = np.array([evaluated.index(v) if v in evaluated else 255 for v in ids.flatten()], np.uint8).reshape(ids.shape)
+    assert np.array_equal(dataset.load(0)[1], expected)
+    # Train ids beside them are preferred (mmsegmentation's converted layout).
+    save_label(str(stem) + "_gtFine_labelTrainIds.png", expected)
+    assert open_dataset("cityscapes", str(tmp_path), "val").samples[0].label_path.endswith("_gtFine_labelTrainIds.png")
+    # A value that is no label id is refused.
+    os.remove(str(stem) + "_gtFine_labelTrainIds.png")
+    ids[0, 5] = 34
+    save_label(str(stem) + "_gtFine_labelIds.png", ids)
+    with pytest.raises(DatasetError, match=r"label value 34 at pixel \(5, 0\) is not one of the 19 classes"):
+        open_dataset("cityscapes", str(tmp_path), "val").load(0)
+    os.remove(str(stem) + "_gtFine_labelIds.png")
+    with pytest.raises(DatasetError, match="_gtFine_labelTrainIds.png, or a _gtFine_labelIds.png beside every image"):
+        open_dataset("cityscapes", str(tmp_path), "val")
+
+
 def test_pascal_context_follows_the_split_list(tmp_path):
     base = tmp_path / "VOCdevkit" / "VOC2010"
     rng = np.random.default_rng(2)

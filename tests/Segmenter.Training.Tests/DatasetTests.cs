@@ -49,6 +49,54 @@ public sealed class DatasetTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Cityscapes as downloaded has label ids (0–33), not the 19 train ids that mmsegmentation's conversion writes: such a
+    /// tree is read with each id mapped to its train id (road 7 → 0 … bicycle 33 → 18; parking, rail track and the other
+    /// ids not evaluated → ignore), and gives the same labels as the converted tree. A value that is no label id is refused.
+    /// </summary>
+    [Fact]
+    public void Cityscapes_label_ids_are_read_as_train_ids()
+    {
+        var root = Write(DatasetLayout.Cityscapes);
+        var converted = DatasetReader.Open(DatasetLayout.Cityscapes, root, "train");
+        var expected = Enumerable.Range(0, converted.Count).Select(i => converted.Load(i).Labels.Labels).ToList();
+        byte[] evaluatedIds = { 7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33 };
+        foreach (var sample in converted.Samples)
+        {
+            var trainIds = ImageFiles.ReadLabels(sample.LabelPath);
+            // Ignored pixels become "unlabeled" (0) or, every third one, "parking" (9): neither is a class.
+            var ids = trainIds.Labels.Select((v, p) => v == LabelMap.Ignore ? (byte)(p % 3 == 0 ? 9 : 0) : evaluatedIds[v]).ToArray();
+            ImageFiles.WriteLabelPng(sample.LabelPath.Replace("_gtFine_labelTrainIds.png", "_gtFine_labelIds.png"), new LabelMap(trainIds.Width, trainIds.Height, ids));
+        }
+        // With both beside each image, the train ids are read.
+        Assert.EndsWith("_gtFine_labelTrainIds.png", DatasetReader.Open(DatasetLayout.Cityscapes, root, "train").Samples[0].LabelPath);
+
+        File.Delete(converted.Samples[1].LabelPath);
+        var downloaded = DatasetReader.Open(DatasetLayout.Cityscapes, root, "train");
+        Assert.All(downloaded.Samples, s => Assert.EndsWith("_gtFine_labelIds.png", s.LabelPath));
+        for (int i = 0; i < downloaded.Count; i++) Assert.Equal(expected[i], downloaded.Load(i).Labels.Labels);
+
+        // Every id, 0 to 33, in one file.
+        var first = downloaded.Samples[0].LabelPath;
+        var labels = ImageFiles.ReadLabels(first);
+        for (int p = 0; p < labels.Labels.Length; p++) labels.Labels[p] = (byte)(p % 34);
+        ImageFiles.WriteLabelPng(first, labels);
+        var mapped = downloaded.Load(0).Labels.Labels;
+        for (int p = 0; p < mapped.Length; p++)
+        {
+            int trainId = Array.IndexOf(evaluatedIds, (byte)(p % 34));
+            Assert.Equal(trainId < 0 ? LabelMap.Ignore : (byte)trainId, mapped[p]);
+        }
+
+        labels.Labels[5] = 34;
+        ImageFiles.WriteLabelPng(first, labels);
+        Assert.Contains("label value 34 at pixel (5, 0) is not one of the 19 classes", Assert.Throws<DatasetException>(() => downloaded.Load(0)).Message);
+
+        File.Delete(downloaded.Samples[2].LabelPath);
+        var missing = Assert.Throws<DatasetException>(() => DatasetReader.Open(DatasetLayout.Cityscapes, root, "train")).Message;
+        Assert.Contains("_gtFine_labelTrainIds.png, or a _gtFine_labelIds.png beside every image", missing);
+    }
+
     [Fact]
     public void Palette_label_files_give_their_indices_not_their_colours()
     {

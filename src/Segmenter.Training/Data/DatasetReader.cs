@@ -30,7 +30,7 @@ public static class DatasetReader
             throw new DatasetException($"{root}: no {split} samples found in the {DatasetLayouts.Name(layout)} layout, which expects " + layout switch
             {
                 DatasetLayout.Ade20k => $"images/<split>/*.jpg with annotations/<split>/*.png of the same names (split: training or validation)",
-                DatasetLayout.Cityscapes => $"leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png",
+                DatasetLayout.Cityscapes => $"leftImg8bit/{split}/<city>/*_leftImg8bit.png with gtFine/{split}/<city>/*_gtFine_labelTrainIds.png (or *_gtFine_labelIds.png)",
                 DatasetLayout.PascalContext => $"ImageSets/SegmentationContext/{split}.txt naming JPEGImages/<id>.jpg with SegmentationClassContext/<id>.png",
                 _ => $"images/{split}/ (or images/) with image files and labels/{split}/ (or labels/) with PNGs of the same names",
             });
@@ -58,15 +58,32 @@ public static class DatasetReader
         RequireDirectory(images, $"Cityscapes images (leftImg8bit/{split})");
         RequireDirectory(labels, $"Cityscapes labels (gtFine/{split})");
         const string suffix = "_leftImg8bit.png";
-        var files = Directory.GetFiles(images, "*" + suffix, SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal);
-        var samples = Pair(files, image =>
+        var files = Directory.GetFiles(images, "*" + suffix, SearchOption.AllDirectories).OrderBy(f => f, StringComparer.Ordinal).ToList();
+        string LabelFor(string image, string kind)
         {
             var relative = Path.GetRelativePath(images, image);
-            var stem = relative.Substring(0, relative.Length - suffix.Length);
-            return Path.Combine(labels, stem + "_gtFine_labelTrainIds.png");
-        });
-        return new SegmentationDataset(DatasetLayout.Cityscapes, root, split, samples, DatasetPresets.Cityscapes.ClassNames.ToList(), value => value);
+            return Path.Combine(labels, relative.Substring(0, relative.Length - suffix.Length) + "_gtFine_" + kind + ".png");
+        }
+        // The train ids (19 classes) as mmsegmentation's conversion writes them; failing those, the label ids of the
+        // download itself (gtFine_trainvaltest.zip), mapped to train ids here.
+        bool labelIds = !files.All(f => File.Exists(LabelFor(f, "labelTrainIds"))) && files.All(f => File.Exists(LabelFor(f, "labelIds")));
+        var samples = Pair(files, image => LabelFor(image, labelIds ? "labelIds" : "labelTrainIds"), "or a _gtFine_labelIds.png beside every image");
+        return new SegmentationDataset(DatasetLayout.Cityscapes, root, split, samples, DatasetPresets.Cityscapes.ClassNames.ToList(),
+            labelIds ? CityscapesTrainId : value => value);
     }
+
+    /// <summary>
+    /// Cityscapes' label id → train id (cityscapesScripts' label table): the 19 evaluated classes, and 255 for the other
+    /// ids (0–33). A value that is no label id keeps its value, so that it is refused as a class it cannot be.
+    /// </summary>
+    private static byte CityscapesTrainId(byte labelId)
+    {
+        int index = Array.IndexOf(CityscapesEvaluatedIds, labelId);
+        return index >= 0 ? (byte)index : labelId <= 33 ? LabelMap.Ignore : labelId;
+    }
+
+    /// <summary>The label ids of Cityscapes' 19 evaluated classes, in train-id order (road, sidewalk, … bicycle).</summary>
+    private static readonly byte[] CityscapesEvaluatedIds = { 7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33 };
 
     private static SegmentationDataset OpenPascalContext(string root, string split)
     {
@@ -113,13 +130,13 @@ public static class DatasetReader
             .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .OrderBy(f => f, StringComparer.Ordinal);
 
-    private static List<SegmentationSample> Pair(IEnumerable<string> images, Func<string, string> labelFor)
+    private static List<SegmentationSample> Pair(IEnumerable<string> images, Func<string, string> labelFor, string? alternative = null)
     {
         var samples = new List<SegmentationSample>();
         foreach (var image in images)
         {
             var label = labelFor(image);
-            if (!File.Exists(label)) throw new DatasetException($"{image}: no label file (expected {label})");
+            if (!File.Exists(label)) throw new DatasetException($"{image}: no label file (expected {label}{(alternative is null ? "" : ", " + alternative)})");
             samples.Add(new SegmentationSample(image, label));
         }
         return samples;
