@@ -197,6 +197,26 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains("--train -1", negativeError);
     }
 
+    /// <summary>Counts out of range are refused as the command line is parsed, not quietly raised to the nearest valid value.</summary>
+    [Theory]
+    [InlineData("bench", "--iters", "0", "--iters 0: at least 1 timed run")]
+    [InlineData("bench", "--warmup", "-1", "--warmup -1: 0 or more untimed runs")]
+    [InlineData("bench", "--threads", "0", "--threads 0: at least 1 thread")]
+    [InlineData("bench", "--batch", "-1", "--batch -1: a run needs at least 1 image")]
+    [InlineData("bench", "--shards", "-2", "--shards -2: 0 (as the trainer chooses) or more shards")]
+    [InlineData("serve", "--threads", "-3", "--threads -3: at least 1 thread")]
+    [InlineData("predict", "--batch", "0", "--batch 0: at least 1 image per forward pass")]
+    [InlineData("quickstart", "--iters", "0", "--iters 0: training needs at least 1 step")]
+    public void Counts_out_of_range_are_refused_naming_the_option(string command, string option, string value, string expected)
+    {
+        var args = command == "quickstart" ? new[] { command, "--out", Path.Combine(folder.FullName, "never"), option, value } : new[] { command, spec, option, value };
+        var (exit, output, error) = CliTests.Run(args);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: " + expected, error);
+        Assert.Equal("", output);
+        Assert.False(Directory.Exists(Path.Combine(folder.FullName, "never")), "nothing is written for a refused command");
+    }
+
     [Fact]
     public void Unknown_options_are_errors_in_the_house_format()
     {

@@ -27,12 +27,12 @@ internal static class BenchCommand
         var batch = new Option<int?>("--batch")
         {
             Description = "Images per run [default: 1; with --train, one per thread, the smallest batch whose step keeps every core on an image of its own, as the trainer splits it].",
-        };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for both backends.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 2 };
-        var iterations = new Option<int>("--iters") { Description = "Timed runs.", DefaultValueFactory = _ => 10 };
+        }.AtLeast(1, "a run needs at least 1 image");
+        var threads = new Option<int>("--threads") { Description = "CPU threads for both backends.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1, "at least 1 thread");
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 2 }.AtLeast(0, "0 or more untimed runs");
+        var iterations = new Option<int>("--iters") { Description = "Timed runs.", DefaultValueFactory = _ => 10 }.AtLeast(1, "at least 1 timed run");
         var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
-        var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 };
+        var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 }.AtLeast(0, "0 (as the trainer chooses) or more shards");
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only); with --train: forward, backward, adding gradients, the shards' waiting, the optimizer, and each shard's times." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
         var serve = new ServeLoadOptions();
@@ -52,14 +52,14 @@ internal static class BenchCommand
             if (serve.Requested(result))
             {
                 if (result.GetValue(models)!.Length > 0) throw new ArgumentException("give models to measure in process, or --serve URL to load a server, not both");
-                return serve.Run(result, console, sizes, Math.Max(1, result.GetValue(batch) ?? 1), result.GetValue(json));
+                return serve.Run(result, console, sizes, result.GetValue(batch) ?? 1, result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
-            int threadCount = Math.Max(1, result.GetValue(threads));
+            int threadCount = result.GetValue(threads);
             int images = result.GetValue(batch) ?? (result.GetValue(train) ? threadCount : 1);
-            var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, Math.Max(1, images), threadCount,
-                Math.Max(0, result.GetValue(warmup)), Math.Max(1, result.GetValue(iterations)), result.GetValue(train), result.GetValue(profile),
-                onnx.Session(result, console), precision.Read(result, console, onCpu: true), Math.Max(0, result.GetValue(shards)));
+            var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, images, threadCount,
+                result.GetValue(warmup), result.GetValue(iterations), result.GetValue(train), result.GetValue(profile),
+                onnx.Session(result, console), precision.Read(result, console, onCpu: true), result.GetValue(shards));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
             var loadBefore = MachineLoad.During(TimeSpan.FromSeconds(1));
             var start = MachineLoad.Take();

@@ -29,7 +29,7 @@ internal static class PredictCommand
         var images = new Option<string[]>("--image") { Description = "Input: image files; writes per image a label PNG (palette), a colour overlay PNG and, with --logits, the logits.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "With --image: the output folder." };
         var logits = new Option<string?>("--logits") { Description = "With --tensor: the output safetensors file for the logits [B, K, H, W]. With --image: also write DIR/<image>.logits.safetensors (log-probabilities in multi-scale mode, which averages probabilities).", Arity = ArgumentArity.ZeroOrOne };
-        var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch") { Description = "With --tensor: images per forward pass.", DefaultValueFactory = _ => 8 }.AtLeast(1, "at least 1 image per forward pass");
         var maxPixels = new Option<long>("--max-pixels")
         {
             Description = "With --image: an image with more pixels runs with its short side at the window (the authors' test resize) and is labelled at its own size " +
@@ -72,7 +72,7 @@ internal static class PredictCommand
             if (tensorPath is not null)
             {
                 var path = result.GetValue(logits)!;
-                PredictTensor(console, run, tensorPath, path, Math.Max(1, result.GetValue(batch)));
+                PredictTensor(console, run, tensorPath, path, result.GetValue(batch));
             }
             else
             {

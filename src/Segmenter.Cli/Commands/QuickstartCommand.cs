@@ -16,7 +16,7 @@ internal static class QuickstartCommand
     public static Command Create(CliConsole console)
     {
         var output = new Option<string>("--out") { Description = "Working folder.", DefaultValueFactory = _ => "quickstart" };
-        var iterations = new Option<int>("--iters") { Description = "Training steps.", DefaultValueFactory = _ => 400 };
+        var iterations = new Option<int>("--iters") { Description = "Training steps.", DefaultValueFactory = _ => 400 }.AtLeast(1, "training needs at least 1 step");
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => Segmenter.Runtime.Devices.Default };
         var command = new Command("quickstart", "Declare, train, evaluate, predict and export a small model on synthetic data (about a minute on 2 idle cores; progress shows the step rate and ETA).") { output, iterations, device };
         command.SetAction(result =>

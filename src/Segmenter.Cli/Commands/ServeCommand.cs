@@ -46,7 +46,7 @@ internal static class ServeCommand
         var maxImagePixels = new Option<long>("--max-image-pixels") { Description = "The largest image the image endpoint decodes; larger ones are answered 400.", DefaultValueFactory = _ => new ServerOptions().MaxImagePixels };
         var maxBody = new Option<double>("--max-body-mb") { Description = "The largest request body in MiB; larger ones are answered 413.", DefaultValueFactory = _ => 64 };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on every call but the health checks and the page (or set {ApiKeyVariable})." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for the model, shared out among its instances.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for the model, shared out among its instances.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1, "at least 1 thread");
         var instances = new Option<int?>("--instances")
         {
             Description = "Copies of the ONNX Runtime session that run batches side by side, each on --threads ÷ N threads (as Triton's instance_group count). " +
@@ -79,7 +79,7 @@ internal static class ServeCommand
         {
             var priority = ParsePriority(result.GetValue(modelPriority)!);
             var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
-            int threadCount = Math.Max(1, result.GetValue(threads));
+            int threadCount = result.GetValue(threads);
             bool onCpu = engineName == "onnx" && result.GetValue(onnx.Provider)!.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase);
             int instanceCount = result.GetValue(instances) ?? (onCpu ? Math.Min(threadCount, MaxDefaultInstances) : 1);
             if (instanceCount is < 1 or > 64) throw new ArgumentException($"--instances {instanceCount}: give 1 to 64");
