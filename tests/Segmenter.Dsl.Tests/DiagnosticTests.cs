@@ -89,6 +89,19 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void A_run_of_characters_that_start_nothing_is_one_error_and_the_spec_after_it_still_compiles()
+    {
+        const string blob = "\u0001\u00a7\ud83d\ude00@$\u00b6";
+        var result = SpecCompiler.Compile(blob + "\n" + Tiny + "model Good { " + Good + " }\n");
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal(("SEGDSL0001", 0, blob.Length), (error.Id, error.Span.Start, error.Span.Length));
+        Assert.Equal(new[] { "Good" }, result.Models.Select(m => m.Spec.Name));
+        // Characters that can start a token end the run: here a name, then a bad character again.
+        var split = SpecCompiler.Compile("@@x@@" + "\n" + Tiny + "model Good { " + Good + " }\n");
+        Assert.Equal(new[] { (0, 2), (3, 2) }, split.Diagnostics.Where(d => d.Id == "SEGDSL0001").Select(d => (d.Span.Start, d.Span.Length)));
+    }
+
+    [Fact]
     public void A_model_inheriting_from_a_broken_model_is_not_built_and_the_error_is_reported_once()
     {
         var result = SpecCompiler.Compile(Tiny + "model Base { backbone = Tiny patch = 16 image = 500 classes = 5 }\nmodel Derived : Base { classes = 7 }\n");

@@ -65,8 +65,8 @@ internal sealed class Lexer
             return LexIdentifier(documentation);
 
         // One bad token for a run of characters that cannot start anything, so a pasted blob gives one error.
-        position++;
-        if (char.IsHighSurrogate(c) && char.IsLowSurrogate(Current)) position++;
+        do position++;
+        while (position < text.Length && !CanStartToken(Current));
         var span = TextSpan.FromBounds(start, position);
         diagnostics.Report(DiagnosticDescriptors.UnexpectedCharacter, text, span, text.ToString(span));
         return new SyntaxToken(SyntaxKind.BadToken, span, text.ToString(span), documentation: documentation);
@@ -220,6 +220,10 @@ internal sealed class Lexer
     }
 
     private static bool IsDigit(char c) => c >= '0' && c <= '9';
+
+    /// <summary>Whether <paramref name="c"/> can begin a token or trivia (so a run of bad characters ends before it).</summary>
+    private static bool CanStartToken(char c) =>
+        char.IsWhiteSpace(c) || IsDigit(c) || IsIdentifierStart(c) || c is '{' or '}' or '(' or ')' or '=' or ',' or ':' or ';' or '"' or '/' or '-' or '+' or '.';
 
     private static bool IsIdentifierStart(char c) => c == '_' || char.IsLetter(c);
 

@@ -82,6 +82,11 @@ public sealed class Parser
                 declarations.Add(ParseDeclaration());
                 continue;
             }
+            if (Current.Kind == SyntaxKind.BadToken)
+            {
+                Advance();   // the lexer has reported it
+                continue;
+            }
 
             diagnostics.Report(DiagnosticDescriptors.ExpectedDeclaration, text, Current.Span, Current.Describe());
             Advance();
