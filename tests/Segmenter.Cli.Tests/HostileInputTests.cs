@@ -218,6 +218,27 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void An_unreadable_image_among_several_costs_only_its_own_outputs()
+    {
+        var good = Directory.GetFiles(Path.Combine(data, "images", "val")).Order().ToArray();
+        var broken = Path.Combine(folder.FullName, "broken.png");
+        File.WriteAllBytes(broken, File.ReadAllBytes(good[0])[..40]);
+        var missing = Path.Combine(folder.FullName, "missing.jpg");
+        var output = Path.Combine(folder.FullName, "predicted");
+        var (exit, stdout, error) = CliTests.Run("predict", spec, "--image", good[0], broken, missing, good[1], "--out", output, "--mode", "whole");
+        Assert.Equal(1, exit);
+        Assert.Contains($"error: {broken}: ", error);
+        Assert.Contains($"error: image file '{missing}' does not exist", error);
+        Assert.Contains($"error: 2 of 4 images could not be read (above); the others' outputs are in {output}", error);
+        foreach (var image in good)
+        {
+            Assert.Contains(image + ": ", stdout);
+            Assert.True(File.Exists(Path.Combine(output, Path.GetFileNameWithoutExtension(image) + ".png")));
+        }
+        Assert.Equal(4, Directory.GetFiles(output).Length);   // a label and an overlay for each readable image
+    }
+
+    [Fact]
     public void Unknown_options_are_errors_in_the_house_format()
     {
         var (exit, _, error) = CliTests.Run("train", spec, "--bogus");

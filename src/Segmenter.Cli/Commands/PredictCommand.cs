@@ -141,10 +141,24 @@ internal static class PredictCommand
         var list = files.ToList();
         using var progress = new ProgressLine(console.Err, "predicting", list.Count, "images");   // stderr: stdout keeps one line per image
         int done = 0;
+        var unreadable = new List<string>();
         foreach (var file in list)
         {
             var clock = Stopwatch.StartNew();
-            var image = ImageFiles.ReadRgb(file);
+            RgbImage image;
+            try
+            {
+                image = ImageFiles.ReadRgb(file);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                // One bad file in a batch costs its own outputs only: said now, counted at the end (exit 1).
+                progress.Clear();
+                console.Error(e.Message);
+                unreadable.Add(file);
+                if (list.Count > 1) progress.Report(++done);
+                continue;
+            }
             using var scope = NewDisposeScope();
             // An image over --max-pixels runs smaller (its scores at that size would not fit in memory) and is labelled at its size.
             var (height, width) = SegmentationInference.RunSize(image.Height, image.Width, maxPixels, options.WindowSize);
@@ -169,5 +183,8 @@ internal static class PredictCommand
             console.Out.WriteLine($"{file}: {image.Width}×{image.Height} → {stem}.png, {stem}.overlay.png ({ran}{clock.Elapsed.TotalSeconds:F2} s; classes: {string.Join(", ", legend.Select(l => l.Item1))})");
             if (list.Count > 1) progress.Report(++done);
         }
+        if (unreadable.Count > 0)
+            throw new CommandFailedException($"{unreadable.Count} of {list.Count} images could not be read (above); " +
+                                             (unreadable.Count < list.Count ? $"the others' outputs are in {directory}" : "nothing was written"));
     }
 }
