@@ -56,7 +56,7 @@ public sealed class SegmentationServer : IAsyncDisposable
         this.options = options;
         Metrics = metrics;
         batcher = new DynamicBatcher(engines, options.Batching, metrics);
-        segmenter = model.Classes <= 256 ? new ImageSegmenter(model, batcher, options.Batching, options.MaxImagePixels) : null;
+        segmenter = model.Classes <= Segmenter.Inference.Imaging.LabelMap.MaximumClasses ? new ImageSegmenter(model, batcher, options.Batching, options.MaxImagePixels) : null;
         // Images decoded, segmented and encoded at once: one per instance of the model (more would only wait on it), so the
         // memory of /segment is that many images whatever their number in the queue (16 photos of 12 megapixels at once had
         // taken 8.2 GB); the others wait holding only their compressed bytes.

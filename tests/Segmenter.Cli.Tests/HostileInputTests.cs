@@ -239,6 +239,20 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Predicting_label_images_with_more_classes_than_a_png_holds_is_refused()
+    {
+        var many = Path.Combine(folder.FullName, "many", "many.seg");
+        Directory.CreateDirectory(Path.GetDirectoryName(many)!);
+        File.WriteAllText(many, Spec.Replace("WeeModel", "ManyClasses").Replace("classes = 3", "classes = 300"));
+        var image = Directory.GetFiles(Path.Combine(data, "images", "val")).Order().First();
+        var output = Path.Combine(folder.FullName, "many-out");
+        var (exit, _, error) = CliTests.Run("predict", many, "--image", image, "--out", output);
+        Assert.Equal(1, exit);
+        Assert.Contains("error: ManyClasses has 300 classes, and a label PNG holds 256 at most (0–255)", error);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public void Unknown_options_are_errors_in_the_house_format()
     {
         var (exit, _, error) = CliTests.Run("train", spec, "--bogus");

@@ -19,6 +19,16 @@ public sealed class InferenceTests
         Assert.Equal(expected, SegmentationInference.Starts(size, window, stride));
 
     [Fact]
+    public void Label_maps_take_classes_0_to_255_and_refuse_larger_ones_rather_than_wrap_them()
+    {
+        using var fits = tensor(new long[] { 0, 7, 255, 3 }).view(2, 2);
+        Assert.Equal(new byte[] { 0, 7, 255, 3 }, Segmenter.Inference.Imaging.ImageTensors.ToLabelMap(fits).Labels);
+        using var large = tensor(new long[] { 0, 300, 2, 3 }).view(2, 2);
+        var error = Assert.Throws<ArgumentException>(() => Segmenter.Inference.Imaging.ImageTensors.ToLabelMap(large));
+        Assert.Equal("class 300 does not fit a label map, which holds classes 0 to 255", error.Message);
+    }
+
+    [Fact]
     public void One_window_covering_the_image_gives_the_whole_image_result()
     {
         using var model = TestModels.Get("TinyMask").Create(null);

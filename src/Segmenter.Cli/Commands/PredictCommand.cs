@@ -77,6 +77,9 @@ internal static class PredictCommand
             else
             {
                 var directory = result.GetValue(output) ?? throw new ArgumentException("with --image, give --out DIR");
+                if (spec.NumClasses > LabelMap.MaximumClasses)
+                    throw new ArgumentException($"{spec.Name} has {spec.NumClasses} classes, and a label PNG holds {LabelMap.MaximumClasses} at most (0–255): " +
+                                                "take its logits with --tensor and --logits, or run its ONNX export");
                 long pixels = result.GetValue(maxPixels);
                 if (pixels < 1) throw new ArgumentException($"--max-pixels {pixels}: give a positive number of pixels");
                 PredictImages(console, run, spec, imageFiles, directory, inference.Read(result, spec), result.GetResult(logits) is not null, pixels);

@@ -27,10 +27,16 @@ public static class ImageTensors
         return images.sub(meanOnDevice).div_(stdOnDevice);
     }
 
-    /// <summary>A label map [H, W] (uint8) from a tensor of class indices.</summary>
+    /// <summary>A label map [H, W] (uint8) from a tensor of class indices 0 to 255 (a larger index is refused, never wrapped).</summary>
     public static LabelMap ToLabelMap(Tensor labels)
     {
         if (labels.dim() != 2) throw new ArgumentException($"expected labels [H, W], got [{string.Join(", ", labels.shape)}]");
+        if (labels.numel() > 0 && labels.dtype != ScalarType.Byte)
+        {
+            using var largest = labels.max();
+            if (largest.to(ScalarType.Int64).item<long>() is var top and >= LabelMap.MaximumClasses)
+                throw new ArgumentException($"class {top} does not fit a label map, which holds classes 0 to {LabelMap.MaximumClasses - 1}");
+        }
         using var bytes = labels.to(ScalarType.Byte).cpu().contiguous();
         return new LabelMap((int)labels.shape[1], (int)labels.shape[0], bytes.data<byte>().ToArray());
     }

@@ -8,6 +8,9 @@ public sealed class LabelMap
     /// <summary>The value meaning "no label" (ignored by the loss and the metrics).</summary>
     public const byte Ignore = 255;
 
+    /// <summary>The most classes a label map (and a label PNG) can hold: 0 to 255, one byte each.</summary>
+    public const int MaximumClasses = 256;
+
     /// <summary>Wraps label data; its length must be width × height.</summary>
     public LabelMap(int width, int height, byte[] labels)
     {
