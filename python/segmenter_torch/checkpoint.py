@@ -214,9 +214,21 @@ def read_any(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
             raise UserError(f"{path}: not a checkpoint: expected a torch.save file (.pth/.pt) or a safetensors file ({type(error).__name__}: {error})") from None
         tensors = _state_dict_of(obj, path)
         metadata = {}
-    if tensors and all(k.startswith("module.") for k in tensors):
-        tensors = {k[len("module."):]: v for k, v in tensors.items()}
-    return tensors, metadata
+    return _strip_wrapper_prefixes(tensors), metadata
+
+
+# The prefixes wrappers put on every key: (Distributed)DataParallel's and torch.compile's.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def _strip_wrapper_prefixes(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The keys without the prefixes that wrap every one of them, in any order and nesting (DDP of a compiled model, ...)."""
+    while tensors:
+        prefix = next((p for p in _WRAPPER_PREFIXES if all(k.startswith(p) for k in tensors)), None)
+        if prefix is None:
+            break
+        tensors = {k[len(prefix):]: v for k, v in tensors.items()}
+    return tensors
 
 
 def _state_dict_of(obj, path: str) -> Dict[str, torch.Tensor]:

@@ -65,7 +65,10 @@ def test_reference_checkpoint_pth_and_module_prefix(model_file, tmp_path):
     source = model_file.create_model()
     torch.save({"model": source.state_dict(), "n_cls": 3, "epoch": 1}, tmp_path / "checkpoint.pth")
     torch.save({"module." + k: v for k, v in source.state_dict().items()}, tmp_path / "ddp.pth")
-    for name in ("checkpoint.pth", "ddp.pth"):
+    # torch.compile's wrapper, alone and inside DDP
+    torch.save({"_orig_mod." + k: v for k, v in source.state_dict().items()}, tmp_path / "compiled.pth")
+    torch.save({"module._orig_mod." + k: v for k, v in source.state_dict().items()}, tmp_path / "ddp-compiled.pth")
+    for name in ("checkpoint.pth", "ddp.pth", "compiled.pth", "ddp-compiled.pth"):
         target = model_file.create_model()
         report = load_weights(target, str(tmp_path / name), model_file.spec)
         assert report.convention == "reference" and not report.missing

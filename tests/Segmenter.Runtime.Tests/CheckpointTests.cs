@@ -166,6 +166,25 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("holds weights of model 'MicroMask', whose architecture differs from 'MicroLinear': decoder", error.Message);
     }
 
+    [Theory]
+    [InlineData("module.")]
+    [InlineData("_orig_mod.")]
+    [InlineData("module._orig_mod.")]
+    [InlineData("_orig_mod.module.")]
+    public void The_prefixes_ddp_and_torch_compile_put_on_every_key_are_removed(string prefix)
+    {
+        var path = Path.Combine(temporary.FullName, "wrapped.safetensors");
+        using var weight = ones(2, 3);
+        using var bias = zeros(2);
+        SafeTensors.Write(path, new[] { new KeyValuePair<string, Tensor>(prefix + "encoder.head.weight", weight), new(prefix + "module.bias", bias) });
+        using (var file = CheckpointFile.Read(path))
+            Assert.Equal(new[] { "encoder.head.weight", "module.bias" }, file.Tensors.Select(t => t.Key).Order());
+        // A prefix that only some keys have is part of their names.
+        SafeTensors.Write(path, new[] { new KeyValuePair<string, Tensor>(prefix + "a", weight), new("b", bias) });
+        using (var file = CheckpointFile.Read(path))
+            Assert.Equal(new[] { prefix + "a", "b" }.Order(), file.Tensors.Select(t => t.Key).Order());
+    }
+
     [Fact]
     public void Bad_files_give_clear_errors_and_leave_the_model_unchanged()
     {

@@ -22,8 +22,8 @@ public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<stri
 
     /// <summary>
     /// Reads a checkpoint: a torch zip holding a state dict directly or under "model" (the reference's
-    /// training checkpoints) or "state_dict" (mmsegmentation), or a safetensors file. A "module."
-    /// prefix (DataParallel) is removed. Errors name the file and say what was expected.
+    /// training checkpoints) or "state_dict" (mmsegmentation), or a safetensors file. The "module." and "_orig_mod." prefixes that
+    /// (Distributed)DataParallel and torch.compile put on every key are removed. Errors name the file and say what was expected.
     /// </summary>
     public static CheckpointFile Read(string path)
     {
@@ -50,8 +50,14 @@ public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<stri
         return new CheckpointFile(path, StripModulePrefix(TorchArchive.ReadStateDict(stream, path)), new Dictionary<string, string>());
     }
 
-    private static IReadOnlyList<KeyValuePair<string, Tensor>> StripModulePrefix(IReadOnlyList<KeyValuePair<string, Tensor>> tensors) =>
-        tensors.All(t => t.Key.StartsWith("module.", StringComparison.Ordinal))
-            ? tensors.Select(t => new KeyValuePair<string, Tensor>(t.Key.Substring("module.".Length), t.Value)).ToList()
-            : tensors;
+    /// <summary>The prefixes wrappers add to every key: DataParallel's and DistributedDataParallel's, and torch.compile's.</summary>
+    private static readonly string[] WrapperPrefixes = { "module.", "_orig_mod." };
+
+    /// <summary>The keys without the prefixes that wrap every one of them, in any order and nesting (DDP of a compiled model, …).</summary>
+    private static IReadOnlyList<KeyValuePair<string, Tensor>> StripModulePrefix(IReadOnlyList<KeyValuePair<string, Tensor>> tensors)
+    {
+        while (tensors.Count > 0 && WrapperPrefixes.FirstOrDefault(p => tensors.All(t => t.Key.StartsWith(p, StringComparison.Ordinal))) is { } prefix)
+            tensors = tensors.Select(t => new KeyValuePair<string, Tensor>(t.Key.Substring(prefix.Length), t.Value)).ToList();
+        return tensors;
+    }
 }
