@@ -90,8 +90,8 @@ public sealed class Trainer
     /// <summary>Trains from scratch (or from <paramref name="resumeFrom"/>, a training checkpoint) until done or <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
+        using var runLock = RunLock.Acquire(options.OutputDirectory);   // first: two runs could both pass the check below
         if (resumeFrom is null && !options.Overwrite) RefuseExistingRun(options.OutputDirectory);
-        Directory.CreateDirectory(options.OutputDirectory);
         using var optimizer = new NesterovSgd(model.named_parameters(), options.LearningRate, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0);
         using var step = new ShardedStep(model, ShardCount(options));
         var state = new TrainingState(0, double.NaN, 0);

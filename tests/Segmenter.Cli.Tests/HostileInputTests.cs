@@ -252,6 +252,21 @@ public sealed class HostileInputTests : IDisposable
         Assert.False(Directory.Exists(output));
     }
 
+    [Theory]
+    [InlineData("torchsharp")]
+    [InlineData("torchrun")]
+    public void A_run_into_a_folder_another_run_is_using_is_refused_and_writes_nothing(string engine)
+    {
+        var output = Path.Combine(folder.FullName, "busy-" + engine);
+        using (Segmenter.Training.RunLock.Acquire(output))
+        {
+            var (exit, _, error) = Train(output, engine == "torchrun" ? new[] { "--engine", engine, "--dry-run" } : Array.Empty<string>());
+            Assert.Equal(1, exit);
+            Assert.Contains($"error: {output} is in use by another training run", error);
+            Assert.Equal(new[] { Segmenter.Training.RunLock.FileName }, Directory.GetFileSystemEntries(output).Select(Path.GetFileName));
+        }
+    }
+
     [Fact]
     public void Unknown_options_are_errors_in_the_house_format()
     {

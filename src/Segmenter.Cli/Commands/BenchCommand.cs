@@ -120,7 +120,7 @@ internal static class BenchCommand
                     F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(100 * r.TokenMixingShare, 0) + " %", F(r.GflopsPerSecond, 1), (double.IsNaN(r.PeakFraction) ? "n/a" : F(100 * r.PeakFraction, 0) + " %"), F(r.PeakRssBytes / 1e6, 0));
             }
             console.Ansi.Write(table);
-            console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} threads (float32, the best of {peak.All.Count / 2} products measured before and after the models, 3 runs each), set by {setBy}; " +
+            console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} thread{(settings.Threads == 1 ? "" : "s")} (float32, the best of {peak.All.Count / 2} products measured before and after the models, 3 runs each), set by {setBy}; " +
                                   $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}; {Cores(physicalCores)}); libtorch's MKL: {LibTorchBlas()}; libtorch's 16-lane exp: {LibTorchExp()}");
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))

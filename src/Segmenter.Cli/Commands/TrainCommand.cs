@@ -117,7 +117,12 @@ internal static class TrainCommand
                 if (resuming) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
                 if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
                 if (result.GetValue(overwrite)) trainerArguments.Add(("--overwrite", null));
-                int exit = torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
+                int exit;
+                using (RunLock.Acquire(recipe.OutputDirectory))   // held for the PyTorch engine's processes, which write into the folder
+                {
+                    if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
+                    exit = torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
+                }
                 DrawCurves(console, recipe.OutputDirectory);   // the PyTorch engine writes the same metrics.jsonl
                 return exit;
             }
