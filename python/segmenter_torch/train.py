@@ -218,7 +218,9 @@ class Trainer:
             except RuntimeError as error:
                 raise UserError(f"{self.resume_path}: the weights do not fit {self.model_file.name}: {error}") from None
             self.state, self.seed, momentum, self.resume_metadata = point.state, point.seed, point.momentum, point.metadata
-            self.note(f"resumed from {self.resume_path} at step {self.state.iteration} (seed {self.seed})")
+            past = (f": --iters {args.iters} is reached, so no step is taken; give a larger --iters to train on"
+                    if self.state.iteration >= args.iters else "")
+            self.note(f"resumed from {self.resume_path} at step {self.state.iteration} (seed {self.seed})" + past)
         elif args.init:
             report = load_weights(model, args.init, spec)
             self.note("initialised: " + report.summary())

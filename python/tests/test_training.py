@@ -96,7 +96,7 @@ def read_iteration(path):
         return None
 
 
-def test_resume_after_sigkill_continues_exactly(data, tmp_path):
+def test_resume_after_sigkill_continues_exactly(data, tmp_path, capsys):
     common = ["--iters", "24", "--batch", "2", "--checkpoint-every", "4", "--threads", "1", "--seed", "5"]
     reference = tmp_path / "reference"
     assert train.main(options(data, reference, *common)) == 0
@@ -124,6 +124,11 @@ def test_resume_after_sigkill_continues_exactly(data, tmp_path):
         if "loss" in line:
             assert line["loss"] == losses[line["step"]]
     assert resumed[-1]["step"] == 24
+
+    # Resumed once more with nothing left to do, the run says so rather than finishing in silence.
+    capsys.readouterr()
+    assert train.main(options(data, killed, *common, "--resume")) == 0
+    assert "at step 24 (seed 5): --iters 24 is reached, so no step is taken; give a larger --iters to train on" in capsys.readouterr().out
 
 
 def test_bf16_autocast_on_the_cpu_trains(data, tmp_path):

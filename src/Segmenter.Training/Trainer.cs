@@ -87,6 +87,10 @@ public sealed class Trainer
                                                "continue it with --resume, train into another --out folder, or pass --overwrite to start afresh and replace it");
     }
 
+    /// <summary>What a resumed run that has nothing left to do should be told (empty when steps remain); both engines say it.</summary>
+    internal static string PastTheEnd(int step, int iterations) =>
+        step >= iterations ? $": --iters {iterations} is reached, so no step is taken; give a larger --iters to train on" : "";
+
     /// <summary>Trains from scratch (or from <paramref name="resumeFrom"/>, a training checkpoint) until done or <paramref name="cancellation"/> fires.</summary>
     public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
@@ -99,7 +103,7 @@ public sealed class Trainer
         if (resumeFrom is not null)
         {
             (state, seed) = TrainingCheckpoint.Load(resumeFrom, model, optimizer, options);
-            Note?.Invoke($"resumed from {resumeFrom} at step {state.Iteration}");
+            Note?.Invoke($"resumed from {resumeFrom} at step {state.Iteration}" + PastTheEnd(state.Iteration, options.Iterations));
         }
         var run = options with { Seed = seed };
         model.SetPrecision(run.Precision);   // after the resumed weights are in

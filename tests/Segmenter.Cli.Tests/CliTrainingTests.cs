@@ -54,6 +54,11 @@ public sealed class CliTrainingTests : System.IDisposable
         using (var curves = SkiaSharp.SKBitmap.Decode(Path.Combine(run, "curves.png")))
             Assert.Equal((1000, 900), (curves.Width, curves.Height));   // loss, learning rate and mIoU panels
 
+        // Resumed with nothing left to do, the run says so rather than finishing in silence.
+        var finished = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "3", "--batch", "2", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
+        Assert.True(finished.Exit == 0, finished.Error);
+        Assert.Contains("at step 3: --iters 3 is reached, so no step is taken; give a larger --iters to train on", finished.Output);
+
         var checkpoint = Path.Combine(run, "last.safetensors");
         var evaluated = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "cityscapes", "--mode", "slide", "--json");
         Assert.True(evaluated.Exit == 0, evaluated.Error);
