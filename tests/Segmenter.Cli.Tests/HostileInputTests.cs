@@ -197,7 +197,7 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains("--train -1", negativeError);
     }
 
-    /// <summary>Counts out of range are refused as the command line is parsed, not quietly raised to the nearest valid value.</summary>
+    /// <summary>Numbers out of range are refused as the command line is parsed, not quietly raised to the nearest valid value or used.</summary>
     [Theory]
     [InlineData("bench", "--iters", "0", "--iters 0: at least 1 timed run")]
     [InlineData("bench", "--warmup", "-1", "--warmup -1: 0 or more untimed runs")]
@@ -207,7 +207,10 @@ public sealed class HostileInputTests : IDisposable
     [InlineData("serve", "--threads", "-3", "--threads -3: at least 1 thread")]
     [InlineData("predict", "--batch", "0", "--batch 0: at least 1 image per forward pass")]
     [InlineData("quickstart", "--iters", "0", "--iters 0: training needs at least 1 step")]
-    public void Counts_out_of_range_are_refused_naming_the_option(string command, string option, string value, string expected)
+    [InlineData("export", "--min-agreement", "1.5", "--min-agreement 1.5: a share of the pixels, from 0 to 1 (0.99: 99 %)")]
+    [InlineData("export", "--tolerance", "-1", "--tolerance -1: a difference of 0 or more")]
+    [InlineData("export", "--tolerance", "NaN", "--tolerance NaN: a difference of 0 or more")]
+    public void Numbers_out_of_range_are_refused_naming_the_option(string command, string option, string value, string expected)
     {
         var args = command == "quickstart" ? new[] { command, "--out", Path.Combine(folder.FullName, "never"), option, value } : new[] { command, spec, option, value };
         var (exit, output, error) = CliTests.Run(args);

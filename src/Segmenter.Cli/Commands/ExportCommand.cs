@@ -20,12 +20,12 @@ internal static class ExportCommand
         var fused = new Option<bool>("--fused") { Description = "Use ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu; with --int8, MultiHeadAttention: a flash attention on the CPU)." };
         var fp16 = new Option<bool>("--fp16") { Description = "Weights and compute in float16 (input and output stay float32), for GPUs." };
         var int8 = new Option<bool>("--int8") { Description = "Linear layers in int8 for CPUs (weights per output channel, activations dynamically; standard ONNX operators, or with --fused ONNX Runtime's attention). Checked by label agreement." };
-        var minAgreement = new Option<double>("--min-agreement") { Description = "With --int8: the smallest accepted share of pixels whose class agrees with the float32 model in the check.", DefaultValueFactory = _ => ExportRequest.DefaultMinimumAgreement };
+        var minAgreement = new Option<double>("--min-agreement") { Description = "With --int8: the smallest accepted share of pixels whose class agrees with the float32 model in the check.", DefaultValueFactory = _ => ExportRequest.DefaultMinimumAgreement }.Within(0, 1, "a share of the pixels, from 0 to 1 (0.99: 99 %)");
         var opset = new Option<int>("--opset") { Description = "The ONNX opset (17 to 23).", DefaultValueFactory = _ => 17 };
         var triton = new Option<string?>("--triton") { Description = "Write a Triton model repository entry under this folder (this, --out, or both are required)." };
         var name = new Option<string?>("--name") { Description = "The Triton model's name (default: the model's name in lower case)." };
         var maxBatch = new Option<int>("--max-batch") { Description = "Triton max_batch_size.", DefaultValueFactory = _ => 8 };
-        var tolerance = new Option<double?>("--tolerance") { Description = "Largest accepted |ONNX Runtime − TorchSharp| (default 1e-4, 5e-2 with --fp16)." };
+        var tolerance = new Option<double?>("--tolerance") { Description = "Largest accepted |ONNX Runtime − TorchSharp| (default 1e-4, 5e-2 with --fp16)." }.Within(0, double.MaxValue, "a difference of 0 or more");
         var fixedSize = new Option<string?>("--static") { Description = "A fixed input size HxW (e.g. 512x512) for fixed-shape deployment (TensorRT engines, edge runtimes); the batch stays dynamic. Default: dynamic height and width." };
         var instances = new Option<int>("--instances") { Description = "Triton: model instances per device (instance_group count).", DefaultValueFactory = _ => 1 };
         var queueDelay = new Option<int>("--max-queue-delay-us") { Description = "Triton: how long a request waits to be batched with others (dynamic_batching), in microseconds.", DefaultValueFactory = _ => 100 };
