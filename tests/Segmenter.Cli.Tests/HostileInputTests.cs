@@ -210,6 +210,9 @@ public sealed class HostileInputTests : IDisposable
     [InlineData("export", "--min-agreement", "1.5", "--min-agreement 1.5: a share of the pixels, from 0 to 1 (0.99: 99 %)")]
     [InlineData("export", "--tolerance", "-1", "--tolerance -1: a difference of 0 or more")]
     [InlineData("export", "--tolerance", "NaN", "--tolerance NaN: a difference of 0 or more")]
+    [InlineData("bench", "--duration", "-1", "--duration -1: a positive number of seconds")]
+    [InlineData("bench", "--concurrency", "0", "--concurrency 0: at least 1 client")]
+    [InlineData("bench", "--rate", "0", "--rate 0: a positive number of requests a second")]
     public void Numbers_out_of_range_are_refused_naming_the_option(string command, string option, string value, string expected)
     {
         var args = command == "quickstart" ? new[] { command, "--out", Path.Combine(folder.FullName, "never"), option, value } : new[] { command, spec, option, value };

@@ -21,21 +21,22 @@ internal sealed class ServeLoadOptions
 
     public Option<string?> Model { get; } = new("--model") { Description = "With --serve: the model's name on the server (default: the first the server lists)." };
 
-    public Option<int> Concurrency { get; } = new("--concurrency")
+    public Option<int> Concurrency { get; } = new Option<int>("--concurrency")
     {
         Description = $"With --serve: clients sending at once, each waiting for its answer before the next; with --rate, the most requests in flight (default {OpenLoopInFlight}).",
         DefaultValueFactory = _ => 4,
-    };
+    }.AtLeast(1, "at least 1 client");
 
-    public Option<double?> Rate { get; } = new("--rate")
+    public Option<double?> Rate { get; } = new Option<double?>("--rate")
     {
         Description = "With --serve: an open load of this many requests a second, sent on schedule whatever the answers (how overload is measured; a closed load's clients wait out each 503's Retry-After).",
-    };
+    }.Within(double.Epsilon, double.MaxValue, "a positive number of requests a second");
 
     /// <summary>The default cap on requests in flight in an open load.</summary>
     public const int OpenLoopInFlight = 256;
 
-    public Option<double> Duration { get; } = new("--duration") { Description = "With --serve: seconds of load (after 3 s of warm-up).", DefaultValueFactory = _ => 30 };
+    public Option<double> Duration { get; } = new Option<double>("--duration") { Description = "With --serve: seconds of load (after 3 s of warm-up).", DefaultValueFactory = _ => 30 }
+        .Within(double.Epsilon, double.MaxValue, "a positive number of seconds");
 
     public Option<string?> ApiKey { get; } = new("--api-key") { Description = $"With --serve: the server's API key (or set {ServeCommand.ApiKeyVariable})." };
 
