@@ -91,7 +91,6 @@ internal static class TrainCommand
             if (engineName == "torchrun" && recipe.Precision != ComputePrecision.Float32)
                 throw new ArgumentException("--precision is the TorchSharp engine's; the torchrun engine takes --amp bf16 (PyTorch's autocast)");
             bool resuming = result.GetResult(resume) is not null;
-            if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
             if (engineName == "torchrun")
             {
                 var trainerArguments = new List<(string, string?)>
@@ -127,6 +126,8 @@ internal static class TrainCommand
                 return exit;
             }
             torchrun.RefuseWithTorchSharp(result);
+            // Before the model and data load; Trainer.Run checks again once it holds the folder.
+            if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
 
             var cancellation = CancellationToken.None;
             var outputDirectory = recipe.OutputDirectory;

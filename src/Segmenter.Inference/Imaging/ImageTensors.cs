@@ -34,7 +34,8 @@ public static class ImageTensors
         if (labels.numel() > 0 && labels.dtype != ScalarType.Byte)
         {
             using var largest = labels.max();
-            if (largest.to(ScalarType.Int64).item<long>() is var top and >= LabelMap.MaximumClasses)
+            using var asLong = largest.to(ScalarType.Int64);
+            if (asLong.item<long>() is var top and >= LabelMap.MaximumClasses)
                 throw new ArgumentException($"class {top} does not fit a label map, which holds classes 0 to {LabelMap.MaximumClasses - 1}");
         }
         using var bytes = labels.to(ScalarType.Byte).cpu().contiguous();
