@@ -6,8 +6,9 @@ name), ``spec`` (the .seg text) and ``spec_json`` (the resolved spec as JSON).
 
 Training checkpoint (``TrainingCheckpoint.Save``): the above plus the SGD momentum buffers as tensors
 ``optimizer.momentum_buffer.<parameter name>`` and the metadata ``training.iteration``,
-``training.best_miou`` (``NaN`` before the first evaluation), ``training.best_iteration``,
-``training.seed``, ``training.iterations``, ``training.batch_size`` and ``training.accumulate``.
+``training.best_miou`` (``NaN`` before the first evaluation), ``training.best_iteration`` and the run's
+recipe (``RECIPE_KEYS``: ``training.seed``, ``training.iterations``, ``training.batch_size``,
+``training.accumulate``, ``training.lr``, ``training.crop``, …), which a resume continues with.
 This engine adds ``training.engine = segmenter_torch`` (ignored by the .NET tools) and, with
 ``--amp fp16``, the GradScaler's ``training.amp_scale`` and ``training.amp_growth_tracker``.
 """
@@ -72,18 +73,41 @@ class TrainingState:
     best_iteration: int = 0
 
 
-def training_metadata(state: TrainingState, seed: int, iterations: int, batch_size: int, accumulate: int) -> Dict[str, str]:
-    """The training-state metadata, exactly the keys TrainingCheckpoint.cs writes (plus the engine's name)."""
-    return {
+# The recipe a training checkpoint records, by option (RecordedRecipe.cs writes and reads the same keys): what a resumed
+# run continues with where its command line does not say otherwise.
+RECIPE_KEYS = {
+    "iters": "training.iterations", "batch": "training.batch_size", "accumulate": "training.accumulate", "seed": "training.seed",
+    "lr": "training.lr", "min_lr": "training.min_lr", "momentum": "training.momentum", "weight_decay": "training.weight_decay",
+    "crop": "training.crop", "eval_every": "training.eval_every", "eval_mode": "training.eval_mode",
+    "log_every": "training.log_every", "checkpoint_every": "training.checkpoint_every",
+}
+
+
+def training_metadata(state: TrainingState, recipe: Mapping[str, object]) -> Dict[str, str]:
+    """The training-state and recipe metadata, exactly the keys TrainingCheckpoint.cs writes (plus the engine's name);
+    ``recipe`` holds the resolved options by RECIPE_KEYS' names."""
+    metadata = {
         "training.iteration": str(state.iteration),
         "training.best_miou": format_double(state.best_miou),
         "training.best_iteration": str(state.best_iteration),
-        "training.seed": str(seed),
-        "training.iterations": str(iterations),
-        "training.batch_size": str(batch_size),
-        "training.accumulate": str(accumulate),
         "training.engine": "segmenter_torch",
     }
+    for name, key in RECIPE_KEYS.items():
+        value = recipe[name]
+        metadata[key] = format_double(value) if isinstance(value, float) else str(value)
+    return metadata
+
+
+def read_recipe(path: str) -> Dict[str, str]:
+    """The metadata of the training checkpoint ``path`` (its header alone), for a resume's recipe; a UserError when the
+    file is not a training checkpoint of this project."""
+    try:
+        metadata = safetensors_io.read_metadata(path)
+    except safetensors_io.SafeTensorsError:
+        metadata = {}
+    if not metadata.get(FORMAT_KEY, "").startswith("segmenter-dsl/") or "training.iteration" not in metadata:
+        raise UserError(f"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead")
+    return metadata
 
 
 @dataclass

@@ -67,6 +67,37 @@ def read(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
         raise SafeTensorsError(f"{path}: {error}") from None
 
 
+def read_metadata(path: str) -> Dict[str, str]:
+    """The ``__metadata__`` strings of ``path``, from its header alone (the tensors' data is neither read nor checked)."""
+    try:
+        with open(path, "rb") as stream:
+            start = stream.read(8)
+            if len(start) < 8:
+                raise SafeTensorsError(f"{path}: not a safetensors file ({len(start)} bytes, shorter than the 8-byte header length)")
+            (length,) = struct.unpack("<Q", start)
+            size = stream.seek(0, 2)
+            if length < 2 or length > MAX_HEADER_BYTES or length > size - 8:
+                raise SafeTensorsError(f"{path}: not a safetensors file (header length {length} for a file of {size} bytes)")
+            stream.seek(8)
+            text = stream.read(length)
+    except FileNotFoundError:
+        raise SafeTensorsError(f"{path}: file not found") from None
+    except OSError as error:
+        raise SafeTensorsError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        header = json.loads(text.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+    except SafeTensorsError as error:
+        raise SafeTensorsError(f"{path}: invalid header: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise SafeTensorsError(f"{path}: the header is not valid JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise SafeTensorsError(f"{path}: the header is not a JSON object")
+    metadata = header.get("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise SafeTensorsError(f"{path}: '__metadata__' must be an object of strings")
+    return dict(metadata)
+
+
 def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
     """Parses the bytes of a safetensors file (errors without a file name; see ``read``)."""
     if len(blob) < 8:

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import time
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ from . import UserError, report_error, __version__
 from . import amp as amp_modes
 from .augment import AugmentationOptions
 from .batches import TrainingSamples, training_loader
-from .checkpoint import (MOMENTUM_PREFIX, TrainingState, load_weights, read_training_checkpoint, save_project,
+from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, TrainingState, load_weights, read_recipe, read_training_checkpoint, save_project,
                          training_metadata)
 from .data import IGNORE, open_dataset, parse_layout
 from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
@@ -53,28 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="the generated model file (segmenter emit <model> --target pytorch --out model.py)")
     p.add_argument("--data", required=True, help="the dataset folder")
     p.add_argument("--dataset", required=True, help="layout: ade20k, cityscapes, pascal-context or folder")
-    p.add_argument("--iters", type=int, default=1000, help="optimiser steps (default 1000)")
-    p.add_argument("--batch", type=int, default=8, help="GLOBAL images per forward pass, split evenly over the processes (default 8)")
-    p.add_argument("--accumulate", type=int, default=1, help="forward/backward passes per step, gradients summed (default 1)")
-    p.add_argument("--lr", type=float, default=1e-3, help="base learning rate of the poly schedule (default 1e-3)")
-    p.add_argument("--min-lr", type=float, default=1e-5, help="the schedule's floor (default 1e-5)")
-    p.add_argument("--momentum", type=float, default=0.9, help="Nesterov momentum (default 0.9)")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="SGD weight decay (default 0)")
+    p.add_argument("--iters", type=int, default=None, help="optimiser steps (default 1000)")
+    p.add_argument("--batch", type=int, default=None, help="GLOBAL images per forward pass, split evenly over the processes (default 8)")
+    p.add_argument("--accumulate", type=int, default=None, help="forward/backward passes per step, gradients summed (default 1)")
+    p.add_argument("--lr", type=float, default=None, help="base learning rate of the poly schedule (default 1e-3)")
+    p.add_argument("--min-lr", type=float, default=None, help="the schedule's floor (default 1e-5)")
+    p.add_argument("--momentum", type=float, default=None, help="Nesterov momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=float, default=None, help="SGD weight decay (default 0)")
     p.add_argument("--crop", type=int, default=None, help="training crop size S (default: the model's image size, its short side)")
-    p.add_argument("--eval-every", type=int, default=0, help="evaluate every N steps (0: at the end only)")
-    p.add_argument("--eval-mode", default="slide", help="whole, slide or multiscale (default slide)")
+    p.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (0: at the end only)")
+    p.add_argument("--eval-mode", default=None, help="whole, slide or multiscale (default slide)")
     p.add_argument("--window", type=int, default=None, help="sliding window (default: the crop size)")
     p.add_argument("--stride", type=int, default=None, help="sliding stride (default: 2/3 of the window)")
     p.add_argument("--test-size", type=int, default=None, help="rescale validation images to this short side first")
-    p.add_argument("--checkpoint-every", type=int, default=500, help="write last.safetensors every N steps (default 500)")
-    p.add_argument("--log-every", type=int, default=1, help="a metrics.jsonl line (and a progress line) every N steps (default 1)")
-    p.add_argument("--out", default="runs/segmenter", help="folder for checkpoints and logs (default runs/segmenter)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="write last.safetensors every N steps (default 500)")
+    p.add_argument("--log-every", type=int, default=None, help="a metrics.jsonl line (and a progress line) every N steps (default 1)")
+    p.add_argument("--out", default=None, help="folder for checkpoints and logs (default runs/segmenter; resuming F: F's folder)")
     p.add_argument("--resume", nargs="?", const="", default=None, metavar="F",
-                   help="continue from a training checkpoint (default: OUT/last.safetensors)")
+                   help="continue from a training checkpoint (default: OUT/last.safetensors), with the run's recipe for the options left out")
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh even if OUT holds a run's checkpoints (they are replaced); without it such a run is refused")
     p.add_argument("--init", default=None, metavar="F", help="initial weights: timm/DeiT ViT weights, checkpoint.pth, mmsegmentation, safetensors or project files")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initialisation, data order, augmentation and dropout (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the initialisation, data order, augmentation and dropout (default 0)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers per process (default 2; 0: in the training process)")
     p.add_argument("--skip-bad-samples", action="store_true", help="use the next sample in place of an unreadable one, counting them")
     p.add_argument("--train-split", default="train", help="training split (default train)")
@@ -86,10 +86,65 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# The recipe options, by argparse name: the default where neither the command line nor a resumed run gives one (None:
+# the model's, for the crop), and whether a resume must keep the run's value (with another, the data order would not
+# continue where the run stopped). Their checkpoint keys are checkpoint.RECIPE_KEYS; RecordedRecipe.cs does the same.
+RECIPE = {
+    "iters": (1000, int, False), "batch": (8, int, True), "accumulate": (1, int, True), "seed": (0, int, True),
+    "lr": (1e-3, float, False), "min_lr": (1e-5, float, False), "momentum": (0.9, float, False), "weight_decay": (0.0, float, False),
+    "crop": (None, int, False), "eval_every": (0, int, False), "eval_mode": ("slide", parse_mode, False),
+    "log_every": (1, int, False), "checkpoint_every": (500, int, False),
+}
+DEFAULT_OUT = "runs/segmenter"
+
+
+def resolve_recipe(args) -> List[str]:
+    """Fills ``args``' recipe options and ``--out``. Resuming, the run continues: from a named checkpoint in that
+    checkpoint's folder unless ``--out`` says otherwise, and each recipe option left out is the run's own (from the
+    checkpoint's metadata); one given is used as given, except those a resume must keep. Otherwise the defaults.
+    Returns what a resume should say (the options taken from the run, those changed)."""
+    if args.out is None:
+        args.out = os.path.dirname(os.path.abspath(args.resume)) if args.resume else DEFAULT_OUT
+    recorded, path = {}, None
+    if args.resume is not None:
+        path = args.resume or os.path.join(args.out, "last.safetensors")
+        if not os.path.isfile(path):
+            raise UserError(f"nothing to resume: {path} does not exist")
+        recorded = read_recipe(path)
+    taken, changed = [], []
+    for name, (default, kind, fixed) in RECIPE.items():
+        flag, given = "--" + name.replace("_", "-"), getattr(args, name)
+        try:
+            saved = kind(recorded[RECIPE_KEYS[name]]) if RECIPE_KEYS[name] in recorded else None
+        except ValueError:
+            saved = None   # a value this version cannot read: as if not recorded
+        if isinstance(saved, float) and not math.isfinite(saved):
+            saved = None
+        if given is None:
+            if saved is not None and saved != default:
+                taken.append(f"{flag} {saved:g}" if isinstance(saved, float) else f"{flag} {saved}")
+            setattr(args, name, saved if saved is not None else default)
+        elif saved is not None and (kind(given) if kind is parse_mode else given) != saved:
+            if fixed:
+                raise UserError(f"{path} was trained with {flag} {saved}, but this run asks for {flag} {given}; "
+                                f"resume with {flag} {saved} (or leave it out), or start a new run")
+            changed.append(f"{flag} {given:g} (the run's: {saved:g})" if isinstance(saved, float) else f"{flag} {given} (the run's: {saved})")
+    notes = []
+    if taken:
+        notes.append(f"the run's recipe, from {path}: {', '.join(taken)}")
+    if changed:
+        notes.append(f"changed from here on: {', '.join(changed)}")
+    return notes
+
+
 def check_options(args) -> None:
-    """Every option's range, before anything is read or written (the crop-dependent window is checked by the Trainer)."""
+    """Every option's range, before anything is read or written (the crop-dependent window is checked by the Trainer);
+    a recipe option not yet resolved (None) is checked once resolve_recipe has filled it."""
+    def given(name):
+        return getattr(args, name) is not None
+
     for name in ("iters", "batch", "accumulate", "checkpoint_every", "log_every"):
-        if getattr(args, name) < 1:
+        if given(name) and getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
     for name in ("window", "stride", "test_size", "threads"):   # optional: at least 1 when given (0 does not mean "the default")
         value = getattr(args, name)
@@ -99,20 +154,38 @@ def check_options(args) -> None:
         check_stride(args.window, args.stride)
     for name in ("momentum", "weight_decay", "min_lr"):
         value = getattr(args, name)
-        if not (math.isfinite(value) and value >= 0):
+        if given(name) and not (math.isfinite(value) and value >= 0):
             raise UserError(f"--{name.replace('_', '-')} must be a finite number of at least 0, not {value}")
-    if args.eval_every < 0:
+    if given("eval_every") and args.eval_every < 0:
         raise UserError(f"--eval-every must be at least 0, not {args.eval_every}")
     if args.crop is not None and args.crop < 1:
         raise UserError(f"--crop must be at least 1, not {args.crop}")
     if args.workers < 0:
         raise UserError(f"--workers must be at least 0, not {args.workers}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
+    if given("lr") and not (math.isfinite(args.lr) and args.lr > 0):
         raise UserError(f"--lr must be a positive finite number, not {args.lr}")
-    try:
-        args.eval_mode = parse_mode(args.eval_mode)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    if given("eval_mode"):
+        try:
+            args.eval_mode = parse_mode(args.eval_mode)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+
+
+def refuse_existing_run(out: str, resume_path: Optional[str]) -> None:
+    """A UserError if ``out`` holds a run's checkpoints that this run would replace: any, for a new run; for one resumed
+    from ``resume_path``, those of another run (a checkpoint outside the folder). As Trainer.RefuseExistingRun in C#."""
+    run_folder = None if resume_path is None else os.path.dirname(os.path.abspath(resume_path))
+    if run_folder is not None and run_folder == os.path.abspath(out):
+        return   # the run continues in its own folder
+    existing = [name for name in ("last.safetensors", "best.safetensors") if os.path.exists(os.path.join(out, name))]
+    if not existing:
+        return
+    if resume_path is None:
+        raise UserError(f"{out} already holds a training run ({', '.join(existing)}); continue it with --resume, "
+                        f"train into another --out folder, or pass --overwrite to start afresh and replace it")
+    raise UserError(f"{out} already holds another training run ({', '.join(existing)}), which resuming {resume_path} there would replace; "
+                    f"resume into the checkpoint's own folder {run_folder} (leave out --out), train into another --out folder, "
+                    f"or pass --overwrite to replace it")
 
 
 class Trainer:
@@ -131,6 +204,8 @@ class Trainer:
     def _open(self) -> None:
         """Reads the model file and the datasets and checks the output folder and the files to resume (on this process)."""
         args, context = self.args, self.context
+        notes = resolve_recipe(args)
+        check_options(args)
         self.model_file: ModelFile = load_model_file(args.model)
         spec = self.model_file.spec
         self.crop = args.crop or min(int(spec["image"][0]), int(spec["image"][1]))
@@ -148,16 +223,11 @@ class Trainer:
         self.out = args.out
         self.last_path = os.path.join(self.out, "last.safetensors")
         self.best_path = os.path.join(self.out, "best.safetensors")
-        self.resume_path: Optional[str] = None
-        if args.resume is not None:
-            self.resume_path = args.resume or self.last_path
-            if not os.path.isfile(self.resume_path):
-                raise UserError(f"nothing to resume: {self.resume_path} does not exist")
-        elif not args.overwrite:
-            existing = [os.path.basename(p) for p in (self.last_path, self.best_path) if os.path.exists(p)]
-            if existing:
-                raise UserError(f"{self.out} already holds a training run ({', '.join(existing)}); continue it with --resume, "
-                                f"train into another --out folder, or pass --overwrite to start afresh and replace it")
+        self.resume_path: Optional[str] = None if args.resume is None else args.resume or self.last_path
+        if not args.overwrite:
+            refuse_existing_run(self.out, self.resume_path)
+        for note in notes:
+            self.note(note)
         if context.is_main:
             self._check_output_folder()
 
@@ -259,7 +329,7 @@ class Trainer:
                                 f"not overwriting {path}, which keeps the last finite state; try a lower --lr or --amp off")
         error = None
         if self.context.is_main:
-            metadata = training_metadata(self.state, self.seed, self.args.iters, self.args.batch, self.args.accumulate)
+            metadata = training_metadata(self.state, {**{name: getattr(self.args, name) for name in RECIPE}, "seed": self.seed, "crop": self.crop})
             metadata.update(amp_modes.scaler_metadata(self.scaler))   # fp16: the scale, so that a resume is exact
             extra = [(MOMENTUM_PREFIX + name, value) for name, value in momentum.items()]
             error = self._write(path, lambda: save_project(path, weights, self.model_file.spec, self.model_file.spec_text, metadata, extra))

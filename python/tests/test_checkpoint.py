@@ -28,12 +28,17 @@ def test_model_file_is_loaded_by_path_and_checked(model_file, tmp_path):
         load_model_file(str(tmp_path / "none.py"))
 
 
+# A run's recipe as train.py resolves it (its names are checkpoint.RECIPE_KEYS').
+RECIPE = {"iters": 100, "batch": 4, "accumulate": 2, "seed": 3, "lr": 0.01, "min_lr": 1e-5, "momentum": 0.9, "weight_decay": 0.0,
+          "crop": 32, "eval_every": 0, "eval_mode": "slide", "log_every": 1, "checkpoint_every": 500}
+
+
 def test_training_checkpoint_holds_the_project_metadata_state_and_momentum(model_file, tmp_path):
     model = model_file.create_model()
     path = str(tmp_path / "last.safetensors")
     momentum = [("optimizer.momentum_buffer.encoder.cls_token", torch.full((1, 1, 32), 0.5))]
     save_project(path, model.state_dict(), model_file.spec, model_file.spec_text,
-                 training_metadata(TrainingState(7, float("nan"), 0), 3, 100, 4, 2), momentum)
+                 training_metadata(TrainingState(7, float("nan"), 0), RECIPE), momentum)
     tensors, metadata = safetensors_io.read(path)
     assert metadata["format"] == "segmenter-dsl/2"
     assert metadata["model"] == "TinyTest"
@@ -41,7 +46,10 @@ def test_training_checkpoint_holds_the_project_metadata_state_and_momentum(model
     assert json.loads(metadata["spec_json"]) == tiny_model.SPEC
     assert {k: metadata[k] for k in metadata if k.startswith("training.")} == {
         "training.iteration": "7", "training.best_miou": "NaN", "training.best_iteration": "0", "training.seed": "3",
-        "training.iterations": "100", "training.batch_size": "4", "training.accumulate": "2", "training.engine": "segmenter_torch"}
+        "training.iterations": "100", "training.batch_size": "4", "training.accumulate": "2", "training.engine": "segmenter_torch",
+        "training.lr": "0.01", "training.min_lr": "1e-05", "training.momentum": "0.9", "training.weight_decay": "0.0",
+        "training.crop": "32", "training.eval_every": "0", "training.eval_mode": "slide", "training.log_every": "1",
+        "training.checkpoint_every": "500"}
     assert set(tensors) == set(model.state_dict()) | {"optimizer.momentum_buffer.encoder.cls_token"}
 
     point = read_training_checkpoint(path, model_file.spec, batch_size=4, accumulate=2)
@@ -167,7 +175,7 @@ def test_the_grad_scaler_state_round_trips_through_checkpoint_metadata(tmp_path)
     from segmenter_torch import amp, safetensors_io
     from segmenter_torch.checkpoint import TrainingState, read_training_checkpoint, save_project, training_metadata
     spec = {"name": "X"}
-    metadata = training_metadata(TrainingState(7), 3, 10, 2, 1)
+    metadata = training_metadata(TrainingState(7), {**RECIPE, "iters": 10, "batch": 2, "accumulate": 1})
     metadata.update(amp.scaler_metadata(_FakeScaler(1024.0, 37)))
     assert metadata["training.amp_scale"] == "1024.0" and metadata["training.amp_growth_tracker"] == "37"
     path = str(tmp_path / "last.safetensors")

@@ -131,6 +131,32 @@ def test_resume_after_sigkill_continues_exactly(data, tmp_path, capsys):
     assert "at step 24 (seed 5): --iters 24 is reached, so no step is taken; give a larger --iters to train on" in capsys.readouterr().out
 
 
+def test_a_resume_continues_with_the_runs_recipe_in_its_folder(data, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert train.main(options(data, run, "--iters", "2", "--batch", "2", "--lr", "0.02", "--seed", "4", "--momentum", "0.8")) == 0
+    capsys.readouterr()
+    # Neither --out nor the recipe given: the run goes on in its folder, with its own options; --iters given is used.
+    alone = ["--model", TINY_MODEL, "--data", data, "--dataset", "folder", "--device", "cpu", "--workers", "0", "--val-split", "none"]
+    checkpoint = str(run / "last.safetensors")
+    assert train.main(alone + ["--resume", checkpoint, "--iters", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"the run's recipe, from {checkpoint}: --batch 2, --seed 4, --lr 0.02, --momentum 0.8, --crop 32" in out
+    assert "changed from here on: --iters 3 (the run's: 2)" in out
+    config = json.load(open(run / "config.json"))
+    assert (config["iters"], config["batch"], config["seed"], config["lr"], config["momentum"], config["crop"]) == (3, 2, 4, 0.02, 0.8, 32)
+    assert [json.loads(l)["step"] for l in open(run / "metrics.jsonl")] == [1, 2, 3]
+    _, metadata = safetensors_io.read(checkpoint)
+    assert (metadata["training.iteration"], metadata["training.iterations"], metadata["training.lr"], metadata["training.momentum"]) == ("3", "3", "0.02", "0.8")
+    # --batch, --accumulate and --seed stay the run's; another run's folder is not replaced.
+    assert train.main(alone + ["--resume", checkpoint, "--iters", "4", "--seed", "5"]) == 1
+    assert f"error: {checkpoint} was trained with --seed 4, but this run asks for --seed 5; resume with --seed 4 (or leave it out)" in capsys.readouterr().err
+    other = tmp_path / "other"
+    assert train.main(options(data, other, "--iters", "1", "--batch", "2")) == 0
+    assert train.main(alone + ["--resume", checkpoint, "--iters", "4", "--out", str(other)]) == 1
+    assert f"error: {other} already holds another training run (last.safetensors), which resuming {checkpoint} there would replace" in capsys.readouterr().err
+    assert read_iteration(other / "last.safetensors") == 1 and read_iteration(run / "last.safetensors") == 3
+
+
 def test_bf16_autocast_on_the_cpu_trains(data, tmp_path):
     out = tmp_path / "bf16"
     assert train.main(options(data, out, "--iters", "14", "--batch", "4", "--amp", "bf16", "--lr", "0.02", "--threads", "1")) == 0

@@ -76,15 +76,22 @@ public sealed class Trainer
     public RunRecord Record => new(options.OutputDirectory);
 
     /// <summary>
-    /// Throws <see cref="TrainingStoppedException"/> if <paramref name="outputDirectory"/> holds a run's checkpoints: a new run
-    /// there would replace them. Both engines check it before writing anything (unless resuming or asked to overwrite).
+    /// Throws <see cref="TrainingStoppedException"/> if <paramref name="outputDirectory"/> holds a run's checkpoints that a
+    /// run there would replace: any, for a new run; for one resumed from <paramref name="resumeFrom"/>, those of another run
+    /// (a checkpoint outside the folder). Both engines check it before writing anything (unless asked to overwrite).
     /// </summary>
-    public static void RefuseExistingRun(string outputDirectory)
+    public static void RefuseExistingRun(string outputDirectory, string? resumeFrom = null)
     {
+        string? runFolder = resumeFrom is null ? null : Path.GetDirectoryName(Path.GetFullPath(resumeFrom));
+        if (runFolder is not null && string.Equals(runFolder, Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDirectory)), StringComparison.Ordinal))
+            return;   // the run continues in its own folder
         var existing = new[] { "last.safetensors", "best.safetensors" }.Where(f => File.Exists(Path.Combine(outputDirectory, f))).ToList();
-        if (existing.Count > 0)
-            throw new TrainingStoppedException($"{outputDirectory} already holds a training run ({string.Join(", ", existing)}); " +
-                                               "continue it with --resume, train into another --out folder, or pass --overwrite to start afresh and replace it");
+        if (existing.Count == 0) return;
+        throw new TrainingStoppedException(resumeFrom is null
+            ? $"{outputDirectory} already holds a training run ({string.Join(", ", existing)}); " +
+              "continue it with --resume, train into another --out folder, or pass --overwrite to start afresh and replace it"
+            : $"{outputDirectory} already holds another training run ({string.Join(", ", existing)}), which resuming {resumeFrom} there would replace; " +
+              $"resume into the checkpoint's own folder {runFolder} (leave out --out), train into another --out folder, or pass --overwrite to replace it");
     }
 
     /// <summary>What a resumed run that has nothing left to do should be told (empty when steps remain); both engines say it.</summary>
@@ -95,7 +102,7 @@ public sealed class Trainer
     public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellation = default)
     {
         using var runLock = RunLock.Acquire(options.OutputDirectory);   // first: two runs could both pass the check below
-        if (resumeFrom is null && !options.Overwrite) RefuseExistingRun(options.OutputDirectory);
+        if (!options.Overwrite) RefuseExistingRun(options.OutputDirectory, resumeFrom);
         using var optimizer = new NesterovSgd(model.named_parameters(), options.LearningRate, options.Momentum, options.WeightDecay, nesterov: options.Momentum > 0);
         using var step = new ShardedStep(model, ShardCount(options));
         var state = new TrainingState(0, double.NaN, 0);

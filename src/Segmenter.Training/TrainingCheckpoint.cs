@@ -10,23 +10,17 @@ namespace Segmenter.Training;
 /// <summary>
 /// Training checkpoints: the project's safetensors format (model weights and spec, loadable anywhere)
 /// plus the optimiser's momentum buffers (tensors under "optimizer.momentum_buffer.") and the training
-/// state and seed in the metadata. Written atomically: a run killed at any moment leaves the previous checkpoint intact.
+/// state and recipe (<see cref="RecordedRecipe"/>) in the metadata. Written atomically: a run killed at any moment leaves the previous checkpoint intact.
 /// </summary>
 public static class TrainingCheckpoint
 {
     /// <summary>Saves the model, the optimiser and <paramref name="state"/>.</summary>
     public static void Save(string path, SegmenterModel model, NesterovSgd optimizer, TrainingState state, TrainingOptions options)
     {
-        var metadata = new Dictionary<string, string>
-        {
-            ["training.iteration"] = state.Iteration.ToString(CultureInfo.InvariantCulture),
-            ["training.best_miou"] = state.BestMeanIoU.ToString("R", CultureInfo.InvariantCulture),
-            ["training.best_iteration"] = state.BestIteration.ToString(CultureInfo.InvariantCulture),
-            ["training.seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
-            ["training.iterations"] = options.Iterations.ToString(CultureInfo.InvariantCulture),
-            ["training.batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
-            ["training.accumulate"] = options.Accumulate.ToString(CultureInfo.InvariantCulture),
-        };
+        var metadata = RecordedRecipe.Of(options);   // the recipe, which a resume continues with
+        metadata["training.iteration"] = state.Iteration.ToString(CultureInfo.InvariantCulture);
+        metadata["training.best_miou"] = state.BestMeanIoU.ToString("R", CultureInfo.InvariantCulture);
+        metadata["training.best_iteration"] = state.BestIteration.ToString(CultureInfo.InvariantCulture);
         ProjectCheckpoint.Save(model, path, metadata, optimizer.State());
     }
 
@@ -43,15 +37,15 @@ public static class TrainingCheckpoint
             file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
                 ? value
                 : throw new InvalidDataException($"{path}: the training state lacks a whole number under '{key}' (found {(text is null ? "nothing" : $"'{text}'")}); the file is not a complete training checkpoint");
-        foreach (var (key, current, option) in new[] { ("training.batch_size", options.BatchSize, "--batch"), ("training.accumulate", options.Accumulate, "--accumulate") })
+        foreach (var (key, current, option) in new[] { (RecordedRecipe.BatchSize, options.BatchSize, "--batch"), (RecordedRecipe.Accumulate, options.Accumulate, "--accumulate") })
         {
-            int saved = key == "training.accumulate" && !file.Metadata.ContainsKey(key) ? 1 : Integer(key);
+            int saved = key == RecordedRecipe.Accumulate && !file.Metadata.ContainsKey(key) ? 1 : Integer(key);
             if (saved != current)
                 throw new ArgumentException($"{path} was trained with {option} {saved}, but this run asks for {option} {current}; resume with {option} {saved}, or start a new run");
         }
         CheckpointLoader.Load(model, file, new LoadOptions());
         optimizer.Load(file.Tensors, path);
         double best = double.TryParse(file.Metadata.GetValueOrDefault("training.best_miou"), NumberStyles.Float, CultureInfo.InvariantCulture, out var miou) ? miou : double.NaN;
-        return (new TrainingState(Integer("training.iteration"), best, Integer("training.best_iteration")), Integer("training.seed"));
+        return (new TrainingState(Integer("training.iteration"), best, Integer("training.best_iteration")), Integer(RecordedRecipe.Seed));
     }
 }

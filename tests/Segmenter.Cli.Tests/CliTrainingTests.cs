@@ -13,6 +13,45 @@ public sealed class CliTrainingTests : System.IDisposable
     public void Dispose() => temporary.Delete(recursive: true);
 
     [Fact]
+    public void A_resume_continues_with_the_runs_recipe_in_its_folder()
+    {
+        var root = temporary.FullName;
+        var spec = Path.Combine(root, "tiny.seg");
+        File.WriteAllText(spec, "backbone B { layers = 1 width = 32 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 32 classes = 3 decoder = linear }\n");
+        var data = Path.Combine(root, "data");
+        var made = CliTests.Run("make-dataset", "--out", data, "--train", "6", "--val", "2", "--classes", "3", "--min-size", "32", "--max-size", "48");
+        Assert.True(made.Exit == 0, made.Error);
+        var run = Path.Combine(root, "run");
+        var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--iters", "2", "--batch", "2", "--lr", "0.02", "--seed", "4",
+            "--out", run, "--device", "cpu", "--val-split", "none");
+        Assert.True(trained.Exit == 0, trained.Error);
+
+        // Neither --out nor the recipe given: the run goes on in its folder with its own options; --iters given is used.
+        var checkpoint = Path.Combine(run, "last.safetensors");
+        var resumed = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", checkpoint, "--iters", "3", "--device", "cpu", "--val-split", "none");
+        Assert.True(resumed.Exit == 0, resumed.Error);
+        Assert.Contains($"the run's recipe, from {checkpoint}: --crop 32, --batch 2, --lr 0.02, --seed 4", resumed.Output);
+        Assert.Contains("changed from here on: --iters 3 (the run's: 2)", resumed.Output);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;
+        Assert.Equal((3, 2, 4, 0.02), (config.GetProperty("iters").GetInt32(), config.GetProperty("batch").GetInt32(), config.GetProperty("seed").GetInt32(), config.GetProperty("lr").GetDouble()));
+        var steps = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32());
+        Assert.Equal(new[] { 1, 2, 3 }, steps);
+        var metadata = Segmenter.Runtime.Checkpoints.SafeTensors.ReadMetadata(checkpoint);
+        Assert.Equal(("3", "3", "0.02"), (metadata["training.iteration"], metadata["training.iterations"], metadata["training.lr"]));
+
+        // --batch, --accumulate and --seed stay the run's; another run's folder is not replaced.
+        var otherSeed = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", checkpoint, "--iters", "4", "--seed", "5", "--device", "cpu", "--val-split", "none");
+        Assert.Equal(1, otherSeed.Exit);
+        Assert.Contains($"{checkpoint} was trained with --seed 4, but this run asks for --seed 5; resume with --seed 4 (or leave it out), or start a new run", otherSeed.Error);
+        var other = Path.Combine(root, "other");
+        Assert.Equal(0, CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--iters", "1", "--batch", "2", "--out", other, "--device", "cpu", "--val-split", "none").Exit);
+        var intoOther = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", checkpoint, "--iters", "4", "--out", other, "--device", "cpu", "--val-split", "none");
+        Assert.Equal(1, intoOther.Exit);
+        Assert.Contains($"{other} already holds another training run (last.safetensors), which resuming {checkpoint} there would replace", intoOther.Error);
+        Assert.Equal("1", Segmenter.Runtime.Checkpoints.SafeTensors.ReadMetadata(Path.Combine(other, "last.safetensors"))["training.iteration"]);
+    }
+
+    [Fact]
     public void A_spec_file_trains_resumes_evaluates_and_predicts_from_the_command_line()
     {
         var root = temporary.FullName;
@@ -35,7 +74,7 @@ public sealed class CliTrainingTests : System.IDisposable
 
         var otherBatch = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "4", "--batch", "1", "--out", run, "--device", "cpu", "--resume", "--val-split", "none");
         Assert.Equal(1, otherBatch.Exit);
-        Assert.Contains("was trained with --batch 2, but this run asks for --batch 1; resume with --batch 2, or start a new run", otherBatch.Error);
+        Assert.Contains("was trained with --batch 2, but this run asks for --batch 1; resume with --batch 2 (or leave it out), or start a new run", otherBatch.Error);
 
         // The run explains itself: config.json, metrics.jsonl (steps 1–3, the resume appended), curves.png.
         var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))).RootElement;

@@ -64,24 +64,39 @@ internal static class TrainCommand
             var engineName = result.GetValue(engine)!.Trim().ToLowerInvariant();
             if (engineName is not ("torchsharp" or "torchrun"))
                 throw new ArgumentException($"unknown engine '{result.GetValue(engine)}': use torchsharp or torchrun");
+            // A resume continues the run: from a named checkpoint, in that checkpoint's folder unless --out says otherwise, and
+            // with the run's recipe (its checkpoint's) where the command line leaves an option out.
+            bool resuming = result.GetResult(resume) is not null;
+            string? resumeArgument = resuming ? result.GetValue(resume) : null;
+            string outputDirectory = resumeArgument is not null && result.GetResult(output) is not { Implicit: false }
+                ? Path.GetDirectoryName(Path.GetFullPath(resumeArgument))!
+                : result.GetValue(output)!;
+            string? resumeFrom = resuming ? resumeArgument ?? Path.Combine(outputDirectory, "last.safetensors") : null;
+            var recorded = resumeFrom is null ? null : RecordedRecipe.Read(resumeFrom);
+            var pick = new ResumedRecipe(result, recorded);
+            int? cropOption = pick.OptionalWhole(crop, RecordedRecipe.CropSize);
+            string evalModeName = pick.Mode(evalMode, RecordedRecipe.EvaluationMode);
+            var defaults = new TrainingOptions();
             // The recipe's options, checked for either engine before anything is loaded or written; the crop's default comes
             // from the spec and is set once the model is resolved.
             var recipe = new TrainingOptions
             {
-                Iterations = result.GetValue(iterations),
-                BatchSize = result.GetValue(batch),
-                Accumulate = result.GetValue(accumulate),
-                CropSize = result.GetValue(crop) ?? 1,
-                LearningRate = result.GetValue(lr),
-                WeightDecay = result.GetValue(weightDecay),
-                Seed = result.GetValue(seed),
-                CheckpointEvery = result.GetValue(checkpointEvery),
-                EvaluateEvery = result.GetValue(evalEvery),
-                LogEvery = result.GetValue(logEvery),
+                Iterations = pick.Whole(iterations, RecordedRecipe.Iterations),
+                BatchSize = pick.Whole(batch, RecordedRecipe.BatchSize, fixedForRun: true),
+                Accumulate = pick.Whole(accumulate, RecordedRecipe.Accumulate, fixedForRun: true),
+                CropSize = cropOption ?? 1,
+                LearningRate = pick.Real(lr, RecordedRecipe.LearningRate),
+                MinimumLearningRate = pick.Recorded(RecordedRecipe.MinimumLearningRate, "--min-lr", defaults.MinimumLearningRate),
+                Momentum = pick.Recorded(RecordedRecipe.Momentum, "--momentum", defaults.Momentum),
+                WeightDecay = pick.Real(weightDecay, RecordedRecipe.WeightDecay),
+                Seed = pick.Whole(seed, RecordedRecipe.Seed, fixedForRun: true),
+                CheckpointEvery = pick.Whole(checkpointEvery, RecordedRecipe.CheckpointEvery),
+                EvaluateEvery = pick.Whole(evalEvery, RecordedRecipe.EvaluateEvery),
+                LogEvery = pick.Whole(logEvery, RecordedRecipe.LogEvery),
                 Workers = result.GetValue(workers),
                 Shards = result.GetValue(shards),
                 SkipBadSamples = result.GetValue(skipBad),
-                OutputDirectory = result.GetValue(output)!,
+                OutputDirectory = outputDirectory,
                 Overwrite = result.GetValue(overwrite),
                 Precision = precision.Read(result, console, onCpu: !result.GetValue(device)!.StartsWith("cuda", StringComparison.OrdinalIgnoreCase)),
             };
@@ -90,53 +105,48 @@ internal static class TrainCommand
                 throw new ArgumentException("--shards splits the TorchSharp engine's batch across threads; the torchrun engine splits it across processes (--nproc-per-node)");
             if (engineName == "torchrun" && recipe.Precision != ComputePrecision.Float32)
                 throw new ArgumentException("--precision is the TorchSharp engine's; the torchrun engine takes --amp bf16 (PyTorch's autocast)");
-            bool resuming = result.GetResult(resume) is not null;
+            if (!recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory, resumeFrom);   // again under the lock, where it counts
+            if (recorded is not null)
+            {
+                if (pick.Taken.Count > 0) console.Out.WriteLine($"the run's recipe, from {resumeFrom}: {string.Join(", ", pick.Taken)}");
+                if (pick.Changed.Count > 0) console.Out.WriteLine($"changed from here on: {string.Join(", ", pick.Changed)}");
+            }
             if (engineName == "torchrun")
             {
                 var trainerArguments = new List<(string, string?)>
                 {
                     ("--dataset", result.GetValue(dataset)!),
-                    ("--iters", Invariant(result.GetValue(iterations))),
-                    ("--batch", Invariant(result.GetValue(batch))),
-                    ("--accumulate", Invariant(result.GetValue(accumulate))),
-                    ("--lr", Invariant(result.GetValue(lr))),
-                    ("--weight-decay", Invariant(result.GetValue(weightDecay))),
-                    ("--eval-every", Invariant(result.GetValue(evalEvery))),
-                    ("--log-every", Invariant(result.GetValue(logEvery))),
-                    ("--eval-mode", result.GetValue(evalMode)!),
-                    ("--checkpoint-every", Invariant(result.GetValue(checkpointEvery))),
-                    ("--seed", Invariant(result.GetValue(seed))),
+                    ("--iters", Invariant(recipe.Iterations)),
+                    ("--batch", Invariant(recipe.BatchSize)),
+                    ("--accumulate", Invariant(recipe.Accumulate)),
+                    ("--lr", Invariant(recipe.LearningRate)),
+                    ("--weight-decay", Invariant(recipe.WeightDecay)),
+                    ("--eval-every", Invariant(recipe.EvaluateEvery)),
+                    ("--log-every", Invariant(recipe.LogEvery)),
+                    ("--eval-mode", evalModeName),
+                    ("--checkpoint-every", Invariant(recipe.CheckpointEvery)),
+                    ("--seed", Invariant(recipe.Seed)),
                     ("--workers", Invariant(result.GetValue(workers))),
                     ("--train-split", result.GetValue(trainSplit)!),
                     ("--val-split", result.GetValue(valSplit) ?? "none"),
                     ("--device", result.GetValue(device)!),
                 };
-                if (result.GetValue(crop) is { } cropValue) trainerArguments.Add(("--crop", Invariant(cropValue)));
+                if (cropOption is { } cropValue) trainerArguments.Add(("--crop", Invariant(cropValue)));
                 if (result.GetValue(init) is { } initial) trainerArguments.Add(("--init", Path.GetFullPath(initial)));
-                if (resuming) trainerArguments.Add(("--resume", result.GetValue(resume) is { } from ? Path.GetFullPath(from) : null));
+                if (resumeFrom is not null) trainerArguments.Add(("--resume", Path.GetFullPath(resumeFrom)));
                 if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
                 if (result.GetValue(overwrite)) trainerArguments.Add(("--overwrite", null));
                 int exit;
                 using (RunLock.Acquire(recipe.OutputDirectory))   // held for the PyTorch engine's processes, which write into the folder
                 {
-                    if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
-                    exit = torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, result.GetValue(output)!, trainerArguments);
+                    if (!recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory, resumeFrom);
+                    exit = torchrun.Run(result, console, result.GetValue(model)!, result.GetValue(data)!, recipe.OutputDirectory, trainerArguments);
                 }
                 DrawCurves(console, recipe.OutputDirectory);   // the PyTorch engine writes the same metrics.jsonl
                 return exit;
             }
             torchrun.RefuseWithTorchSharp(result);
-            // Before the model and data load; Trainer.Run checks again once it holds the folder.
-            if (!resuming && !recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory);
-
             var cancellation = CancellationToken.None;
-            var outputDirectory = recipe.OutputDirectory;
-            string? resumeFrom = null;
-            if (resuming)
-            {
-                resumeFrom = result.GetValue(resume) ?? Path.Combine(outputDirectory, "last.safetensors");
-                if (!File.Exists(resumeFrom)) throw new FileNotFoundException($"nothing to resume: {resumeFrom} does not exist", resumeFrom);
-            }
 
             // --init gives the encoder to start from; a resumed run gets every weight from its checkpoint instead.
             using var loaded = ModelLoader.Load(new ModelRequest
@@ -156,12 +166,12 @@ internal static class TrainCommand
             var trainSet = DatasetReader.Open(layout, result.GetValue(data)!, result.GetValue(trainSplit)!);
             var validationName = result.GetValue(valSplit);
             var validationSet = validationName is null or "none" ? null : DatasetReader.Open(layout, result.GetValue(data)!, validationName);
-            int cropSize = result.GetValue(crop) ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
+            int cropSize = cropOption ?? Math.Min(spec.ImageHeight, spec.ImageWidth);
 
             var options = recipe with
             {
                 CropSize = cropSize,
-                Evaluation = InferenceOptions.ForWindow(InferenceOptions.ParseMode(result.GetValue(evalMode)!), cropSize),
+                Evaluation = InferenceOptions.ForWindow(InferenceOptions.ParseMode(evalModeName), cropSize),
             };
             console.Out.WriteLine($"training {spec.Name} on {trainSet.Count} images of {trainSet.Root} ({DatasetLayouts.Name(layout)}), " +
                                   $"{options.Iterations} steps of {options.BatchSize}×{options.Accumulate} {cropSize}×{cropSize} crops, lr {options.LearningRate:G3}, {target}");

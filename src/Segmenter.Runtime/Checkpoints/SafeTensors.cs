@@ -58,12 +58,27 @@ public static class SafeTensors
     }
 
     /// <summary>
-    /// Reads safetensors from <paramref name="stream"/> (seekable), naming <paramref name="path"/> in errors. A file is valid
-    /// only if its header is a JSON object of tensors with a known dtype, a shape of non-negative dimensions and offsets
-    /// whose data tile the data section exactly, once each (no gap, no overlap, nothing after), and names that appear once;
-    /// "__metadata__", if present, must map strings to strings.
+    /// The "__metadata__" strings of a safetensors file, read from its header alone (the tensors' data is not read or
+    /// checked); an <see cref="InvalidDataException"/> naming the file if the header is not valid.
     /// </summary>
-    private static SafeTensorsFile Read(Stream stream, string path)
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        using var stream = OpenForReading(path);
+        try
+        {
+            using var header = ReadHeader(stream, path);
+            var metadata = new Dictionary<string, string>();
+            if (header.RootElement.TryGetProperty("__metadata__", out var value)) AddMetadata(value, metadata, path);
+            return metadata;
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException)
+        {
+            throw new InvalidDataException($"{path}: not a valid safetensors file ({e.Message})", e);
+        }
+    }
+
+    /// <summary>The header's JSON object, the stream left at the start of the data section.</summary>
+    private static JsonDocument ReadHeader(Stream stream, string path)
     {
         var lengthBytes = ReadExactly(stream, 8);
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
@@ -78,11 +93,37 @@ public static class SafeTensors
         {
             throw new InvalidDataException($"{path}: the safetensors header is not valid UTF-8 text");
         }
-        using var header = JsonDocument.Parse(headerText);
+        var header = JsonDocument.Parse(headerText);
         if (header.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            header.Dispose();
             throw new InvalidDataException($"{path}: the safetensors header is not a JSON object");
+        }
+        return header;
+    }
 
-        long dataStart = 8 + (long)headerLength, dataLength = stream.Length - dataStart;
+    private static void AddMetadata(JsonElement value, Dictionary<string, string> metadata, string path)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{path}: the header's __metadata__ is not an object of strings");
+        foreach (var item in value.EnumerateObject())
+        {
+            if (item.Value.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"{path}: metadata '{item.Name}' is not a string");
+            metadata[item.Name] = item.Value.GetString()!;
+        }
+    }
+
+    /// <summary>
+    /// Reads safetensors from <paramref name="stream"/> (seekable), naming <paramref name="path"/> in errors. A file is valid
+    /// only if its header is a JSON object of tensors with a known dtype, a shape of non-negative dimensions and offsets
+    /// whose data tile the data section exactly, once each (no gap, no overlap, nothing after), and names that appear once;
+    /// "__metadata__", if present, must map strings to strings.
+    /// </summary>
+    private static SafeTensorsFile Read(Stream stream, string path)
+    {
+        using var header = ReadHeader(stream, path);
+        long dataStart = stream.Position, dataLength = stream.Length - dataStart;
         var metadata = new Dictionary<string, string>();
         var entries = new List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -92,14 +133,7 @@ public static class SafeTensors
                 throw new InvalidDataException($"{path}: the header names '{property.Name}' twice");
             if (property.Name == "__metadata__")
             {
-                if (property.Value.ValueKind != JsonValueKind.Object)
-                    throw new InvalidDataException($"{path}: the header's __metadata__ is not an object of strings");
-                foreach (var item in property.Value.EnumerateObject())
-                {
-                    if (item.Value.ValueKind != JsonValueKind.String)
-                        throw new InvalidDataException($"{path}: metadata '{item.Name}' is not a string");
-                    metadata[item.Name] = item.Value.GetString()!;
-                }
+                AddMetadata(property.Value, metadata, path);
                 continue;
             }
             string dtype;
