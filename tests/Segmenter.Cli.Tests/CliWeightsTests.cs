@@ -107,6 +107,39 @@ public sealed class CliWeightsTests : System.IDisposable
     }
 
     [Fact]
+    public void Import_prints_the_spec_a_project_checkpoint_holds_and_refuses_other_weights()
+    {
+        var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-mask", "variant.yml"))!;
+        var converted = Path.Combine(temporary.FullName, "micro-mask.safetensors");
+        Assert.Equal(0, CliTests.Run("convert", Path.Combine(directory, "checkpoint.pth"), "--model", directory, "--out", converted).Exit);
+
+        var (exit, output, error) = CliTests.Run("import", converted, "--name", "Adopted");
+        Assert.True(exit == 0, error);
+        var compilation = Dsl.SpecCompiler.Compile(output);
+        Assert.Empty(compilation.Diagnostics);
+        var adopted = Assert.Single(compilation.Models).Spec;
+        var original = Segmenter.Runtime.SpecJson.Read(System.Text.Json.Nodes.JsonNode.Parse(SafeTensors.ReadMetadata(converted)[ProjectCheckpoint.SpecJsonKey])!.AsObject(), converted);
+        Assert.Equal(original with { Name = "Adopted" }, adopted);
+        // The printed spec takes the checkpoint's weights as they are.
+        var spec = Path.Combine(temporary.FullName, "adopted", "adopted.seg");
+        Directory.CreateDirectory(Path.GetDirectoryName(spec)!);
+        File.WriteAllText(spec, output);
+        var loaded = CliTests.Run("show", spec);
+        Assert.True(loaded.Exit == 0, loaded.Error);
+
+        var pth = CliTests.Run("import", Path.Combine(directory, "checkpoint.pth"));
+        Assert.Equal(1, pth.Exit);
+        Assert.Contains("a binary file, not a variant.yml", pth.Error);
+        var plain = Path.Combine(temporary.FullName, "plain.safetensors");
+        using (var weight = TorchSharp.torch.zeros(2))
+            SafeTensors.Write(plain, new[] { new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>("w", weight) });
+        var foreign = CliTests.Run("import", plain);
+        Assert.Equal(1, foreign.Exit);
+        Assert.Contains("without this project's spec", foreign.Error);
+        Assert.Equal(1, CliTests.Run("import", converted, "--name", "9lives").Exit);
+    }
+
+    [Fact]
     public void Attention_writes_the_reference_maps_for_a_tensor_and_heat_maps_for_an_image()
     {
         var directory = Path.GetDirectoryName(TestPaths.Fixture("micro-linear", "variant.yml"))!;

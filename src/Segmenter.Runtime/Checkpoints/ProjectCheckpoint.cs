@@ -52,8 +52,12 @@ public static class ProjectCheckpoint
     /// The spec stored in a project file, or null for a version-1 file, which holds the spec only as .seg text
     /// (reading that takes the spec compiler: the tools do it; weights still load with strict key and shape checks).
     /// </summary>
-    public static SegmenterSpec? ReadSpec(CheckpointFile file)
+    public static SegmenterSpec? ReadSpec(CheckpointFile file) => ReadSpec(file.Path, file.Metadata);
+
+    /// <summary>The spec in the metadata of the project file at <paramref name="path"/> (as <see cref="ReadSpec(CheckpointFile)"/>).</summary>
+    public static SegmenterSpec? ReadSpec(string path, IReadOnlyDictionary<string, string> metadata)
     {
+        var file = (Path: path, Metadata: metadata);
         var format = file.Metadata.TryGetValue(FormatKey, out var f) ? f : "";
         if (format is not ("segmenter-dsl/1" or FormatValue))
             throw new InvalidDataException($"{file.Path}: format '{format}' is not one this version reads (segmenter-dsl/1 or {FormatValue}); " +
