@@ -58,7 +58,18 @@ public static class Program
             console.Error(e.Message);
             return 1;
         }
+        catch (Exception e) when (IsOutOfMemory(e))
+        {
+            // libtorch's message carries its own backtrace after the first line: the first line says what was asked for.
+            console.Error($"not enough memory: {e.Message.Split('\n')[0].Trim()}; a smaller model, image, batch or --threads needs less");
+            return 1;
+        }
     }
+
+    /// <summary>The machine's memory ran out (.NET's, or an allocation libtorch refused): the environment, not a bug.</summary>
+    private static bool IsOutOfMemory(Exception e) =>
+        e is OutOfMemoryException
+        || (e is System.Runtime.InteropServices.ExternalException && e.Message.Contains("can't allocate memory", StringComparison.Ordinal));
 
     /// <summary>
     /// Errors caused by the input (a bad argument, file or spec) or the environment (a missing provider, a full

@@ -82,10 +82,9 @@ public static class ModelResolver
         foreach (var path in paths)
         {
             if (Directory.Exists(path)) throw new ArgumentException($"'{path}' is a folder; give the spec files in it, e.g. {Path.Combine(path, "*.seg")}");
-            if (!File.Exists(path)) throw new FileNotFoundException($"spec file '{path}' does not exist", path);
             var full = Path.GetFullPath(path);
             if (given.Contains(full)) continue;
-            sources[full] = SourceText.From(File.ReadAllText(full), path);
+            sources[full] = SourceText.From(SpecFiles.Read(path), path);
             given.Add(full);
         }
         foreach (var folder in given.Select(f => Path.GetDirectoryName(f)!).Distinct(StringComparer.Ordinal).ToList())
@@ -96,7 +95,7 @@ public static class ModelResolver
                 string text;
                 try
                 {
-                    text = File.ReadAllText(sibling);
+                    text = SpecFiles.Read(sibling);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

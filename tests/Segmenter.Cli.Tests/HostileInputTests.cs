@@ -29,6 +29,37 @@ public sealed class HostileInputTests : IDisposable
 
     public void Dispose() => folder.Delete(recursive: true);
 
+    [Fact]
+    public void A_pipe_a_device_or_a_huge_file_named_like_a_spec_is_refused_and_never_read()
+    {
+        if (!OperatingSystem.IsLinux()) return;   // FIFOs and /dev/zero as Linux has them
+        var specs = Directory.CreateDirectory(Path.Combine(folder.FullName, "specs")).FullName;
+        var good = Path.Combine(specs, "good.seg");
+        File.WriteAllText(good, Spec);
+        File.CreateSymbolicLink(Path.Combine(specs, "zero.seg"), "/dev/zero");   // endless: read whole, it fills the memory
+        using (var fifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(specs, "pipe.seg")))
+        {
+            fifo.WaitForExit();
+            Assert.Equal(0, fifo.ExitCode);   // opened for reading, it would wait forever for a writer
+        }
+        var huge = Path.Combine(folder.FullName, "huge.seg");
+        using (var stream = File.Create(huge)) stream.SetLength(Tooling.SpecFiles.MaximumBytes + 1);
+
+        // The good file beside them still works: its siblings are skipped, not read.
+        var (exit, output, error) = CliTests.Run("show", good);
+        Assert.True(exit == 0, error);
+        Assert.Contains("WeeModel", output);
+        foreach (var (file, expected) in new[] { ("zero.seg", "not a regular file"), ("pipe.seg", "not a regular file") })
+        {
+            var refused = CliTests.Run("check", Path.Combine(specs, file));
+            Assert.Equal(1, refused.Exit);
+            Assert.Contains(expected, refused.Error);
+        }
+        var tooLarge = CliTests.Run("check", huge);
+        Assert.Equal(1, tooLarge.Exit);
+        Assert.Contains("more than a spec file may hold", tooLarge.Error);
+    }
+
     /// <summary>A tiny training run; <paramref name="extra"/> options replace the defaults of the same name.</summary>
     private (int Exit, string Output, string Error) Train(string output, params string[] extra)
     {

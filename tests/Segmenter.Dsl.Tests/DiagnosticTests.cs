@@ -26,6 +26,7 @@ public sealed class DiagnosticTests
         ("SEGDSL0006", Tiny + "[|modle|] M { " + Good + " }"),
         ("SEGDSL0007", Tiny + "model M { backbone = Tiny patch = [|}|]"),
         ("SEGDSL0008", Tiny + "model M { " + Good + " normalize = custom(mean = " + new string('(', 31) + "[|(|]" + new string(')', 33) + ") }"),
+        ("SEGDSL0009", Tiny + "model M { backbone = Tiny patch = 16 image = 64 classes = (\"caf[|\uFFFD|]\", \"b\") }"),
         ("SEGDSL0101", Tiny + "model M { " + Good + " [|pach|] = 16 }"),
         ("SEGDSL0102", Tiny + "model M { " + Good + " [|patch|] = 8 }"),
         ("SEGDSL0103", Tiny + "model M { backbone = Tiny patch = [|\"16\"|] image = 64 classes = 5 }"),
@@ -78,6 +79,56 @@ public sealed class DiagnosticTests
             Assert.Contains("## " + descriptor.Id, documentation);
         }
         Assert.Equal(DiagnosticDescriptors.All.Count, DiagnosticDescriptors.All.Select(d => d.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public void Names_that_would_collide_in_generated_files_or_code_are_refused()
+    {
+        // Files are named after models: Foo.g.cs and foo.g.cs are one hint name to the build and one file on many disks.
+        var result = SpecCompiler.Compile(Tiny + "model Foo { " + Good + " }\nmodel foo : Foo { }\nmodel segmentermodels : Foo { }\nmodel Tensor : Foo { }\nmodel Ok : Foo { }\n");
+        Assert.Equal(new[] { "Foo", "Ok" }, result.Models.Select(m => m.Spec.Name));
+        Assert.Equal(new[] { "'foo'", "'segmentermodels'", "'Tensor'" }, result.Diagnostics.Select(d => d.Id + " " + d.Message.Split(' ')[0]).Select(t => t.Replace("SEGDSL0112 ", "")));
+        Assert.Contains("only in case", result.Diagnostics[0].Message);
+        Assert.Contains("SegmenterModels.g.cs", result.Diagnostics[1].Message);
+        Assert.Contains("TorchSharp or runtime name", result.Diagnostics[2].Message);
+        // A formatting character is no part of a name (C# would ignore it: two models, one class), nor of --name in import.
+        Assert.Empty(SpecCompiler.Compile(Tiny + "model Fo\u00ADo { " + Good + " }").Models);
+        Assert.NotNull(Binding.CSharpNames.Problem("Fo\u00ADo"));
+    }
+
+    [Fact]
+    public void Sizes_and_values_the_models_cannot_hold_are_refused_where_they_are_written()
+    {
+        var grid = SpecCompiler.Compile(Tiny + "model M { backbone = Tiny patch = 1 image = 46341 classes = 5 }");
+        var error = Assert.Single(grid.Diagnostics);
+        Assert.Equal("SEGDSL0104", error.Id);
+        Assert.Contains("at most 16,777,216 patches", error.Message);
+        Assert.Contains("46341 × 46341 = 2,147,488,281 patches", error.Message);
+
+        var names = string.Join(", ", Enumerable.Range(0, 65536).Select(i => $"\"c{i}\""));
+        var classes = SpecCompiler.Compile(Tiny + $"model M {{ backbone = Tiny patch = 16 image = 64 classes = ({names}) }}");
+        Assert.Contains("a tuple of 65536 names", Assert.Single(classes.Diagnostics).Message);
+
+        var numbers = SpecCompiler.Compile(Tiny + "model M { " + Good + " normalize = custom(mean = (1e308, 0, 0), std = (1e-320, 1, 1)) layer_norm_eps = 1e-46 }");
+        Assert.Equal(new[] { "mean", "std", "layer_norm_eps" }, numbers.Diagnostics.Select(d => d.Message.Split('\'')[1]));
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_utf8_are_reported_once_per_run_wherever_they_are()
+    {
+        var result = SpecCompiler.Compile("// \uFFFD\uFFFD in a comment\n" + Tiny + "/* \uFFFD */ model M { " + Good + " } \uFFFD");
+        Assert.Equal(3, result.Diagnostics.Count(d => d.Id == "SEGDSL0009"));
+        Assert.Equal(2, result.Diagnostics.First().Span.Length);
+    }
+
+    [Fact]
+    public void A_long_unknown_name_among_many_gets_no_suggestion_and_costs_little()
+    {
+        var backbones = string.Concat(Enumerable.Range(0, 2000).Select(i => $"backbone Backbone{i} {{ layers = 1 width = 8 heads = 1 }}\n"));
+        var result = SpecCompiler.Compile(backbones + $"model M {{ backbone = {new string('x', 40_000)} patch = 8 image = 8 classes = 2 }}");
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal("SEGDSL0105", error.Id);
+        Assert.DoesNotContain("did you mean", error.Message);
     }
 
     [Fact]

@@ -85,6 +85,6 @@ public sealed class PropertySchemaTests
     {
         var result = SpecCompiler.Compile(Tiny + "model M { backbone = Tiny patch = 5000 image = 64 classes = 2 layer_norm_eps = 0 }");
         Assert.Contains(result.Diagnostics, d => d.Id == "SEGDSL0104" && d.Message.Contains("between 1 and 4096"));
-        Assert.Contains(result.Diagnostics, d => d.Id == "SEGDSL0104" && d.Message.Contains("> 0 and < 1"));
+        Assert.Contains(result.Diagnostics, d => d.Id == "SEGDSL0104" && d.Message.Contains("≥ 1E-30 and < 1"));
     }
 }

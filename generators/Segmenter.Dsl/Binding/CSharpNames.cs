@@ -18,14 +18,20 @@ public static class CSharpNames
     };
 
     /// <summary>
-    /// Names a model class cannot take because the generated code uses them: members of every model
-    /// class (a member may not share its class's name) and the generated catalog.
+    /// Names a model class cannot take because the generated code uses them: members of every model class (a member may
+    /// not share its class's name), the generated catalog and its members, and the names the generated code takes from
+    /// its using directives without qualification (a class of that name in the models' namespace would hide them from
+    /// every model). Export's GeneratedNamesTests compiles a model named by every other identifier the code holds.
     /// </summary>
     public static ISet<string> Reserved { get; } = new HashSet<string>
     {
         "Spec", "Width", "Layers", "Heads", "MlpWidth", "PatchSize", "ImageHeight", "ImageWidth", "GridHeight", "GridWidth",
         "NumClasses", "ExtraTokens", "Encoder", "Decoder", "EncoderModule", "DecoderModule", "ClassNames",
-        "SegmenterModels",
+        "encoder", "decoder", "PatchLogits", "EncoderAttention", "DecoderAttention", "RegisterComponents", "CheckImages", "forward",
+        "SegmenterModels", "All", "device",
+        "Runtime", "Modules", "Parameter", "nn", "Tensor", "Device", "cat", "zeros", "NewDisposeScope",
+        // Contextual keywords the generated code relies on: a type of that name changes what they mean.
+        "var", "dynamic", "nameof",
     };
 
     /// <summary>The longest identifier the C# compiler accepts.</summary>
@@ -43,7 +49,9 @@ public static class CSharpNames
                 return $"'{c}' is not allowed in a C# identifier; use letters, digits and '_' (e.g. {Suggest(name)})";
         }
         if (Keywords.Contains(name)) return $"'{name}' is a C# keyword";
-        if (Reserved.Contains(name)) return $"the generated code uses '{name}' for one of its members; choose another name";
+        if (Reserved.Contains(name)) return $"the generated code uses the name '{name}' itself (a member of every model, the catalog, or a TorchSharp or runtime name it takes unqualified); choose another name";
+        if (string.Equals(name, "SegmenterModels", System.StringComparison.OrdinalIgnoreCase))
+            return "the generated catalog's file is SegmenterModels.g.cs, which this name's file would be where case is not told apart; choose another name";
         return null;
     }
 
@@ -95,7 +103,9 @@ public static class CSharpNames
     {
         if (c == '_' || char.IsLetterOrDigit(c)) return true;
         var category = CharUnicodeInfo.GetUnicodeCategory(c);
+        // Formatting characters (soft hyphen, zero-width joiner …) are not taken: C# ignores them when it compares names,
+        // so two models would be one class, and Python refuses them.
         return category == UnicodeCategory.NonSpacingMark || category == UnicodeCategory.SpacingCombiningMark
-            || category == UnicodeCategory.ConnectorPunctuation || category == UnicodeCategory.Format;
+            || category == UnicodeCategory.ConnectorPunctuation;
     }
 }

@@ -88,11 +88,28 @@ internal sealed class DeclarationTable
                 return;
             }
             names.Add(declaration.Name, declaration);
+            if (declaration.Kind == DeclarationKind.Model && !declaration.HasErrors)
+            {
+                // Generated files are named after models (Foo.g.cs, foo.py): two names that differ only in case would be one
+                // file to the build's hint names and to file systems that do not tell case apart.
+                if (modelsIgnoringCase.TryGetValue(declaration.Name, out var other))
+                {
+                    diagnostics.Report(DiagnosticDescriptors.InvalidName, declaration.Text, syntax.Name.Span, declaration.Name,
+                        $"it differs from model '{other.Name}' ({other.Location}) only in case, and the files generated for a model are named after it; rename one");
+                    declaration.HasErrors = true;
+                }
+                else
+                {
+                    modelsIgnoringCase.Add(declaration.Name, declaration);
+                }
+            }
         }
 
         ReadOwnProperties(declaration);
         Declarations.Add(declaration);
     }
+
+    private readonly Dictionary<string, Declaration> modelsIgnoringCase = new(StringComparer.OrdinalIgnoreCase);
 
     private bool CheckClassName(Declaration declaration)
     {

@@ -12,8 +12,11 @@ internal static class NameSuggestions
     {
         string? best = null;
         int bestDistance = int.MaxValue;
+        int allowed = Math.Max(1, Math.Min(3, name.Length / 3));
+        if (name.Length > MaximumLength) return "";   // no name is that long: nothing to suggest, and no quadratic work on a pasted blob
         foreach (var candidate in candidates)
         {
+            if (Math.Abs(candidate.Length - name.Length) > allowed) continue;   // the distance is at least the difference in length
             int distance = string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase) ? 0 : Distance(name.ToLowerInvariant(), candidate.ToLowerInvariant());
             if (distance < bestDistance)
             {
@@ -21,9 +24,11 @@ internal static class NameSuggestions
                 bestDistance = distance;
             }
         }
-        int allowed = Math.Max(1, Math.Min(3, name.Length / 3));
         return best is not null && bestDistance <= allowed && best != name ? $" (did you mean '{best}'?)" : "";
     }
+
+    /// <summary>Names longer than this get no suggestion (C# names stop at 512 characters).</summary>
+    private const int MaximumLength = 512;
 
     private static int Distance(string a, string b)
     {

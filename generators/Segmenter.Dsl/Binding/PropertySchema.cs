@@ -154,7 +154,7 @@ public static class PropertySchema
         public static PropertyInfo LayerNormEpsilon { get; } = new("layer_norm_eps", ValueKind.Number, "1e-5",
             "epsilon of every LayerNorm (the reference uses 1e-5; mmsegmentation 1e-6)")
         {
-            Range = new ValueRange(0, false, 1, false),
+            Range = new ValueRange(1e-30, true, 1, false),   // float32 keeps it (its smallest normal number is 1.2e-38)
             Default = PropertyDefault.Constant(1e-5, "1e-5"),
         };
 
@@ -219,13 +219,13 @@ public static class PropertySchema
         /// <summary><c>mean</c>: per-channel mean.</summary>
         public static PropertyInfo Mean { get; } = new("mean", ValueKind.Triple, "(0.485, 0.456, 0.406)", "per-channel mean, RGB, for images in [0, 1]")
         {
-            Range = new ValueRange(double.NegativeInfinity, false, double.PositiveInfinity, false),
+            Range = new ValueRange(-1e30, true, 1e30, true),   // finite in float32, as the models compute
         };
 
         /// <summary><c>std</c>: per-channel standard deviation.</summary>
         public static PropertyInfo Std { get; } = new("std", ValueKind.Triple, "(0.229, 0.224, 0.225)", "per-channel standard deviation, positive")
         {
-            Range = new ValueRange(0, false, double.PositiveInfinity, false),
+            Range = new ValueRange(1e-30, true, 1e30, true),   // it and its reciprocal finite and not 0 in float32
         };
     }
 }

@@ -57,6 +57,27 @@ internal static class SpecValidator
         return false;
     }
 
+    /// <summary>The most patches a model's training size may hold (its position embedding has one row for each).</summary>
+    public const long MaximumPatches = 1 << 24;
+
+    /// <summary>
+    /// The training size must give at most <see cref="MaximumPatches"/> patches: the position embedding holds a row per
+    /// patch, and the generated code counts tokens in an int. Reported where <see cref="ImageMultipleOfPatch"/> would be.
+    /// </summary>
+    public static bool GridFits(int height, int width, int patch, SourceValue imageAt, SourceValue patchAt, string modelName, ValueReader reader)
+    {
+        long patches = (long)(height / patch) * (width / patch);
+        if (patches <= MaximumPatches) return true;
+        var own = imageAt.Owner == modelName ? imageAt : patchAt.Owner == modelName ? patchAt : (SourceValue?)null;
+        if (own is { } at)
+            reader.Report(DiagnosticDescriptors.ValueOutOfRange, at.Text, at.Syntax.Span, at.Equals(imageAt) ? "image" : "patch",
+                $"a training size of at most {MaximumPatches.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} patches (image ÷ patch, on each side)",
+                $"{height / patch} × {width / patch} = {patches.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} patches of {patch}×{patch}");
+        else
+            reader.Fail();
+        return false;
+    }
+
     /// <summary>The mask decoder needs at least one head, and its heads must divide its width.</summary>
     public static bool DecoderHeads(int width, int heads, bool headsAreDefault, SourceValue decoderAt, SourceValue headsAt, ValueReader reader)
     {

@@ -72,7 +72,10 @@ internal sealed class ValueBinder
         var decoder = backbone is null ? null : BindDecoder(declaration, Get(ModelProperties.Decoder), backbone, reader);
 
         if (patch is not null && image is not null && imageValue is { } imageAt && patchValue is { } patchAt)
-            SpecValidator.ImageMultipleOfPatch(image.Value.Height, image.Value.Width, patch.Value, imageAt, patchAt, declaration.Name, reader);
+        {
+            if (SpecValidator.ImageMultipleOfPatch(image.Value.Height, image.Value.Width, patch.Value, imageAt, patchAt, declaration.Name, reader))
+                SpecValidator.GridFits(image.Value.Height, image.Value.Width, patch.Value, imageAt, patchAt, declaration.Name, reader);
+        }
 
         if (hasErrors || reader.Failed || backbone is null || patch is null || image is null || classes is null || decoder is null
             || dropPath is null || dropout is null || normalization is null || epsilon is null || resize is null)
@@ -178,6 +181,13 @@ internal sealed class ValueBinder
                         ok = false;
                     }
                     names.Add(text.Value);
+                }
+                var range = ModelProperties.Classes.Range!;
+                if (ok && names.Count > range.Maximum)
+                {
+                    reader.Report(DiagnosticDescriptors.ValueOutOfRange, value.Text, value.Syntax.Span, "classes",
+                        $"{range.DescribeIntegers()} names", $"a tuple of {names.Count} names");
+                    ok = false;
                 }
                 return ok ? (names.Count, names.ToEquatableArray(), null) : null;
             }

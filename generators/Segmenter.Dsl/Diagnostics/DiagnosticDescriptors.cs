@@ -44,6 +44,10 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NestingTooDeep = Error("SEGDSL0008", "Nesting too deep",
         "Values are nested more than {0} levels deep; flatten the tuple or call", Syntax);
 
+    /// <summary>Bytes that are not UTF-8, read as U+FFFD (every reader of the file replaces them so).</summary>
+    public static readonly DiagnosticDescriptor NotUtf8 = Error("SEGDSL0009", "Not UTF-8 text",
+        "The file holds bytes that are not UTF-8 text here (read as '\uFFFD'); save the spec file as UTF-8", Syntax);
+
     /// <summary>A property name the declaration kind does not have.</summary>
     public static readonly DiagnosticDescriptor UnknownProperty = Error("SEGDSL0101", "Unknown property",
         "'{0}' is not a property of a {1}{2}; known properties: {3}", Binding);
@@ -140,7 +144,7 @@ public static class DiagnosticDescriptors
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         UnexpectedCharacter, UnterminatedString, UnterminatedComment, InvalidNumber, ExpectedToken, ExpectedDeclaration, ExpectedValue,
-        NestingTooDeep,
+        NestingTooDeep, NotUtf8,
         UnknownProperty, DuplicateProperty, WrongValueType, ValueOutOfRange, UnknownBackbone, UnknownBase, UnknownDecoder, UnknownPreset,
         UnknownChoice, InheritanceCycle, DuplicateDeclaration, InvalidName, MissingProperty, UnknownArgument, DuplicateArgument,
         BaseKindMismatch, PositionalArgument,

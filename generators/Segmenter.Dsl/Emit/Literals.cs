@@ -39,7 +39,23 @@ internal static class Literals
     }
 
     /// <summary>Escapes text for an XML doc comment.</summary>
-    public static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    public static string Xml(string text) => Comment(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+    /// <summary>
+    /// <paramref name="text"/> for a one-line comment (C#'s <c>//</c> and <c>///</c>, Python's <c>#</c>): the characters
+    /// either language ends a line at are written as escapes, so that a file path or a doc comment cannot end the comment
+    /// and put code after it.
+    /// </summary>
+    public static string Comment(string text)
+    {
+        var builder = new System.Text.StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is '\r' or '\n' or '\u0085' or '\u2028' or '\u2029' or '\f' or '\v') builder.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+            else builder.Append(c);
+        }
+        return builder.ToString();
+    }
 
     /// <summary>A thousands-separated integer for prose, e.g. 5,712,342.</summary>
     public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

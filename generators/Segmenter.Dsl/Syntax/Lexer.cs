@@ -33,6 +33,18 @@ internal sealed class Lexer
 
     private char Current => text[position];
 
+    /// <summary>What a reader puts where a file's bytes are not UTF-8.</summary>
+    private const char Replacement = '\uFFFD';
+
+    /// <summary>One SEGDSL0009 for the run of replacement characters starting at the position (nothing inside a run).</summary>
+    private void ReportNotUtf8()
+    {
+        if (position > 0 && text[position - 1] == Replacement) return;
+        int end = position;
+        while (end < text.Length && text[end] == Replacement) end++;
+        diagnostics.Report(DiagnosticDescriptors.NotUtf8, text, TextSpan.FromBounds(position, end));
+    }
+
     private char Peek(int offset) => text[position + offset];
 
     private SyntaxToken Next()
@@ -68,7 +80,8 @@ internal sealed class Lexer
         do position++;
         while (position < text.Length && !CanStartToken(Current));
         var span = TextSpan.FromBounds(start, position);
-        diagnostics.Report(DiagnosticDescriptors.UnexpectedCharacter, text, span, text.ToString(span));
+        if (text.ToString(span).IndexOf(Replacement) >= 0) diagnostics.Report(DiagnosticDescriptors.NotUtf8, text, span);
+        else diagnostics.Report(DiagnosticDescriptors.UnexpectedCharacter, text, span, text.ToString(span));
         return new SyntaxToken(SyntaxKind.BadToken, span, text.ToString(span), documentation: documentation);
     }
 
@@ -92,7 +105,11 @@ internal sealed class Lexer
             {
                 bool isDocumentation = Peek(2) == '/' && Peek(3) != '/';
                 int start = position + (isDocumentation ? 3 : 2);
-                while (position < text.Length && !IsLineBreak(Current)) position++;
+                while (position < text.Length && !IsLineBreak(Current))
+                {
+                    if (Current == Replacement) ReportNotUtf8();
+                    position++;
+                }
                 if (isDocumentation)
                 {
                     var line = text.ToString(TextSpan.FromBounds(start, position)).Trim();
@@ -103,7 +120,11 @@ internal sealed class Lexer
             {
                 int start = position;
                 position += 2;
-                while (position < text.Length && !(Current == '*' && Peek(1) == '/')) position++;
+                while (position < text.Length && !(Current == '*' && Peek(1) == '/'))
+                {
+                    if (Current == Replacement) ReportNotUtf8();
+                    position++;
+                }
                 if (position >= text.Length)
                 {
                     diagnostics.Report(DiagnosticDescriptors.UnterminatedComment, text, new TextSpan(start, 2));
@@ -143,6 +164,7 @@ internal sealed class Lexer
                 position += 2;
                 continue;
             }
+            if (c == Replacement) ReportNotUtf8();
             value.Append(c);
             position++;
         }

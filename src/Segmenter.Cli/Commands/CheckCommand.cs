@@ -28,7 +28,7 @@ internal static class CheckCommand
                 if (result.GetValue(context) && File.Exists(diagnostic.Path))
                 {
                     if (!texts.TryGetValue(diagnostic.Path, out var source))
-                        texts[diagnostic.Path] = source = SourceText.From(File.ReadAllText(diagnostic.Path), diagnostic.Path);
+                        texts[diagnostic.Path] = source = SourceText.From(SpecFiles.Read(diagnostic.Path), diagnostic.Path);
                     WriteContext(console, source, diagnostic.Span);
                 }
             }

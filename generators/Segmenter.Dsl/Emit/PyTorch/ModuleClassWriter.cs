@@ -24,7 +24,7 @@ internal static class ModuleClassWriter
         using (Def(w, "def create_model():"))
         {
             w.Line($"\"\"\"A new {spec.Name} with the reference's random initialisation, on the CPU.\"\"\"");
-            w.Line($"return {spec.Name}()");
+            w.Line($"return {PyTorchEmitter.ClassName(spec.Name)}()");
         }
     }
 
@@ -156,7 +156,7 @@ internal static class ModuleClassWriter
     private static void WriteModel(SourceWriter w, SegmenterSpec spec)
     {
         int k = spec.NumClasses, p = spec.PatchSize;
-        using (Def(w, $"class {spec.Name}(nn.Module):"))
+        using (Def(w, $"class {PyTorchEmitter.ClassName(spec.Name)}(nn.Module):"))
         {
             w.Line($"\"\"\"{spec.Name}: logits [B, {k}, H, W] for normalised images [B, 3, H, W] of any size.\"\"\"");
             w.Line();

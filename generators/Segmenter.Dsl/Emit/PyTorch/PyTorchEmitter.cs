@@ -36,10 +36,19 @@ public static class PyTorchEmitter
     /// Why <paramref name="modelName"/> cannot be the module's class name (a Python keyword, or a name the module
     /// itself defines), or null. Model names are C# identifiers; a few of those are not free in Python.
     /// </summary>
-    public static string? NameProblem(string modelName) =>
-        PythonKeywords.Contains(modelName) ? $"'{modelName}' is a Python keyword"
-        : ModuleNames.Contains(modelName) ? $"'{modelName}' is a name the generated module defines itself ({string.Join(", ", ModuleNames.OrderBy(n => n, System.StringComparer.Ordinal))})"
-        : null;
+    public static string? NameProblem(string modelName)
+    {
+        // Python reads every identifier in its NFKC form (a fullwidth 'ｎｎ' is 'nn'): compare that form.
+        var name = ClassName(modelName);
+        var spelled = name == modelName ? $"'{modelName}'" : $"'{modelName}' (which Python reads as '{name}')";
+        return PythonKeywords.Contains(name) ? $"{spelled} is a Python keyword"
+            : ModuleNames.Contains(name) ? $"{spelled} is a name the generated module defines itself ({string.Join(", ", ModuleNames.OrderBy(n => n, System.StringComparer.Ordinal))})"
+            : name.StartsWith("__", System.StringComparison.Ordinal) && name.EndsWith("__", System.StringComparison.Ordinal) ? $"{spelled} is a name Python gives a module itself (__all__, __name__ …)"
+            : null;
+    }
+
+    /// <summary>The module's class name for <paramref name="modelName"/>: the NFKC form, the name Python itself reads.</summary>
+    public static string ClassName(string modelName) => modelName.Normalize(System.Text.NormalizationForm.FormKC);
 
     /// <summary>The Python source of <paramref name="model"/>; throws <see cref="System.ArgumentException"/> if its name cannot be a Python class's (<see cref="NameProblem"/>).</summary>
     public static string Emit(CompiledModel model)
