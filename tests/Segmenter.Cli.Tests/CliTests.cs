@@ -79,6 +79,12 @@ public sealed class CliTests
             Assert.Equal(0, emitted.Exit);
             Assert.Contains("namespace My.Models", emitted.Output);
             Assert.Contains("public sealed partial class Mine : Runtime.SegmenterModel", emitted.Output);
+            var keyword = Run("emit", path, "--namespace", "My.class");
+            Assert.Equal(1, keyword.Exit);
+            Assert.Contains("is not a C# namespace", keyword.Error);
+            var pythonNamespace = Run("emit", path + ":Mine", "--target", "pytorch", "--namespace", "My.Models");
+            Assert.Equal(1, pythonNamespace.Exit);
+            Assert.Contains("a PyTorch module has none", pythonNamespace.Error);
 
             // A declaration from a file beside it may be used; that file's problems are reported in it, where they can be fixed.
             var shared = Path.Combine(directory.FullName, "shared.seg");

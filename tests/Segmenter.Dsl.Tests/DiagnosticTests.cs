@@ -129,6 +129,8 @@ public sealed class DiagnosticTests
         var error = Assert.Single(result.Diagnostics);
         Assert.Equal("SEGDSL0105", error.Id);
         Assert.DoesNotContain("did you mean", error.Message);
+        Assert.Contains("xxxx… (40,000 characters)", error.Message);   // quoted by its start, not whole
+        Assert.True(error.Message.Length < 1000, error.Message.Length.ToString());
     }
 
     [Fact]

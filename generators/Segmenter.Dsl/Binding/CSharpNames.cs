@@ -34,6 +34,9 @@ public static class CSharpNames
         "var", "dynamic", "nameof",
     };
 
+    /// <summary>True for C#'s reserved keywords (class, namespace, int …), which no name may be without an '@'.</summary>
+    public static bool IsKeyword(string name) => Keywords.Contains(name);
+
     /// <summary>The longest identifier the C# compiler accepts.</summary>
     public const int MaximumLength = 512;
 

@@ -177,7 +177,7 @@ internal sealed class ValueReader
             if (PropertySchema.Find(schema, name) is null)
             {
                 Report(DiagnosticDescriptors.UnknownArgument, text, argument.Name.Span, callName, name,
-                    NameSuggestions.DidYouMean(name, schema.Select(p => p.Name)), PropertySchema.Names(schema));
+                    NameSuggestions.DidYouMean(name, schema.Select(p => p.Name)), schema.Count == 0 ? "none (write it without parentheses)" : PropertySchema.Names(schema));
                 continue;
             }
             if (result.ContainsKey(name))

@@ -16,8 +16,19 @@ public sealed class DiagnosticBag : IEnumerable<SpecDiagnostic>
     /// <summary>Reports a diagnostic of <paramref name="descriptor"/> at <paramref name="span"/> in <paramref name="text"/>.</summary>
     public void Report(DiagnosticDescriptor descriptor, SourceText text, TextSpan span, params object[] arguments)
     {
+        for (int i = 0; i < arguments.Length; i++)
+            if (arguments[i] is string quoted && quoted.Length > MaximumQuoted) arguments[i] = Shortened(quoted);
         var message = string.Format(CultureInfo.InvariantCulture, descriptor.MessageFormat, arguments);
         diagnostics.Add(new SpecDiagnostic(descriptor, message, text.Path, span, text.GetLinePositionSpan(span)));
+    }
+
+    /// <summary>The longest text a message quotes whole (a token, a name): a pasted blob is quoted by its start and length.</summary>
+    private const int MaximumQuoted = 256;
+
+    private static string Shortened(string text)
+    {
+        int keep = char.IsHighSurrogate(text[99]) ? 99 : 100;
+        return text.Substring(0, keep) + "… (" + text.Length.ToString("N0", CultureInfo.InvariantCulture) + " characters)";
     }
 
     /// <summary>Adds diagnostics reported elsewhere.</summary>

@@ -31,7 +31,9 @@ internal static class EmitCommand
                 throw new ArgumentException($"unknown target '{result.GetValue(target)}': use csharp or pytorch");
             var namespaceName = result.GetValue(ns)!;
             if (targetName == "csharp" && !IsNamespace(namespaceName))
-                throw new ArgumentException($"--namespace '{namespaceName}' is not a C# namespace: dotted identifiers such as My.Models");
+                throw new ArgumentException($"--namespace '{namespaceName}' is not a C# namespace: dotted identifiers that are not keywords, such as My.Models");
+            if (targetName == "pytorch" && result.GetResult(ns) is { Implicit: false })
+                throw new ArgumentException("--namespace names the generated C#'s namespace; a PyTorch module has none (leave it out, or use --target csharp)");
 
             var models = Models(result.GetValue(argument)!, result.GetValue(model));
             if (targetName == "pytorch" && models.Count > 1)
@@ -67,5 +69,6 @@ internal static class EmitCommand
     }
 
     private static bool IsNamespace(string name) =>
-        name.Split('.').All(part => part.Length > 0 && (char.IsLetter(part[0]) || part[0] == '_') && part.All(c => char.IsLetterOrDigit(c) || c == '_'));
+        name.Split('.').All(part => part.Length > 0 && (char.IsLetter(part[0]) || part[0] == '_') && part.All(c => char.IsLetterOrDigit(c) || c == '_')
+                                    && !Segmenter.Dsl.Binding.CSharpNames.IsKeyword(part));
 }
