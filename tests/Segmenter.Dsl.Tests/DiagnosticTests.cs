@@ -133,6 +133,22 @@ public sealed class DiagnosticTests
         Assert.True(error.Message.Length < 1000, error.Message.Length.ToString());
     }
 
+    [Theory]
+    [InlineData("model M { backbone = Tiny patch = 16 image = 64x64x64 classes = 5 }", "SEGDSL0004", "64x64x64")]
+    [InlineData("model M { backbone = Tiny patch = 16 image = 1_000 classes = 5 }", "SEGDSL0004", "1_000")]
+    [InlineData("model M { backbone = Tiny patch = 16 image = 99999999999999999999x64 classes = 5 }", "SEGDSL0004", "99999999999999999999x64")]
+    [InlineData("model M { backbone = Tiny patch = 16 $ image = 64 classes = 5 }", "SEGDSL0001", "$")]
+    [InlineData("model Seg.T16 { backbone = Tiny patch = 16 image = 64 classes = 5 }", "SEGDSL0001", ".")]
+    [InlineData("model N linear { backbone = Tiny patch = 16 image = 64 classes = 5 }", "SEGDSL0005", "linear")]
+    public void One_typo_is_one_error_and_the_next_model_still_compiles(string broken, string id, string at)
+    {
+        var source = Tiny + broken + "\nmodel Next { " + Good + " }\n";
+        var result = SpecCompiler.Compile(source);
+        var error = Assert.Single(result.Diagnostics);
+        Assert.Equal((id, at), (error.Id, source.Substring(error.Span.Start, error.Span.Length)));
+        Assert.Contains("Next", result.Models.Select(m => m.Spec.Name));
+    }
+
     [Fact]
     public void A_broken_model_emits_nothing_while_its_neighbours_still_compile()
     {

@@ -64,7 +64,7 @@ internal sealed class ValueReader
 
     private int? Integer(SourceValue value, string property, long min, long max)
     {
-        if (value.Syntax is MissingValueSyntax) return FailSilently<int>();
+        if (MissingOrReported(value.Syntax)) return FailSilently<int>();
         if (value.Syntax is not NumberValueSyntax number || !number.Literal.IsInteger)
             return WrongType<int>(value, property, "an integer");
         var n = number.Literal.Value;
@@ -75,7 +75,7 @@ internal sealed class ValueReader
 
     private double? Number(SourceValue value, string property, ValueRange range)
     {
-        if (value.Syntax is MissingValueSyntax) return FailSilently<double>();
+        if (MissingOrReported(value.Syntax)) return FailSilently<double>();
         if (value.Syntax is not NumberValueSyntax number)
             return WrongType<double>(value, property, "a number");
         var n = number.Literal.Value;
@@ -86,7 +86,7 @@ internal sealed class ValueReader
 
     private bool? Boolean(SourceValue value, string property)
     {
-        if (value.Syntax is MissingValueSyntax) return FailSilently<bool>();
+        if (MissingOrReported(value.Syntax)) return FailSilently<bool>();
         if (value.Syntax is NameValueSyntax { Arguments: null } name)
         {
             if (name.Name.Text == "true") return true;
@@ -97,7 +97,7 @@ internal sealed class ValueReader
 
     private (int Height, int Width)? Size(SourceValue value, string property, long min, long max)
     {
-        if (value.Syntax is MissingValueSyntax) return FailSilently<(int, int)>();
+        if (MissingOrReported(value.Syntax)) return FailSilently<(int, int)>();
         long height, width;
         if (value.Syntax is NumberValueSyntax { Literal.IsInteger: true } number)
         {
@@ -119,7 +119,7 @@ internal sealed class ValueReader
     /// <summary>The name of a bare name value (no arguments), if it is one of <paramref name="choices"/>.</summary>
     private string? Choice(SourceValue value, string property, IReadOnlyList<string> choices)
     {
-        if (value.Syntax is MissingValueSyntax) return FailSilently();
+        if (MissingOrReported(value.Syntax)) return FailSilently();
         if (value.Syntax is not NameValueSyntax name || name.Arguments is not null)
             return WrongTypeOfText(value, property, "one of " + string.Join(", ", choices));
         if (!choices.Contains(name.Name.Text))
@@ -207,6 +207,10 @@ internal sealed class ValueReader
         Report(DiagnosticDescriptors.ValueOutOfRange, value.Text, value.Syntax.Span, property, range, actual);
         return null;
     }
+
+    /// <summary>A value the parser or the lexer has already reported (missing, or a number or size that could not be read).</summary>
+    private static bool MissingOrReported(ValueSyntax syntax) =>
+        syntax is MissingValueSyntax || syntax is NumberValueSyntax { Token.Value: null } || syntax is SizeValueSyntax { Token.Value: null };
 
     private T? FailSilently<T>() where T : struct
     {

@@ -198,13 +198,22 @@ internal sealed class Lexer
             position++;
             int widthStart = position;
             while (IsDigit(Current)) position++;
+            if ((Current == 'x' || Current == 'X' || Current == '×') && IsDigit(Peek(1)))
+            {
+                // 32x32x32: one bad size, not a size followed by a name.
+                while (IsDigit(Current) || Current == 'x' || Current == 'X' || Current == '×') position++;
+                var badSpan = TextSpan.FromBounds(start, position);
+                diagnostics.Report(DiagnosticDescriptors.InvalidNumber, text, badSpan, text.ToString(badSpan), "a size has two sides, height x width, such as 512x640");
+                return new SyntaxToken(SyntaxKind.Size, badSpan, text.ToString(badSpan), null, documentation: documentation);
+            }
             var sizeSpan = TextSpan.FromBounds(start, position);
             var sizeText = text.ToString(sizeSpan);
             bool ok = long.TryParse(text.ToString(TextSpan.FromBounds(start, heightEnd)), NumberStyles.None, CultureInfo.InvariantCulture, out var height)
                     & long.TryParse(text.ToString(TextSpan.FromBounds(widthStart, position)), NumberStyles.None, CultureInfo.InvariantCulture, out var width);
             if (!ok)
                 diagnostics.Report(DiagnosticDescriptors.InvalidNumber, text, sizeSpan, sizeText, "the numbers are too large");
-            return new SyntaxToken(SyntaxKind.Size, sizeSpan, sizeText, new SizeLiteral(height, width), documentation: documentation);
+            // A token the lexer reported carries no value: the binder fails on it without a second error.
+            return new SyntaxToken(SyntaxKind.Size, sizeSpan, sizeText, ok ? new SizeLiteral(height, width) : null, documentation: documentation);
         }
 
         var span = TextSpan.FromBounds(start, position);
@@ -216,13 +225,13 @@ internal sealed class Lexer
             while (IsIdentifierPart(Current)) position++;
             span = TextSpan.FromBounds(start, position);
             diagnostics.Report(DiagnosticDescriptors.InvalidNumber, text, span, text.ToString(span), "write the number alone, e.g. 512, 0.1, 1e-5 or 512x640");
-            return new SyntaxToken(SyntaxKind.Number, span, text.ToString(span), new NumberLiteral(0, isInteger), documentation: documentation);
+            return new SyntaxToken(SyntaxKind.Number, span, text.ToString(span), null, documentation: documentation);
         }
 
         if (!double.TryParse(numberText, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsInfinity(value))
         {
             diagnostics.Report(DiagnosticDescriptors.InvalidNumber, text, span, numberText, "it is too large");
-            value = 0;
+            return new SyntaxToken(SyntaxKind.Number, span, numberText, null, documentation: documentation);
         }
         return new SyntaxToken(SyntaxKind.Number, span, numberText, new NumberLiteral(value, isInteger), documentation: documentation);
     }

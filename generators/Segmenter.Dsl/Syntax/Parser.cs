@@ -96,6 +96,20 @@ public sealed class Parser
         return new SpecFileSyntax(text, declarations, Current);
     }
 
+    /// <summary>How many tokens before a '{' on the current token's line, if one is there within a few tokens.</summary>
+    private int? OpenBraceLaterOnTheLine()
+    {
+        int line = text.GetLinePositionSpan(Current.Span).Start.Line;
+        for (int offset = 0; offset < 16 && position + offset < tokens.Count; offset++)
+        {
+            var token = Peek(offset);
+            if (token.Kind == SyntaxKind.EndOfFile || text.GetLinePositionSpan(token.Span).Start.Line != line) return null;
+            if (token.Kind == SyntaxKind.OpenBrace) return offset;
+            if (token.Kind is SyntaxKind.CloseBrace or SyntaxKind.Equals) return null;   // a body without its '{': parse it as one
+        }
+        return null;
+    }
+
     private DeclarationSyntax ParseDeclaration()
     {
         var keyword = Advance();
@@ -109,6 +123,12 @@ public sealed class Parser
             baseName = Match(SyntaxKind.Identifier, $"the name of the {keyword.Text} to inherit from");
         }
 
+        if (Current.Kind != SyntaxKind.OpenBrace && OpenBraceLaterOnTheLine() is int skipped)
+        {
+            // Something between the name and its '{' (a name such as Seg.T16): one error, and the body is still read.
+            if (Current.Kind != SyntaxKind.BadToken) diagnostics.Report(DiagnosticDescriptors.ExpectedToken, text, Current.Span, "'{'", Current.Describe());
+            for (int i = 0; i < skipped; i++) Advance();
+        }
         var openBrace = Match(SyntaxKind.OpenBrace, "'{'");
         var properties = new List<PropertySyntax>();
         while (Current.Kind != SyntaxKind.CloseBrace && Current.Kind != SyntaxKind.EndOfFile && !AtDeclarationStart())
@@ -116,6 +136,11 @@ public sealed class Parser
             if (Current.Kind == SyntaxKind.Comma || Current.Kind == SyntaxKind.Semicolon)
             {
                 Advance();
+                continue;
+            }
+            if (Current.Kind == SyntaxKind.BadToken)
+            {
+                Advance();   // the lexer has reported it
                 continue;
             }
             if (Current.Kind != SyntaxKind.Identifier)
