@@ -103,9 +103,10 @@ public sealed class TorchEngine : IInferenceEngine
     public Tensor Run(Tensor images)
     {
         using var noGrad = no_grad();   // autograd's switch is per thread: set on the thread that runs
-        using var onDevice = images.to(device);
-        using var logits = model.Predict(onDevice);
-        return logits.to(float32).cpu();
+        using var scope = NewDisposeScope();
+        // Contiguous: a model's logits for a size that is not a multiple of the patch are a cropped view, and the
+        // answer is written straight from the tensor's memory.
+        return model.Predict(images.to(device)).to(float32).cpu().contiguous().MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -271,7 +271,7 @@ public sealed class SegmentationServer : IAsyncDisposable
                 _ => (500, "internal", $"the server failed on this request: {e.Message}"),
             };
             error = message;
-            if (kind != "overloaded") Metrics.Errors.WithLabels(kind).Inc();   // refusals are counted where they are made, before the body is read
+            if (kind != "overloaded") Metrics.Errors.WithLabels(kind).Inc();   // refusals are counted where they are made
             if (kind == "internal") requestLog.LogError(e, "request {RequestId} failed", id);
             if (status == 499) context.Response.StatusCode = 499;
             else if (!context.Response.HasStarted)
@@ -380,8 +380,8 @@ public sealed class SegmentationServer : IAsyncDisposable
     private async Task Infer(HttpContext context, string name, string? version)
     {
         var found = Find(context, name, version, "infer");
-        using var slot = Admit();
         var (body, length) = await ReadBody(context);
+        using var slot = AdmitOrReturn(body);
         InferenceRequest request;
         try
         {
@@ -389,15 +389,32 @@ public sealed class SegmentationServer : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(body);
+            BodyBuffers.Return(body);
         }
         using (request)
         {
+            CheckAttentionFits(found, request.Images.shape, options.MaxAttentionBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
             var wanted = request.Outputs.Aggregate((Outputs)0, (all, o) => all | (o.Name == "logits" ? Outputs.Logits : Outputs.Labels));
             using var result = await batcher.RunAsync(request.Images, wanted, context.RequestAborted);
             context.Items[BatchKey] = result.BatchSize;
             await InferenceResponseWriter.WriteAsync(context.Response, found, request, result, context.RequestAborted);
         }
+    }
+
+    /// <summary>
+    /// 413 for a request whose attention would not fit in memory: a ViT's attention scores grow with the square of its
+    /// tokens (images × heads × tokens² floats), so a size within --max-pixels can still ask for tens of GB (a 2048×2048
+    /// image to a patch-8 model: 34 GB for one layer's scores). <paramref name="budget"/>: <see cref="ServerOptions.MaxAttentionBytes"/>.
+    /// </summary>
+    private static void CheckAttentionFits(ModelDescription model, long[] shape, long budget)
+    {
+        var spec = model.Spec;
+        long tokens = (shape[2] + spec.PatchSize - 1) / spec.PatchSize * ((shape[3] + spec.PatchSize - 1) / spec.PatchSize) + spec.ExtraTokens;
+        double bytes = (double)shape[0] * spec.Backbone.Heads * tokens * tokens * sizeof(float);
+        if (bytes > budget)
+            throw ProtocolException.TooLarge($"a [{string.Join(", ", shape)}] request is {tokens:N0} tokens per image, whose attention needs about {bytes / (1 << 30):N2} GiB " +
+                                             $"(images × {spec.Backbone.Heads} heads × tokens² floats), more than the {budget / (double)(1 << 30):N2} GiB a request may take " +
+                                             "(half the server's memory); send a smaller image, fewer images at once, or the image to /segment, which runs it in windows");
     }
 
     private static int? HeaderLength(HttpContext context)
@@ -427,23 +444,26 @@ public sealed class SegmentationServer : IAsyncDisposable
         var format = query["format"].FirstOrDefault() ?? "png";
         if (format is not ("png" or "json")) throw ProtocolException.BadRequest($"format={format}: use png (the label or overlay image) or json (classes, shares and both images)");
 
-        using var slot = Admit();
         byte[] image;
         if (context.Request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true)
         {
-            var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            var file = form.Files.FirstOrDefault() ?? throw ProtocolException.BadRequest("the form holds no file: send the image as a file field, or as the raw body");
-            using var stream = new MemoryStream();
-            await file.CopyToAsync(stream, context.RequestAborted);
-            image = stream.ToArray();
+            image = await Readable(context, async () =>
+            {
+                var form = await context.Request.ReadFormAsync(context.RequestAborted);
+                var file = form.Files.FirstOrDefault() ?? throw ProtocolException.BadRequest("the form holds no file: send the image as a file field, or as the raw body");
+                using var stream = new MemoryStream();
+                await file.CopyToAsync(stream, context.RequestAborted);
+                return stream.ToArray();
+            });
         }
         else
         {
             var (body, length) = await ReadBody(context);
             image = body.AsSpan(0, length).ToArray();
-            ArrayPool<byte>.Shared.Return(body);
+            BodyBuffers.Return(body);
         }
         if (image.Length == 0) throw ProtocolException.BadRequest("the request holds no image: send a PNG or JPEG file as the body");
+        using var slot = Admit();
 
         // The segmentation blocks on the batcher for each group of windows: a thread of its own, not one of the pool's. The
         // images it answers with are made there too, so that only the encoded bytes outlive the image work's slot.
@@ -501,7 +521,20 @@ public sealed class SegmentationServer : IAsyncDisposable
     };
 
     /// <summary>A slot in the bounded queue, or 503 with Retry-After at once.</summary>
+    /// <summary>
+    /// A place in the queue, taken once the request's body has arrived: a client that sends its body slowly holds a
+    /// connection, never a place that others need (a dozen such uploads would otherwise refuse everyone 503).
+    /// </summary>
     private IDisposable Admit() => batcher.TryAdmit() ?? throw Overloaded();
+
+    /// <summary><see cref="Admit"/>; a refused request's body buffer is returned.</summary>
+    private IDisposable AdmitOrReturn(byte[] body)
+    {
+        var slot = batcher.TryAdmit();
+        if (slot is not null) return slot;
+        BodyBuffers.Return(body);
+        throw Overloaded();
+    }
 
     private ProtocolException Overloaded()
     {
@@ -509,48 +542,58 @@ public sealed class SegmentationServer : IAsyncDisposable
         return new ProtocolException(503, "overloaded", $"the server is busy: {options.Batching.MaxQueue} requests are already in its queue (--max-queue); retry after a moment");
     }
 
-    /// <summary>The body in a pooled buffer (return it): 413 when it is larger than the limit, before reading it when its length is declared.</summary>
-    private async Task<(byte[] Buffer, int Length)> ReadBody(HttpContext context)
+    /// <summary>Runs <paramref name="read"/>, which reads the request; what the client's malformed bytes make it throw is a 400.</summary>
+    private static async Task<T> Readable<T>(HttpContext context, Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (Exception e) when (e is not (ProtocolException or BadHttpRequestException or OperationCanceledException) && !context.RequestAborted.IsCancellationRequested)
+        {
+            throw ProtocolException.BadRequest($"the request body could not be read: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The body in a buffer from <see cref="BodyBuffers"/> (return it): 413 when it is larger than the limit, before reading
+    /// it when its length is declared. The buffer grows as the bytes arrive, so memory follows what a client has sent, not
+    /// what it announced.
+    /// </summary>
+    private Task<(byte[] Buffer, int Length)> ReadBody(HttpContext context) => Readable(context, async () =>
     {
         long limit = options.MaxBodyBytes;
-        if (context.Request.ContentLength is { } declared)
-        {
-            if (declared > limit) throw ProtocolException.TooLarge($"the request body is {declared:N0} bytes, more than the server's limit of {limit:N0} (--max-body-mb)");
-            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(1, declared));
-            int read = await context.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, (int)declared), (int)declared, throwOnEndOfStream: false, context.RequestAborted);
-            if (read < declared)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                throw ProtocolException.BadRequest($"the request body ended after {read:N0} of the {declared:N0} bytes its Content-Length announced");
-            }
-            return (buffer, read);
-        }
-        var growing = ArrayPool<byte>.Shared.Rent(1 << 16);
+        long? declared = context.Request.ContentLength;
+        if (declared > limit) throw ProtocolException.TooLarge($"the request body is {declared:N0} bytes, more than the server's limit of {limit:N0} (--max-body-mb)");
+        long most = declared ?? limit + 1;   // without a declared length, one byte past the limit tells a body too large
+        var buffer = BodyBuffers.Rent((int)Math.Clamp(most, 1, 1 << 16));
         int length = 0;
         try
         {
-            while (true)
+            while (length < most)
             {
-                if (length == growing.Length)
+                if (length == buffer.Length)
                 {
-                    if (length >= limit) throw ProtocolException.TooLarge($"the request body is more than the server's limit of {limit:N0} bytes (--max-body-mb)");
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)growing.Length * 2));
-                    growing.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(growing);
-                    growing = larger;
+                    var larger = BodyBuffers.Rent((int)Math.Min(most, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    BodyBuffers.Return(buffer);
+                    buffer = larger;
                 }
-                int n = await context.Request.Body.ReadAsync(growing.AsMemory(length), context.RequestAborted);
-                if (n == 0) return (growing, length);
+                int n = await context.Request.Body.ReadAsync(buffer.AsMemory(length, (int)Math.Min(buffer.Length, most) - length), context.RequestAborted);
+                if (n == 0) break;
                 length += n;
-                if (length > limit) throw ProtocolException.TooLarge($"the request body is more than the server's limit of {limit:N0} bytes (--max-body-mb)");
             }
+            if (length > limit) throw ProtocolException.TooLarge($"the request body is more than the server's limit of {limit:N0} bytes (--max-body-mb)");
+            if (declared is { } announced && length < announced)
+                throw ProtocolException.BadRequest($"the request body ended after {length:N0} of the {announced:N0} bytes its Content-Length announced");
+            return (buffer, length);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(growing);
+            BodyBuffers.Return(buffer);
             throw;
         }
-    }
+    });
 
     /// <summary>JSON as people read it: quotes and non-ASCII letters as they are (the responses are JSON, never HTML).</summary>
     internal static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -599,5 +642,21 @@ public sealed class SegmentationServer : IAsyncDisposable
         context.Response.ContentType = type;
         context.Response.Headers.CacheControl = "no-cache";
         await context.Response.WriteAsync(text, context.RequestAborted);
+    }
+}
+
+/// <summary>
+/// Buffers for request bodies: small ones from the shared pool; large ones (past 1 MiB) allocated for the request and left
+/// to the garbage collector, so that a burst of large uploads does not stay in the pool's keeping after the load.
+/// </summary>
+internal static class BodyBuffers
+{
+    private const int Pooled = 1 << 20;
+
+    public static byte[] Rent(int length) => length <= Pooled ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+
+    public static void Return(byte[] buffer)
+    {
+        if (buffer.Length <= Pooled) ArrayPool<byte>.Shared.Return(buffer);
     }
 }

@@ -16,8 +16,14 @@ public sealed record ServerOptions
     /// <summary>Batching and the bounded queue.</summary>
     public BatchingOptions Batching { get; init; } = new(MaxDelay: TimeSpan.FromMilliseconds(5));
 
-    /// <summary>The largest request body accepted; larger ones are answered 413 before they are read.</summary>
+    /// <summary>The largest request body accepted; larger ones are answered 413 before they are read (when their length is declared).</summary>
     public long MaxBodyBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The most memory one <c>/infer</c> request's attention scores may take (images × heads × tokens² floats), past which
+    /// it is answered 413 before it runs; null: half the memory the process may use.
+    /// </summary>
+    public long? MaxAttentionBytes { get; init; }
 
     /// <summary>
     /// The largest image <c>/segment</c> decodes (a header claiming more is refused with 400 before any memory is taken).

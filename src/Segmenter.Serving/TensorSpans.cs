@@ -11,8 +11,8 @@ internal static class TensorSpans
     /// <summary>The tensor's elements; the tensor must be contiguous, on the CPU, of <typeparamref name="T"/>'s size.</summary>
     public static unsafe Span<T> Of<T>(Tensor tensor) where T : unmanaged
     {
-        if (!tensor.is_contiguous() || tensor.element_size() != sizeof(T))
-            throw new ArgumentException($"expected a contiguous tensor of {typeof(T).Name}, got {tensor.dtype}");
+        if (!tensor.is_contiguous()) throw new ArgumentException($"expected a contiguous tensor, got a strided view of shape [{string.Join(", ", tensor.shape)}]");
+        if (tensor.element_size() != sizeof(T)) throw new ArgumentException($"expected a tensor of {typeof(T).Name}, got {tensor.dtype}");
         long count = tensor.numel();
         if (count > int.MaxValue) throw new ArgumentException($"a tensor of {count} elements is too large for one span");
         return count == 0 ? default : new Span<T>((void*)TensorMemory.Address(tensor), (int)count);

@@ -161,6 +161,52 @@ public sealed class BatchingTests
     }
 
     /// <summary>
+    /// A client that sends its body slowly holds a connection, not a place in the queue: with one place and two uploads
+    /// dribbling in, other requests are still answered, and a malformed upload is a 400, not a server failure.
+    /// </summary>
+    [Fact]
+    public async Task Slow_uploads_hold_no_place_in_the_queue()
+    {
+        var engine = new FakeEngine();
+        await using var server = await TestServer.Start(engine.Describe(), engine,
+            new ServerOptions { Batching = new BatchingOptions(MaxBatch: 1, MaxDelay: TimeSpan.Zero, MaxQueue: 1) });
+        var address = server.Server.Address;
+        var slow = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                var connection = new System.Net.Sockets.TcpClient();
+                await connection.ConnectAsync(address.Host, address.Port);
+                var head = System.Text.Encoding.ASCII.GetBytes(
+                    $"POST /v2/models/fake/infer HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"inputs\": [");
+                await connection.GetStream().WriteAsync(head);
+                slow.Add(connection);
+            }
+            await Task.Delay(300);   // both are in, their bodies still arriving
+            using var client = new InferenceClient(address);
+            for (int i = 0; i < 3; i++) await client.InferAsync("fake", Image(2, 2, 1), 1, 2, 2);
+            Assert.Equal(0, server.Server.Metrics.InFlight.Value);
+        }
+        finally
+        {
+            foreach (var connection in slow) connection.Dispose();
+        }
+
+        using var broken = new HttpRequestMessage(HttpMethod.Post, "/v2/models/fake/infer")
+        {
+            Content = new ByteArrayContent(new byte[] { (byte)'{', (byte)'"', (byte)'i', (byte)'d', (byte)'"', (byte)':', (byte)'"', 0xFF, (byte)'"', (byte)'}' }),
+        };
+        using var answer = await server.Http.SendAsync(broken);
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        using var form = new HttpRequestMessage(HttpMethod.Post, "/v2/models/fake/segment") { Content = new StringContent("--x\r\nnot a part") };
+        form.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data");   // no boundary
+        using var formAnswer = await server.Http.SendAsync(form);
+        Assert.Equal(HttpStatusCode.BadRequest, formAnswer.StatusCode);
+        Assert.DoesNotContain("segmenter_errors_total{kind=\"internal\"}", await server.Http.GetStringAsync("/metrics"));
+    }
+
+    /// <summary>
     /// An open load keeps its schedule whatever the answers: at 4× what a 50 ms model serves, against a queue of 2, it gets
     /// 200s and 503s and nothing else, and every scheduled request is either answered or counted as not sent.
     /// </summary>

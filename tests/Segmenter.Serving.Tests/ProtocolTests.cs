@@ -300,5 +300,28 @@ public sealed class TorchEngineTests
         using var expected = model.Predict(images);
         using var expectedFlat = expected.flatten();
         Assert.Equal(expectedFlat.data<float>().ToArray(), outputs.Single(o => o.Name == "logits").AsSingles());
+
+        // A size that is not a multiple of the patch: the model's logits are a cropped view, answered all the same.
+        manual_seed(13);
+        using var odd = randn(1, 3, 37, 29);
+        using var oddFlat = odd.flatten();
+        var oddOutputs = await client.InferAsync("tinymask", oddFlat.data<float>().ToArray(), 1, 37, 29);
+        using var oddExpected = model.Predict(odd);
+        using var oddExpectedFlat = oddExpected.flatten();
+        Assert.Equal(oddExpectedFlat.data<float>().ToArray(), oddOutputs.Single(o => o.Name == "logits").AsSingles());
+    }
+
+    [Fact]
+    public async Task A_request_whose_attention_would_not_fit_is_413_before_it_runs()
+    {
+        await using var server = await TestServer.StartOnnx(options: new Segmenter.Serving.ServerOptions { MaxAttentionBytes = 100_000 });
+        using var client = new InferenceClient(server.Server.Address);
+        await client.InferAsync("tinylinear", new float[3 * 32 * 32], 1, 32, 32);   // 17 tokens: 2 heads × 17² floats
+        using var request = InferenceClient.InferRequest("tinylinear", new float[3 * 128 * 128], 1, 128, 128);   // 257 tokens: 528 KB
+        using var response = await server.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+        Assert.Contains("257 tokens per image", error);
+        Assert.Contains("/segment", error);
     }
 }

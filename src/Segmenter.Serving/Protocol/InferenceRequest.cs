@@ -213,6 +213,9 @@ public sealed class InferenceRequest : IDisposable
         {
             foreach (var i in request.Inputs) i.Data?.Dispose();
             if (e is JsonException) throw ProtocolException.BadRequest($"the request is not valid JSON: {e.Message}");
+            // A JSON string that is not UTF-8 text passes the reader and fails when it is read as a string.
+            if (e is InvalidOperationException && e.InnerException is System.Text.DecoderFallbackException or null && e.Message.Contains("UTF-8", StringComparison.Ordinal))
+                throw ProtocolException.BadRequest($"the request is not valid JSON: {e.Message}");
             throw;
         }
     }
