@@ -239,7 +239,9 @@ public sealed class SegmentationServer : IAsyncDisposable
         app.MapFallback(context =>
         {
             var path = context.Request.Path.Value ?? "";
-            if (path.EndsWith("/infer", StringComparison.Ordinal) || path.EndsWith("/segment", StringComparison.Ordinal))
+            // Another method on a model's infer or segment endpoint (POST on any other path is simply not found).
+            if (path.StartsWith("/v2/models/", StringComparison.Ordinal) && !HttpMethods.IsPost(context.Request.Method)
+                && (path.EndsWith("/infer", StringComparison.Ordinal) || path.EndsWith("/segment", StringComparison.Ordinal)))
             {
                 throw new ProtocolException(405, "bad_request", $"{context.Request.Method} {path}: this endpoint takes POST");
             }

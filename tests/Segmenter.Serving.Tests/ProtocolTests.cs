@@ -222,6 +222,7 @@ public sealed class ProtocolTests : IClassFixture<OnnxServerFixture>
         Assert.Contains("POST", wrongMethod.Content.Headers.Allow);
         await Json(await Http.GetAsync("/v3/anything"), HttpStatusCode.NotFound);
         await Json(await Http.PostAsync("/v2/models/nothing/infer", TestServer.Json("{}")), HttpStatusCode.NotFound);
+        await Json(await Http.PostAsync("/foo/infer", TestServer.Json("{}")), HttpStatusCode.NotFound);   // not a model's endpoint at all
     }
 
     [Fact]
