@@ -12,15 +12,23 @@ public sealed class CliTrainingTests : System.IDisposable
 
     public void Dispose() => temporary.Delete(recursive: true);
 
+    /// <summary>tiny.seg holding <paramref name="specText"/> and a synthetic dataset made with <paramref name="dataset"/>'s options, in the temporary folder.</summary>
+    private (string Spec, string Data) SpecAndData(string specText, params string[] dataset)
+    {
+        var spec = Path.Combine(temporary.FullName, "tiny.seg");
+        File.WriteAllText(spec, specText);
+        var data = Path.Combine(temporary.FullName, "data");
+        var made = CliTests.Run(new[] { "make-dataset", "--out", data }.Concat(dataset).ToArray());
+        Assert.True(made.Exit == 0, made.Error);
+        return (spec, data);
+    }
+
     [Fact]
     public void A_resume_continues_with_the_runs_recipe_in_its_folder()
     {
         var root = temporary.FullName;
-        var spec = Path.Combine(root, "tiny.seg");
-        File.WriteAllText(spec, "backbone B { layers = 1 width = 32 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 32 classes = 3 decoder = linear }\n");
-        var data = Path.Combine(root, "data");
-        var made = CliTests.Run("make-dataset", "--out", data, "--train", "6", "--val", "2", "--classes", "3", "--min-size", "32", "--max-size", "48");
-        Assert.True(made.Exit == 0, made.Error);
+        var (spec, data) = SpecAndData("backbone B { layers = 1 width = 32 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 32 classes = 3 decoder = linear }\n",
+            "--train", "6", "--val", "2", "--classes", "3", "--min-size", "32", "--max-size", "48");
         var run = Path.Combine(root, "run");
         var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--iters", "2", "--batch", "2", "--lr", "0.02", "--seed", "4",
             "--out", run, "--device", "cpu", "--val-split", "none");
@@ -55,11 +63,8 @@ public sealed class CliTrainingTests : System.IDisposable
     public void A_spec_file_trains_resumes_evaluates_and_predicts_from_the_command_line()
     {
         var root = temporary.FullName;
-        var spec = Path.Combine(root, "tiny.seg");
-        File.WriteAllText(spec, "backbone B { layers = 2 width = 64 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 48 classes = cityscapes decoder = linear }\n");
-        var data = Path.Combine(root, "data");
-        var made = CliTests.Run("make-dataset", "--out", data, "--layout", "cityscapes", "--train", "8", "--val", "2", "--min-size", "48", "--max-size", "64");
-        Assert.True(made.Exit == 0, made.Error);
+        var (spec, data) = SpecAndData("backbone B { layers = 2 width = 64 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 48 classes = cityscapes decoder = linear }\n",
+            "--layout", "cityscapes", "--train", "8", "--val", "2", "--min-size", "48", "--max-size", "64");
 
         var run = Path.Combine(root, "run");
         var trained = CliTests.Run("train", spec, "--data", data, "--dataset", "cityscapes", "--iters", "2", "--batch", "2", "--out", run, "--device", "cpu", "--checkpoint-every", "1");
