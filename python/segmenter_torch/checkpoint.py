@@ -146,7 +146,10 @@ def read_training_checkpoint(path: str, spec: Mapping, batch_size: int, accumula
         best = float("nan")
     weights = {k: v for k, v in tensors.items() if not k.startswith(TRAINING_PREFIX)}
     momentum = {k[len(MOMENTUM_PREFIX):]: v for k, v in tensors.items() if k.startswith(MOMENTUM_PREFIX)}
-    state = TrainingState(integer("training.iteration"), best, integer("training.best_iteration"))
+    iteration = integer("training.iteration")
+    if iteration < 0:
+        raise UserError(f"{path}: its training state says step {iteration}; a run's step is 0 or more, so the file is damaged")
+    state = TrainingState(iteration, best, integer("training.best_iteration"))
     return ResumePoint(weights, momentum, state, integer("training.seed"), dict(metadata))
 
 

@@ -237,3 +237,12 @@ def test_loading_a_pickle_beyond_tensors_warns_naming_the_file(tmp_path, capsys)
         assert f"warning: {path} holds pickled Python objects" in err
     else:
         assert err == ""   # this torch's weights-only loader accepts it: no fallback, no warning
+
+
+def test_a_training_checkpoint_with_a_negative_step_is_refused_as_damaged(tmp_path):
+    from segmenter_torch.checkpoint import TrainingState, read_training_checkpoint, save_project, training_metadata
+    spec = {"name": "X"}
+    path = str(tmp_path / "last.safetensors")
+    save_project(path, {"w": torch.zeros(1)}, spec, "model X {}", training_metadata(TrainingState(-5), {**RECIPE, "batch": 2, "accumulate": 1}))
+    with pytest.raises(UserError, match="says step -5"):
+        read_training_checkpoint(path, spec, 2, 1)

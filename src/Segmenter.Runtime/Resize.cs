@@ -11,6 +11,9 @@ public static class Resize
     /// <summary>Interpolation matrices kept (a model's forward needs two per input size; evaluation sees many sizes).</summary>
     private const int CacheCapacity = 64;
 
+    /// <summary>The largest interpolation matrix made (64 MB of float32; a 4096-pixel side upsampled from 512 takes 2M).</summary>
+    private const long MaximumMatrix = 1L << 24;
+
     private static readonly ConcurrentDictionary<(long From, long To, bool Transposed, ScalarType Type, DeviceType Device, int Index), Tensor> Matrices = new();
     private static readonly ConcurrentQueue<(long, long, bool, ScalarType, DeviceType, int)> Order = new();
 
@@ -25,7 +28,9 @@ public static class Resize
     {
         long inHeight = maps.shape[2], inWidth = maps.shape[3];
         if (height == inHeight && width == inWidth) return maps.alias();
-        if (height < inHeight || width < inWidth || !maps.is_floating_point())
+        // The matrices are dense: past MaximumMatrix elements (a very thin image upsampled, say 1×60000 to 32×1,920,000, whose
+        // matrix alone would be 10¹¹ floats) the interpolation kernel, whose memory follows the output, does it.
+        if (height < inHeight || width < inWidth || !maps.is_floating_point() || height * inHeight > MaximumMatrix || width * inWidth > MaximumMatrix)
             return nn.functional.interpolate(maps, new[] { height, width }, mode: InterpolationMode.Bilinear, align_corners: false);
         var rows = Matrix(inHeight, height, transposed: false, maps);       // [H, h]
         var columns = Matrix(inWidth, width, transposed: true, maps);       // [w, W]

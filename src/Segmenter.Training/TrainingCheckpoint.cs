@@ -46,6 +46,8 @@ public static class TrainingCheckpoint
         CheckpointLoader.Load(model, file, new LoadOptions());
         optimizer.Load(file.Tensors, path);
         double best = double.TryParse(file.Metadata.GetValueOrDefault("training.best_miou"), NumberStyles.Float, CultureInfo.InvariantCulture, out var miou) ? miou : double.NaN;
-        return (new TrainingState(Integer("training.iteration"), best, Integer("training.best_iteration")), Integer(RecordedRecipe.Seed));
+        int iteration = Integer("training.iteration");
+        if (iteration < 0) throw new InvalidDataException($"{path}: its training state says step {iteration}; a run's step is 0 or more, so the file is damaged");
+        return (new TrainingState(iteration, best, Integer("training.best_iteration")), Integer(RecordedRecipe.Seed));
     }
 }

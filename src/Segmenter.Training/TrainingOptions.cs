@@ -80,6 +80,8 @@ public sealed record TrainingOptions
         Check(BatchSize >= 1, $"--batch {BatchSize}: a step needs at least 1 image");
         Check(Accumulate >= 1, $"--accumulate {Accumulate}: at least 1 forward/backward pass per step");
         Check(CropSize >= 1 && CropSize <= MaximumCropSize, $"--crop {CropSize}: the training crop must be between 1 and {MaximumCropSize} pixels");
+        Check((long)BatchSize * 3 * CropSize * CropSize <= int.MaxValue,
+            $"--batch {BatchSize} of {CropSize}×{CropSize} crops: a forward pass's images are one array of at most 2³¹ values; give a smaller --batch and --accumulate more passes");
         Check(double.IsFinite(LearningRate) && LearningRate > 0, $"--lr {LearningRate}: the learning rate must be a positive number");
         Check(double.IsFinite(MinimumLearningRate) && MinimumLearningRate >= 0, $"the schedule's floor {MinimumLearningRate} must be 0 or positive");
         Check(double.IsFinite(Momentum) && Momentum >= 0 && Momentum < 1, $"momentum {Momentum}: it must be in [0, 1)");

@@ -30,6 +30,42 @@ public sealed class HostileInputTests : IDisposable
     public void Dispose() => folder.Delete(recursive: true);
 
     [Fact]
+    public void Predict_never_writes_over_an_input_or_one_images_output_over_anothers()
+    {
+        var images = Directory.CreateDirectory(Path.Combine(folder.FullName, "photos")).FullName;
+        var source = Directory.GetFiles(Path.Combine(data, "images"), "*.*", SearchOption.AllDirectories).First();
+        var photo = Path.Combine(images, "a.png");
+        Segmenter.Inference.Imaging.ImageFiles.WritePng(photo, Segmenter.Inference.Imaging.ImageFiles.ReadRgb(source));
+        var before = File.ReadAllBytes(photo);
+        var beside = CliTests.Run("predict", spec, "--image", photo, "--out", images);   // a.png's label map would be photos/a.png
+        Assert.Equal(1, beside.Exit);
+        Assert.Contains("is one of the input images", beside.Error);
+        Assert.Equal(before, File.ReadAllBytes(photo));
+
+        var overlayNamed = Path.Combine(images, "a.overlay.png");
+        File.Copy(photo, overlayNamed);
+        var clash = CliTests.Run("predict", spec, "--image", photo, overlayNamed, "--out", Path.Combine(folder.FullName, "labels"));
+        Assert.Equal(1, clash.Exit);
+        Assert.Contains("would be written for both", clash.Error);
+    }
+
+    [Fact]
+    public void A_training_checkpoint_with_a_negative_step_is_refused_as_damaged()
+    {
+        var run = Path.Combine(folder.FullName, "negative");
+        Assert.Equal(0, Train(run, "--val-split", "none").Exit);
+        var last = Path.Combine(run, "last.safetensors");
+        var file = SafeTensors.Read(last);
+        var metadata = file.Metadata.ToDictionary(p => p.Key, p => p.Value);
+        metadata["training.iteration"] = "-5";
+        SafeTensors.Write(last, file.Tensors, metadata);
+        var (exit, _, error) = Train(run, "--resume", "--val-split", "none");
+        Assert.Equal(1, exit);
+        Assert.Contains("says step -5", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
     public void A_pipe_a_device_or_a_huge_file_named_like_a_spec_is_refused_and_never_read()
     {
         if (!OperatingSystem.IsLinux()) return;   // FIFOs and /dev/zero as Linux has them
@@ -122,6 +158,7 @@ public sealed class HostileInputTests : IDisposable
     [InlineData("--weight-decay", "-1", "--weight-decay -1")]
     [InlineData("--workers", "-1", "--workers -1")]
     [InlineData("--crop", "100000", "--crop 100000")]
+    [InlineData("--batch", "100000000", "--batch 100000000 of 32×32 crops")]
     public void Out_of_range_training_options_are_refused_naming_the_option(string option, string value, string expected)
     {
         foreach (var engine in new[] { "torchsharp", "torchrun" })

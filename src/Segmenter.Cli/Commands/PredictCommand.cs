@@ -65,6 +65,18 @@ internal static class PredictCommand
                 if (collisions.Count > 0)
                     throw new ArgumentException($"images with the same name would write the same outputs in --out: {string.Join("; ", collisions.Select(g => string.Join(", ", g)))}; " +
                                                 "predict them in separate runs with different --out folders, or rename them");
+                // Every file the run writes (x.png, x.overlay.png, x.logits.safetensors) must be neither an input nor another image's output:
+                // --out beside the images would replace x.png by its label map, and a.png's overlay is a.overlay.png's label map.
+                if (result.GetValue(output) is { } folder)
+                {
+                    var writes = imageFiles.SelectMany(f => OutputsOf(folder, f, result.GetResult(logits) is not null).Select(o => (Image: f, Output: o))).ToList();
+                    var inputs = imageFiles.Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+                    if (writes.FirstOrDefault(w => inputs.Contains(Path.GetFullPath(w.Output))) is { Output: not null } overwrite)
+                        throw new ArgumentException($"{overwrite.Output}, an output for {overwrite.Image}, is one of the input images: give --out another folder; no input is overwritten");
+                    var shared = writes.GroupBy(w => Path.GetFullPath(w.Output), StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+                    if (shared is not null)
+                        throw new ArgumentException($"{shared.Key} would be written for both {string.Join(" and ", shared.Select(w => w.Image))}: predict them into different --out folders, or rename one");
+                }
             }
 
             var (run, spec, owner) = onnx.Open(result, model, console, network => precision.Apply(result, console, network));
@@ -87,6 +99,15 @@ internal static class PredictCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The files predict writes for <paramref name="image"/> into <paramref name="folder"/>.</summary>
+    private static IEnumerable<string> OutputsOf(string folder, string image, bool logits)
+    {
+        var stem = Path.Combine(folder, Path.GetFileNameWithoutExtension(image));
+        yield return stem + ".png";
+        yield return stem + ".overlay.png";
+        if (logits) yield return stem + ".logits.safetensors";
     }
 
     private static bool SamePath(string a, string b) => string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), StringComparison.Ordinal);
@@ -173,7 +194,7 @@ internal static class PredictCommand
             if (NonFinite(scores) > 0)
                 console.Warning($"{file}: some scores are NaN or infinite (weights that are not finite?); the labels there are meaningless");
             var labels = ImageTensors.ToLabelMap(Resize.BilinearArgmax(scores, image.Height, image.Width));   // the argmax itself when not reduced
-            var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));
+            var stem = Path.Combine(directory, Path.GetFileNameWithoutExtension(file));   // the names OutputsOf gives
             IndexedPng.Write(stem + ".png", labels, Palettes.Voc);
             var legend = labels.Labels.Distinct().OrderBy(v => v).Select(v => (spec.ClassName(v), Palettes.Voc[v])).ToList();
             ImageFiles.WritePng(stem + ".overlay.png", Annotations.WithLegend(Overlays.Blend(image, labels, Palettes.Voc), legend));
