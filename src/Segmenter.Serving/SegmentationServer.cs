@@ -522,9 +522,8 @@ public sealed class SegmentationServer : IAsyncDisposable
         _ => throw ProtocolException.BadRequest($"{name}={value}: use 1 or 0"),
     };
 
-    /// <summary>A slot in the bounded queue, or 503 with Retry-After at once.</summary>
     /// <summary>
-    /// A place in the queue, taken once the request's body has arrived: a client that sends its body slowly holds a
+    /// A place in the bounded queue, or 503 with Retry-After at once; taken once the request's body has arrived: a client that sends its body slowly holds a
     /// connection, never a place that others need (a dozen such uploads would otherwise refuse everyone 503).
     /// </summary>
     private IDisposable Admit() => batcher.TryAdmit() ?? throw Overloaded();

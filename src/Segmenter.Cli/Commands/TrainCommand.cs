@@ -72,7 +72,9 @@ internal static class TrainCommand
                 ? Path.GetDirectoryName(Path.GetFullPath(resumeArgument))!
                 : result.GetValue(output)!;
             string? resumeFrom = resuming ? resumeArgument ?? Path.Combine(outputDirectory, "last.safetensors") : null;
-            var recorded = resumeFrom is null ? null : RecordedRecipe.Read(resumeFrom);
+            // The torchrun engine's job may run where the checkpoint is (a cluster's shared disk) rather than here: a
+            // checkpoint absent here is the PyTorch engine's to find, and to read the recipe from.
+            var recorded = resumeFrom is null || (engineName == "torchrun" && !File.Exists(resumeFrom)) ? null : RecordedRecipe.Read(resumeFrom);
             var pick = new ResumedRecipe(result, recorded);
             int? cropOption = pick.OptionalWhole(crop, RecordedRecipe.CropSize);
             string evalModeName = pick.Mode(evalMode, RecordedRecipe.EvaluationMode);
@@ -106,7 +108,7 @@ internal static class TrainCommand
             if (engineName == "torchrun" && recipe.Precision != ComputePrecision.Float32)
                 throw new ArgumentException("--precision is the TorchSharp engine's; the torchrun engine takes --amp bf16 (PyTorch's autocast)");
             if (!recipe.Overwrite) Trainer.RefuseExistingRun(recipe.OutputDirectory, resumeFrom);   // again under the lock, where it counts
-            if (recorded is not null)
+            if (recorded is not null && engineName != "torchrun")   // the PyTorch engine says it itself
             {
                 if (pick.Taken.Count > 0) console.Out.WriteLine($"the run's recipe, from {resumeFrom}: {string.Join(", ", pick.Taken)}");
                 if (pick.Changed.Count > 0) console.Out.WriteLine($"changed from here on: {string.Join(", ", pick.Changed)}");
@@ -116,24 +118,30 @@ internal static class TrainCommand
                 var trainerArguments = new List<(string, string?)>
                 {
                     ("--dataset", result.GetValue(dataset)!),
-                    ("--iters", Invariant(recipe.Iterations)),
-                    ("--batch", Invariant(recipe.BatchSize)),
-                    ("--accumulate", Invariant(recipe.Accumulate)),
-                    ("--lr", Invariant(recipe.LearningRate)),
-                    ("--weight-decay", Invariant(recipe.WeightDecay)),
-                    ("--eval-every", Invariant(recipe.EvaluateEvery)),
-                    ("--log-every", Invariant(recipe.LogEvery)),
-                    ("--eval-mode", evalModeName),
-                    ("--checkpoint-every", Invariant(recipe.CheckpointEvery)),
-                    ("--seed", Invariant(recipe.Seed)),
                     ("--workers", Invariant(result.GetValue(workers))),
                     ("--train-split", result.GetValue(trainSplit)!),
                     ("--val-split", result.GetValue(valSplit) ?? "none"),
                     ("--device", result.GetValue(device)!),
                 };
-                if (cropOption is { } cropValue) trainerArguments.Add(("--crop", Invariant(cropValue)));
+                // The recipe options the command line gives; the PyTorch engine takes the others from the resumed run's
+                // checkpoint, or its defaults, which are these (train.py's RECIPE).
+                void Given<T>(Option<T> option, Func<T, string> text)
+                {
+                    if (result.GetResult(option) is { Implicit: false }) trainerArguments.Add((option.Name, text(result.GetValue(option)!)));
+                }
+                Given(iterations, v => Invariant(v));
+                Given(batch, v => Invariant(v));
+                Given(accumulate, v => Invariant(v));
+                Given(lr, Invariant);
+                Given(weightDecay, Invariant);
+                Given(evalEvery, v => Invariant(v));
+                Given(logEvery, v => Invariant(v));
+                Given(evalMode, v => v);
+                Given(checkpointEvery, v => Invariant(v));
+                Given(seed, v => Invariant(v));
+                Given(crop, v => Invariant(v!.Value));
                 if (result.GetValue(init) is { } initial) trainerArguments.Add(("--init", Path.GetFullPath(initial)));
-                if (resumeFrom is not null) trainerArguments.Add(("--resume", Path.GetFullPath(resumeFrom)));
+                if (resuming) trainerArguments.Add(("--resume", resumeArgument is null ? null : Path.GetFullPath(resumeArgument)));   // bare: OUT/last.safetensors where it runs
                 if (result.GetValue(skipBad)) trainerArguments.Add(("--skip-bad-samples", null));
                 if (result.GetValue(overwrite)) trainerArguments.Add(("--overwrite", null));
                 int exit;
