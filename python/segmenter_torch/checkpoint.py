@@ -105,9 +105,13 @@ def read_recipe(path: str) -> Dict[str, str]:
         metadata = safetensors_io.read_metadata(path)
     except safetensors_io.SafeTensorsError:
         metadata = {}
+    _require_training_state(path, metadata)
+    return metadata
+
+
+def _require_training_state(path: str, metadata: Mapping[str, str]) -> None:
     if not metadata.get(FORMAT_KEY, "").startswith("segmenter-dsl/") or "training.iteration" not in metadata:
         raise UserError(f"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead")
-    return metadata
 
 
 @dataclass
@@ -124,8 +128,7 @@ class ResumePoint:
 def read_training_checkpoint(path: str, spec: Mapping, batch_size: int, accumulate: int) -> ResumePoint:
     """Reads a training checkpoint for ``--resume``; the batch size and accumulation must be the run's own."""
     tensors, metadata = _read_safetensors(path)
-    if not metadata.get(FORMAT_KEY, "").startswith("segmenter-dsl/") or "training.iteration" not in metadata:
-        raise UserError(f"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead")
+    _require_training_state(path, metadata)
     check_compatible(path, metadata, spec)
 
     def integer(key: str) -> int:

@@ -72,41 +72,33 @@ def read_metadata(path: str) -> Dict[str, str]:
     try:
         with open(path, "rb") as stream:
             start = stream.read(8)
-            if len(start) < 8:
-                raise SafeTensorsError(f"{path}: not a safetensors file ({len(start)} bytes, shorter than the 8-byte header length)")
-            (length,) = struct.unpack("<Q", start)
             size = stream.seek(0, 2)
-            if length < 2 or length > MAX_HEADER_BYTES or length > size - 8:
-                raise SafeTensorsError(f"{path}: not a safetensors file (header length {length} for a file of {size} bytes)")
             stream.seek(8)
-            text = stream.read(length)
+            try:
+                text = stream.read(_header_length(start, size))
+                return _header(text)[1]
+            except SafeTensorsError as error:
+                raise SafeTensorsError(f"{path}: {error}") from None
     except FileNotFoundError:
         raise SafeTensorsError(f"{path}: file not found") from None
     except OSError as error:
         raise SafeTensorsError(f"{path}: cannot be read ({error.strerror})") from None
+
+
+def _header_length(start: bytes, size: int) -> int:
+    """The header length from a file's first 8 bytes, checked against the file's size."""
+    if len(start) < 8:
+        raise SafeTensorsError(f"not a safetensors file ({size} bytes, shorter than the 8-byte header length)")
+    (length,) = struct.unpack("<Q", start[:8])
+    if length < 2 or length > MAX_HEADER_BYTES or length > size - 8:
+        raise SafeTensorsError(f"not a safetensors file (header length {length} for a file of {size} bytes)")
+    return length
+
+
+def _header(text: bytes) -> Tuple[dict, Dict[str, str]]:
+    """The header's tensor entries and its metadata (checked to be strings)."""
     try:
         header = json.loads(text.decode("utf-8"), object_pairs_hook=_reject_duplicates)
-    except SafeTensorsError as error:
-        raise SafeTensorsError(f"{path}: invalid header: {error}") from None
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise SafeTensorsError(f"{path}: the header is not valid JSON ({error})") from None
-    if not isinstance(header, dict):
-        raise SafeTensorsError(f"{path}: the header is not a JSON object")
-    metadata = header.get("__metadata__", {})
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise SafeTensorsError(f"{path}: '__metadata__' must be an object of strings")
-    return dict(metadata)
-
-
-def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
-    """Parses the bytes of a safetensors file (errors without a file name; see ``read``)."""
-    if len(blob) < 8:
-        raise SafeTensorsError(f"not a safetensors file ({len(blob)} bytes, shorter than the 8-byte header length)")
-    (length,) = struct.unpack("<Q", blob[:8])
-    if length < 2 or length > MAX_HEADER_BYTES or length > len(blob) - 8:
-        raise SafeTensorsError(f"not a safetensors file (header length {length} for a file of {len(blob)} bytes)")
-    try:
-        header = json.loads(blob[8:8 + length].decode("utf-8"), object_pairs_hook=_reject_duplicates)
     except SafeTensorsError as error:
         raise SafeTensorsError(f"invalid header: {error}") from None
     except (UnicodeDecodeError, ValueError) as error:
@@ -123,6 +115,13 @@ def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
     for key, value in metadata.items():
         if not isinstance(value, str):
             raise SafeTensorsError(f"'__metadata__' must be an object of strings; '{key}' holds a {type(value).__name__}")
+    return header, dict(metadata)
+
+
+def parse(blob: bytes) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Parses the bytes of a safetensors file (errors without a file name; see ``read``)."""
+    length = _header_length(blob, len(blob))
+    header, metadata = _header(blob[8:8 + length])
 
     data = memoryview(blob)[8 + length:]
     entries = []

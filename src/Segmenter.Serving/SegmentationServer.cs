@@ -43,6 +43,7 @@ public sealed class SegmentationServer : IAsyncDisposable
     private readonly SemaphoreSlim imageWork;
     private readonly ModelDescription model;
     private readonly ServerOptions options;
+    private readonly long attentionBudget;   // ServerOptions.MaxAttentionBytes, or half the memory the process may use
     private readonly ILogger requestLog;
     private readonly byte[]? apiKey;
     private volatile bool stopping;
@@ -54,6 +55,7 @@ public sealed class SegmentationServer : IAsyncDisposable
         this.model = model;
         this.engines = engines;
         this.options = options;
+        attentionBudget = options.MaxAttentionBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
         Metrics = metrics;
         batcher = new DynamicBatcher(engines, options.Batching, metrics);
         segmenter = model.Classes <= Segmenter.Inference.Imaging.LabelMap.MaximumClasses ? new ImageSegmenter(model, batcher, options.Batching, options.MaxImagePixels) : null;
@@ -395,7 +397,7 @@ public sealed class SegmentationServer : IAsyncDisposable
         }
         using (request)
         {
-            CheckAttentionFits(found, request.Images.shape, options.MaxAttentionBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
+            CheckAttentionFits(found, request.Images.shape, attentionBudget);
             var wanted = request.Outputs.Aggregate((Outputs)0, (all, o) => all | (o.Name == "logits" ? Outputs.Logits : Outputs.Labels));
             using var result = await batcher.RunAsync(request.Images, wanted, context.RequestAborted);
             context.Items[BatchKey] = result.BatchSize;

@@ -37,11 +37,16 @@ public sealed class RecordedRecipe
     public static RecordedRecipe Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"nothing to resume: {path} does not exist", path);
-        var metadata = SafeTensors.LooksLikeSafeTensors(path) ? SafeTensors.ReadMetadata(path) : null;
-        if (metadata is null || !metadata.TryGetValue(ProjectCheckpoint.FormatKey, out var format) || !format.StartsWith("segmenter-dsl/", System.StringComparison.Ordinal)
-            || !metadata.ContainsKey("training.iteration"))
-            throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
+        var metadata = SafeTensors.LooksLikeSafeTensors(path) ? SafeTensors.ReadMetadata(path) : new Dictionary<string, string>();
+        RequireTrainingState(path, metadata);
         return new RecordedRecipe(path, metadata);
+    }
+
+    /// <summary>Throws unless <paramref name="metadata"/> is a training checkpoint's of this project (which <see cref="TrainingCheckpoint"/> writes).</summary>
+    internal static void RequireTrainingState(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!ProjectCheckpoint.IsProjectMetadata(metadata) || !metadata.ContainsKey("training.iteration"))
+            throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
     }
 
     /// <summary>The whole number recorded under <paramref name="key"/>, or null when the checkpoint has none there.</summary>

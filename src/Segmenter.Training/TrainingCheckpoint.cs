@@ -31,8 +31,7 @@ public static class TrainingCheckpoint
     public static (TrainingState State, int Seed) Load(string path, SegmenterModel model, NesterovSgd optimizer, TrainingOptions options)
     {
         using var file = CheckpointFile.Read(path);
-        if (!ProjectCheckpoint.IsProjectFile(file) || !file.Metadata.ContainsKey("training.iteration"))
-            throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
+        RecordedRecipe.RequireTrainingState(path, file.Metadata);
         int Integer(string key) =>
             file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
                 ? value

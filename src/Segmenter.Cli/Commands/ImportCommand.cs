@@ -48,7 +48,7 @@ internal static class ImportCommand
     private static string CheckpointSpecText(string path, string? modelName)
     {
         var metadata = SafeTensors.ReadMetadata(path);
-        if (!metadata.TryGetValue(ProjectCheckpoint.FormatKey, out var format) || !format.StartsWith("segmenter-dsl/", StringComparison.Ordinal))
+        if (!ProjectCheckpoint.IsProjectMetadata(metadata))
             throw new InvalidDataException($"{path}: safetensors without this project's spec (no 'format = segmenter-dsl/…' metadata), so it names no model to import; " +
                                            "its weights load into a spec with --checkpoint");
         var spec = ProjectCheckpoint.ReadSpec(path, metadata);

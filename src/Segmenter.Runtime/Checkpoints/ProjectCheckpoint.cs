@@ -45,8 +45,11 @@ public static class ProjectCheckpoint
     }
 
     /// <summary>True if the file carries this project's metadata.</summary>
-    public static bool IsProjectFile(CheckpointFile file) =>
-        file.Metadata.TryGetValue(FormatKey, out var format) && format.StartsWith("segmenter-dsl/", StringComparison.Ordinal);
+    public static bool IsProjectFile(CheckpointFile file) => IsProjectMetadata(file.Metadata);
+
+    /// <summary>True if <paramref name="metadata"/> (a safetensors header's) is this project's.</summary>
+    public static bool IsProjectMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(FormatKey, out var format) && format.StartsWith("segmenter-dsl/", StringComparison.Ordinal);
 
     /// <summary>
     /// The spec stored in a project file, or null for a version-1 file, which holds the spec only as .seg text
@@ -57,28 +60,27 @@ public static class ProjectCheckpoint
     /// <summary>The spec in the metadata of the project file at <paramref name="path"/> (as <see cref="ReadSpec(CheckpointFile)"/>).</summary>
     public static SegmenterSpec? ReadSpec(string path, IReadOnlyDictionary<string, string> metadata)
     {
-        var file = (Path: path, Metadata: metadata);
-        var format = file.Metadata.TryGetValue(FormatKey, out var f) ? f : "";
+        var format = metadata.TryGetValue(FormatKey, out var f) ? f : "";
         if (format is not ("segmenter-dsl/1" or FormatValue))
-            throw new InvalidDataException($"{file.Path}: format '{format}' is not one this version reads (segmenter-dsl/1 or {FormatValue}); " +
+            throw new InvalidDataException($"{path}: format '{format}' is not one this version reads (segmenter-dsl/1 or {FormatValue}); " +
                                            "a file written by a newer version needs that version, or `segmenter convert` there");
-        if (!file.Metadata.TryGetValue(SpecJsonKey, out var text))
+        if (!metadata.TryGetValue(SpecJsonKey, out var text))
         {
-            if (file.Metadata.ContainsKey(SpecKey)) return null;
-            throw new InvalidDataException($"{file.Path}: a segmenter-dsl checkpoint without its '{SpecJsonKey}' or '{SpecKey}' metadata");
+            if (metadata.ContainsKey(SpecKey)) return null;
+            throw new InvalidDataException($"{path}: a segmenter-dsl checkpoint without its '{SpecJsonKey}' or '{SpecKey}' metadata");
         }
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{file.Path}: its '{SpecJsonKey}' metadata is not a JSON object");
+            json = JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{path}: its '{SpecJsonKey}' metadata is not a JSON object");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{file.Path}: its '{SpecJsonKey}' metadata is not valid JSON ({e.Message})", e);
+            throw new InvalidDataException($"{path}: its '{SpecJsonKey}' metadata is not valid JSON ({e.Message})", e);
         }
-        var spec = SpecJson.Read(json, $"{file.Path} ({SpecJsonKey})");
-        if (file.Metadata.TryGetValue(ModelKey, out var model) && model != spec.Name)
-            throw new InvalidDataException($"{file.Path}: its metadata names model '{model}' but its spec is '{spec.Name}'; the file's header is inconsistent");
+        var spec = SpecJson.Read(json, $"{path} ({SpecJsonKey})");
+        if (metadata.TryGetValue(ModelKey, out var model) && model != spec.Name)
+            throw new InvalidDataException($"{path}: its metadata names model '{model}' but its spec is '{spec.Name}'; the file's header is inconsistent");
         return spec;
     }
 
