@@ -363,6 +363,15 @@ class LoadReport:
     missing: List[str] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    non_finite: List[str] = field(default_factory=list)   # "key (3 of 768)": loaded tensors holding NaN or infinity
+
+    def warning(self) -> Optional[str]:
+        """A warning for people when weights are not finite (None when all are), as LoadReport.Warning."""
+        if not self.non_finite:
+            return None
+        listed = ", ".join(self.non_finite[:3]) + (", …" if len(self.non_finite) > 3 else "")
+        return (f"{self.path}: {len(self.non_finite)} of the {len(self.loaded)} tensors loaded hold NaN or infinite values ({listed}); "
+                "logits, metrics and exports computed from these weights are not meaningful (a run that diverged, or a damaged file)")
 
     def summary(self) -> str:
         lines = [f"{self.path} ({self.convention} keys): {len(self.loaded)} loaded, {len(self.missing)} missing (allowed), {len(self.skipped)} skipped"]
@@ -406,6 +415,8 @@ def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing
             continue
         accepted[key] = value
         report.loaded.append(key)
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            report.non_finite.append(f"{key} ({int((~torch.isfinite(value)).sum())} of {value.numel()})")
     report.missing = [k for k in target if k not in seen]
     not_allowed = [k for k in report.missing if not any(k.startswith(p) for p in allow)]
     if unexpected or not_allowed or mismatches:

@@ -50,6 +50,9 @@ def read_labels(path: str) -> np.ndarray:
     """A label image as uint8 [H, W]: an 8-bit grey image gives its values, a palette image its indices; others are refused."""
     try:
         with Image.open(path) as image:
+            if image.format != "PNG":
+                raise DatasetError(f"{path}: a label image must be a PNG (lossless), but this file holds {image.format or 'another format'} "
+                                   "data; lossy formats change class indices at edges")
             if image.mode not in ("L", "P"):
                 raise DatasetError(f"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is mode "
                                    f"'{image.mode}'; convert it to greyscale class indices")
@@ -130,10 +133,15 @@ def _images_in(directory: str) -> List[str]:
 
 def _pair(images: List[str], label_for: Callable[[str], str], alternative: Optional[str] = None) -> List[Sample]:
     samples = []
+    image_of = {}
     for image in images:
         label = label_for(image)
         if not os.path.isfile(label):
             raise DatasetError(f"{image}: no label file (expected {label}{'' if alternative is None else ', ' + alternative})")
+        if label in image_of:
+            raise DatasetError(f"{image} and {image_of[label]} both pair with {label}: one image per name (keep one of the two), "
+                               "or each would be trained and scored against the same label")
+        image_of[label] = image
         samples.append(Sample(image, label))
     return samples
 

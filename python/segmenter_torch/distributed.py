@@ -235,7 +235,8 @@ def clean_name(name: str) -> str:
 
 
 def load_momentum(model: torch.nn.Module, optimizer: torch.optim.Optimizer, momentum: Dict[str, torch.Tensor], source: str) -> None:
-    """Restores momentum buffers by parameter name (checked against the parameters' shapes; FSDP: by clean name)."""
+    """Restores momentum buffers by parameter name (FSDP: by clean name), checked as the .NET trainer checks them: each
+    belongs to a parameter of its shape and is finite floating point (a parameter without one starts afresh, as PyTorch's SGD)."""
     module = unwrap(model)
     parameters = {clean_name(name): p for name, p in module.named_parameters()}
     for name, value in momentum.items():
@@ -243,6 +244,10 @@ def load_momentum(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mome
             raise UserError(f"{source}: the optimiser state holds '{name}', which is not a parameter of this model; resume with the model the run was started with")
         if not is_fsdp(model) and tuple(parameters[name].shape) != tuple(value.shape):
             raise UserError(f"{source}: the optimiser state of '{name}' is {list(value.shape)}, but the parameter is {list(parameters[name].shape)}")
+        if not value.is_floating_point():
+            raise UserError(f"{source}: the optimiser state of '{name}' is {value.dtype}; momentum is floating point, so the file is damaged")
+        if not bool(torch.isfinite(value).all()):
+            raise UserError(f"{source}: the optimiser state of '{name}' holds NaN or infinite values; a run never saves them, so the file is damaged")
     if is_fsdp(model):
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP, StateDictType, FullStateDictConfig, FullOptimStateDictConfig
         group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}

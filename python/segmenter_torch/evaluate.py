@@ -58,6 +58,8 @@ def main(argv=None) -> int:
             raise UserError(f"the dataset has {dataset.num_classes} classes but {model_file.name} predicts {model_file.num_classes}")
         model = model_file.create_model()
         report = load_weights(model, args.checkpoint, spec)
+        if report.warning() and context.is_main:
+            print("warning: " + report.warning(), file=sys.stderr)
         model.to(context.device)
         amp_modes.guard_layer_norms(model, args.amp)
         window = args.window or min(int(spec["image"][0]), int(spec["image"][1]))

@@ -114,12 +114,17 @@ def resolve_recipe(args) -> List[str]:
     taken, changed = [], []
     for name, (default, kind, fixed) in RECIPE.items():
         flag, given = "--" + name.replace("_", "-"), getattr(args, name)
+        text = recorded.get(RECIPE_KEYS[name])
         try:
-            saved = kind(recorded[RECIPE_KEYS[name]]) if RECIPE_KEYS[name] in recorded else None
+            saved = kind(text) if text is not None else None
         except ValueError:
-            saved = None   # a value this version cannot read: as if not recorded
+            if kind is not parse_mode:
+                raise UserError(f"{path}: the recipe's '{RECIPE_KEYS[name]}' is '{text}', not a {'whole' if kind is int else 'finite'} number: "
+                                "the file is damaged, so the run's recipe cannot be continued") from None
+            saved = None   # an evaluation mode this version does not know: as if not recorded
         if isinstance(saved, float) and not math.isfinite(saved):
-            saved = None
+            raise UserError(f"{path}: the recipe's '{RECIPE_KEYS[name]}' is '{text}', not a finite number: "
+                            "the file is damaged, so the run's recipe cannot be continued")
         if given is None:
             if saved is not None and saved != default:
                 taken.append(f"{flag} {saved:g}" if isinstance(saved, float) else f"{flag} {saved}")
@@ -293,6 +298,8 @@ class Trainer:
             self.note(f"resumed from {self.resume_path} at step {self.state.iteration} (seed {self.seed})" + past)
         elif args.init:
             report = load_weights(model, args.init, spec)
+            if report.warning():
+                raise UserError(report.warning() + "; training cannot start from them")
             self.note("initialised: " + report.summary())
         return model, momentum
 

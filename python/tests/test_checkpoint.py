@@ -158,6 +158,20 @@ def test_loading_is_strict_and_all_or_nothing(model_file, tmp_path):
         assert torch.equal(value, before[key])
 
 
+def test_weights_that_are_not_finite_load_with_a_warning(model_file, tmp_path):
+    sd = dict(model_file.create_model().state_dict())
+    sd["decoder.head.bias"] = torch.full_like(sd["decoder.head.bias"], float("nan"))
+    path = str(tmp_path / "nan.safetensors")
+    safetensors_io.write(path, list(sd.items()))
+    report = load_weights(model_file.create_model(), path, model_file.spec)
+    classes = sd["decoder.head.bias"].numel()
+    assert report.non_finite == [f"decoder.head.bias ({classes} of {classes})"]
+    assert report.warning().startswith(f"{path}: 1 of the {len(sd)} tensors loaded hold NaN or infinite values (decoder.head.bias")
+    sd["decoder.head.bias"] = torch.zeros_like(sd["decoder.head.bias"])
+    safetensors_io.write(path, list(sd.items()))
+    assert load_weights(model_file.create_model(), path, model_file.spec).warning() is None
+
+
 class _FakeScaler:
     """The two GradScaler methods the checkpoint code uses (a real one is disabled without CUDA)."""
 

@@ -36,6 +36,22 @@ def test_folder_layout_without_split_folders(tmp_path):
     assert len(open_dataset("custom", str(tmp_path), "train")) == 1
 
 
+def test_two_images_of_one_name_or_a_jpeg_label_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    image, labels = one(rng)
+    save_image(str(tmp_path / "images" / "a.jpg"), image)
+    save_image(str(tmp_path / "images" / "a.png"), image)
+    save_label(str(tmp_path / "labels" / "a.png"), labels)
+    (tmp_path / "classes.txt").write_text("a\nb\nc\n")
+    with pytest.raises(DatasetError, match="a.png and .*a.jpg both pair with .*a.png: one image per name"):
+        open_dataset("folder", str(tmp_path), "train")
+    os.remove(tmp_path / "images" / "a.png")
+    Image.fromarray(labels).save(str(tmp_path / "labels" / "a.png"), format="JPEG")   # a JPEG under a .png name
+    dataset = open_dataset("folder", str(tmp_path), "train")
+    with pytest.raises(DatasetError, match="must be a PNG \\(lossless\\), but this file holds JPEG data"):
+        dataset.load(0)
+
+
 def test_ade20k_reduces_the_zero_label(tmp_path):
     base = tmp_path / "ADEChallengeData2016"
     labels = np.array([[0, 1, 150], [2, 0, 75]], np.uint8)

@@ -155,6 +155,15 @@ def test_a_resume_continues_with_the_runs_recipe_in_its_folder(data, tmp_path, c
     assert train.main(alone + ["--resume", checkpoint, "--iters", "4", "--out", str(other)]) == 1
     assert f"error: {other} already holds another training run (last.safetensors), which resuming {checkpoint} there would replace" in capsys.readouterr().err
     assert read_iteration(other / "last.safetensors") == 1 and read_iteration(run / "last.safetensors") == 3
+    # Damaged files: a recipe value that is no number; momentum that is not floating point.
+    tensors, metadata = safetensors_io.read(checkpoint)
+    damaged = str(tmp_path / "damaged.safetensors")
+    safetensors_io.write(damaged, tensors.items(), {**metadata, "training.lr": "fast"})
+    assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d1")]) == 1
+    assert f"error: {damaged}: the recipe's 'training.lr' is 'fast', not a finite number" in capsys.readouterr().err
+    safetensors_io.write(damaged, [(k, v.to(torch.int32) if k.startswith("optimizer.") else v) for k, v in tensors.items()], metadata)
+    assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d2")]) == 1
+    assert "is torch.int32; momentum is floating point, so the file is damaged" in capsys.readouterr().err
 
 
 def test_bf16_autocast_on_the_cpu_trains(data, tmp_path):

@@ -3,7 +3,7 @@ using Spectre.Console;
 
 namespace Segmenter.Cli;
 
-/// <summary>Where commands write: plain text and JSON to the output, tables through Spectre.Console, errors to the error writer.</summary>
+/// <summary>Where commands write: plain text and JSON to the output, tables through Spectre.Console, errors to the error writer (made safe to print: <see cref="TerminalText"/>).</summary>
 public sealed class CliConsole
 {
     /// <summary>Creates a console over two writers.</summary>
@@ -35,8 +35,8 @@ public sealed class CliConsole
     public IAnsiConsole Ansi { get; }
 
     /// <summary>Writes "error: message" to standard error.</summary>
-    public void Error(string message) => Err.WriteLine("error: " + message);
+    public void Error(string message) => Err.WriteLine("error: " + TerminalText.Safe(message));
 
     /// <summary>Writes "warning: …" to the error stream: something the user should know, which does not stop the command.</summary>
-    public void Warning(string message) => Err.WriteLine("warning: " + message);
+    public void Warning(string message) => Err.WriteLine("warning: " + TerminalText.Safe(message));
 }

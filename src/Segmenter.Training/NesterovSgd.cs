@@ -173,21 +173,40 @@ public sealed class NesterovSgd : IDisposable
         buffers.Select(pair => new KeyValuePair<string, Tensor>(StatePrefix + pair.Key, pair.Value));
 
     /// <summary>
-    /// Restores momentum buffers saved by <see cref="State"/> (from <paramref name="source"/>, named in errors);
-    /// every buffer must belong to a parameter of the same shape.
+    /// Restores momentum buffers saved by <see cref="State"/> (from <paramref name="source"/>, named in errors): every
+    /// buffer must belong to a parameter of the same shape and hold finite floating-point values. A parameter without one
+    /// starts its momentum afresh, as in PyTorch (one that never had a gradient has none).
     /// </summary>
     public void Load(IEnumerable<KeyValuePair<string, Tensor>> state, string source)
     {
         var byName = parameters.ToDictionary(p => p.Name, p => p.Parameter);
-        foreach (var (key, value) in state.Where(s => s.Key.StartsWith(StatePrefix, StringComparison.Ordinal)))
+        var restored = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
         {
-            var name = key.Substring(StatePrefix.Length);
-            if (!byName.TryGetValue(name, out var parameter))
-                throw new System.IO.InvalidDataException($"{source}: the optimiser state holds '{name}', which is not a parameter of this model; resume with the model the run was started with");
-            if (!parameter.shape.SequenceEqual(value.shape))
-                throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is [{string.Join(", ", value.shape)}], but the parameter is [{string.Join(", ", parameter.shape)}]");
+            foreach (var (key, value) in state.Where(s => s.Key.StartsWith(StatePrefix, StringComparison.Ordinal)))
+            {
+                var name = key.Substring(StatePrefix.Length);
+                if (!byName.TryGetValue(name, out var parameter))
+                    throw new System.IO.InvalidDataException($"{source}: the optimiser state holds '{name}', which is not a parameter of this model; resume with the model the run was started with");
+                if (!parameter.shape.SequenceEqual(value.shape))
+                    throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is [{string.Join(", ", value.shape)}], but the parameter is [{string.Join(", ", parameter.shape)}]");
+                if (!value.is_floating_point())
+                    throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is {value.dtype}; momentum is floating point, so the file is damaged");
+                using (var finite = value.isfinite().all())
+                    if (!finite.item<bool>())
+                        throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' holds NaN or infinite values; a run never saves them, so the file is damaged");
+                restored[name] = value.to(parameter.dtype, parameter.device, copy: true).DetachFromDisposeScope();
+            }
+        }
+        catch
+        {
+            foreach (var buffer in restored.Values) buffer.Dispose();
+            throw;
+        }
+        foreach (var (name, buffer) in restored)
+        {
             if (buffers.Remove(name, out var old)) old.Dispose();
-            buffers[name] = value.to(parameter.dtype, parameter.device, copy: true).DetachFromDisposeScope();
+            buffers[name] = buffer;
         }
     }
 

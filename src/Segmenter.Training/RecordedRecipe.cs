@@ -49,13 +49,20 @@ public sealed class RecordedRecipe
             throw new InvalidDataException($"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead");
     }
 
-    /// <summary>The whole number recorded under <paramref name="key"/>, or null when the checkpoint has none there.</summary>
+    /// <summary>The whole number recorded under <paramref name="key"/>, or null when the checkpoint has none there; an <see cref="InvalidDataException"/> when it holds something else.</summary>
     public int? Integer(string key) =>
-        metadata.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;
+        metadata.TryGetValue(key, out var text)
+            ? int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw Unreadable(key, text, "a whole number")
+            : null;
 
-    /// <summary>The finite number recorded under <paramref name="key"/>, or null.</summary>
+    /// <summary>The finite number recorded under <paramref name="key"/>, or null when the checkpoint has none there; an <see cref="InvalidDataException"/> when it holds something else.</summary>
     public double? Number(string key) =>
-        metadata.TryGetValue(key, out var text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value : null;
+        metadata.TryGetValue(key, out var text)
+            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value : throw Unreadable(key, text, "a finite number")
+            : null;
+
+    private InvalidDataException Unreadable(string key, string text, string expected) =>
+        new($"{Path}: the recipe's '{key}' is '{text}', not {expected}: the file is damaged, so the run's recipe cannot be continued");
 
     /// <summary>The text recorded under <paramref name="key"/>, or null.</summary>
     public string? Text(string key) => metadata.TryGetValue(key, out var text) && text.Length > 0 ? text : null;

@@ -57,6 +57,35 @@ public sealed class CliTrainingTests : System.IDisposable
         Assert.Equal(1, intoOther.Exit);
         Assert.Contains($"{other} already holds another training run (last.safetensors), which resuming {checkpoint} there would replace", intoOther.Error);
         Assert.Equal("1", Segmenter.Runtime.Checkpoints.SafeTensors.ReadMetadata(Path.Combine(other, "last.safetensors"))["training.iteration"]);
+
+        // Damaged files: a recipe value that is no number, momentum that is not floating point, weights that are not finite.
+        var damaged = Path.Combine(root, "damaged");
+        Directory.CreateDirectory(damaged);
+        var file = Segmenter.Runtime.Checkpoints.SafeTensors.Read(checkpoint);
+        string Edited(string name, System.Func<string, TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> tensor, string? key = null, string? value = null)
+        {
+            var metadata = file.Metadata.ToDictionary(p => p.Key, p => p.Value);
+            if (key is not null) metadata[key] = value!;
+            var path = Path.Combine(damaged, name);
+            Segmenter.Runtime.Checkpoints.SafeTensors.Write(path, file.Tensors.Select(t => new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>(t.Key, tensor(t.Key, t.Value))), metadata);
+            return path;
+        }
+        var badRecipe = Edited("recipe.safetensors", (_, t) => t, "training.lr", "fast");
+        var unreadable = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", badRecipe, "--iters", "4", "--device", "cpu", "--val-split", "none");
+        Assert.Equal(1, unreadable.Exit);
+        Assert.Contains($"{badRecipe}: the recipe's 'training.lr' is 'fast', not a finite number", unreadable.Error);
+        var intMomentum = Edited("momentum.safetensors", (k, t) => k.StartsWith("optimizer.", System.StringComparison.Ordinal) ? t.to(TorchSharp.torch.ScalarType.Int32) : t);
+        var wrongType = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", intMomentum, "--iters", "4", "--device", "cpu", "--val-split", "none");
+        Assert.Equal(1, wrongType.Exit);
+        Assert.Contains("is Int32; momentum is floating point, so the file is damaged", wrongType.Error);
+        var nanWeights = Edited("nan.safetensors", (k, t) => k == "encoder.norm.bias" ? TorchSharp.torch.full_like(t, double.NaN) : t);
+        var converted = CliTests.Run("convert", nanWeights, "--model", spec, "--out", Path.Combine(damaged, "converted.safetensors"));
+        Assert.True(converted.Exit == 0, converted.Error);
+        Assert.Contains($"warning: {nanWeights}: 1 of the ", converted.Error);
+        Assert.Contains("hold NaN or infinite values (encoder.norm.bias (32 of 32))", converted.Error);
+        var fromNan = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--init", nanWeights, "--iters", "1", "--out", Path.Combine(damaged, "run"), "--device", "cpu", "--val-split", "none");
+        Assert.Equal(1, fromNan.Exit);
+        Assert.Contains("training cannot start from them", fromNan.Error);
     }
 
     [Fact]

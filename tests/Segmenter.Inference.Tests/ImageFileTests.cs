@@ -42,6 +42,18 @@ public sealed class ImageFileTests : IDisposable
     }
 
     [Fact]
+    public void A_greyscale_jpeg_under_a_png_name_is_refused_as_a_label()
+    {
+        var path = Path.Combine(folder.FullName, "labels.png");
+        using (var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(8, 8, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque)))
+        using (var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90))
+            File.WriteAllBytes(path, data.ToArray());
+        var error = Assert.Throws<InvalidDataException>(() => ImageFiles.ReadLabels(path));
+        Assert.Contains("must be a PNG (lossless), but this file holds JPEG data", error.Message);
+        Assert.Contains(path, error.Message);
+    }
+
+    [Fact]
     public void A_header_claiming_a_giant_image_is_refused_before_any_allocation()
     {
         var path = Path.Combine(folder.FullName, "giant.png");

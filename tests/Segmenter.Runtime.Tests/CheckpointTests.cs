@@ -209,6 +209,8 @@ public sealed class CheckpointTests : IDisposable
         var cutError = Assert.Throws<InvalidDataException>(() => CheckpointLoader.Load(model, cut)).Message;
         Assert.Contains("cut.safetensors: tensor 'input'", cutError);
         Assert.Contains("(truncated file?)", cutError);
+        // Reading the metadata alone checks the header against the file as well (import, resume).
+        Assert.Contains("(truncated file?)", Assert.Throws<InvalidDataException>(() => SafeTensors.ReadMetadata(cut)).Message);
 
         var header = Path.Combine(temporary.FullName, "no-dtype.safetensors");
         var json = System.Text.Encoding.UTF8.GetBytes("{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}");

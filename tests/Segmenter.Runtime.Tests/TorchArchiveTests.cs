@@ -115,6 +115,21 @@ public sealed class TorchArchiveTests
     }
 
     [Fact]
+    public void Expanded_views_are_read_small_and_refused_large_before_they_are_made()
+    {
+        var storage = new Dictionary<string, byte[]> { ["0"] = Floats(10) };
+        var small = Read(Archive(Pickle(new[] { new View("rows", "0", 10, 0, new[] { 4L, 10 }, new[] { 0L, 1 }) }), storage));
+        Assert.Equal(new long[] { 4, 10 }, small[0].Value.shape);
+        Assert.Equal(9f, small[0].Value[3, 9].item<float>());
+        // 2^25 elements from a storage of 10 (128 MB of float32 from 40 bytes): refused from the layout alone.
+        var message = Refused(Archive(Pickle(new[] { new View("w", "0", 10, 0, new[] { 1L << 13, 1L << 12 }, new[] { 0L, 0 }) }), storage));
+        Assert.Contains("tensor 'w' repeats its storage's elements (offset 0, size (8192, 4096), stride (0, 0): 33554432 elements from a storage of 10)", message);
+        // The limit is over the whole file: many expanded views add up.
+        var many = Enumerable.Range(0, 5).Select(i => new View($"w{i}", "0", 10, 0, new[] { 1L << 22 }, new[] { 0L })).ToArray();
+        Assert.Contains("tensor 'w4' repeats", Refused(Archive(Pickle(many), storage)));
+    }
+
+    [Fact]
     public void Storages_that_do_not_match_their_description_are_refused()
     {
         var one = new[] { new View("w", "0", 10, 0, new[] { 10L }, new[] { 1L }) };

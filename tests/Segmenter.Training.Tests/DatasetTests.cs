@@ -119,6 +119,18 @@ public sealed class DatasetTests : IDisposable
     }
 
     [Fact]
+    public void Two_images_of_one_name_are_refused_rather_than_both_paired_with_its_label()
+    {
+        var root = Write(DatasetLayout.Folder);
+        var images = Path.Combine(root, "images", "train");
+        var first = Directory.GetFiles(images).Order(StringComparer.Ordinal).First();
+        var twin = Path.ChangeExtension(first, Path.GetExtension(first) == ".png" ? ".jpg" : ".png");
+        File.Copy(first, twin);
+        var error = Assert.Throws<DatasetException>(() => DatasetReader.Open(DatasetLayout.Folder, root, "train"));
+        Assert.Contains($"both pair with {Path.Combine(root, "labels", "train", Path.GetFileNameWithoutExtension(first) + ".png")}: one image per name", error.Message);
+    }
+
+    [Fact]
     public void Size_mismatches_unreadable_files_and_out_of_range_labels_are_named()
     {
         var root = Write(DatasetLayout.Folder);

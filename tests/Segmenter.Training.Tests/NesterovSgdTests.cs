@@ -78,6 +78,15 @@ public sealed class NesterovSgdTests
         using var mismatched = new NesterovSgd(new[] { ("w", wrong) }, 0.1);
         var error = Assert.Throws<System.IO.InvalidDataException>(() => mismatched.Load(first.State(), "run/last.safetensors"));
         Assert.Contains("'w' is [2], but the parameter is [3]", error.Message);
+
+        // Momentum that is not finite floating point is a damaged file; the buffers already held stay.
+        using var nan = tensor(new[] { float.NaN, 0f });
+        var notFinite = Assert.Throws<System.IO.InvalidDataException>(() => third.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", nan) }, "run/last.safetensors"));
+        Assert.Contains("'w' holds NaN or infinite values", notFinite.Message);
+        using var whole = tensor(new[] { 1, 2 });
+        Assert.Contains("'w' is Int32; momentum is floating point", Assert.Throws<System.IO.InvalidDataException>(
+            () => third.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", whole) }, "run/last.safetensors")).Message);
+        Assert.True(third.State().Single().Value.isfinite().all().item<bool>());
     }
 
     [Theory]

@@ -24,7 +24,7 @@ internal static class CheckCommand
             var texts = new System.Collections.Generic.Dictionary<string, SourceText>();
             foreach (var diagnostic in diagnostics.Take(MaximumPrinted))
             {
-                console.Out.WriteLine(Printable(diagnostic.ToString()));
+                console.Out.WriteLine(TerminalText.Escaped(diagnostic.ToString()));
                 if (result.GetValue(context) && File.Exists(diagnostic.Path))
                 {
                     if (!texts.TryGetValue(diagnostic.Path, out var source))
@@ -45,19 +45,6 @@ internal static class CheckCommand
     /// <summary>The most diagnostics printed for one check; the rest are counted.</summary>
     private const int MaximumPrinted = 200;
 
-    /// <summary>Control characters from a spec (echoed in messages) shown as \uXXXX, never sent to the terminal raw.</summary>
-    private static string Printable(string text)
-    {
-        if (!text.Any(c => char.IsControl(c) && c != '\t')) return text;
-        var builder = new System.Text.StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            if (char.IsControl(c) && c != '\t') builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
-            else builder.Append(c);
-        }
-        return builder.ToString();
-    }
-
     private static void WriteContext(CliConsole console, SourceText text, TextSpan span)
     {
         var start = text.GetLinePosition(span.Start);
@@ -67,7 +54,7 @@ internal static class CheckCommand
         var number = (start.Line + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         // The caret line repeats the line's tabs, so the caret sits under the span however wide the terminal's tabs are.
         var indent = new string(line.Take(start.Character).Select(c => c == '\t' ? '\t' : ' ').ToArray());
-        console.Out.WriteLine($"  {number} | {Printable(line)}");
+        console.Out.WriteLine($"  {number} | {TerminalText.Escaped(line)}");
         console.Out.WriteLine($"  {new string(' ', number.Length)} | {indent}{new string('^', length)}");
     }
 }

@@ -23,6 +23,7 @@ internal static class ConvertCommand
                 Device = "cpu",
                 AllowMissing = result.GetValue(allowMissing) ?? System.Array.Empty<string>(),
             });
+            if (loaded.Report!.Warning is { } warning) console.Warning(warning);
             ProjectCheckpoint.Save(loaded.Model, result.GetValue(output)!);
             console.Out.WriteLine(loaded.Report!.ToString());
             console.Out.WriteLine($"wrote {result.GetValue(output)} ({loaded.Entry.Name}, {loaded.Report.Loaded.Count} tensors)");

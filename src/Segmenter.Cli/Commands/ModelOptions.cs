@@ -43,6 +43,7 @@ internal sealed class ModelOptions
     {
         var loaded = ModelLoader.Load(Request(result, checkpointRequired));
         console.Err.WriteLine(loaded.Summary);
+        if (loaded.Report?.Warning is { } warning) console.Warning(warning);
         return (loaded.Model, loaded.Device);
     }
 }

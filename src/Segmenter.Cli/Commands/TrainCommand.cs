@@ -166,7 +166,11 @@ internal static class TrainCommand
                 Device = result.GetValue(device)!,
                 Seed = Seeds.Mix(result.GetValue(seed), 0x1A17),   // the initialisation, too, is a function of the seed
             });
-            if (loaded.Report is { } report) console.Out.WriteLine($"initialised: {report.Summary()}");
+            if (loaded.Report is { } report)
+            {
+                if (report.Warning is { } warning) throw new ArgumentException($"{warning}; training cannot start from them");
+                console.Out.WriteLine($"initialised: {report.Summary()}");
+            }
             var network = loaded.Model;
             var target = loaded.Device;
             var spec = network.Specification;

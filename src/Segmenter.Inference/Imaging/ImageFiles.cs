@@ -37,7 +37,8 @@ public static class ImageFiles
 
     /// <summary>
     /// Reads a label image: an 8-bit grey PNG gives its values; a palette (indexed) PNG gives its
-    /// palette indices, not its colours. Other images are refused: a label must not be guessed from colours.
+    /// palette indices, not its colours. Other images are refused: a label must not be guessed from colours, nor read
+    /// from a lossy format (a JPEG saved under a .png name).
     /// </summary>
     public static LabelMap ReadLabels(string path)
     {
@@ -47,6 +48,9 @@ public static class ImageFiles
             throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {Describe(kind)}; " +
                                            "save the class indices as 8-bit greyscale");
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded");
+        if (codec.EncodedFormat != SKEncodedImageFormat.Png)
+            throw new InvalidDataException($"{path}: a label image must be a PNG (lossless), but this file holds {codec.EncodedFormat.ToString().ToUpperInvariant()} data; " +
+                                           "lossy formats change class indices at edges");
         if (codec.Info.ColorType != SKColorType.Gray8)
             throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {codec.Info.ColorType}; " +
                                            "convert it to greyscale class indices");

@@ -71,6 +71,8 @@ public static class CheckpointLoader
             }
             accepted.Add((parameter, adjusted));
             report.Loaded.Add(key);
+            if (adjusted.is_floating_point() && NonFinite(adjusted) is var bad and > 0)
+                report.NonFinite.Add($"{key} ({bad} of {adjusted.numel()})");
         }
 
         if (trainingState) report.Notes.Add("a training checkpoint: its optimiser state is not part of the weights and was ignored");
@@ -94,6 +96,14 @@ public static class CheckpointLoader
                 parameter.copy_(value.to(parameter.dtype, parameter.device));
         }
         return report;
+    }
+
+    /// <summary>How many values of <paramref name="tensor"/> are NaN or infinite.</summary>
+    private static long NonFinite(Tensor tensor)
+    {
+        using var finite = tensor.isfinite();
+        using var count = finite.logical_not().sum();
+        return count.item<long>();
     }
 
     /// <summary>A position embedding for another grid, resized to the model's (as the reference does), or the value unchanged if it cannot be.</summary>

@@ -31,6 +31,14 @@ public sealed class LoadReport
     /// <summary>Adjustments made, e.g. a position embedding resized to the model's grid.</summary>
     public List<string> Notes { get; } = new();
 
+    /// <summary>Loaded keys whose values hold NaN or infinity, with how many of how many ("key (3 of 768)"): the load succeeds, but outputs are meaningless.</summary>
+    public List<string> NonFinite { get; } = new();
+
+    /// <summary>A warning for people when weights are not finite (null when all are).</summary>
+    public string? Warning => NonFinite.Count == 0 ? null :
+        $"{Path}: {NonFinite.Count} of the {Loaded.Count} tensors loaded hold NaN or infinite values ({string.Join(", ", NonFinite.Take(3))}{(NonFinite.Count > 3 ? ", …" : "")}); " +
+        "logits, metrics and exports computed from these weights are not meaningful (a run that diverged, or a damaged file)";
+
     /// <summary>Missing keys that were not allowed.</summary>
     public List<string> MissingNotAllowed { get; } = new();
 
@@ -62,6 +70,7 @@ public sealed class LoadReport
         Section("missing (allowed, left at initialisation)", Missing.Except(MissingNotAllowed));
         Section("unexpected", Unexpected);
         Section("skipped", Skipped);
+        Section("not finite (NaN or infinity)", NonFinite);
         Section("notes", Notes);
         return text.ToString();
     }

@@ -58,18 +58,16 @@ public static class SafeTensors
     }
 
     /// <summary>
-    /// The "__metadata__" strings of a safetensors file, read from its header alone (the tensors' data is not read or
-    /// checked); an <see cref="InvalidDataException"/> naming the file if the header is not valid.
+    /// The "__metadata__" strings of a safetensors file, read from its header alone (the tensors' data is not read), after
+    /// the header is checked as <see cref="Read(string)"/> checks it — so a truncated or padded file is refused here too;
+    /// an <see cref="InvalidDataException"/> naming the file if it is not valid.
     /// </summary>
     public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
         using var stream = OpenForReading(path);
         try
         {
-            using var header = ReadHeader(stream, path);
-            var metadata = new Dictionary<string, string>();
-            if (header.RootElement.TryGetProperty("__metadata__", out var value)) AddMetadata(value, metadata, path);
-            return metadata;
+            return ReadLayout(stream, path).Metadata;
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException)
         {
@@ -121,6 +119,30 @@ public static class SafeTensors
     /// "__metadata__", if present, must map strings to strings.
     /// </summary>
     private static SafeTensorsFile Read(Stream stream, string path)
+    {
+        var (metadata, entries, dataStart) = ReadLayout(stream, path);
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        try
+        {
+            foreach (var (name, type, shape, begin, end) in entries.OrderBy(e => e.Begin))
+            {
+                var tensor = torch.empty(shape, type);
+                tensors.Add(new KeyValuePair<string, Tensor>(name, tensor));
+                if (end == begin) continue;
+                stream.Position = dataStart + begin;
+                stream.ReadExactly(tensor.bytes);   // straight into the tensor's memory
+            }
+        }
+        catch
+        {
+            foreach (var (_, tensor) in tensors) tensor.Dispose();
+            throw;
+        }
+        return new SafeTensorsFile(tensors, metadata);
+    }
+
+    /// <summary>The header read and checked (see <see cref="Read(Stream, string)"/>): the metadata, each tensor's place in the data section, and where that section starts.</summary>
+    private static (Dictionary<string, string> Metadata, List<(string Name, ScalarType Type, long[] Shape, long Begin, long End)> Entries, long DataStart) ReadLayout(Stream stream, string path)
     {
         using var header = ReadHeader(stream, path);
         long dataStart = stream.Position, dataLength = stream.Length - dataStart;
@@ -179,25 +201,7 @@ public static class SafeTensors
         }
         if (covered != dataLength)
             throw new InvalidDataException($"{path}: {dataLength - covered} bytes after the last tensor belong to no tensor (a file with trailing or hidden data)");
-
-        var tensors = new List<KeyValuePair<string, Tensor>>();
-        try
-        {
-            foreach (var (name, type, shape, begin, end) in entries.OrderBy(e => e.Begin))
-            {
-                var tensor = torch.empty(shape, type);
-                tensors.Add(new KeyValuePair<string, Tensor>(name, tensor));
-                if (end == begin) continue;
-                stream.Position = dataStart + begin;
-                stream.ReadExactly(tensor.bytes);   // straight into the tensor's memory
-            }
-        }
-        catch
-        {
-            foreach (var (_, tensor) in tensors) tensor.Dispose();
-            throw;
-        }
-        return new SafeTensorsFile(tensors, metadata);
+        return (metadata, entries, dataStart);
     }
 
     /// <summary>

@@ -29,6 +29,13 @@ internal static class TorchArchive
     /// <summary>The highest ratio deflate reaches (about 1032:1): a storage claiming more than that is a lie.</summary>
     private const long MaxDeflateRatio = 1100;
 
+    /// <summary>
+    /// The most elements, over the whole file, of views holding more elements than their storage (stride 0 or
+    /// overlapping strides, as <c>expand</c> makes): a state dict's weights never need them, and a few bytes of
+    /// storage would otherwise become gigabytes when the view is made contiguous.
+    /// </summary>
+    private const long MaxRepeatedElements = 1L << 24;
+
     /// <summary>Razorvine's constructors are process-wide: set ours immediately before each load, under one lock.</summary>
     private static readonly object Gate = new();
 
@@ -124,6 +131,7 @@ internal static class TorchArchive
         var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var result = new List<KeyValuePair<string, Tensor>>();
         using var scope = NewDisposeScope();   // storages and failed reads die here; returned tensors are detached
+        long repeated = 0;
         foreach (var (name, record) in records)
         {
             var storage = record.Storage;
@@ -134,7 +142,10 @@ internal static class TorchArchive
             }
             else if (data.dtype != storage.Type)
                 throw Invalid(path, $"tensor '{name}' reads storage '{storage.Key}' as {storage.Type}, another tensor as {data.dtype}");
-            CheckView(record, data.shape[0], path, name);
+            long elements = CheckView(record, data.shape[0], path, name);
+            if (elements > data.shape[0] && (repeated += elements) > MaxRepeatedElements)
+                throw Invalid(path, $"tensor '{name}' repeats its storage's elements ({Layout(record)}: {elements} elements from a storage of {data.shape[0]}), " +
+                                    $"and such expanded views come to more than {MaxRepeatedElements} elements in this file; save the tensors made contiguous (tensor.contiguous() or clone())");
             var tensor = data.as_strided(record.Shape, record.Stride, record.Offset).contiguous();
             result.Add(new KeyValuePair<string, Tensor>(name, tensor));
         }
@@ -174,11 +185,11 @@ internal static class TorchArchive
         return data;
     }
 
-    /// <summary>Refuses a view that reaches outside its storage (or whose sizes overflow).</summary>
-    private static void CheckView(TensorRecord record, long storageElements, string path, string name)
+    /// <summary>Refuses a view that reaches outside its storage (or whose sizes overflow); returns its element count.</summary>
+    private static long CheckView(TensorRecord record, long storageElements, string path, string name)
     {
         var (offset, shape, stride) = (record.Offset, record.Shape, record.Stride);
-        string claimed = $"offset {offset}, size ({string.Join(", ", shape)}), stride ({string.Join(", ", stride)})";
+        string claimed = Layout(record);
         if (shape.Length != stride.Length || offset < 0 || shape.Any(s => s < 0) || stride.Any(s => s < 0))
             throw Invalid(path, $"tensor '{name}' has an impossible layout ({claimed}): sizes, strides and offset must be non-negative, one stride per dimension");
         try
@@ -192,12 +203,16 @@ internal static class TorchArchive
             bool inside = elements == 0 ? offset <= storageElements : last < storageElements;
             if (!inside)
                 throw Invalid(path, $"tensor '{name}' ({claimed}) reaches element {last} of a storage of {storageElements}");
+            return elements;
         }
         catch (OverflowException)
         {
             throw Invalid(path, $"tensor '{name}' has sizes or strides whose product overflows ({claimed})");
         }
     }
+
+    private static string Layout(TensorRecord record) =>
+        $"offset {record.Offset}, size ({string.Join(", ", record.Shape)}), stride ({string.Join(", ", record.Stride)})";
 
     private static void CheckClaimedLength(ZipArchiveEntry entry, string path)
     {

@@ -133,10 +133,14 @@ public static class DatasetReader
     private static List<SegmentationSample> Pair(IEnumerable<string> images, Func<string, string> labelFor, string? alternative = null)
     {
         var samples = new List<SegmentationSample>();
+        var imageOf = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var image in images)
         {
             var label = labelFor(image);
             if (!File.Exists(label)) throw new DatasetException($"{image}: no label file (expected {label}{(alternative is null ? "" : ", " + alternative)})");
+            if (!imageOf.TryAdd(label, image))
+                throw new DatasetException($"{image} and {imageOf[label]} both pair with {label}: one image per name (keep one of the two), " +
+                                           "or each would be trained and scored against the same label");
             samples.Add(new SegmentationSample(image, label));
         }
         return samples;
