@@ -197,9 +197,9 @@ public sealed class SegmentationServer : IAsyncDisposable
         app.Use(Observe);
         app.Use(Authorize);
 
-        app.MapGet("/v2/health/live", context => Json(context, "health", w => w.WriteBoolean("live", true)));
-        app.MapGet("/v2/health/ready", context => Ready(context, "health", w => w.WriteBoolean("ready", !stopping)));
-        app.MapGet("/v2", context => Json(context, "metadata", w =>
+        MapRead("/v2/health/live", context => Json(context, "health", w => w.WriteBoolean("live", true)));
+        MapRead("/v2/health/ready", context => Ready(context, "health", w => w.WriteBoolean("ready", !stopping)));
+        MapRead("/v2", context => Json(context, "metadata", w =>
         {
             w.WriteString("name", "segmenter");
             w.WriteString("version", typeof(SegmentationServer).Assembly.GetName().Version?.ToString(3) ?? "0");
@@ -217,8 +217,8 @@ public sealed class SegmentationServer : IAsyncDisposable
         });
         foreach (var prefix in new[] { "/v2/models/{name}", "/v2/models/{name}/versions/{version}" })
         {
-            app.MapGet(prefix, (HttpContext context, string name, string? version) => Metadata(context, name, version));
-            app.MapGet(prefix + "/ready", (HttpContext context, string name, string? version) =>
+            MapRead(prefix, (HttpContext context, string name, string? version) => Metadata(context, name, version));
+            MapRead(prefix + "/ready", (HttpContext context, string name, string? version) =>
             {
                 var found = Find(context, name, version, "health");
                 return Ready(context, "health", w =>
@@ -230,14 +230,14 @@ public sealed class SegmentationServer : IAsyncDisposable
             app.MapPost(prefix + "/infer", (HttpContext context, string name, string? version) => Infer(context, name, version));
             app.MapPost(prefix + "/segment", (HttpContext context, string name, string? version) => Segment(context, name, version));
         }
-        app.MapGet("/metrics", async context =>
+        MapRead("/metrics", async context =>
         {
             context.Items[EndpointKey] = "metrics";
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await Metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
         });
-        app.MapGet("/", context => Page(context, "index.html"));
-        app.MapGet("/page/{file}", (HttpContext context, string file) => Page(context, file));
+        MapRead("/", context => Page(context, "index.html"));
+        MapRead("/page/{file}", (HttpContext context, string file) => Page(context, file));
         app.MapFallback(context =>
         {
             var path = context.Request.Path.Value ?? "";
@@ -250,6 +250,13 @@ public sealed class SegmentationServer : IAsyncDisposable
             throw ProtocolException.NotFound($"no endpoint {context.Request.Method} {path}: see GET /v2, /v2/models/{model.Name}, POST /v2/models/{model.Name}/infer");
         });
     }
+
+    /// <summary>Methods a read-only endpoint answers: GET, and HEAD (the same answer without its body, for load balancers' checks).</summary>
+    private static readonly string[] ReadMethods = { HttpMethods.Get, HttpMethods.Head };
+
+    private void MapRead(string pattern, RequestDelegate handler) => app.MapMethods(pattern, ReadMethods, handler);
+
+    private void MapRead(string pattern, Delegate handler) => app.MapMethods(pattern, ReadMethods, handler);
 
     /// <summary>Request ids, the request log, the metrics, and one error format for every failure (the protocol's <c>{"error": "…"}</c>).</summary>
     private async Task Observe(HttpContext context, Func<Task> next)
@@ -312,7 +319,8 @@ public sealed class SegmentationServer : IAsyncDisposable
     private Task Authorize(HttpContext context, Func<Task> next)
     {
         var path = context.Request.Path.Value ?? "";
-        bool open = path.StartsWith("/v2/health/", StringComparison.Ordinal) || path == "/" || path.StartsWith("/page/", StringComparison.Ordinal);
+        // Routing ignores case, so the open paths do too (/V2/HEALTH/live is the health check it routes to).
+        bool open = path.StartsWith("/v2/health/", StringComparison.OrdinalIgnoreCase) || path == "/" || path.StartsWith("/page/", StringComparison.OrdinalIgnoreCase);
         if (apiKey is null || open) return next();
         var header = context.Request.Headers.Authorization.ToString();
         const string scheme = "Bearer ";

@@ -339,6 +339,12 @@ public sealed class BatchingTests
         await using var server = await TestServer.Start(engine.Describe(), engine, new ServerOptions { ApiKey = "s3cret" });
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/v2/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/V2/Health/Live")).StatusCode);   // routed regardless of case, and open so too
+        using (var head = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v2/health/ready")))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);   // load balancers check with HEAD
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
         var missing = await server.Http.GetAsync("/v2/models/fake");
         Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
         Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);

@@ -172,6 +172,9 @@ public sealed class ProtocolTests : IClassFixture<OnnxServerFixture>
         { "two inputs", "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 3, 1, 1], \"datatype\": \"FP32\", \"data\": [0, 0, 0]}, {\"name\": \"image\", \"shape\": [1, 3, 1, 1], \"datatype\": \"FP32\", \"data\": [0, 0, 0]}]}", "2 inputs" },
         { "shape not numbers", Request("image", "FP32", "[\"1\", 3, 1, 1]", "[0, 0, 0]"), "whole numbers" },
         { "too large a batch", Request("image", "FP32", "[9, 3, 1, 1]", "[" + string.Join(",", Enumerable.Repeat("0", 27)) + "]"), "--max-batch" },
+        { "nested unlike the shape", Request("image", "FP32", "[1, 3, 2, 1]", "[[[0, 0], [0, 0], [0, 0]]]"), "nested as [1, 3, 2], but its shape is [1, 3, 2, 1]" },
+        { "nested unevenly", Request("image", "FP32", "[1, 3, 1, 1]", "[[[0]], [[0, 0]]]"), "nested unevenly" },
+        { "numbers beside arrays", Request("image", "FP32", "[1, 3, 1, 1]", "[0, [0, 0]]"), "nested unevenly" },
     };
 
     private static string Request(string name, string datatype, string shape, string data) =>

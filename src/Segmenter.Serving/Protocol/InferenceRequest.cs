@@ -86,6 +86,8 @@ public sealed class InferenceRequest : IDisposable
                     var data = input.Data ?? throw ProtocolException.BadRequest($"input '{input.Name}' has no 'data' (or binary_data_size parameter)");
                     if (data.Count != elements)
                         throw ProtocolException.BadRequest($"input '{input.Name}' has {data.Count} values, but shape [{string.Join(", ", shape)}] needs {elements}");
+                    if (input.Nesting is { } nesting && !nesting.SequenceEqual(shape))
+                        throw ProtocolException.BadRequest($"the 'data' of input '{input.Name}' is nested as [{string.Join(", ", nesting)}], but its shape is [{string.Join(", ", shape)}]: nest it as the shape says, or send it flat");
                     data.Span.CopyTo(target);
                 }
                 int bad = CountNonFinite(target);
@@ -161,6 +163,9 @@ public sealed class InferenceRequest : IDisposable
         public long[]? Shape;
         public long? BinarySize;
         public FloatBuffer? Data;
+
+        /// <summary>The nesting of 'data' when it is nested (each level's array length), null when flat.</summary>
+        public long[]? Nesting;
     }
 
     private static RawRequest ReadJson(ReadOnlySpan<byte> json)
@@ -270,7 +275,7 @@ public sealed class InferenceRequest : IDisposable
                     case "data":
                         if (input.Data is not null) throw ProtocolException.BadRequest("an input has 'data' twice");
                         input.Data = new FloatBuffer();
-                        ReadData(ref reader, input.Data, input.Name);
+                        input.Nesting = ReadData(ref reader, input.Data, input.Name);
                         break;
                     default:
                         reader.Skip();
@@ -287,32 +292,52 @@ public sealed class InferenceRequest : IDisposable
         }
     }
 
-    /// <summary>The values of 'data': numbers, flat or nested in arrays (row-major), as the protocol allows.</summary>
-    private static void ReadData(ref Utf8JsonReader reader, FloatBuffer data, string name)
+    /// <summary>
+    /// The values of 'data': numbers, flat or nested in arrays (row-major), as the protocol allows. Nested data must be
+    /// regular (every array of a level as long, numbers at the deepest level only); its nesting is returned to be checked
+    /// against the input's shape (null when the data is flat).
+    /// </summary>
+    private static long[]? ReadData(ref Utf8JsonReader reader, FloatBuffer data, string name)
     {
         if (reader.TokenType != JsonTokenType.StartArray) throw ProtocolException.BadRequest($"the 'data' of input '{name}' must be an array of numbers");
-        int depth = 1;
-        while (depth > 0)
+        var lengths = new List<long> { -1 };   // each level's array length once one has closed
+        var counts = new Stack<long>();
+        counts.Push(0);
+        int leafDepth = 0;
+        while (counts.Count > 0)
         {
             switch (Read(ref reader))
             {
                 case JsonTokenType.Number:
                     if (!reader.TryGetSingle(out var value) || !float.IsFinite(value))
                         throw ProtocolException.BadRequest($"the 'data' of input '{name}' holds a number outside FP32's range");
+                    if (leafDepth == 0) leafDepth = counts.Count;
+                    else if (leafDepth != counts.Count) throw Ragged(name);
+                    counts.Push(counts.Pop() + 1);
                     data.Add(value);
                     if (data.Count > MaximumValues) throw ProtocolException.TooLarge($"the 'data' of input '{name}' holds more than {MaximumValues:N0} values");
                     break;
                 case JsonTokenType.StartArray:
-                    depth++;
+                    if (leafDepth != 0 && counts.Count >= leafDepth) throw Ragged(name);
+                    counts.Push(counts.Pop() + 1);
+                    counts.Push(0);
+                    if (lengths.Count < counts.Count) lengths.Add(-1);
                     break;
                 case JsonTokenType.EndArray:
-                    depth--;
+                    int level = counts.Count - 1;
+                    long length = counts.Pop();
+                    if (lengths[level] == -1) lengths[level] = length;
+                    else if (lengths[level] != length) throw Ragged(name);
                     break;
                 default:
                     throw ProtocolException.BadRequest($"the 'data' of input '{name}' must hold numbers only (found {reader.TokenType})");
             }
         }
+        return lengths.Count > 1 ? lengths.ToArray() : null;
     }
+
+    private static ProtocolException Ragged(string name) =>
+        ProtocolException.BadRequest($"the 'data' of input '{name}' is nested unevenly: nested data must follow the input's shape (arrays of one level all as long, numbers only at the deepest), or be flat");
 
     /// <summary>The most values one request's JSON data may hold (the largest span a tensor is read through).</summary>
     private const int MaximumValues = 1 << 30;
