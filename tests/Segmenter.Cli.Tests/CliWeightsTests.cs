@@ -70,6 +70,17 @@ public sealed class CliWeightsTests : System.IDisposable
         using var actual = SafeTensors.Read(logits)["logits"];
         using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
         TensorAssert.AtMost(actual - expected, 1e-4);
+
+        // Metadata edited to disagree with the graph is refused, not trusted.
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        var spec = model.MetadataProps.Single(p => p.Key == Segmenter.Export.OnnxMetadata.Spec);
+        Assert.Matches(@"classes\s*=\s*\d+", spec.Value);
+        spec.Value = System.Text.RegularExpressions.Regex.Replace(spec.Value, @"classes\s*=\s*\d+", "classes = 9");
+        var edited = Path.Combine(temporary.FullName, "edited.onnx");
+        File.WriteAllBytes(edited, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        var refused = CliTests.Run("predict", "--onnx", edited, "--tensor", Path.Combine(directory, "io.safetensors") + ":input", "--logits", logits);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains($"{edited}: its spec metadata says 9 classes, but the graph's logits have {expected.shape[1]}", refused.Error);
     }
 
     [Fact]

@@ -84,6 +84,10 @@ internal sealed class OnnxRuntimeOptions
                 : throw new InvalidDataException($"{onnxPath}: no '{OnnxMetadata.Spec}' metadata; export it with 'segmenter export'");
             var spec = SpecCompiler.Compile(specText).Models.SingleOrDefault()?.Spec
                        ?? throw new InvalidDataException($"{onnxPath}: its spec metadata does not compile");
+            // The graph decides what runs; metadata that disagrees with it (edited, or copied from another model) is refused.
+            if (sessions[0].Classes != spec.NumClasses)
+                throw new InvalidDataException($"{onnxPath}: its spec metadata says {spec.NumClasses} classes, but the graph's logits have {sessions[0].Classes}: " +
+                                               "the metadata was edited or belongs to another model; export the model again with 'segmenter export'");
             console.Err.WriteLine($"{onnxPath}: {spec.Name} in ONNX Runtime ({sessions[0].Provider})");
             return (sessions, spec);
         }
