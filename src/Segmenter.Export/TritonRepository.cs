@@ -72,11 +72,20 @@ public static class TritonRepository
                                         "each of batch, height and width must grow from min to opt to max, from 1");
     }
 
-    /// <summary>A Triton model name made from a model name: lower case, other characters as '_'.</summary>
+    /// <summary>
+    /// A Triton model name made from a model name: lower case, accents dropped (é → e), other characters as '_'. A name
+    /// with letters or digits that have no ASCII form (Модель, 模型) ends in eight hex digits of its SHA-256, so that two
+    /// such models do not share one folder of the repository.
+    /// </summary>
     public static string SuggestName(string modelName)
     {
-        var name = new string(modelName.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray()).Trim('_');
-        return name.Length == 0 ? "model" : name;
+        var plain = new string(modelName.Normalize(System.Text.NormalizationForm.FormD)
+            .Where(c => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark).ToArray());
+        var name = new string(plain.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray()).Trim('_');
+        if (name.Length == 0) name = "model";
+        if (plain.Any(c => char.IsLetterOrDigit(c) && !char.IsAscii(c)))
+            name += "_" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(modelName)), 0, 4).ToLowerInvariant();
+        return name;
     }
 
     /// <summary>The config.pbtxt text; <paramref name="staticSize"/> fixes height and width (a --static export).</summary>

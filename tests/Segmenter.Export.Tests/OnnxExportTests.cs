@@ -372,6 +372,24 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Contains("max_batch_size: 2", File.ReadAllText(Path.Combine(entry, "config.pbtxt")));
     }
 
+    [Theory]
+    [InlineData("SegT16", "segt16")]
+    [InlineData("Café_Net", "cafe_net")]
+    [InlineData("My Model!", "my_model")]
+    public void Triton_names_are_made_from_model_names(string model, string expected) => Assert.Equal(expected, TritonRepository.SuggestName(model));
+
+    [Fact]
+    public void Models_named_without_ascii_letters_get_triton_names_of_their_own()
+    {
+        var names = new[] { "Модель", "Модуль", "模型", "Model1", "Модель2" }.Select(TritonRepository.SuggestName).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.Matches("^model_[0-9a-f]{8}$", names[0]);
+        Assert.Matches("^model1$", names[3]);
+        Assert.Matches("^2_[0-9a-f]{8}$", names[4]);
+        Assert.All(names, n => TritonRepository.Validate(n, new TritonSettings()));
+        Assert.Equal(names[0], TritonRepository.SuggestName("Модель"));   // the same model, the same folder
+    }
+
     [Fact]
     public void A_static_export_fixes_height_and_width_and_its_triton_entry_warms_up_tensorrt()
     {
