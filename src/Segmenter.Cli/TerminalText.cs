@@ -47,6 +47,29 @@ public static class TerminalText
         return builder.ToString();
     }
 
+    /// <summary>
+    /// The columns <paramref name="text"/> takes on a terminal once <see cref="Escaped"/>: six for an escaped character,
+    /// two for a wide (East Asian, emoji) one, none for a combining mark or a zero-width format character, one otherwise.
+    /// </summary>
+    public static int Columns(string text)
+    {
+        int columns = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (rune.IsBmp && Unsafe((char)rune.Value)) columns += 6;
+            else if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark or UnicodeCategory.Format) { }
+            else columns += IsWide(rune.Value) ? 2 : 1;
+        }
+        return columns;
+    }
+
+    /// <summary>Characters terminals draw two columns wide: East Asian wide and full-width forms, and emoji.</summary>
+    private static bool IsWide(int c) =>
+        c is >= 0x1100 and <= 0x115F or >= 0x2E80 and <= 0x303E or >= 0x3041 and <= 0x33FF or >= 0x3400 and <= 0x4DBF
+            or >= 0x4E00 and <= 0x9FFF or >= 0xA000 and <= 0xA4CF or >= 0xAC00 and <= 0xD7A3 or >= 0xF900 and <= 0xFAFF
+            or >= 0xFE30 and <= 0xFE4F or >= 0xFF00 and <= 0xFF60 or >= 0xFFE0 and <= 0xFFE6 or >= 0x1F300 and <= 0x1F64F
+            or >= 0x1F900 and <= 0x1F9FF or >= 0x20000 and <= 0x3FFFD;
+
     private static bool NeedsWork(string text)
     {
         int lineLength = 0;

@@ -362,6 +362,16 @@ public sealed class HostileInputTests : IDisposable
         var caret = output.Split('\n').First(l => l.Contains('^'));
         Assert.Contains("|\t", caret.Replace(" ", ""));   // the tab is repeated before the caret
 
+        // Wide characters take two columns and escaped ones six: the caret still sits under the error.
+        var wide = Path.Combine(folder.FullName, "wide.seg");
+        File.WriteAllText(wide, "model M { classes = (\"猫\u0001\", \"犬\") patch = \"x\" }\n");
+        var wideLines = CliTests.Run("check", wide, "--context").Output.Split('\n');
+        int at = System.Array.FindIndex(wideLines, l => l.Contains("SEGDSL0103"));
+        var (source, carets) = (wideLines[at + 1], wideLines[at + 2]);
+        int column(string s, int index) => TerminalText.Columns(s.Substring(0, index));
+        Assert.Equal(column(source, source.IndexOf("\"x\"", System.StringComparison.Ordinal)), carets.IndexOf('^'));
+        Assert.Equal("^^^", carets.Trim().TrimStart('|').Trim());
+
         var many = Path.Combine(folder.FullName, "many.seg");
         File.WriteAllText(many, string.Concat(Enumerable.Range(0, 300).Select(i => $"model M{i} {{ patch = }}\n")));
         var (manyExit, manyOutput, _) = CliTests.Run("check", many);

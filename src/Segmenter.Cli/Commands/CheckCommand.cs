@@ -50,10 +50,12 @@ internal static class CheckCommand
         var start = text.GetLinePosition(span.Start);
         var lineSpan = text.GetLineSpan(start.Line);
         var line = text.ToString(lineSpan);
-        int length = System.Math.Max(1, System.Math.Min(span.End, lineSpan.End) - span.Start);
+        var spanned = line.Substring(start.Character, System.Math.Max(0, System.Math.Min(span.End, lineSpan.End) - span.Start));
+        int length = System.Math.Max(1, TerminalText.Columns(spanned));
         var number = (start.Line + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        // The caret line repeats the line's tabs, so the caret sits under the span however wide the terminal's tabs are.
-        var indent = new string(line.Take(start.Character).Select(c => c == '\t' ? '\t' : ' ').ToArray());
+        // The caret line repeats the line's tabs, so the caret sits under the span however wide the terminal's tabs are;
+        // other text is measured in the columns it takes (wide characters two, escaped ones six).
+        var indent = string.Join("\t", line.Substring(0, start.Character).Split('\t').Select(part => new string(' ', TerminalText.Columns(part))));
         console.Out.WriteLine($"  {number} | {TerminalText.Escaped(line)}");
         console.Out.WriteLine($"  {new string(' ', number.Length)} | {indent}{new string('^', length)}");
     }
