@@ -30,7 +30,7 @@ public static class TrainingCheckpoint
     /// </summary>
     public static (TrainingState State, int Seed) Load(string path, SegmenterModel model, NesterovSgd optimizer, TrainingOptions options)
     {
-        using var file = CheckpointFile.Read(path);
+        using var file = CheckpointFile.Read(path, CheckpointLoader.MaximumFileBytes(model));
         RecordedRecipe.RequireTrainingState(path, file.Metadata);
         int Integer(string key) =>
             file.Metadata.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)

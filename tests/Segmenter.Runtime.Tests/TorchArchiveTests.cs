@@ -130,6 +130,16 @@ public sealed class TorchArchiveTests
     }
 
     [Fact]
+    public void A_state_dict_claiming_more_than_the_model_can_need_is_refused_before_it_is_inflated()
+    {
+        var archive = Archive(Pickle(new[] { new View("w", "0", 10, 0, new[] { 10L }, new[] { 1L }), new View("v", "0", 10, 0, new[] { 5L }, new[] { 1L }) }),
+            new Dictionary<string, byte[]> { ["0"] = Floats(10) });
+        Assert.Equal(2, TorchArchive.ReadStateDict(new MemoryStream(archive), Path, maximumBytes: 40).Count);   // one storage, counted once
+        var error = Assert.Throws<InvalidDataException>(() => TorchArchive.ReadStateDict(new MemoryStream(archive), Path, maximumBytes: 39));
+        Assert.Contains("its state dict's storages claim 40 bytes, more than the 39 a checkpoint of this model can need", error.Message);
+    }
+
+    [Fact]
     public void Storages_that_do_not_match_their_description_are_refused()
     {
         var one = new[] { new View("w", "0", 10, 0, new[] { 10L }, new[] { 1L }) };

@@ -24,15 +24,17 @@ public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<stri
     /// Reads a checkpoint: a torch zip holding a state dict directly or under "model" (the reference's
     /// training checkpoints) or "state_dict" (mmsegmentation), or a safetensors file. The "module." and "_orig_mod." prefixes that
     /// (Distributed)DataParallel and torch.compile put on every key are removed. Errors name the file and say what was expected.
+    /// A torch file whose state dict claims more than <paramref name="maximumBytes"/> (when given) is refused before any
+    /// storage is inflated: its compressed entries could otherwise expand a thousandfold in memory.
     /// </summary>
-    public static CheckpointFile Read(string path)
+    public static CheckpointFile Read(string path, long? maximumBytes = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
         var start = new byte[8];
         using (var stream = File.OpenRead(path)) _ = stream.Read(start, 0, start.Length);
 
         if (start[0] == (byte)'P' && start[1] == (byte)'K')
-            return ReadTorch(path);
+            return ReadTorch(path, maximumBytes);
         if (SafeTensors.LooksLikeSafeTensors(path))
         {
             var file = SafeTensors.Read(path);
@@ -44,10 +46,10 @@ public sealed record CheckpointFile(string Path, IReadOnlyList<KeyValuePair<stri
         throw new InvalidDataException($"{path}: not a checkpoint: expected a torch.save zip file (.pth/.pt) or a safetensors file");
     }
 
-    private static CheckpointFile ReadTorch(string path)
+    private static CheckpointFile ReadTorch(string path, long? maximumBytes)
     {
         using var stream = File.OpenRead(path);
-        return new CheckpointFile(path, StripModulePrefix(TorchArchive.ReadStateDict(stream, path)), new Dictionary<string, string>());
+        return new CheckpointFile(path, StripModulePrefix(TorchArchive.ReadStateDict(stream, path, maximumBytes)), new Dictionary<string, string>());
     }
 
     /// <summary>The prefixes wrappers add to every key: DataParallel's and DistributedDataParallel's, and torch.compile's.</summary>

@@ -22,9 +22,16 @@ public static class CheckpointLoader
     /// <summary>Reads <paramref name="path"/> and loads it into <paramref name="model"/>; throws <see cref="CheckpointLoadException"/> with the report if it does not fit.</summary>
     public static LoadReport Load(SegmenterModel model, string path, LoadOptions? options = null)
     {
-        using var file = CheckpointFile.Read(path);
+        using var file = CheckpointFile.Read(path, MaximumFileBytes(model));
         return Load(model, file, options ?? new LoadOptions());
     }
+
+    /// <summary>
+    /// The most bytes a torch file's state dict may claim for <paramref name="model"/>: four times its weights (float64
+    /// copies, heads it does not use, views of larger storages) and 256 MB more (an ImageNet-21k classifier head).
+    /// </summary>
+    public static long MaximumFileBytes(SegmenterModel model) =>
+        4 * model.state_dict().Values.Sum(t => t.numel() * t.ElementSize) + (256L << 20);
 
     /// <summary>
     /// Loads already-read tensors into <paramref name="model"/>. A file of this project's format must hold

@@ -42,8 +42,11 @@ internal static class TorchArchive
     /// <summary>The state-dict keys a torch.save file may nest its weights under (reference, mmsegmentation, others).</summary>
     private static readonly string[] NestedStateDicts = { "model", "state_dict", "model_state", "module" };
 
-    /// <summary>Reads the state dict's tensors, in the order the pickle holds them.</summary>
-    public static List<KeyValuePair<string, Tensor>> ReadStateDict(Stream stream, string path)
+    /// <summary>
+    /// Reads the state dict's tensors, in the order the pickle holds them; refuses, before inflating any, storages that
+    /// claim more than <paramref name="maximumBytes"/> in all (when given).
+    /// </summary>
+    public static List<KeyValuePair<string, Tensor>> ReadStateDict(Stream stream, string path, long? maximumBytes = null)
     {
         ZipArchive archive;
         IReadOnlyList<ZipArchiveEntry> listed;
@@ -61,6 +64,7 @@ internal static class TorchArchive
             var entries = Entries(listed, path);
             var root = Unpickle(entries, path, out string prefix);
             var records = StateDict(root, path);
+            if (maximumBytes is { } limit) CheckTotal(records, limit, path);
             return Materialise(records, entries, prefix, path);
         }
     }
@@ -123,6 +127,15 @@ internal static class TorchArchive
             .Select(e => new KeyValuePair<string, TensorRecord>((string)e.Key, (TensorRecord)e.Value!))
             .OrderBy(e => e.Value.Sequence)
             .ToList();
+    }
+
+    /// <summary>Refuses a state dict whose storages claim more than <paramref name="limit"/> bytes in all.</summary>
+    private static void CheckTotal(List<KeyValuePair<string, TensorRecord>> records, long limit, string path)
+    {
+        double total = records.Select(r => r.Value.Storage).DistinctBy(s => s.Key).Sum(s => (double)Math.Max(0, s.Elements) * ElementSize(s.Type));
+        if (total > limit)
+            throw Invalid(path, $"its state dict's storages claim {total:N0} bytes, more than the {limit:N0} a checkpoint of this model can need: " +
+                                "the weights of a much larger model, or a damaged or hostile file");
     }
 
     private static List<KeyValuePair<string, Tensor>> Materialise(List<KeyValuePair<string, TensorRecord>> records,
