@@ -48,6 +48,10 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NotUtf8 = Error("SEGDSL0009", "Not UTF-8 text",
         "The file holds bytes that are not UTF-8 text here (read as '\uFFFD'); save the spec file as UTF-8", Syntax);
 
+    /// <summary>A control or bidirectional-override character inside a string (class names reach terminals, logs and generated code).</summary>
+    public static readonly DiagnosticDescriptor ControlCharacterInString = Error("SEGDSL0010", "Control character in a string",
+        "The string holds the invisible character U+{0}; class names and other strings may hold printable text only: remove it", Syntax);
+
     /// <summary>A property name the declaration kind does not have.</summary>
     public static readonly DiagnosticDescriptor UnknownProperty = Error("SEGDSL0101", "Unknown property",
         "'{0}' is not a property of a {1}{2}; known properties: {3}", Binding);
@@ -144,7 +148,7 @@ public static class DiagnosticDescriptors
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         UnexpectedCharacter, UnterminatedString, UnterminatedComment, InvalidNumber, ExpectedToken, ExpectedDeclaration, ExpectedValue,
-        NestingTooDeep, NotUtf8,
+        NestingTooDeep, NotUtf8, ControlCharacterInString,
         UnknownProperty, DuplicateProperty, WrongValueType, ValueOutOfRange, UnknownBackbone, UnknownBase, UnknownDecoder, UnknownPreset,
         UnknownChoice, InheritanceCycle, DuplicateDeclaration, InvalidName, MissingProperty, UnknownArgument, DuplicateArgument,
         BaseKindMismatch, PositionalArgument,

@@ -165,6 +165,8 @@ internal sealed class Lexer
                 continue;
             }
             if (c == Replacement) ReportNotUtf8();
+            else if (char.IsControl(c) || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069')
+                diagnostics.Report(DiagnosticDescriptors.ControlCharacterInString, text, new TextSpan(position, 1), ((int)c).ToString("X4", CultureInfo.InvariantCulture));
             value.Append(c);
             position++;
         }
