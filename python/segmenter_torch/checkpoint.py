@@ -379,6 +379,25 @@ class LoadReport:
         return "\n".join(lines)
 
 
+def count_non_finite(value: torch.Tensor, dtype: torch.dtype) -> int:
+    """How many values of ``value`` are NaN or infinite once in ``dtype``, the model's type (a float64 1e300 is finite,
+    and infinite in float32); 0 for a tensor that is not floating point."""
+    if not value.is_floating_point():
+        return 0
+    return int((~torch.isfinite(value.to(dtype))).sum())
+
+
+def require_finite_weights(path: str, weights: Mapping[str, torch.Tensor], model: torch.nn.Module) -> None:
+    """Refuses a training checkpoint whose weights hold NaN or infinite values: a run never saves them."""
+    target = model.state_dict()
+    bad = [f"{key} ({count} of {value.numel()})" for key, value in weights.items()
+           if key in target and (count := count_non_finite(value, target[key].dtype))]
+    if bad:
+        raise UserError(f"{path}: {len(bad)} of the {len(weights)} tensors hold NaN or infinite values ({', '.join(bad[:3])}"
+                        f"{', …' if len(bad) > 3 else ''}); a run never saves them, so it cannot continue from this file: "
+                        "resume from an earlier checkpoint")
+
+
 def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing: Iterable[str] = ()) -> LoadReport:
     """Loads any supported file into ``model`` strictly and all-or-nothing.
 
@@ -415,8 +434,9 @@ def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing
             continue
         accepted[key] = value
         report.loaded.append(key)
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            report.non_finite.append(f"{key} ({int((~torch.isfinite(value)).sum())} of {value.numel()})")
+        bad = count_non_finite(value, target[key].dtype)
+        if bad:
+            report.non_finite.append(f"{key} ({bad} of {value.numel()})")
     report.missing = [k for k in target if k not in seen]
     not_allowed = [k for k in report.missing if not any(k.startswith(p) for p in allow)]
     if unexpected or not_allowed or mismatches:

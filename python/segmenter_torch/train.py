@@ -28,8 +28,8 @@ from . import UserError, report_error, __version__
 from . import amp as amp_modes
 from .augment import AugmentationOptions
 from .batches import TrainingSamples, training_loader
-from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, TrainingState, load_weights, read_recipe, read_training_checkpoint, save_project,
-                         training_metadata)
+from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, TrainingState, load_weights, read_recipe, read_training_checkpoint, require_finite_weights,
+                         save_project, training_metadata)
 from .data import IGNORE, open_dataset, parse_layout
 from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
@@ -288,6 +288,7 @@ class Trainer:
         momentum = {}
         if self.resume_path is not None:
             point = read_training_checkpoint(self.resume_path, spec, args.batch, args.accumulate)
+            require_finite_weights(self.resume_path, point.weights, model)
             try:
                 model.load_state_dict(point.weights, strict=True)
             except RuntimeError as error:

@@ -167,6 +167,10 @@ def test_weights_that_are_not_finite_load_with_a_warning(model_file, tmp_path):
     classes = sd["decoder.head.bias"].numel()
     assert report.non_finite == [f"decoder.head.bias ({classes} of {classes})"]
     assert report.warning().startswith(f"{path}: 1 of the {len(sd)} tensors loaded hold NaN or infinite values (decoder.head.bias")
+    # Finite in the file's float64, infinite in the model's float32: counted as what the model would hold.
+    sd["decoder.head.bias"] = torch.full(sd["decoder.head.bias"].shape, 1e300, dtype=torch.float64)
+    safetensors_io.write(path, list(sd.items()))
+    assert load_weights(model_file.create_model(), path, model_file.spec).non_finite == [f"decoder.head.bias ({classes} of {classes})"]
     sd["decoder.head.bias"] = torch.zeros_like(sd["decoder.head.bias"])
     safetensors_io.write(path, list(sd.items()))
     assert load_weights(model_file.create_model(), path, model_file.spec).warning() is None

@@ -192,8 +192,9 @@ public sealed class NesterovSgd : IDisposable
                     throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is [{string.Join(", ", value.shape)}], but the parameter is [{string.Join(", ", parameter.shape)}]");
                 if (!value.is_floating_point())
                     throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is {value.dtype}; momentum is floating point, so the file is damaged");
-                using (var finite = value.isfinite().all())
-                    if (!finite.item<bool>())
+                using (var finite = value.isfinite())
+                using (var all = finite.all())
+                    if (!all.item<bool>())
                         throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' holds NaN or infinite values; a run never saves them, so the file is damaged");
                 restored[name] = value.to(parameter.dtype, parameter.device, copy: true).DetachFromDisposeScope();
             }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 
@@ -42,7 +43,11 @@ public static class TrainingCheckpoint
             if (saved != current)
                 throw new ArgumentException($"{path} was trained with {option} {saved}, but this run asks for {option} {current}; resume with {option} {saved}, or start a new run");
         }
-        CheckpointLoader.Load(model, file, new LoadOptions());
+        var report = CheckpointLoader.Load(model, file, new LoadOptions());
+        if (report.NonFinite.Count > 0)
+            throw new InvalidDataException($"{path}: {report.NonFinite.Count} of the {report.Loaded.Count} tensors hold NaN or infinite values " +
+                                           $"({string.Join(", ", report.NonFinite.Take(3))}{(report.NonFinite.Count > 3 ? ", …" : "")}); " +
+                                           "a run never saves them, so it cannot continue from this file: resume from an earlier checkpoint");
         optimizer.Load(file.Tensors, path);
         double best = double.TryParse(file.Metadata.GetValueOrDefault("training.best_miou"), NumberStyles.Float, CultureInfo.InvariantCulture, out var miou) ? miou : double.NaN;
         int iteration = Integer("training.iteration");

@@ -83,9 +83,27 @@ public sealed class CliTrainingTests : System.IDisposable
         Assert.True(converted.Exit == 0, converted.Error);
         Assert.Contains($"warning: {nanWeights}: 1 of the ", converted.Error);
         Assert.Contains("hold NaN or infinite values (encoder.norm.bias (32 of 32))", converted.Error);
+        // A key name with terminal escapes is refused as unexpected and listed escaped: the file's text never drives the terminal.
+        var hostile = Path.Combine(damaged, "hostile.safetensors");
+        Segmenter.Runtime.Checkpoints.SafeTensors.Write(hostile,
+            file.Tensors.Append(new System.Collections.Generic.KeyValuePair<string, TorchSharp.torch.Tensor>("extra\u001b[2Jkey", TorchSharp.torch.zeros(1))), file.Metadata);
+        var listed = CliTests.Run("convert", hostile, "--model", spec, "--out", Path.Combine(damaged, "hostile-converted.safetensors"));
+        Assert.Equal(1, listed.Exit);
+        Assert.Contains("1 unexpected", listed.Error);
+        Assert.Contains("extra\\u001b[2Jkey", listed.Error);
+        Assert.DoesNotContain('\u001b', listed.Error + listed.Output);
         var fromNan = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--init", nanWeights, "--iters", "1", "--out", Path.Combine(damaged, "run"), "--device", "cpu", "--val-split", "none");
         Assert.Equal(1, fromNan.Exit);
         Assert.Contains("training cannot start from them", fromNan.Error);
+        var resumedNan = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", nanWeights, "--iters", "4", "--out", Path.Combine(damaged, "resumed"), "--device", "cpu", "--val-split", "none");
+        Assert.Equal(1, resumedNan.Exit);
+        Assert.Contains($"{nanWeights}: 1 of the ", resumedNan.Error);
+        Assert.Contains("tensors hold NaN or infinite values (encoder.norm.bias (32 of 32)); a run never saves them, so it cannot continue from this file", resumedNan.Error);
+        // Finite in the file's float64, infinite once in the model's float32: counted as what the model would hold.
+        var huge = Edited("huge.safetensors", (k, t) => k == "encoder.norm.bias" ? TorchSharp.torch.full(t.shape, 1e300, dtype: TorchSharp.torch.ScalarType.Float64) : t);
+        var convertedHuge = CliTests.Run("convert", huge, "--model", spec, "--out", Path.Combine(damaged, "huge-converted.safetensors"));
+        Assert.True(convertedHuge.Exit == 0, convertedHuge.Error);
+        Assert.Contains("hold NaN or infinite values (encoder.norm.bias (32 of 32))", convertedHuge.Error);
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class DiagnosticTests
         ("SEGDSL0008", Tiny + "model M { " + Good + " normalize = custom(mean = " + new string('(', 31) + "[|(|]" + new string(')', 33) + ") }"),
         ("SEGDSL0009", Tiny + "model M { backbone = Tiny patch = 16 image = 64 classes = (\"caf[|\uFFFD|]\", \"b\") }"),
         ("SEGDSL0010", Tiny + "model M { backbone = Tiny patch = 16 image = 64 classes = (\"a[|\u001b|][31m\", \"b\") }"),
+        ("SEGDSL0011", Tiny + "/// Seg-T, [|\u202e|]a reversed line\nmodel M { " + Good + " }"),
         ("SEGDSL0101", Tiny + "model M { " + Good + " [|pach|] = 16 }"),
         ("SEGDSL0102", Tiny + "model M { " + Good + " [|patch|] = 8 }"),
         ("SEGDSL0103", Tiny + "model M { backbone = Tiny patch = [|\"16\"|] image = 64 classes = 5 }"),

@@ -127,6 +127,9 @@ public sealed class TorchArchiveTests
         // The limit is over the whole file: many expanded views add up.
         var many = Enumerable.Range(0, 5).Select(i => new View($"w{i}", "0", 10, 0, new[] { 1L << 22 }, new[] { 0L })).ToArray();
         Assert.Contains("tensor 'w4' repeats", Refused(Archive(Pickle(many), storage)));
+        // A sum that would overflow is refused too, not wrapped round.
+        var huge = new[] { new View("a", "0", 10, 0, new[] { 11L }, new[] { 0L }), new View("b", "0", 10, 0, new[] { long.MaxValue }, new[] { 0L }) };
+        Assert.Contains("tensor 'b' repeats its storage's elements", Refused(Archive(Pickle(huge), storage)));
     }
 
     [Fact]
@@ -134,9 +137,15 @@ public sealed class TorchArchiveTests
     {
         var archive = Archive(Pickle(new[] { new View("w", "0", 10, 0, new[] { 10L }, new[] { 1L }), new View("v", "0", 10, 0, new[] { 5L }, new[] { 1L }) }),
             new Dictionary<string, byte[]> { ["0"] = Floats(10) });
-        Assert.Equal(2, TorchArchive.ReadStateDict(new MemoryStream(archive), Path, maximumBytes: 40).Count);   // one storage, counted once
+        Assert.Equal(2, TorchArchive.ReadStateDict(new MemoryStream(archive), Path, maximumBytes: 60).Count);   // one storage, counted once; two tensors of 40 and 20 bytes
         var error = Assert.Throws<InvalidDataException>(() => TorchArchive.ReadStateDict(new MemoryStream(archive), Path, maximumBytes: 39));
         Assert.Contains("its state dict's storages claim 40 bytes, more than the 39 a checkpoint of this model can need", error.Message);
+        // Views that fit their storage but are each laid out anew (transposed, or many of one storage) count as what they become.
+        var laidOut = Assert.Throws<InvalidDataException>(() => TorchArchive.ReadStateDict(new MemoryStream(archive), Path, maximumBytes: 59));
+        Assert.Contains("its tensors come to more than 59 bytes once laid out (at tensor 'v', offset 0, size (5), stride (1))", laidOut.Message);
+        var transposed = Enumerable.Range(0, 8).Select(i => new View($"t{i}", "0", 10, 0, new[] { 5L, 2 }, new[] { 1L, 5 })).ToArray();
+        var many = Archive(Pickle(transposed), new Dictionary<string, byte[]> { ["0"] = Floats(10) });
+        Assert.Contains("once laid out (at tensor 't2'", Assert.Throws<InvalidDataException>(() => TorchArchive.ReadStateDict(new MemoryStream(many), Path, maximumBytes: 100)).Message);
     }
 
     [Fact]

@@ -87,6 +87,22 @@ public sealed class NesterovSgdTests
         Assert.Contains("'w' is Int32; momentum is floating point", Assert.Throws<System.IO.InvalidDataException>(
             () => third.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", whole) }, "run/last.safetensors")).Message);
         Assert.True(third.State().Single().Value.isfinite().all().item<bool>());
+
+        // All or nothing: a valid buffer loaded beside a damaged one does not replace the one held.
+        using var a = new Parameter(tensor(new[] { 1.0f, 2.0f }));
+        using var b = new Parameter(tensor(new[] { 3.0f, 4.0f }));
+        using var pair = new NesterovSgd(new[] { ("a", a), ("b", b) }, 0.1);
+        a.grad = tensor(new[] { 1.0f, 1.0f });
+        b.grad = tensor(new[] { 1.0f, 1.0f });
+        pair.Step();
+        var held = pair.State().ToDictionary(s => s.Key, s => s.Value.data<float>().ToArray());
+        using var fresh = tensor(new[] { 7.0f, 7.0f });
+        Assert.Throws<System.IO.InvalidDataException>(() => pair.Load(new[]
+        {
+            new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "a", fresh),
+            new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "b", nan),
+        }, "run/last.safetensors"));
+        Assert.Equal(held, pair.State().ToDictionary(s => s.Key, s => s.Value.data<float>().ToArray()));
     }
 
     [Theory]

@@ -52,6 +52,10 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ControlCharacterInString = Error("SEGDSL0010", "Control character in a string",
         "The string holds the invisible character U+{0}; class names and other strings may hold printable text only: remove it", Syntax);
 
+    /// <summary>A control character or bidirectional override in a comment (doc comments reach generated code).</summary>
+    public static readonly DiagnosticDescriptor ControlCharacterInComment = Error("SEGDSL0011", "Control character in a comment",
+        "The comment holds the invisible character U+{0}, which can make the file read otherwise than it is (and a /// comment is copied into generated code): remove it", Syntax);
+
     /// <summary>A property name the declaration kind does not have.</summary>
     public static readonly DiagnosticDescriptor UnknownProperty = Error("SEGDSL0101", "Unknown property",
         "'{0}' is not a property of a {1}{2}; known properties: {3}", Binding);
@@ -148,7 +152,7 @@ public static class DiagnosticDescriptors
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         UnexpectedCharacter, UnterminatedString, UnterminatedComment, InvalidNumber, ExpectedToken, ExpectedDeclaration, ExpectedValue,
-        NestingTooDeep, NotUtf8, ControlCharacterInString,
+        NestingTooDeep, NotUtf8, ControlCharacterInString, ControlCharacterInComment,
         UnknownProperty, DuplicateProperty, WrongValueType, ValueOutOfRange, UnknownBackbone, UnknownBase, UnknownDecoder, UnknownPreset,
         UnknownChoice, InheritanceCycle, DuplicateDeclaration, InvalidName, MissingProperty, UnknownArgument, DuplicateArgument,
         BaseKindMismatch, PositionalArgument,

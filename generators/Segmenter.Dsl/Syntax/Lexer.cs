@@ -107,7 +107,7 @@ internal sealed class Lexer
                 int start = position + (isDocumentation ? 3 : 2);
                 while (position < text.Length && !IsLineBreak(Current))
                 {
-                    if (Current == Replacement) ReportNotUtf8();
+                    CheckCommentCharacter();
                     position++;
                 }
                 if (isDocumentation)
@@ -122,7 +122,7 @@ internal sealed class Lexer
                 position += 2;
                 while (position < text.Length && !(Current == '*' && Peek(1) == '/'))
                 {
-                    if (Current == Replacement) ReportNotUtf8();
+                    CheckCommentCharacter();
                     position++;
                 }
                 if (position >= text.Length)
@@ -165,7 +165,7 @@ internal sealed class Lexer
                 continue;
             }
             if (c == Replacement) ReportNotUtf8();
-            else if (char.IsControl(c) || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069')
+            else if (char.IsControl(c) || IsBidirectionalControl(c))
                 diagnostics.Report(DiagnosticDescriptors.ControlCharacterInString, text, new TextSpan(position, 1), ((int)c).ToString("X4", CultureInfo.InvariantCulture));
             value.Append(c);
             position++;
@@ -253,6 +253,21 @@ internal sealed class Lexer
     }
 
     private static bool IsDigit(char c) => c >= '0' && c <= '9';
+
+    /// <summary>The bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which reorder what is shown.</summary>
+    private static bool IsBidirectionalControl(char c) => c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
+
+    /// <summary>
+    /// SEGDSL0009 or SEGDSL0011 for the comment character at the position: tabs and line breaks are a comment's own,
+    /// other control characters and bidirectional controls are not (they make the file read otherwise than it is).
+    /// </summary>
+    private void CheckCommentCharacter()
+    {
+        char c = Current;
+        if (c == Replacement) ReportNotUtf8();
+        else if ((char.IsControl(c) && !char.IsWhiteSpace(c)) || IsBidirectionalControl(c))
+            diagnostics.Report(DiagnosticDescriptors.ControlCharacterInComment, text, new TextSpan(position, 1), ((int)c).ToString("X4", CultureInfo.InvariantCulture));
+    }
 
     /// <summary>Whether <paramref name="c"/> can begin a token or trivia (so a run of bad characters ends before it).</summary>
     private static bool CanStartToken(char c) =>

@@ -25,7 +25,7 @@ internal static class ConvertCommand
             });
             if (loaded.Report!.Warning is { } warning) console.Warning(warning);
             ProjectCheckpoint.Save(loaded.Model, result.GetValue(output)!);
-            console.Out.WriteLine(loaded.Report!.ToString());
+            console.Out.WriteLine(TerminalText.Safe(loaded.Report!.ToString()));   // key names come from the file
             console.Out.WriteLine($"wrote {result.GetValue(output)} ({loaded.Entry.Name}, {loaded.Report.Loaded.Count} tensors)");
             return 0;
         });

@@ -169,7 +169,7 @@ internal static class TrainCommand
             if (loaded.Report is { } report)
             {
                 if (report.Warning is { } warning) throw new ArgumentException($"{warning}; training cannot start from them");
-                console.Out.WriteLine($"initialised: {report.Summary()}");
+                console.Out.WriteLine(TerminalText.Safe($"initialised: {report.Summary()}"));
             }
             var network = loaded.Model;
             var target = loaded.Device;

@@ -78,7 +78,7 @@ public static class CheckpointLoader
             }
             accepted.Add((parameter, adjusted));
             report.Loaded.Add(key);
-            if (adjusted.is_floating_point() && NonFinite(adjusted) is var bad and > 0)
+            if (adjusted.is_floating_point() && NonFinite(adjusted, parameter.dtype) is var bad and > 0)
                 report.NonFinite.Add($"{key} ({bad} of {adjusted.numel()})");
         }
 
@@ -105,12 +105,15 @@ public static class CheckpointLoader
         return report;
     }
 
-    /// <summary>How many values of <paramref name="tensor"/> are NaN or infinite.</summary>
-    private static long NonFinite(Tensor tensor)
+    /// <summary>
+    /// How many values of <paramref name="tensor"/> are NaN or infinite once in the parameter's type <paramref name="target"/>
+    /// (a float64 1e300 is finite, and infinite in float32).
+    /// </summary>
+    private static long NonFinite(Tensor tensor, ScalarType target)
     {
-        using var finite = tensor.isfinite();
-        using var count = finite.logical_not().sum();
-        return count.item<long>();
+        using var scope = NewDisposeScope();
+        var converted = tensor.dtype == target ? tensor : tensor.to(target);
+        return converted.isfinite().logical_not().sum().item<long>();
     }
 
     /// <summary>A position embedding for another grid, resized to the model's (as the reference does), or the value unchanged if it cannot be.</summary>

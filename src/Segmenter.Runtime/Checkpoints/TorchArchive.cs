@@ -44,7 +44,8 @@ internal static class TorchArchive
 
     /// <summary>
     /// Reads the state dict's tensors, in the order the pickle holds them; refuses, before inflating any, storages that
-    /// claim more than <paramref name="maximumBytes"/> in all (when given).
+    /// claim more than <paramref name="maximumBytes"/> in all (when given), and, before making each, tensors that come to
+    /// more than that once laid out (without a limit: four times their storages and 256 MB).
     /// </summary>
     public static List<KeyValuePair<string, Tensor>> ReadStateDict(Stream stream, string path, long? maximumBytes = null)
     {
@@ -64,8 +65,9 @@ internal static class TorchArchive
             var entries = Entries(listed, path);
             var root = Unpickle(entries, path, out string prefix);
             var records = StateDict(root, path);
-            if (maximumBytes is { } limit) CheckTotal(records, limit, path);
-            return Materialise(records, entries, prefix, path);
+            double storageBytes = StorageBytes(records);
+            if (maximumBytes is { } limit) CheckTotal(storageBytes, limit, path);
+            return Materialise(records, entries, prefix, path, maximumBytes ?? LaidOutBudget(storageBytes));
         }
     }
 
@@ -129,22 +131,37 @@ internal static class TorchArchive
             .ToList();
     }
 
+    /// <summary>The bytes the state dict's storages claim in all (each storage once, however many tensors view it).</summary>
+    private static double StorageBytes(List<KeyValuePair<string, TensorRecord>> records) =>
+        records.Select(r => r.Value.Storage).DistinctBy(s => s.Key).Sum(s => (double)Math.Max(0, s.Elements) * ElementSize(s.Type));
+
+    /// <summary>
+    /// Without a model to size it by, the most bytes the tensors may come to once laid out: four times their storages
+    /// and 256 MB (tensors sharing a storage, as tied weights do, each get a copy of their own).
+    /// </summary>
+    private static long LaidOutBudget(double storageBytes) => (long)Math.Min(long.MaxValue / 2, 4 * storageBytes + (256L << 20));
+
     /// <summary>Refuses a state dict whose storages claim more than <paramref name="limit"/> bytes in all.</summary>
-    private static void CheckTotal(List<KeyValuePair<string, TensorRecord>> records, long limit, string path)
+    private static void CheckTotal(double total, long limit, string path)
     {
-        double total = records.Select(r => r.Value.Storage).DistinctBy(s => s.Key).Sum(s => (double)Math.Max(0, s.Elements) * ElementSize(s.Type));
         if (total > limit)
             throw Invalid(path, $"its state dict's storages claim {total:N0} bytes, more than the {limit:N0} a checkpoint of this model can need: " +
                                 "the weights of a much larger model, or a damaged or hostile file");
     }
 
+    /// <summary>
+    /// The tensors, each laid out on its own. Refuses, before making them, views that repeat their storage's elements beyond
+    /// <see cref="MaxRepeatedElements"/> in all, and views that together come to more than <paramref name="budget"/> bytes
+    /// (thousands of transposed views of one storage would each be copied in full).
+    /// </summary>
     private static List<KeyValuePair<string, Tensor>> Materialise(List<KeyValuePair<string, TensorRecord>> records,
-        Dictionary<string, ZipArchiveEntry> entries, string prefix, string path)
+        Dictionary<string, ZipArchiveEntry> entries, string prefix, string path, long budget)
     {
         var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var result = new List<KeyValuePair<string, Tensor>>();
         using var scope = NewDisposeScope();   // storages and failed reads die here; returned tensors are detached
         long repeated = 0;
+        double laidOut = 0;
         foreach (var (name, record) in records)
         {
             var storage = record.Storage;
@@ -156,9 +173,16 @@ internal static class TorchArchive
             else if (data.dtype != storage.Type)
                 throw Invalid(path, $"tensor '{name}' reads storage '{storage.Key}' as {storage.Type}, another tensor as {data.dtype}");
             long elements = CheckView(record, data.shape[0], path, name);
-            if (elements > data.shape[0] && (repeated += elements) > MaxRepeatedElements)
-                throw Invalid(path, $"tensor '{name}' repeats its storage's elements ({Layout(record)}: {elements} elements from a storage of {data.shape[0]}), " +
-                                    $"and such expanded views come to more than {MaxRepeatedElements} elements in this file; save the tensors made contiguous (tensor.contiguous() or clone())");
+            if (elements > data.shape[0])
+            {
+                if (elements > MaxRepeatedElements - repeated)
+                    throw Invalid(path, $"tensor '{name}' repeats its storage's elements ({Layout(record)}: {elements} elements from a storage of {data.shape[0]}), " +
+                                        $"and such expanded views come to more than {MaxRepeatedElements} elements in this file; save the tensors made contiguous (tensor.contiguous() or clone())");
+                repeated += elements;
+            }
+            if ((laidOut += (double)elements * ElementSize(storage.Type)) > budget)
+                throw Invalid(path, $"its tensors come to more than {budget:N0} bytes once laid out (at tensor '{name}', {Layout(record)}), " +
+                                    "more than a checkpoint of this model can need: views of shared storages each copied out, a damaged or hostile file");
             var tensor = data.as_strided(record.Shape, record.Stride, record.Offset).contiguous();
             result.Add(new KeyValuePair<string, Tensor>(name, tensor));
         }
