@@ -18,6 +18,16 @@ class UserError(Exception):
     """
 
 
+def out_of_memory(error: BaseException):
+    """A UserError saying what to make smaller when ``error`` is an allocation that failed (torch's "can't allocate
+    memory", CUDA's "out of memory", Python's MemoryError); None for any other error."""
+    text = str(error)
+    if not (isinstance(error, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()):
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return UserError(f"out of memory ({first[:300]}): give a smaller --batch, --crop, --window or --test-size")
+
+
 def report_error(error: BaseException) -> int:
     """Prints a user error, or an OSError the checks did not foresee (a permission, a full disk), as one
     ``error: …`` line naming the file, and returns the exit status 1."""

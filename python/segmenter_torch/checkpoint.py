@@ -187,6 +187,23 @@ def _close(a, b) -> bool:
         return a == b
 
 
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false", type(None): "null"}
+
+
+def _require_spec_object(path: str, stored) -> None:
+    """Refuses spec metadata whose parts are not the JSON types a spec's are (a damaged or hand-edited file)."""
+    def refuse(what: str, value, expected: str) -> None:
+        raise UserError(f"{path}: its '{SPEC_JSON_KEY}' metadata is not a spec: {what} is {_JSON_TYPES.get(type(value), type(value).__name__)}, "
+                        f"where {expected} belongs; the file is damaged")
+    if not isinstance(stored, dict):
+        refuse("the whole", stored, "an object")
+    for key in ("backbone", "decoder", "normalization"):
+        if stored.get(key) is not None and not isinstance(stored[key], dict):
+            refuse(f"'{key}'", stored[key], "an object")
+    if stored.get("image") is not None and not isinstance(stored["image"], list):
+        refuse("'image'", stored["image"], "an array")
+
+
 def check_compatible(path: str, metadata: Mapping[str, str], spec: Mapping) -> None:
     """Refuses a project file whose spec describes another architecture than ``spec``."""
     text = metadata.get(SPEC_JSON_KEY)
@@ -194,8 +211,9 @@ def check_compatible(path: str, metadata: Mapping[str, str], spec: Mapping) -> N
         return   # version 1: weights still load with the strict key and shape checks
     try:
         stored = json.loads(text)
-    except ValueError as error:
-        raise UserError(f"{path}: its '{SPEC_JSON_KEY}' metadata is not valid JSON ({error})") from None
+    except (ValueError, RecursionError) as error:
+        raise UserError(f"{path}: its '{SPEC_JSON_KEY}' metadata is not valid JSON ({type(error).__name__}: {str(error)[:200]})") from None
+    _require_spec_object(path, stored)
     differences = architecture_differences(stored, spec)
     if differences:
         raise UserError(f"{path} holds weights of model '{stored.get('name')}', whose architecture differs from '{spec['name']}': "
@@ -213,25 +231,25 @@ def _read_safetensors(path: str):
         raise UserError(str(error)) from None
 
 
-def _torch_load(path: str):
-    kwargs = {"map_location": "cpu"}
+def _torch_load(path: str, trust_pickle: bool):
+    """torch.load restricted to tensors and plain containers (nothing in the file runs); with ``trust_pickle``, unrestricted."""
+    import pickle
+    if trust_pickle:
+        return torch.load(path, map_location="cpu", weights_only=False)
     try:
-        return torch.load(path, weights_only=True, **kwargs)
-    except TypeError:   # a torch without weights_only
-        return torch.load(path, **kwargs)
-    except Exception:
-        # Not loadable as plain tensors and containers (e.g. a checkpoint with pickled objects): the
-        # user named this file, so it is trusted, as the reference's own scripts trust it; but
-        # unpickling runs code from the file, so say so, naming it.
-        import sys
-        print(f"warning: {path} holds pickled Python objects beyond tensors; loading it with torch.load(weights_only=False), "
-              "which runs code from the file: use it only if you trust its source (or convert it to safetensors)",
-              file=sys.stderr, flush=True)
-        return torch.load(path, weights_only=False, **kwargs)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's restricted unpickler met an object beyond tensors and containers. Loading it unrestricted runs code
+        # from the file, so that is never done unasked: the user opts in, or converts the file with the .NET CLI, whose
+        # reader decodes the pickle without running anything.
+        raise UserError(f"{path} holds pickled Python objects beyond tensors and containers ({str(error).strip().splitlines()[-1][:200]}); "
+                        "reading them runs code from the file, so it is not done unasked: convert it with `segmenter convert` "
+                        "(which reads it without running anything), or pass --trust-pickle if you trust its source") from None
 
 
-def read_any(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
-    """Tensors and metadata of a safetensors file or a torch.save file (state dict at the top or under model/state_dict/…)."""
+def read_any(path: str, trust_pickle: bool = False) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
+    """Tensors and metadata of a safetensors file or a torch.save file (state dict at the top or under model/state_dict/…).
+    A torch.save file is read with torch's restricted unpickler unless ``trust_pickle``."""
     import os
     if not os.path.isfile(path):
         raise UserError(f"checkpoint '{path}' does not exist")
@@ -239,9 +257,12 @@ def read_any(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
         tensors, metadata = _read_safetensors(path)
     else:
         try:
-            obj = _torch_load(path)
+            obj = _torch_load(path, trust_pickle)
+        except UserError:
+            raise
         except Exception as error:
-            raise UserError(f"{path}: not a checkpoint: expected a torch.save file (.pth/.pt) or a safetensors file ({type(error).__name__}: {error})") from None
+            raise UserError(f"{path}: not a readable checkpoint (truncated or damaged?): expected a torch.save file (.pth/.pt) or a safetensors file "
+                            f"({type(error).__name__}: {str(error).strip()[:300]})") from None
         tensors = _state_dict_of(obj, path)
         metadata = {}
     return _strip_wrapper_prefixes(tensors), metadata
@@ -398,13 +419,15 @@ def require_finite_weights(path: str, weights: Mapping[str, torch.Tensor], model
                         "resume from an earlier checkpoint")
 
 
-def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing: Iterable[str] = ()) -> LoadReport:
+def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing: Iterable[str] = (),
+                 trust_pickle: bool = False) -> LoadReport:
     """Loads any supported file into ``model`` strictly and all-or-nothing.
 
     Unexpected keys, missing keys (except under ``allow_missing`` prefixes; timm files imply
-    ``decoder.``) and shape mismatches are reported together and nothing is copied.
+    ``decoder.``) and shape mismatches are reported together and nothing is copied. A torch.save file holding pickled
+    objects beyond tensors and containers is refused unless ``trust_pickle``.
     """
-    tensors, metadata = read_any(path)
+    tensors, metadata = read_any(path, trust_pickle)
     if metadata.get(FORMAT_KEY, "").startswith("segmenter-dsl/"):
         check_compatible(path, metadata, spec)
     convention = detect_convention(tensors)

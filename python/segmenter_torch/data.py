@@ -7,6 +7,7 @@ its colours (Pillow's mode "P"); other label images are refused rather than gues
 """
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
@@ -35,10 +36,27 @@ def parse_layout(name: str) -> str:
     return aliases[key]
 
 
+# The most pixels an image or label may claim (ImageFiles.MaximumPixels in C#): refused from the header, before decoding.
+MAXIMUM_PIXELS = 100_000_000
+
+
+def _open_image(path: str):
+    """Image.open, its claimed size checked against MAXIMUM_PIXELS before anything is decoded (in place of Pillow's own
+    decompression-bomb warning, which would print beside the error)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(path)
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > MAXIMUM_PIXELS:
+        image.close()
+        raise DatasetError(f"{path}: the image claims {width}×{height} pixels; at most {MAXIMUM_PIXELS:,} are accepted")
+    return image
+
+
 def read_rgb(path: str) -> np.ndarray:
     """An image file as uint8 [H, W, 3] RGB."""
     try:
-        with Image.open(path) as image:
+        with _open_image(path) as image:
             return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     except FileNotFoundError:
         raise DatasetError(f"image file '{path}' does not exist") from None
@@ -49,7 +67,7 @@ def read_rgb(path: str) -> np.ndarray:
 def read_labels(path: str) -> np.ndarray:
     """A label image as uint8 [H, W]: an 8-bit grey image gives its values, a palette image its indices; others are refused."""
     try:
-        with Image.open(path) as image:
+        with _open_image(path) as image:
             if image.format != "PNG":
                 raise DatasetError(f"{path}: a label image must be a PNG (lossless), but this file holds {image.format or 'another format'} "
                                    "data; lossy formats change class indices at edges")
@@ -200,26 +218,34 @@ def _open_pascal_context(root: str, split: str) -> SegmentationDataset:
     if not os.path.isfile(listing):
         raise DatasetError(f"{listing}: the Pascal Context split list is missing (expected VOC2010/ImageSets/SegmentationContext/{split}.txt)")
     samples = []
-    with open(listing, encoding="utf-8") as stream:
-        for line in (l.strip() for l in stream):
-            if not line:
-                continue
-            image = os.path.join(base, "JPEGImages", line + ".jpg")
-            label = os.path.join(base, "SegmentationClassContext", line + ".png")
-            if not os.path.isfile(image):
-                raise DatasetError(f"{listing}: lists '{line}' but {image} does not exist")
-            if not os.path.isfile(label):
-                raise DatasetError(f"{image}: no label file {label}")
-            samples.append(Sample(image, label))
+    for line in (l.strip() for l in _text_lines(listing)):
+        if not line:
+            continue
+        image = os.path.join(base, "JPEGImages", line + ".jpg")
+        label = os.path.join(base, "SegmentationClassContext", line + ".png")
+        if not os.path.isfile(image):
+            raise DatasetError(f"{listing}: lists '{line}' but {image} does not exist")
+        if not os.path.isfile(label):
+            raise DatasetError(f"{image}: no label file {label}")
+        samples.append(Sample(image, label))
     return SegmentationDataset("pascal-context", root, split, samples, 60, None, lambda v: v)
+
+
+def _text_lines(path: str) -> List[str]:
+    """The lines of a UTF-8 text file; a DatasetError naming the file and the first byte that is not UTF-8."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    try:
+        return data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); save it as UTF-8") from None
 
 
 def _open_folder(root: str, split: str) -> SegmentationDataset:
     classes_file = os.path.join(root, "classes.txt")
     if not os.path.isfile(classes_file):
         raise DatasetError(f"{classes_file}: a folder dataset needs classes.txt, one class name per line, in label order")
-    with open(classes_file, encoding="utf-8") as stream:
-        classes = [l.strip() for l in stream if l.strip()]
+    classes = [l.strip() for l in _text_lines(classes_file) if l.strip()]
     if not 1 <= len(classes) <= 255:
         raise DatasetError(f"{classes_file}: needs between 1 and 255 class names, found {len(classes)}")
     images, labels = os.path.join(root, "images", split), os.path.join(root, "labels", split)

@@ -246,7 +246,7 @@ def load_momentum(model: torch.nn.Module, optimizer: torch.optim.Optimizer, mome
             raise UserError(f"{source}: the optimiser state of '{name}' is {list(value.shape)}, but the parameter is {list(parameters[name].shape)}")
         if not value.is_floating_point():
             raise UserError(f"{source}: the optimiser state of '{name}' is {value.dtype}; momentum is floating point, so the file is damaged")
-        if not bool(torch.isfinite(value).all()):
+        if not bool(torch.isfinite(value.to(parameters[name].dtype)).all()):   # as the parameter's type holds it (float64 1e300 is inf in float32)
             raise UserError(f"{source}: the optimiser state of '{name}' holds NaN or infinite values; a run never saves them, so the file is damaged")
     if is_fsdp(model):
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP, StateDictType, FullStateDictConfig, FullOptimStateDictConfig

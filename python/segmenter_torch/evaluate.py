@@ -10,13 +10,13 @@ import sys
 
 import torch
 
-from . import UserError, report_error
+from . import UserError, out_of_memory, report_error
 from . import amp as amp_modes
 from .checkpoint import load_weights
 from .data import open_dataset
 from .distributed import initialise, shutdown
 from .evaluation import evaluate
-from .inference import InferenceOptions, parse_mode
+from .inference import check_sizes, InferenceOptions, parse_mode
 from .model_file import load as load_model_file
 
 
@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Evaluate a checkpoint of a generated Segmenter model (model.py) on a dataset split.")
     p.add_argument("--model", required=True, help="the generated model file (model.py)")
     p.add_argument("--checkpoint", required=True, help="weights: a project checkpoint, safetensors, checkpoint.pth or mmsegmentation file")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="read a .pth file's pickled objects beyond tensors (this runs code from the file: only for files you trust)")
     p.add_argument("--data", required=True, help="the dataset folder")
     p.add_argument("--dataset", required=True, help="layout: ade20k, cityscapes, pascal-context or folder")
     p.add_argument("--split", default="val", help="the split (default val)")
@@ -46,9 +48,7 @@ def main(argv=None) -> int:
             mode = parse_mode(args.mode)
         except ValueError as error:
             raise UserError(str(error)) from None
-        for name in ("window", "stride", "test_size"):
-            if getattr(args, name) is not None and getattr(args, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        check_sizes(args)
         context = initialise(args.device)
         amp_modes.check(args.amp, context.device)
         model_file = load_model_file(args.model)
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         if dataset.num_classes != model_file.num_classes:
             raise UserError(f"the dataset has {dataset.num_classes} classes but {model_file.name} predicts {model_file.num_classes}")
         model = model_file.create_model()
-        report = load_weights(model, args.checkpoint, spec)
+        report = load_weights(model, args.checkpoint, spec, trust_pickle=args.trust_pickle)
         if report.warning() and context.is_main:
             print("warning: " + report.warning(), file=sys.stderr)
         model.to(context.device)
@@ -75,6 +75,11 @@ def main(argv=None) -> int:
         return 0
     except (UserError, OSError) as error:
         return report_error(error)
+    except (MemoryError, RuntimeError) as error:   # an allocation that failed is the size asked for, not a bug: one line
+        refusal = out_of_memory(error)
+        if refusal is None:
+            raise
+        return report_error(refusal)
     finally:
         if context is not None:
             shutdown(context)

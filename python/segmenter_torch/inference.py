@@ -35,6 +35,18 @@ class InferenceOptions:
         return InferenceOptions(parse_mode(mode), window, stride if stride is not None else max(1, window * 2 // 3), test_short_side)
 
 
+# The largest sliding window and test size (InferenceOptions.MaximumWindow and MaximumTestSize in C#).
+MAXIMUM_SIZE = 8192
+
+
+def check_sizes(args) -> None:
+    """--window, --stride and --test-size, where given: from 1 to MAXIMUM_SIZE pixels (0 does not mean "the default")."""
+    for name in ("window", "stride", "test_size"):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= MAXIMUM_SIZE:
+            raise UserError(f"--{name.replace('_', '-')} must be from 1 to {MAXIMUM_SIZE} pixels, not {value}")
+
+
 def check_stride(window: int, stride: Optional[int]) -> None:
     """A stride beyond the window would leave pixels without a prediction (the .NET engine's rule and message)."""
     if stride is not None and not 1 <= stride <= window:

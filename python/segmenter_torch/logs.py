@@ -29,6 +29,22 @@ class RunLog:
         except Exception:   # no tensorboard package: metrics.jsonl only
             self.writer = None
 
+    def start(self, step: int) -> None:
+        """Starts the log at ``step`` (as RunRecord.Start in C#): a new run (step 0) starts an empty metrics.jsonl, so an
+        --overwrite never mixes two runs' lines; a resumed run keeps the lines of steps up to ``step`` (lines logged after
+        its checkpoint are dropped, as that work is redone)."""
+        kept = []
+        if step > 0 and os.path.isfile(self.path):
+            with open(self.path, encoding="utf-8", errors="replace") as stream:
+                for line in stream:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue   # a line cut short by a kill
+                    if isinstance(entry, dict) and isinstance(entry.get("step"), int) and entry["step"] <= step:
+                        kept.append(line if line.endswith("\n") else line + "\n")
+        write_text_atomically(self.path, "".join(kept))
+
     def record(self, entry: dict) -> None:
         with open(self.path, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(_clean(entry), separators=(",", ":")) + "\n")

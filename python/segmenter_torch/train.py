@@ -24,7 +24,7 @@ from typing import List, Optional
 import torch
 import torch.nn.functional as F
 
-from . import UserError, report_error, __version__
+from . import UserError, out_of_memory, report_error, __version__
 from . import amp as amp_modes
 from .augment import AugmentationOptions
 from .batches import TrainingSamples, training_loader
@@ -33,7 +33,7 @@ from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, TrainingState, load_weigh
 from .data import IGNORE, open_dataset, parse_layout
 from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
-from .inference import check_stride, InferenceOptions, parse_mode
+from .inference import check_sizes, check_stride, InferenceOptions, parse_mode
 from .logs import RunLog, write_config
 from .model_file import ModelFile, load as load_model_file
 from .schedule import make_optimizer, poly_lr
@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh even if OUT holds a run's checkpoints (they are replaced); without it such a run is refused")
     p.add_argument("--init", default=None, metavar="F", help="initial weights: timm/DeiT ViT weights, checkpoint.pth, mmsegmentation, safetensors or project files")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="read an --init .pth file's pickled objects beyond tensors (this runs code from the file: only for files you trust)")
     p.add_argument("--seed", type=int, default=None, help="seed of the initialisation, data order, augmentation and dropout (default 0)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers per process (default 2; 0: in the training process)")
     p.add_argument("--skip-bad-samples", action="store_true", help="use the next sample in place of an unreadable one, counting them")
@@ -142,6 +144,11 @@ def resolve_recipe(args) -> List[str]:
     return notes
 
 
+# The largest float32 (the optimiser's arithmetic) and the largest training crop (as TrainingOptions.MaximumCropSize in C#).
+FLOAT32_MAX = 3.4028234663852886e38
+MAXIMUM_CROP = 8192
+
+
 def check_options(args) -> None:
     """Every option's range, before anything is read or written (the crop-dependent window is checked by the Trainer);
     a recipe option not yet resolved (None) is checked once resolve_recipe has filled it."""
@@ -151,24 +158,28 @@ def check_options(args) -> None:
     for name in ("iters", "batch", "accumulate", "checkpoint_every", "log_every"):
         if given(name) and getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
-    for name in ("window", "stride", "test_size", "threads"):   # optional: at least 1 when given (0 does not mean "the default")
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+    check_sizes(args)
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f"--threads must be at least 1, not {args.threads}")
     if args.window is not None:
         check_stride(args.window, args.stride)
     for name in ("momentum", "weight_decay", "min_lr"):
         value = getattr(args, name)
-        if given(name) and not (math.isfinite(value) and value >= 0):
-            raise UserError(f"--{name.replace('_', '-')} must be a finite number of at least 0, not {value}")
+        if given(name) and not (math.isfinite(value) and 0 <= value <= FLOAT32_MAX):
+            raise UserError(f"--{name.replace('_', '-')} must be a number from 0 to {FLOAT32_MAX:.4g} (float32's largest), not {value}")
+    if given("momentum") and args.momentum >= 1:
+        raise UserError(f"--momentum must be below 1 (momentum of 1 or more makes every step larger than the last), not {args.momentum}")
     if given("eval_every") and args.eval_every < 0:
         raise UserError(f"--eval-every must be at least 0, not {args.eval_every}")
-    if args.crop is not None and args.crop < 1:
-        raise UserError(f"--crop must be at least 1, not {args.crop}")
+    if args.crop is not None and not 1 <= args.crop <= MAXIMUM_CROP:
+        raise UserError(f"--crop must be from 1 to {MAXIMUM_CROP} pixels, not {args.crop}")
+    if args.crop is not None and given("batch") and args.batch * 3 * args.crop * args.crop > 2 ** 31 - 1:
+        raise UserError(f"--batch {args.batch} of {args.crop}x{args.crop} crops: a forward pass's images are one array of at most 2^31 values; "
+                        "give a smaller --batch and --accumulate more passes")
     if args.workers < 0:
         raise UserError(f"--workers must be at least 0, not {args.workers}")
-    if given("lr") and not (math.isfinite(args.lr) and args.lr > 0):
-        raise UserError(f"--lr must be a positive finite number, not {args.lr}")
+    if given("lr") and not (math.isfinite(args.lr) and 0 < args.lr <= FLOAT32_MAX):
+        raise UserError(f"--lr must be a positive number up to {FLOAT32_MAX:.4g} (float32's largest), not {args.lr}")
     if given("eval_mode"):
         try:
             args.eval_mode = parse_mode(args.eval_mode)
@@ -298,7 +309,7 @@ class Trainer:
                     if self.state.iteration >= args.iters else "")
             self.note(f"resumed from {self.resume_path} at step {self.state.iteration} (seed {self.seed})" + past)
         elif args.init:
-            report = load_weights(model, args.init, spec)
+            report = load_weights(model, args.init, spec, trust_pickle=args.trust_pickle)
             if report.warning():
                 raise UserError(report.warning() + "; training cannot start from them")
             self.note("initialised: " + report.summary())
@@ -353,6 +364,8 @@ class Trainer:
             error = self._write(os.path.join(self.out, "config.json"), lambda: write_config(self.out, self.config()))
         agree(error, context)
         log = RunLog(self.out) if context.is_main else None
+        if log is not None:
+            log.start(self.state.iteration)
         samples = TrainingSamples(self.train_set, AugmentationOptions(self.crop), self.model_file.mean, self.model_file.std,
                                   self.seed, args.batch, args.skip_bad_samples)
         loader = iter(training_loader(samples, self.state.iteration * args.accumulate, context.rank, context.world_size, args.workers))
@@ -502,10 +515,16 @@ def main(argv=None) -> int:
         context = initialise(args.device)
         result = Trainer(args, context).run()
         if context.is_main and result["metrics"]:
-            print(json.dumps({"best_mIoU": result["best_miou"]}))
+            best = result["best_miou"]
+            print(json.dumps({"best_mIoU": best if best is not None and math.isfinite(best) else None}))   # no mIoU (no labelled pixel): null, as JSON has no NaN
         return 0
     except (UserError, OSError) as error:   # OSError: a write or read the checks above did not foresee, still one line
         return report_error(error)
+    except (MemoryError, RuntimeError) as error:   # an allocation that failed is the size asked for, not a bug: one line
+        refusal = out_of_memory(error)
+        if refusal is None:
+            raise
+        return report_error(refusal)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130

@@ -241,20 +241,42 @@ def test_momentum_is_matched_by_clean_names_under_fsdp_prefixes():
         load_momentum(model, optimizer, {"other": torch.ones(1)}, "x.safetensors")
 
 
-def test_loading_a_pickle_beyond_tensors_warns_naming_the_file(tmp_path, capsys):
-    import collections
+def _touch(path):
+    open(path, "w").close()
+    return path
+
+
+class _RunsCodeWhenUnpickled:
+    """Unpickled by calling _touch: proof that code from the file ran."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (_touch, (self.path,))
+
+
+def test_a_pickle_beyond_tensors_is_refused_unless_trusted_and_nothing_in_it_runs(tmp_path):
+    import os
     from segmenter_torch.checkpoint import read_any
+    marker = str(tmp_path / "ran")
     path = str(tmp_path / "objects.pth")
-    torch.save({"state_dict": {"w": torch.ones(2)}, "meta": collections.Counter(a=1)}, path)
-    tensors, _ = read_any(path)
-    assert torch.equal(tensors["w"], torch.ones(2))
-    err = capsys.readouterr().err
-    try:
-        torch.load(path, weights_only=True)
-    except Exception:
-        assert f"warning: {path} holds pickled Python objects" in err
-    else:
-        assert err == ""   # this torch's weights-only loader accepts it: no fallback, no warning
+    torch.save({"state_dict": {"w": torch.ones(2)}, "meta": _RunsCodeWhenUnpickled(marker)}, path)
+    with pytest.raises(UserError) as refused:
+        read_any(path)
+    assert f"{path} holds pickled Python objects beyond tensors and containers" in str(refused.value)
+    assert "convert it with `segmenter convert`" in str(refused.value) and "--trust-pickle" in str(refused.value)
+    assert not os.path.exists(marker)
+    tensors, _ = read_any(path, trust_pickle=True)   # the user's explicit choice: the file's code runs
+    assert torch.equal(tensors["w"], torch.ones(2)) and os.path.exists(marker)
+    # A damaged file is refused as damaged, never retried unrestricted.
+    plain = str(tmp_path / "plain.pth")
+    torch.save({"w": torch.ones(1000)}, plain)
+    truncated = str(tmp_path / "truncated.pth")
+    with open(plain, "rb") as source, open(truncated, "wb") as target:
+        target.write(source.read()[: os.path.getsize(plain) // 2])
+    with pytest.raises(UserError, match=r"not a readable checkpoint \(truncated or damaged\?\)"):
+        read_any(truncated)
 
 
 def test_a_training_checkpoint_with_a_negative_step_is_refused_as_damaged(tmp_path):
@@ -264,3 +286,18 @@ def test_a_training_checkpoint_with_a_negative_step_is_refused_as_damaged(tmp_pa
     save_project(path, {"w": torch.zeros(1)}, spec, "model X {}", training_metadata(TrainingState(-5), {**RECIPE, "batch": 2, "accumulate": 1}))
     with pytest.raises(UserError, match="says step -5"):
         read_training_checkpoint(path, spec, 2, 1)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[1, 2]", "the whole is an array, where an object belongs"),
+    ("null", "the whole is null, where an object belongs"),
+    ('{"name": "X", "backbone": 5}', "'backbone' is a number, where an object belongs"),
+    ('{"name": "X", "decoder": "mask"}', "'decoder' is a string, where an object belongs"),
+    ('{"name": "X", "image": 512}', "'image' is a number, where an array belongs"),
+    ("[" * 100000 + "]" * 100000, "is not valid JSON"),
+])
+def test_spec_metadata_that_is_not_a_spec_is_refused_as_damaged(text, expected):
+    from segmenter_torch.checkpoint import SPEC_JSON_KEY, check_compatible
+    with pytest.raises(UserError) as refused:
+        check_compatible("w.safetensors", {SPEC_JSON_KEY: text}, {"name": "X"})
+    assert str(refused.value).startswith(f"w.safetensors: its '{SPEC_JSON_KEY}' metadata is ") and expected in str(refused.value)

@@ -148,6 +148,15 @@ def test_missing_folders_and_layouts_are_user_errors(tmp_path):
         open_dataset("coco", str(tmp_path), "train")
     with pytest.raises(DatasetError, match="classes.txt"):
         open_dataset("folder", str(tmp_path), "train")
+    # Text that is not UTF-8 (Latin-1's "é") is refused naming the byte, never read as U+FFFD; a BOM is not part of a name.
+    (tmp_path / "classes.txt").write_bytes(b"back\xe9\nsky\n")
+    with pytest.raises(DatasetError, match=r"classes.txt: not UTF-8 text \(byte 0xe9 at offset 4\); save it as UTF-8"):
+        open_dataset("folder", str(tmp_path), "train")
+    (tmp_path / "classes.txt").write_bytes(b"\xef\xbb\xbfback\r\nsky\n")
+    with pytest.raises(DatasetError, match="images"):   # classes.txt is read; the folders are what is missing now
+        open_dataset("folder", str(tmp_path), "train")
+    from segmenter_torch.data import _text_lines
+    assert _text_lines(str(tmp_path / "classes.txt")) == ["back", "sky"]
 
 
 def test_skip_bad_samples_uses_the_next_sample_and_counts(tmp_path):
@@ -161,3 +170,26 @@ def test_skip_bad_samples_uses_the_next_sample_and_counts(tmp_path):
         strict[bad_position]
     image, labels, skipped = lenient[bad_position]
     assert skipped == 1 and image.shape == (3, 16, 16) and labels.dtype == torch.int64
+
+
+def _png_header_only(path, width, height, color_type):
+    """A PNG whose header claims width x height and that holds no pixel data (nothing a reader should need to decode)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    with open(path, "wb") as stream:
+        stream.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+
+
+def test_images_claiming_more_than_100_megapixels_are_refused_from_the_header(tmp_path):
+    from segmenter_torch.data import read_labels, read_rgb
+    big_image, big_label = str(tmp_path / "big.png"), str(tmp_path / "big-label.png")
+    _png_header_only(big_image, 12000, 12000, 2)
+    _png_header_only(big_label, 12000, 12000, 0)
+    with pytest.raises(DatasetError, match=r"big.png: the image claims 12000×12000 pixels; at most 100,000,000 are accepted"):
+        read_rgb(big_image)
+    with pytest.raises(DatasetError, match=r"big-label.png: the image claims 12000×12000 pixels"):
+        read_labels(big_label)

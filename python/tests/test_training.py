@@ -167,12 +167,25 @@ def test_a_resume_continues_with_the_runs_recipe_in_its_folder(data, tmp_path, c
     safetensors_io.write(damaged, [(k, torch.full_like(v, float("nan")) if k.startswith("optimizer.") else v) for k, v in tensors.items()], metadata)
     assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d3")]) == 1
     assert "holds NaN or infinite values; a run never saves them, so the file is damaged" in capsys.readouterr().err
+    safetensors_io.write(damaged, [(k, torch.full(v.shape, 1e300, dtype=torch.float64) if k.startswith("optimizer.") else v) for k, v in tensors.items()], metadata)
+    assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d5")]) == 1   # infinite once in float32
+    assert "holds NaN or infinite values; a run never saves them, so the file is damaged" in capsys.readouterr().err
     # Weights that are not finite: a run never saves them either (it stops on a non-finite loss first).
     safetensors_io.write(damaged, [(k, torch.full_like(v, float("inf")) if k == "encoder.norm.bias" else v) for k, v in tensors.items()], metadata)
     assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d4")]) == 1
     err = capsys.readouterr().err
     assert f"error: {damaged}: 1 of the " in err and "tensors hold NaN or infinite values (encoder.norm.bias (" in err
     assert "it cannot continue from this file: resume from an earlier checkpoint" in err
+
+
+def test_overwrite_starts_a_new_log_instead_of_mixing_two_runs(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train.main(options(data, out, "--iters", "2", "--batch", "2")) == 0
+    assert train.main(options(data, out, "--iters", "1", "--batch", "2")) == 1   # refused without --overwrite
+    assert "already holds" in capsys.readouterr().err
+    assert train.main(options(data, out, "--iters", "1", "--batch", "2", "--overwrite")) == 0
+    assert [json.loads(l)["step"] for l in open(out / "metrics.jsonl")] == [1]
+    assert read_iteration(out / "last.safetensors") == 1
 
 
 def test_bf16_autocast_on_the_cpu_trains(data, tmp_path):
@@ -224,19 +237,26 @@ def test_user_errors_are_one_line_and_exit_1(data, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--stride", "0"], "--stride must be at least 1, not 0"),
-    (["--window", "0"], "--window must be at least 1, not 0"),
-    (["--test-size", "0"], "--test-size must be at least 1, not 0"),
+    (["--stride", "0"], "--stride must be from 1 to 8192 pixels, not 0"),
+    (["--window", "0"], "--window must be from 1 to 8192 pixels, not 0"),
+    (["--test-size", "0"], "--test-size must be from 1 to 8192 pixels, not 0"),
+    (["--window", "100000"], "--window must be from 1 to 8192 pixels, not 100000"),
+    (["--test-size", "100000"], "--test-size must be from 1 to 8192 pixels, not 100000"),
     (["--window", "16", "--stride", "17"], "sliding-window stride 17 with a window of 16: the stride must be between 1 and the window"),
     (["--stride", "33"], "sliding-window stride 33 with a window of 32"),   # the window defaults to the crop (32)
-    (["--momentum", "-1"], "--momentum must be a finite number of at least 0, not -1"),
-    (["--momentum", "nan"], "--momentum must be a finite number"),
-    (["--weight-decay", "-1"], "--weight-decay must be a finite number of at least 0"),
-    (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
-    (["--lr", "0"], "--lr must be a positive finite number"),
-    (["--lr", "-0.1"], "--lr must be a positive finite number"),
-    (["--lr", "inf"], "--lr must be a positive finite number"),
-    (["--lr", "nan"], "--lr must be a positive finite number"),
+    (["--momentum", "-1"], "--momentum must be a number from 0 to 3.403e+38 (float32's largest), not -1"),
+    (["--momentum", "nan"], "--momentum must be a number from 0"),
+    (["--momentum", "1"], "--momentum must be below 1"),
+    (["--weight-decay", "-1"], "--weight-decay must be a number from 0"),
+    (["--weight-decay", "inf"], "--weight-decay must be a number from 0"),
+    (["--weight-decay", "1e300"], "--weight-decay must be a number from 0 to 3.403e+38 (float32's largest), not 1e+300"),
+    (["--lr", "0"], "--lr must be a positive number up to 3.403e+38"),
+    (["--lr", "-0.1"], "--lr must be a positive number"),
+    (["--lr", "inf"], "--lr must be a positive number"),
+    (["--lr", "nan"], "--lr must be a positive number"),
+    (["--lr", "1e39"], "--lr must be a positive number up to 3.403e+38 (float32's largest), not 1e+39"),
+    (["--crop", "100000"], "--crop must be from 1 to 8192 pixels, not 100000"),
+    (["--crop", "8192", "--batch", "20"], "--batch 20 of 8192x8192 crops: a forward pass's images are one array of at most 2^31 values"),
     (["--threads", "0"], "--threads must be at least 1, not 0"),
     (["--threads", "-2"], "--threads must be at least 1"),
 ])

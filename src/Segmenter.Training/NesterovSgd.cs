@@ -192,11 +192,12 @@ public sealed class NesterovSgd : IDisposable
                     throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is [{string.Join(", ", value.shape)}], but the parameter is [{string.Join(", ", parameter.shape)}]");
                 if (!value.is_floating_point())
                     throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' is {value.dtype}; momentum is floating point, so the file is damaged");
-                using (var finite = value.isfinite())
+                var buffer = value.to(parameter.dtype, parameter.device, copy: true).DetachFromDisposeScope();
+                restored[name] = buffer;   // disposed with the others if this or a later one is refused
+                using (var finite = buffer.isfinite())   // as the parameter's type holds it (float64 1e300 is infinite in float32)
                 using (var all = finite.all())
                     if (!all.item<bool>())
                         throw new System.IO.InvalidDataException($"{source}: the optimiser state of '{name}' holds NaN or infinite values; a run never saves them, so the file is damaged");
-                restored[name] = value.to(parameter.dtype, parameter.device, copy: true).DetachFromDisposeScope();
             }
         }
         catch

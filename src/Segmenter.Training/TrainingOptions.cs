@@ -82,10 +82,14 @@ public sealed record TrainingOptions
         Check(CropSize >= 1 && CropSize <= MaximumCropSize, $"--crop {CropSize}: the training crop must be between 1 and {MaximumCropSize} pixels");
         Check((long)BatchSize * 3 * CropSize * CropSize <= int.MaxValue,
             $"--batch {BatchSize} of {CropSize}×{CropSize} crops: a forward pass's images are one array of at most 2³¹ values; give a smaller --batch and --accumulate more passes");
-        Check(double.IsFinite(LearningRate) && LearningRate > 0, $"--lr {LearningRate}: the learning rate must be a positive number");
-        Check(double.IsFinite(MinimumLearningRate) && MinimumLearningRate >= 0, $"the schedule's floor {MinimumLearningRate} must be 0 or positive");
+        // The optimiser computes in float32: a value beyond float32's largest would be infinite there.
+        Check(double.IsFinite(LearningRate) && LearningRate > 0 && LearningRate <= float.MaxValue,
+            $"--lr {LearningRate}: the learning rate must be a positive number up to {float.MaxValue:G4} (float32's largest)");
+        Check(double.IsFinite(MinimumLearningRate) && MinimumLearningRate >= 0 && MinimumLearningRate <= float.MaxValue,
+            $"the schedule's floor {MinimumLearningRate} must be from 0 to {float.MaxValue:G4} (float32's largest)");
         Check(double.IsFinite(Momentum) && Momentum >= 0 && Momentum < 1, $"momentum {Momentum}: it must be in [0, 1)");
-        Check(double.IsFinite(WeightDecay) && WeightDecay >= 0, $"--weight-decay {WeightDecay}: it must be 0 or positive");
+        Check(double.IsFinite(WeightDecay) && WeightDecay >= 0 && WeightDecay <= float.MaxValue,
+            $"--weight-decay {WeightDecay}: it must be from 0 to {float.MaxValue:G4} (float32's largest)");
         Check(CheckpointEvery >= 1, $"--checkpoint-every {CheckpointEvery}: at least 1");
         Check(EvaluateEvery >= 0, $"--eval-every {EvaluateEvery}: 0 (at the end only) or more");
         Check(LogEvery >= 1, $"--log-every {LogEvery}: at least 1");

@@ -176,6 +176,10 @@ public sealed class DatasetTests : IDisposable
         Assert.Contains("SegmentationContext/train.txt", Assert.Throws<DatasetException>(() => DatasetReader.Open(DatasetLayout.PascalContext, empty, "train")).Message);
         Assert.Contains("classes.txt", Assert.Throws<DatasetException>(() => DatasetReader.Open(DatasetLayout.Folder, empty, "train")).Message);
         Assert.Throws<ArgumentException>(() => DatasetLayouts.Parse("coco"));
+        // Text that is not UTF-8 (Latin-1's "é") is refused naming the byte, never read as U+FFFD.
+        File.WriteAllBytes(Path.Combine(empty, "classes.txt"), new byte[] { (byte)'b', (byte)'a', (byte)'c', (byte)'k', 0xe9, (byte)'\n' });
+        Assert.Contains("classes.txt: not UTF-8 text (byte 0xe9 at offset 4); save it as UTF-8",
+            Assert.Throws<DatasetException>(() => DatasetReader.Open(DatasetLayout.Folder, empty, "train")).Message);
     }
 
     [Fact]

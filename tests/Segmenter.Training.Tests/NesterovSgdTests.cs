@@ -83,6 +83,9 @@ public sealed class NesterovSgdTests
         using var nan = tensor(new[] { float.NaN, 0f });
         var notFinite = Assert.Throws<System.IO.InvalidDataException>(() => third.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", nan) }, "run/last.safetensors"));
         Assert.Contains("'w' holds NaN or infinite values", notFinite.Message);
+        using var huge = tensor(new[] { 1e300, 0.0 });   // finite in float64, infinite in the parameter's float32
+        Assert.Contains("'w' holds NaN or infinite values", Assert.Throws<System.IO.InvalidDataException>(
+            () => third.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", huge) }, "run/last.safetensors")).Message);
         using var whole = tensor(new[] { 1, 2 });
         Assert.Contains("'w' is Int32; momentum is floating point", Assert.Throws<System.IO.InvalidDataException>(
             () => third.Load(new[] { new System.Collections.Generic.KeyValuePair<string, Tensor>(NesterovSgd.StatePrefix + "w", whole) }, "run/last.safetensors")).Message);

@@ -181,4 +181,14 @@ public sealed class TrainerTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() => new Trainer(model, DatasetReader.Open(DatasetLayout.Folder, root, "train"), null, Options(temporary.FullName, 1), CPU));
         Assert.Contains("the dataset has 5 classes but Learner predicts 4", error.Message);
     }
+
+    [Theory]
+    [InlineData(1e39, 0.0, "--lr 1E+39: the learning rate must be a positive number up to 3.403E+38 (float32's largest)")]
+    [InlineData(0.01, 1e300, "--weight-decay 1E+300: it must be from 0 to 3.403E+38 (float32's largest)")]
+    [InlineData(double.NaN, 0.0, "--lr NaN: the learning rate must be a positive number")]
+    public void Recipe_values_float32_cannot_hold_are_refused(double learningRate, double weightDecay, string expected)
+    {
+        var options = new TrainingOptions { LearningRate = learningRate, WeightDecay = weightDecay };
+        Assert.Contains(expected, Assert.Throws<ArgumentException>(options.Validate).Message);
+    }
 }

@@ -92,7 +92,7 @@ public static class DatasetReader
         if (!File.Exists(list))
             throw new DatasetException($"{list}: the Pascal Context split list is missing (expected VOC2010/ImageSets/SegmentationContext/{split}.txt)");
         var samples = new List<SegmentationSample>();
-        foreach (var line in File.ReadAllLines(list).Select(l => l.Trim()).Where(l => l.Length > 0))
+        foreach (var line in TextLines(list).Select(l => l.Trim()).Where(l => l.Length > 0))
         {
             var image = Path.Combine(baseDirectory, "JPEGImages", line + ".jpg");
             var label = Path.Combine(baseDirectory, "SegmentationClassContext", line + ".png");
@@ -103,12 +103,28 @@ public static class DatasetReader
         return new SegmentationDataset(DatasetLayout.PascalContext, root, split, samples, DatasetPresets.PascalContext.ClassNames.ToList(), value => value);
     }
 
+    /// <summary>The lines of a UTF-8 text file; a <see cref="DatasetException"/> naming the file and the first byte that is not UTF-8 (never a silent U+FFFD in a class name).</summary>
+    private static string[] TextLines(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        try
+        {
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes)
+                .TrimStart('\uFEFF').Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            int at = e.Index >= 0 ? e.Index : 0;
+            throw new DatasetException($"{path}: not UTF-8 text (byte 0x{(at < bytes.Length ? bytes[at] : 0):x2} at offset {at}); save it as UTF-8");
+        }
+    }
+
     private static SegmentationDataset OpenFolder(string root, string split)
     {
         var classesFile = Path.Combine(root, "classes.txt");
         if (!File.Exists(classesFile))
             throw new DatasetException($"{classesFile}: a folder dataset needs classes.txt, one class name per line, in label order");
-        var classes = File.ReadAllLines(classesFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var classes = TextLines(classesFile).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         if (classes.Count == 0 || classes.Count > 255)
             throw new DatasetException($"{classesFile}: needs between 1 and 255 class names, found {classes.Count}");
 
