@@ -88,4 +88,32 @@ def load(path: str) -> ModelFile:
     lacking = [k for k in REQUIRED_SPEC_KEYS if k not in spec_dict]
     if lacking:
         raise UserError(f"{path}: SPEC lacks {', '.join(lacking)}; regenerate the file with the current compiler")
+    _check_spec_values(path, spec_dict)
     return ModelFile(absolute, spec_dict, str(module.SPEC_TEXT), module.create_model)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_spec_values(path: str, spec: Dict[str, Any]) -> None:
+    """The SPEC values the engine computes with, of the types and ranges the compiler writes (a hand-edited file otherwise
+    fails far from its cause, or trains on a crop of 0)."""
+    def refuse(what: str, value) -> None:
+        raise UserError(f"{path}: SPEC's {what}, not {value!r}; regenerate the file with `segmenter emit <model> --target pytorch`")
+    if not isinstance(spec["name"], str) or not spec["name"]:
+        refuse("'name' must be a non-empty string", spec["name"])
+    if not _whole(spec["classes"]) or not 1 <= spec["classes"] <= 65535:   # the spec language's range
+        refuse("'classes' must be a whole number from 1 to 65535", spec["classes"])
+    image = spec["image"]
+    if not (isinstance(image, (list, tuple)) and len(image) == 2 and all(_whole(v) and 1 <= v <= 8192 for v in image)):
+        refuse("'image' must be [height, width], whole numbers from 1 to 8192", image)
+    names = spec["classNames"]
+    if names is not None and not (isinstance(names, (list, tuple)) and len(names) == spec["classes"] and all(isinstance(n, str) for n in names)):
+        refuse(f"'classNames' must be null or {spec['classes']} strings", names)
+    norm = spec["normalization"]
+    if not (isinstance(norm, dict) and all(isinstance(norm.get(k), (list, tuple)) and len(norm[k]) == 3 and
+                                           all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in norm[k]) for k in ("mean", "std"))):
+        refuse("'normalization' must hold 'mean' and 'std', three numbers each", norm)
+    if any(v <= 0 for v in norm["std"]):
+        refuse("'normalization' std values must be positive", norm["std"])

@@ -301,3 +301,18 @@ def test_spec_metadata_that_is_not_a_spec_is_refused_as_damaged(text, expected):
     with pytest.raises(UserError) as refused:
         check_compatible("w.safetensors", {SPEC_JSON_KEY: text}, {"name": "X"})
     assert str(refused.value).startswith(f"w.safetensors: its '{SPEC_JSON_KEY}' metadata is ") and expected in str(refused.value)
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ('"classes": 3,', '"classes": "three",', "SPEC's 'classes' must be a whole number from 1 to 65535, not 'three'"),
+    ('"image": [32, 32],', '"image": [0, 0],', "SPEC's 'image' must be [height, width], whole numbers from 1 to 8192, not [0, 0]"),
+    ('"image": [32, 32],', '"image": "32",', "SPEC's 'image' must be [height, width]"),
+])
+def test_hand_edited_spec_values_of_the_wrong_type_or_range_are_refused(tmp_path, old, new, expected):
+    text = open(TINY_MODEL, encoding="utf-8").read()
+    assert old in text
+    edited = tmp_path / "edited_model.py"
+    edited.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(UserError) as refused:
+        load_model_file(str(edited))
+    assert expected in str(refused.value)
