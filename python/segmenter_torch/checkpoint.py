@@ -448,6 +448,9 @@ def load_weights(model: torch.nn.Module, path: str, spec: Mapping, allow_missing
             unexpected.append(key)
             continue
         seen.add(key)
+        if target[key].is_floating_point() and not value.is_floating_point():
+            raise UserError(f"{path}: tensor '{key}' is {value.dtype}, but the model's is {target[key].dtype}: weights are floating point, "
+                            "so the file is damaged or holds something else (the model is unchanged)")
         if key == "encoder.pos_embed":
             value, note = resize_position_embedding(value, tuple(target[key].shape), spec)
             if note:

@@ -145,8 +145,10 @@ def _require_directory(path: str, what: str) -> None:
 
 
 def _images_in(directory: str) -> List[str]:
+    """The image files of a folder, sorted. A link that leads nowhere (dangling, or a loop) is listed too, so that reading it
+    fails naming it, rather than the dataset silently shrinking; only folders are left out."""
     return sorted(os.path.join(directory, f) for f in os.listdir(directory)
-                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and os.path.isfile(os.path.join(directory, f)))
+                  if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS and not os.path.isdir(os.path.join(directory, f)))
 
 
 def _pair(images: List[str], label_for: Callable[[str], str], alternative: Optional[str] = None) -> List[Sample]:

@@ -174,6 +174,11 @@ def test_weights_that_are_not_finite_load_with_a_warning(model_file, tmp_path):
     sd["decoder.head.bias"] = torch.zeros_like(sd["decoder.head.bias"])
     safetensors_io.write(path, list(sd.items()))
     assert load_weights(model_file.create_model(), path, model_file.spec).warning() is None
+    # Whole numbers or booleans where a weight belongs are a damaged file, not something to convert silently.
+    sd["decoder.head.bias"] = torch.zeros(sd["decoder.head.bias"].shape, dtype=torch.int64)
+    safetensors_io.write(path, list(sd.items()))
+    with pytest.raises(UserError, match=r"tensor 'decoder.head.bias' is torch.int64, but the model's is torch.float32: weights are floating point"):
+        load_weights(model_file.create_model(), path, model_file.spec)
 
 
 class _FakeScaler:

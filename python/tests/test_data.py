@@ -139,6 +139,14 @@ def test_validation_names_the_file(tmp_path):
     os.remove(os.path.join(labels_dir, "002.png"))
     with pytest.raises(DatasetError, match=r"002.png: no label file"):
         open_dataset("folder", root, "train")
+    # A link to nowhere is listed, and reading it names it: the dataset never shrinks silently.
+    os.remove(os.path.join(root, "images", "train", "002.png"))
+    os.symlink(os.path.join(root, "nowhere.png"), os.path.join(root, "images", "train", "003.png"))
+    save_label(os.path.join(labels_dir, "003.png"), np.zeros((40, 40), np.uint8))
+    dataset = open_dataset("folder", root, "train")
+    assert len(dataset) == 3
+    with pytest.raises(DatasetError, match=r"003.png"):
+        dataset.load(2)
 
 
 def test_missing_folders_and_layouts_are_user_errors(tmp_path):

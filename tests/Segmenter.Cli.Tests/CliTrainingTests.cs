@@ -104,6 +104,11 @@ public sealed class CliTrainingTests : System.IDisposable
         var convertedHuge = CliTests.Run("convert", huge, "--model", spec, "--out", Path.Combine(damaged, "huge-converted.safetensors"));
         Assert.True(convertedHuge.Exit == 0, convertedHuge.Error);
         Assert.Contains("hold NaN or infinite values (encoder.norm.bias (32 of 32))", convertedHuge.Error);
+        // Whole numbers where a weight belongs: a damaged file, not something to convert silently.
+        var whole = Edited("whole.safetensors", (k, t) => k == "encoder.norm.bias" ? t.to(TorchSharp.torch.ScalarType.Int64) : t);
+        var convertedWhole = CliTests.Run("convert", whole, "--model", spec, "--out", Path.Combine(damaged, "whole-converted.safetensors"));
+        Assert.Equal(1, convertedWhole.Exit);
+        Assert.Contains($"{whole}: tensor 'encoder.norm.bias' is Int64, but the model's is Float32: weights are floating point", convertedWhole.Error);
     }
 
     [Fact]

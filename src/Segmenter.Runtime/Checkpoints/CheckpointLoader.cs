@@ -70,6 +70,9 @@ public static class CheckpointLoader
                 continue;
             }
             seen.Add(key);
+            if (parameter.is_floating_point() && !value.is_floating_point())
+                throw new System.IO.InvalidDataException($"{file.Path}: tensor '{key}' is {value.dtype}, but the model's is {parameter.dtype}: weights are floating point, " +
+                                                         "so the file is damaged or holds something else (the model is unchanged)");
             var adjusted = key == "encoder.pos_embed" ? ResizePositionEmbedding(value, parameter, model.Specification, report) : value;
             if (!adjusted.shape.SequenceEqual(parameter.shape))
             {
