@@ -149,6 +149,13 @@ FLOAT32_MAX = 3.4028234663852886e38
 MAXIMUM_CROP = 8192
 
 
+def check_batch_of_crops(batch: int, crop: int) -> None:
+    """A forward pass's images are one array of at most 2^31 values (TrainingOptions.Validate's rule in C#)."""
+    if batch * 3 * crop * crop > 2 ** 31 - 1:
+        raise UserError(f"--batch {batch} of {crop}x{crop} crops: a forward pass's images are one array of at most 2^31 values; "
+                        "give a smaller --batch and --accumulate more passes")
+
+
 def check_options(args) -> None:
     """Every option's range, before anything is read or written (the crop-dependent window is checked by the Trainer);
     a recipe option not yet resolved (None) is checked once resolve_recipe has filled it."""
@@ -173,9 +180,8 @@ def check_options(args) -> None:
         raise UserError(f"--eval-every must be at least 0, not {args.eval_every}")
     if args.crop is not None and not 1 <= args.crop <= MAXIMUM_CROP:
         raise UserError(f"--crop must be from 1 to {MAXIMUM_CROP} pixels, not {args.crop}")
-    if args.crop is not None and given("batch") and args.batch * 3 * args.crop * args.crop > 2 ** 31 - 1:
-        raise UserError(f"--batch {args.batch} of {args.crop}x{args.crop} crops: a forward pass's images are one array of at most 2^31 values; "
-                        "give a smaller --batch and --accumulate more passes")
+    if args.crop is not None and given("batch"):
+        check_batch_of_crops(args.batch, args.crop)
     if args.workers < 0:
         raise UserError(f"--workers must be at least 0, not {args.workers}")
     if given("lr") and not (math.isfinite(args.lr) and 0 < args.lr <= FLOAT32_MAX):
@@ -225,6 +231,7 @@ class Trainer:
         self.model_file: ModelFile = load_model_file(args.model)
         spec = self.model_file.spec
         self.crop = args.crop or min(int(spec["image"][0]), int(spec["image"][1]))
+        check_batch_of_crops(args.batch, self.crop)   # the crop the spec gives, when --crop is left out
         check_stride(self.inference_options().window, args.stride)
         if args.batch % context.world_size:
             raise UserError(f"--batch {args.batch} is the global batch and must be divisible by the {context.world_size} processes "

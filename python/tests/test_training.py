@@ -257,6 +257,7 @@ def test_user_errors_are_one_line_and_exit_1(data, tmp_path, capsys):
     (["--lr", "1e39"], "--lr must be a positive number up to 3.403e+38 (float32's largest), not 1e+39"),
     (["--crop", "100000"], "--crop must be from 1 to 8192 pixels, not 100000"),
     (["--crop", "8192", "--batch", "20"], "--batch 20 of 8192x8192 crops: a forward pass's images are one array of at most 2^31 values"),
+    (["--batch", "100000000"], "--batch 100000000 of 32x32 crops"),   # the crop from the model's spec
     (["--threads", "0"], "--threads must be at least 1, not 0"),
     (["--threads", "-2"], "--threads must be at least 1"),
 ])
