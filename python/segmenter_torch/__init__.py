@@ -29,9 +29,15 @@ def out_of_memory(error: BaseException):
 
 
 def report_error(error: BaseException) -> int:
-    """Prints a user error, or an OSError the checks did not foresee (a permission, a full disk), as one
-    ``error: …`` line naming the file, and returns the exit status 1."""
+    """Prints a user error, an OSError the checks did not foresee (a permission, a full disk), or an allocation that
+    failed (saying what to make smaller) as one ``error: …`` line, and returns the exit status 1. Any other
+    MemoryError or RuntimeError is a bug: it is raised again, with its traceback."""
     import sys
+    if isinstance(error, (MemoryError, RuntimeError)):
+        refusal = out_of_memory(error)
+        if refusal is None:
+            raise error
+        error = refusal
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
         message = f"{where}{error.strerror or error}"

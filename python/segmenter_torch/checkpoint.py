@@ -242,7 +242,8 @@ def _torch_load(path: str, trust_pickle: bool):
         # torch's restricted unpickler met an object beyond tensors and containers. Loading it unrestricted runs code
         # from the file, so that is never done unasked: the user opts in, or converts the file with the .NET CLI, whose
         # reader decodes the pickle without running anything.
-        raise UserError(f"{path} holds pickled Python objects beyond tensors and containers ({str(error).strip().splitlines()[-1][:200]}); "
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[-1][:200]
+        raise UserError(f"{path} holds pickled Python objects beyond tensors and containers ({detail}); "
                         "reading them runs code from the file, so it is not done unasked: convert it with `segmenter convert` "
                         "(which reads it without running anything), or pass --trust-pickle if you trust its source") from None
 

@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from . import UserError, out_of_memory, report_error
+from . import UserError, report_error
 from . import amp as amp_modes
 from .checkpoint import load_weights
 from .data import open_dataset
@@ -73,13 +73,8 @@ def main(argv=None) -> int:
                 print(report.summary())
                 print(metrics.table())
         return 0
-    except (UserError, OSError) as error:
+    except (UserError, OSError, MemoryError, RuntimeError) as error:   # other RuntimeErrors are re-raised by report_error
         return report_error(error)
-    except (MemoryError, RuntimeError) as error:   # an allocation that failed is the size asked for, not a bug: one line
-        refusal = out_of_memory(error)
-        if refusal is None:
-            raise
-        return report_error(refusal)
     finally:
         if context is not None:
             shutdown(context)

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict
 import torch
 
 from . import UserError
+from .inference import MAXIMUM_SIZE   # the spec's image is the default training crop and sliding window
 
 REQUIRED_SPEC_KEYS = ("name", "backbone", "patch", "image", "grid", "extraTokens", "classes", "classNames",
                       "decoder", "dropPath", "dropout", "normalization", "layerNormEpsilon", "positionEmbeddingResize")
@@ -106,8 +107,8 @@ def _check_spec_values(path: str, spec: Dict[str, Any]) -> None:
     if not _whole(spec["classes"]) or not 1 <= spec["classes"] <= 65535:   # the spec language's range
         refuse("'classes' must be a whole number from 1 to 65535", spec["classes"])
     image = spec["image"]
-    if not (isinstance(image, (list, tuple)) and len(image) == 2 and all(_whole(v) and 1 <= v <= 8192 for v in image)):
-        refuse("'image' must be [height, width], whole numbers from 1 to 8192", image)
+    if not (isinstance(image, (list, tuple)) and len(image) == 2 and all(_whole(v) and 1 <= v <= MAXIMUM_SIZE for v in image)):
+        refuse(f"'image' must be [height, width], whole numbers from 1 to {MAXIMUM_SIZE}", image)
     names = spec["classNames"]
     if names is not None and not (isinstance(names, (list, tuple)) and len(names) == spec["classes"] and all(isinstance(n, str) for n in names)):
         refuse(f"'classNames' must be null or {spec['classes']} strings", names)

@@ -24,7 +24,7 @@ from typing import List, Optional
 import torch
 import torch.nn.functional as F
 
-from . import UserError, out_of_memory, report_error, __version__
+from . import UserError, report_error, __version__
 from . import amp as amp_modes
 from .augment import AugmentationOptions
 from .batches import TrainingSamples, training_loader
@@ -33,7 +33,7 @@ from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, TrainingState, load_weigh
 from .data import IGNORE, open_dataset, parse_layout
 from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
-from .inference import check_sizes, check_stride, InferenceOptions, parse_mode
+from .inference import MAXIMUM_SIZE, check_sizes, check_stride, InferenceOptions, parse_mode
 from .logs import RunLog, write_config
 from .model_file import ModelFile, load as load_model_file
 from .schedule import make_optimizer, poly_lr
@@ -146,7 +146,7 @@ def resolve_recipe(args) -> List[str]:
 
 # The largest float32 (the optimiser's arithmetic) and the largest training crop (as TrainingOptions.MaximumCropSize in C#).
 FLOAT32_MAX = 3.4028234663852886e38
-MAXIMUM_CROP = 8192
+MAXIMUM_CROP = MAXIMUM_SIZE
 
 
 def check_batch_of_crops(batch: int, crop: int) -> None:
@@ -525,13 +525,8 @@ def main(argv=None) -> int:
             best = result["best_miou"]
             print(json.dumps({"best_mIoU": best if best is not None and math.isfinite(best) else None}))   # no mIoU (no labelled pixel): null, as JSON has no NaN
         return 0
-    except (UserError, OSError) as error:   # OSError: a write or read the checks above did not foresee, still one line
+    except (UserError, OSError, MemoryError, RuntimeError) as error:   # OSError, a failed allocation: still one line (other errors re-raised)
         return report_error(error)
-    except (MemoryError, RuntimeError) as error:   # an allocation that failed is the size asked for, not a bug: one line
-        refusal = out_of_memory(error)
-        if refusal is None:
-            raise
-        return report_error(refusal)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130

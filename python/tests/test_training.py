@@ -361,3 +361,12 @@ def test_evaluate_cli_gives_the_trainers_final_metrics(data, tmp_path, capsys):
     assert metrics["mIoU"] == pytest.approx(final["mIoU"], abs=1e-12) and metrics["aAcc"] == pytest.approx(final["aAcc"], abs=1e-12)
     assert evaluate.main(["--model", TINY_MODEL, "--checkpoint", str(out / "nope.safetensors"), "--data", data, "--dataset", "folder"]) == 1
     assert "error: checkpoint" in capsys.readouterr().err
+
+
+def test_a_failed_allocation_is_one_line_and_other_runtime_errors_keep_their_traceback(capsys):
+    from segmenter_torch import report_error
+    assert report_error(RuntimeError("[enforce fail at alloc_cpu.cpp:83] DefaultCPUAllocator: can't allocate memory: you tried to allocate 112057603104 bytes")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory ([enforce fail") and "give a smaller --batch, --crop, --window or --test-size" in err and err.count("\n") == 1
+    with pytest.raises(RuntimeError, match="a bug"):
+        report_error(RuntimeError("a bug"))

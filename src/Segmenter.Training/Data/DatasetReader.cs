@@ -103,13 +103,15 @@ public static class DatasetReader
         return new SegmentationDataset(DatasetLayout.PascalContext, root, split, samples, DatasetPresets.PascalContext.ClassNames.ToList(), value => value);
     }
 
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>The lines of a UTF-8 text file; a <see cref="DatasetException"/> naming the file and the first byte that is not UTF-8 (never a silent U+FFFD in a class name).</summary>
     private static string[] TextLines(string path)
     {
         var bytes = File.ReadAllBytes(path);
         try
         {
-            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes)
+            return StrictUtf8.GetString(bytes)
                 .TrimStart('\uFEFF').Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         }
         catch (System.Text.DecoderFallbackException e)
