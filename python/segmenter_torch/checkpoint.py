@@ -114,6 +114,15 @@ def _require_training_state(path: str, metadata: Mapping[str, str]) -> None:
         raise UserError(f"{path}: not a training checkpoint of this project (no training state); use --init to start from weights instead")
 
 
+# The range of the recipe's and the training state's whole numbers: both engines hold them as 32-bit integers (the .NET
+# engine's options and RecordedRecipe are int), so a checkpoint either engine writes, the other resumes.
+WHOLE_NUMBERS = (-2**31, 2**31 - 1)
+
+
+def is_whole_number(value: int) -> bool:
+    return WHOLE_NUMBERS[0] <= value <= WHOLE_NUMBERS[1]
+
+
 @dataclass
 class ResumePoint:
     """What a training checkpoint restores: the weights, the momentum buffers, the state and the seed."""
@@ -134,10 +143,14 @@ def read_training_checkpoint(path: str, spec: Mapping, batch_size: int, accumula
     def integer(key: str) -> int:
         text = metadata.get(key)
         try:
-            return int(text)
+            value = int(text)
         except (TypeError, ValueError):
+            value = None
+        if value is None or not is_whole_number(value):
             found = "nothing" if text is None else f"'{text}'"
-            raise UserError(f"{path}: the training state lacks a whole number under '{key}' (found {found}); the file is not a complete training checkpoint") from None
+            raise UserError(f"{path}: the training state lacks a whole number under '{key}' (found {found}; both engines "
+                            f"keep these as 32-bit numbers, {WHOLE_NUMBERS[0]} to {WHOLE_NUMBERS[1]}); the file is not a complete training checkpoint") from None
+        return value
 
     for key, current, option in (("training.batch_size", batch_size, "--batch"), ("training.accumulate", accumulate, "--accumulate")):
         saved = 1 if key == "training.accumulate" and key not in metadata else integer(key)

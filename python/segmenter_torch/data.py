@@ -53,32 +53,38 @@ def _open_image(path: str):
     return image
 
 
-def read_rgb(path: str) -> np.ndarray:
-    """An image file as uint8 [H, W, 3] RGB."""
+def _read(path: str, what: str, decode: Callable):
+    """``decode`` of the opened image file ``path``; a DatasetError naming the file (a ``what`` file) otherwise."""
     try:
         with _open_image(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+            return decode(image)
     except FileNotFoundError:
-        raise DatasetError(f"image file '{path}' does not exist") from None
+        raise DatasetError(f"{what} file '{path}' does not exist") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise DatasetError(f"{path}: unreadable image ({error})") from None
+        raise DatasetError(f"{path}: unreadable {what} image ({error})") from None
+
+
+def image_size(path: str, what: str = "image") -> Tuple[int, int]:
+    """An image file's (width, height) from its header, nothing decoded."""
+    return _read(path, what, lambda image: image.size)
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """An image file as uint8 [H, W, 3] RGB."""
+    return _read(path, "image", lambda image: np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
 
 
 def read_labels(path: str) -> np.ndarray:
     """A label image as uint8 [H, W]: an 8-bit grey image gives its values, a palette image its indices; others are refused."""
-    try:
-        with _open_image(path) as image:
-            if image.format != "PNG":
-                raise DatasetError(f"{path}: a label image must be a PNG (lossless), but this file holds {image.format or 'another format'} "
-                                   "data; lossy formats change class indices at edges")
-            if image.mode not in ("L", "P"):
-                raise DatasetError(f"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is mode "
-                                   f"'{image.mode}'; convert it to greyscale class indices")
-            return np.asarray(image, dtype=np.uint8).copy()
-    except FileNotFoundError:
-        raise DatasetError(f"label file '{path}' does not exist") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise DatasetError(f"{path}: unreadable label image ({error})") from None
+    def decode(image) -> np.ndarray:
+        if image.format != "PNG":
+            raise DatasetError(f"{path}: a label image must be a PNG (lossless), but this file holds {image.format or 'another format'} "
+                               "data; lossy formats change class indices at edges")
+        if image.mode not in ("L", "P"):
+            raise DatasetError(f"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is mode "
+                               f"'{image.mode}'; convert it to greyscale class indices")
+        return np.asarray(image, dtype=np.uint8).copy()
+    return _read(path, "label", decode)
 
 
 @dataclass(frozen=True)
@@ -104,11 +110,12 @@ class SegmentationDataset:
     def load(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         """Image uint8 [H, W, 3] and labels uint8 [H, W] mapped to classes (255 ignored); DatasetError naming the file otherwise."""
         sample = self.samples[index]
+        size, label_size = image_size(sample.image_path), image_size(sample.label_path, "label")   # before decoding either
+        if size != label_size:
+            raise DatasetError(f"{sample.label_path}: the labels are {label_size[0]}×{label_size[1]} but the image {sample.image_path} "
+                               f"is {size[0]}×{size[1]}")
         image = read_rgb(sample.image_path)
         raw = read_labels(sample.label_path)
-        if image.shape[:2] != raw.shape:
-            raise DatasetError(f"{sample.label_path}: the labels are {raw.shape[1]}×{raw.shape[0]} but the image {sample.image_path} "
-                               f"is {image.shape[1]}×{image.shape[0]}")
         labels = self.label_table[raw]
         bad = (labels != IGNORE) & (labels >= self.num_classes)
         if bad.any():

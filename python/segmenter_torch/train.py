@@ -28,8 +28,8 @@ from . import UserError, report_error, __version__
 from . import amp as amp_modes
 from .augment import AugmentationOptions
 from .batches import TrainingSamples, training_loader
-from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, TrainingState, load_weights, read_recipe, read_training_checkpoint, require_finite_weights,
-                         save_project, training_metadata)
+from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, WHOLE_NUMBERS, TrainingState, is_whole_number, load_weights, read_recipe,
+                         read_training_checkpoint, require_finite_weights, save_project, training_metadata)
 from .data import IGNORE, open_dataset, parse_layout
 from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
@@ -124,6 +124,9 @@ def resolve_recipe(args) -> List[str]:
                 raise UserError(f"{path}: the recipe's '{RECIPE_KEYS[name]}' is '{text}', not a {'whole' if kind is int else 'finite'} number: "
                                 "the file is damaged, so the run's recipe cannot be continued") from None
             saved = None   # an evaluation mode this version does not know: as if not recorded
+        if kind is int and saved is not None and not is_whole_number(saved):
+            raise UserError(f"{path}: the recipe's '{RECIPE_KEYS[name]}' is '{text}', beyond the 32-bit whole numbers both engines keep "
+                            f"({WHOLE_NUMBERS[0]} to {WHOLE_NUMBERS[1]}): the file is damaged, so the run's recipe cannot be continued")
         if isinstance(saved, float) and not math.isfinite(saved):
             raise UserError(f"{path}: the recipe's '{RECIPE_KEYS[name]}' is '{text}', not a finite number: "
                             "the file is damaged, so the run's recipe cannot be continued")
@@ -162,6 +165,10 @@ def check_options(args) -> None:
     def given(name):
         return getattr(args, name) is not None
 
+    for name, (_, kind, _) in RECIPE.items():
+        if kind is int and given(name) and not is_whole_number(getattr(args, name)):
+            raise UserError(f"--{name.replace('_', '-')} must be a whole number from {WHOLE_NUMBERS[0]} to {WHOLE_NUMBERS[1]} "
+                            f"(32 bits, as the .NET engine's), not {getattr(args, name)}")
     for name in ("iters", "batch", "accumulate", "checkpoint_every", "log_every"):
         if given(name) and getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")

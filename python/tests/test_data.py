@@ -134,6 +134,12 @@ def test_validation_names_the_file(tmp_path):
         dataset.load(0)
     with pytest.raises(DatasetError, match=r"001.png: the labels are 40×40 but the image .*001.png is 41×40"):
         dataset.load(1)
+    # ... found from the headers, before either is decoded: the image's pixel data cut off does not matter.
+    image_path = os.path.join(root, "images", "train", "001.png")
+    with open(image_path, "r+b") as f:
+        f.truncate(60)
+    with pytest.raises(DatasetError, match=r"001.png: the labels are 40×40 but the image .*001.png is 41×40"):
+        dataset.load(1)
     with pytest.raises(DatasetError, match=r"002.png: a label image must be an 8-bit greyscale or a palette .* mode 'RGB'"):
         dataset.load(2)
     os.remove(os.path.join(labels_dir, "002.png"))

@@ -161,6 +161,12 @@ def test_a_resume_continues_with_the_runs_recipe_in_its_folder(data, tmp_path, c
     safetensors_io.write(damaged, tensors.items(), {**metadata, "training.lr": "fast"})
     assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d1")]) == 1
     assert f"error: {damaged}: the recipe's 'training.lr' is 'fast', not a finite number" in capsys.readouterr().err
+    safetensors_io.write(damaged, tensors.items(), {**metadata, "training.seed": str(2**64 + 4)})   # aliases seed 4 in 64 bits
+    assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d6")]) == 1
+    assert f"error: {damaged}: the recipe's 'training.seed' is '{2**64 + 4}', beyond the 32-bit whole numbers both engines keep" in capsys.readouterr().err
+    safetensors_io.write(damaged, tensors.items(), {**metadata, "training.best_iteration": str(2**31)})
+    assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d7")]) == 1
+    assert f"error: {damaged}: the training state lacks a whole number under 'training.best_iteration' (found '{2**31}'; both engines" in capsys.readouterr().err
     safetensors_io.write(damaged, [(k, v.to(torch.int32) if k.startswith("optimizer.") else v) for k, v in tensors.items()], metadata)
     assert train.main(alone + ["--resume", damaged, "--iters", "4", "--out", str(tmp_path / "d2")]) == 1
     assert "is torch.int32; momentum is floating point, so the file is damaged" in capsys.readouterr().err
@@ -258,6 +264,9 @@ def test_user_errors_are_one_line_and_exit_1(data, tmp_path, capsys):
     (["--crop", "100000"], "--crop must be from 1 to 8192 pixels, not 100000"),
     (["--crop", "8192", "--batch", "20"], "--batch 20 of 8192x8192 crops: a forward pass's images are one array of at most 2^31 values"),
     (["--batch", "100000000"], "--batch 100000000 of 32x32 crops"),   # the crop from the model's spec
+    (["--seed", str(2**64)], f"--seed must be a whole number from -2147483648 to 2147483647 (32 bits, as the .NET engine's), not {2**64}"),
+    (["--seed", str(-2**31 - 1)], "--seed must be a whole number from -2147483648 to 2147483647"),
+    (["--iters", str(2**31)], f"--iters must be a whole number from -2147483648 to 2147483647 (32 bits, as the .NET engine's), not {2**31}"),
     (["--threads", "0"], "--threads must be at least 1, not 0"),
     (["--threads", "-2"], "--threads must be at least 1"),
 ])

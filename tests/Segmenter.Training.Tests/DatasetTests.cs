@@ -138,6 +138,9 @@ public sealed class DatasetTests : IDisposable
 
         ImageFiles.WriteLabelPng(dataset.Samples[0].LabelPath, new LabelMap(7, 5, new byte[35]));
         Assert.Contains("the labels are 7×5 but the image", Assert.Throws<DatasetException>(() => dataset.Load(0)).Message);
+        // ... found from the headers, before either is decoded: the image's data cut in half does not change the answer.
+        using (var stream = File.Open(dataset.Samples[0].ImagePath, FileMode.Open)) stream.SetLength(stream.Length / 2);
+        Assert.Contains("the labels are 7×5 but the image", Assert.Throws<DatasetException>(() => dataset.Load(0)).Message);
 
         File.WriteAllText(dataset.Samples[1].ImagePath, "not an image");
         Assert.Contains("unreadable image", Assert.Throws<DatasetException>(() => dataset.Load(1)).Message);

@@ -15,6 +15,14 @@ public static class ImageFiles
         return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
 
+    /// <summary>An image file's width and height from its header, nothing decoded; an error naming the file if it holds no image.</summary>
+    public static (int Width, int Height) ReadSize(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"file '{path}' does not exist", path);
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded (PNG, JPEG, …)");
+        return (codec.Info.Width, codec.Info.Height);
+    }
+
     /// <summary>
     /// Decodes an image held in memory (an upload) to RGB; <paramref name="name"/> names it in errors. Images of more than
     /// <paramref name="maximumPixels"/> pixels are refused from their header, before any pixel memory is taken.

@@ -55,26 +55,13 @@ public sealed class SegmentationDataset
     public (RgbImage Image, LabelMap Labels) Load(int index)
     {
         var sample = Samples[index];
-        RgbImage image;
-        LabelMap labels;
-        try
-        {
-            image = ImageFiles.ReadRgb(sample.ImagePath);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException)
-        {
-            throw new DatasetException($"{sample.ImagePath}: unreadable image ({e.Message})", e);
-        }
-        try
-        {
-            labels = ImageFiles.ReadLabels(sample.LabelPath);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException)
-        {
-            throw new DatasetException($"{sample.LabelPath}: unreadable label image ({e.Message})", e);
-        }
-        if (image.Width != labels.Width || image.Height != labels.Height)
-            throw new DatasetException($"{sample.LabelPath}: the labels are {labels.Width}×{labels.Height} but the image {sample.ImagePath} is {image.Width}×{image.Height}");
+        // The sizes from the headers first: a mismatched pair is refused before either is decoded.
+        var (width, height) = Read(sample.ImagePath, "image", ImageFiles.ReadSize);
+        var (labelWidth, labelHeight) = Read(sample.LabelPath, "label image", ImageFiles.ReadSize);
+        if (width != labelWidth || height != labelHeight)
+            throw new DatasetException($"{sample.LabelPath}: the labels are {labelWidth}×{labelHeight} but the image {sample.ImagePath} is {width}×{height}");
+        var image = Read(sample.ImagePath, "image", ImageFiles.ReadRgb);
+        var labels = Read(sample.LabelPath, "label image", ImageFiles.ReadLabels);
 
         var mapped = labels.Labels;
         for (int i = 0; i < mapped.Length; i++)
@@ -89,5 +76,17 @@ public sealed class SegmentationDataset
             mapped[i] = value;
         }
         return (image, labels);
+    }
+
+    private static T Read<T>(string path, string what, Func<string, T> read)
+    {
+        try
+        {
+            return read(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw new DatasetException($"{path}: unreadable {what} ({e.Message})", e);
+        }
     }
 }
