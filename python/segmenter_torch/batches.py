@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, Sampler
 
 from .augment import AugmentationOptions, augment
 from .data import DatasetError, SegmentationDataset
+from .run_lock import release_run_folders
 from .seeds import mix
 
 SHUFFLE_SALT = 0xE90C
@@ -87,6 +88,7 @@ class RankSampler(Sampler):
 
 def _worker_init(_):
     torch.set_num_threads(1)   # workers resize with torch; one thread each keeps them from fighting the trainer
+    release_run_folders()      # the trainer's run lock is the trainer's: it must not outlive it in a worker
 
 
 def training_loader(samples: TrainingSamples, first_batch: int, rank: int, world_size: int, workers: int):

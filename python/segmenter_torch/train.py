@@ -36,6 +36,7 @@ from .evaluation import evaluate
 from .inference import MAXIMUM_SIZE, check_sizes, check_stride, InferenceOptions, parse_mode
 from .logs import RunLog, write_config
 from .model_file import ModelFile, load as load_model_file
+from .run_lock import hold_run_folder, release_run_folders
 from .schedule import make_optimizer, poly_lr
 from .seeds import mix
 
@@ -254,12 +255,13 @@ class Trainer:
         self.last_path = os.path.join(self.out, "last.safetensors")
         self.best_path = os.path.join(self.out, "best.safetensors")
         self.resume_path: Optional[str] = None if args.resume is None else args.resume or self.last_path
+        if context.is_main:
+            self._check_output_folder()
+            hold_run_folder(self.out)   # held until main() returns, or the process ends however it ends
         if not args.overwrite:
             refuse_existing_run(self.out, self.resume_path)
         for note in notes:
             self.note(note)
-        if context.is_main:
-            self._check_output_folder()
 
     def _check_output_folder(self) -> None:
         """--out must be a folder this process can create and write (rank 0 alone writes there)."""
@@ -538,6 +540,7 @@ def main(argv=None) -> int:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130
     finally:
+        release_run_folders()
         if context is not None:
             shutdown(context)
 

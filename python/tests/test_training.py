@@ -278,6 +278,33 @@ def test_bad_options_are_refused_before_anything_is_written(data, tmp_path, caps
     assert not (out / "config.json").exists()
 
 
+def test_a_folder_another_run_holds_is_refused_and_the_lock_ends_with_the_run(data, tmp_path, capsys, monkeypatch):
+    import fcntl
+    from segmenter_torch import run_lock
+    out = tmp_path / "held"
+    out.mkdir()
+    other = os.open(out / ".lock", os.O_RDWR | os.O_CREAT)   # another run's hold (a description of its own, as another process's)
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert train.main(options(data, out, "--iters", "1", "--batch", "2")) == 1
+        error = capsys.readouterr().err
+        assert error == f"error: {out} is in use by another training run (it holds {out / '.lock'}); wait for that run to end, or train into another --out folder\n"
+        assert not (out / "config.json").exists()
+        # Started by `segmenter train`, which holds the lock for the job and says so, the job trains.
+        monkeypatch.setenv(run_lock.HELD_LOCK_VARIABLE, str(out))
+        assert train.main(options(data, out, "--iters", "1", "--batch", "2", "--workers", "1")) == 0
+        monkeypatch.delenv(run_lock.HELD_LOCK_VARIABLE)
+    finally:
+        os.close(other)
+    # Its own run takes the lock and drops it when it ends (its data workers keep no copy).
+    assert train.main(options(data, out, "--iters", "2", "--batch", "2", "--workers", "1", "--resume")) == 0
+    mine = os.open(out / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(mine)
+
+
 def test_out_naming_a_file_or_a_place_under_a_file_is_refused(data, tmp_path, capsys):
     a_file = tmp_path / "file"
     a_file.write_text("x")

@@ -1,6 +1,10 @@
+using System;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using System.Threading;
+using Segmenter.Runtime.Checkpoints;
 using Xunit;
 
 namespace Segmenter.Cli.Tests;
@@ -21,6 +25,62 @@ public sealed class CliTrainingTests : System.IDisposable
         var made = CliTests.Run(new[] { "make-dataset", "--out", data }.Concat(dataset).ToArray());
         Assert.True(made.Exit == 0, made.Error);
         return (spec, data);
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_run_killed_by_sigkill_resumes_to_the_uninterrupted_runs_losses_and_weights()
+    {
+        var root = temporary.FullName;
+        var (spec, data) = SpecAndData("backbone B { layers = 1 width = 32 heads = 2 }\nmodel Tiny { backbone = B patch = 8 image = 32 classes = 3 decoder = linear }\n",
+            "--train", "6", "--val", "2", "--classes", "3", "--min-size", "32", "--max-size", "48");
+        string[] Train(string output) => new[] { "train", spec, "--data", data, "--dataset", "folder", "--iters", "300", "--batch", "2", "--lr", "0.02",
+            "--seed", "4", "--checkpoint-every", "1", "--shards", "1", "--out", output, "--device", "cpu", "--val-split", "none" };
+        var straight = Path.Combine(root, "straight");
+        var uninterrupted = CliTests.Run(Train(straight));
+        Assert.True(uninterrupted.Exit == 0, uninterrupted.Error);
+
+        // The same run in a process of its own, killed with SIGKILL (no handler runs) after its fifth step, while it writes
+        // a checkpoint every step; then resumed in this one.
+        var killed = Path.Combine(root, "killed");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in Train(killed).Prepend(typeof(Program).Assembly.Location)) start.ArgumentList.Add(argument);
+        using (var process = Process.Start(start)!)
+        {
+            var error = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            var clock = Stopwatch.StartNew();
+            while (!process.HasExited && Steps(killed).Length < 5 && clock.Elapsed < TimeSpan.FromMinutes(5)) Thread.Sleep(2);
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            var logged = Steps(killed).Length;
+            Assert.True(logged is >= 5 and < 300, $"the run was to be killed between its fifth and last steps: {logged} logged; {await error}");
+        }
+        var checkpoint = Path.Combine(killed, "last.safetensors");
+        int stoppedAt = int.Parse(SafeTensors.ReadMetadata(checkpoint)["training.iteration"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(stoppedAt, 4, 299);
+        // The recipe comes from the checkpoint; the shard count is the machine's choice, so it is given again (another one
+        // changes the float rounding, not the result).
+        var resumed = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", checkpoint, "--shards", "1", "--device", "cpu", "--val-split", "none");
+        Assert.True(resumed.Exit == 0, resumed.Error);
+        Assert.Contains($"resumed from {checkpoint} at step {stoppedAt}", resumed.Output);
+
+        Assert.Equal(Steps(straight), Steps(killed));   // every step's loss, before the kill and after
+        var (expected, actual) = (SafeTensors.Read(Path.Combine(straight, "last.safetensors")), SafeTensors.Read(checkpoint));
+        Assert.Equal(expected.Tensors.Select(t => t.Key), actual.Tensors.Select(t => t.Key));
+        foreach (var (name, tensor) in expected.Tensors)
+            Assert.True(tensor.equal(actual[name]).all().item<bool>(), name);
+    }
+
+    /// <summary>The (step, loss) lines of a run's metrics.jsonl written so far (a line still being written is left out).</summary>
+    private static (int Step, double Loss)[] Steps(string run)
+    {
+        var path = Path.Combine(run, "metrics.jsonl");
+        if (!File.Exists(path)) return Array.Empty<(int, double)>();
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        var text = reader.ReadToEnd();
+        return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement)
+            .Select(line => (line.GetProperty("step").GetInt32(), line.GetProperty("loss").GetDouble())).ToArray();
     }
 
     [Fact]

@@ -86,7 +86,7 @@ internal sealed class TorchrunOptions
         int exit;
         try
         {
-            exit = TorchrunJobs.Run(job, console.Out, console.Err);
+            exit = TorchrunJobs.Run(job, console.Out, console.Err, lockedFolder: output);   // train holds OUT/.lock around this
         }
         finally
         {

@@ -38,11 +38,11 @@ internal static class TrainCommand
         var evalMode = new Option<string>("--eval-mode") { Description = "whole, slide or multiscale.", DefaultValueFactory = _ => InferenceOptions.DefaultMode };
         var logEvery = new Option<int>("--log-every") { Description = "A metrics.jsonl line every N steps (and at the last).", DefaultValueFactory = _ => 1 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write last.safetensors every N steps.", DefaultValueFactory = _ => 500 };
-        var output = new Option<string>("--out") { Description = "Folder for checkpoints and TensorBoard logs.", DefaultValueFactory = _ => "runs/segmenter" };
+        var output = new Option<string>("--out") { Description = "Folder for the run: checkpoints (last, best), config.json, metrics.jsonl, curves.png and TensorBoard logs.", DefaultValueFactory = _ => "runs/segmenter" };
         var resume = new Option<string?>("--resume") { Description = "Continue from a training checkpoint (default: OUT/last.safetensors).", Arity = ArgumentArity.ZeroOrOne };
         var init = new Option<string?>("--init") { Description = "Initial weights: ImageNet/timm ViT or DeiT weights (the decoder stays at its initialisation), or any checkpoint." };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N or auto.", DefaultValueFactory = _ => Devices.Default };
-        var seed = new Option<int>("--seed") { Description = "Seed of data order, augmentation and dropout.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the initialisation, data order, augmentation and dropout.", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Background data workers.", DefaultValueFactory = _ => 2 };
         var shards = new Option<int>("--shards") { Description = "TorchSharp on a CPU: split each batch across this many threads, one shard per thread (0: one per core, up to the batch; 1: the batch in one pass). The result is the same to float rounding.", DefaultValueFactory = _ => 0 };
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "Skip unreadable samples (counted and reported) instead of stopping." };

@@ -84,14 +84,23 @@ public static class TorchrunJobs
     }
 
     /// <summary>
+    /// The environment variable naming the output folder whose run lock (<c>OUT/.lock</c>) the process that started the job
+    /// holds: the PyTorch engine then does not take it again (it takes it itself when its job runs on its own, from run.sh).
+    /// </summary>
+    public const string HeldLockVariable = "SEGMENTER_RUN_LOCK";
+
+    /// <summary>
     /// Runs the job's run.sh here with exactly the settings it was written with (variables of the same names in this
     /// process's environment do not override them), passing its output through line by line; returns torchrun's exit code.
+    /// <paramref name="lockedFolder"/>: the output folder whose run lock the caller holds for the job.
     /// </summary>
-    public static int Run(TorchrunJob job, TextWriter output, TextWriter error)
+    public static int Run(TorchrunJob job, TextWriter output, TextWriter error, string? lockedFolder = null)
     {
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(job.RunScript);
         foreach (var variable in ScriptVariables) info.Environment.Remove(variable);
+        if (lockedFolder is not null) info.Environment[HeldLockVariable] = Path.GetFullPath(lockedFolder);
+        else info.Environment.Remove(HeldLockVariable);
         Process process;
         try
         {
