@@ -32,10 +32,10 @@ def hold_run_folder(out: str) -> None:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
         os.close(descriptor)
-        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+        if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
             raise UserError(f"{out} is in use by another training run (it holds {path}); "
                             "wait for that run to end, or train into another --out folder") from None
-        raise
+        return   # a file system without locks (ENOLCK, EOPNOTSUPP): the run goes on unguarded, as .NET's FileShare.None does
     _held.append(descriptor)
 
 
