@@ -53,20 +53,20 @@ def _open_image(path: str):
     return image
 
 
-def _read(path: str, what: str, decode: Callable):
-    """``decode`` of the opened image file ``path``; a DatasetError naming the file (a ``what`` file) otherwise."""
+def _read(path: str, kind: str, decode: Callable):
+    """``decode`` of the opened image file ``path``, an "image" or a "label" file; a DatasetError naming the file otherwise."""
     try:
         with _open_image(path) as image:
             return decode(image)
     except FileNotFoundError:
-        raise DatasetError(f"{what} file '{path}' does not exist") from None
+        raise DatasetError(f"{kind} file '{path}' does not exist") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise DatasetError(f"{path}: unreadable {what} image ({error})") from None
+        raise DatasetError(f"{path}: unreadable {'image' if kind == 'image' else 'label image'} ({error})") from None
 
 
-def image_size(path: str, what: str = "image") -> Tuple[int, int]:
-    """An image file's (width, height) from its header, nothing decoded."""
-    return _read(path, what, lambda image: image.size)
+def image_size(path: str, kind: str = "image") -> Tuple[int, int]:
+    """An image or label file's (width, height) from its header, nothing decoded."""
+    return _read(path, kind, lambda image: image.size)
 
 
 def read_rgb(path: str) -> np.ndarray:
