@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using Google.Protobuf;
 using Onnx;
+using Segmenter.Runtime;
 using Segmenter.Spec;
 using static TorchSharp.torch;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -80,8 +81,8 @@ public sealed partial class OnnxGraph
             throw new InvalidOperationException($"the model has no 2-D parameter '{key}' to quantise");
         using var scope = NewDisposeScope();
         var weight = tensor.detach().to(ScalarType.Float32).cpu();
-        var scales = weight.abs().amax(new long[] { 1 }).div(127.0).clamp_min(1e-12);                      // [out]
-        var quantised = weight.div(scales.unsqueeze(1)).round().clamp(-127, 127).to(ScalarType.Int8).t().contiguous();   // [in, out]
+        var scales = weight.abs().amax(new long[] { 1 }).div(Scalars.Of(127.0)).clamp_min(Scalars.Of(1e-12));      // [out]
+        var quantised = weight.div(scales.unsqueeze(1)).round().clamp(Scalars.Of(-127.0), Scalars.Of(127.0)).to(ScalarType.Int8).t().contiguous();   // [in, out]
         var weightProto = new TensorProto { Name = key + ".int8", DataType = (int)DataType.Int8, RawData = ByteString.CopyFrom(quantised.bytes) };
         weightProto.Dims.AddRange(quantised.shape);
         var scaleProto = new TensorProto { Name = key + ".scale", DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(scales.contiguous().bytes) };

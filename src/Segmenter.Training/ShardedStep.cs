@@ -167,7 +167,7 @@ public sealed class ShardedStep : IDisposable
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        for (int i = 0; i < parameters.Length; i++) parameters[i].grad!.add_(gradients[i]);
+        for (int i = 0; i < parameters.Length; i++) parameters[i].grad!.PlusInPlace(gradients[i]);
     }
 
     private static long Labelled(Tensor labels, long start, long end)

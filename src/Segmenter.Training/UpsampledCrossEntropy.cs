@@ -84,7 +84,8 @@ public static partial class UpsampledCrossEntropy
         // A scalar whose value is the loss and whose gradient with respect to the patch logits is the one computed above:
         // d − d is exactly zero, and only the first d is differentiated.
         var surrogate = patchLogits.mul(gradient).sum();
-        return surrogate.sub(surrogate.detach()).add(value).MoveToOuterDisposeScope();
+        // Plus: add's alpha is a long-lived scalar (a temporary one could be collected during the call; sub takes none from here).
+        return surrogate.sub(surrogate.detach()).Plus(value).MoveToOuterDisposeScope();
     }
 
     /// <summary>The composition the fused path replaces: upsample, crop, cross-entropy.</summary>
