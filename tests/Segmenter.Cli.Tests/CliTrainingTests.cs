@@ -138,7 +138,7 @@ public sealed class CliTrainingTests : System.IDisposable
         var wrongType = CliTests.Run("train", spec, "--data", data, "--dataset", "folder", "--resume", intMomentum, "--iters", "4", "--device", "cpu", "--val-split", "none");
         Assert.Equal(1, wrongType.Exit);
         Assert.Contains("is Int32; momentum is floating point, so the file is damaged", wrongType.Error);
-        var nanWeights = Edited("nan.safetensors", (k, t) => k == "encoder.norm.bias" ? TorchSharp.torch.full_like(t, double.NaN) : t);
+        var nanWeights = Edited("nan.safetensors", (k, t) => k == "encoder.norm.bias" ? TorchSharp.torch.full_like(t, Segmenter.Runtime.Scalars.Of(double.NaN)) : t);
         var converted = CliTests.Run("convert", nanWeights, "--model", spec, "--out", Path.Combine(damaged, "converted.safetensors"));
         Assert.True(converted.Exit == 0, converted.Error);
         Assert.Contains($"warning: {nanWeights}: 1 of the ", converted.Error);
@@ -160,7 +160,7 @@ public sealed class CliTrainingTests : System.IDisposable
         Assert.Contains($"{nanWeights}: 1 of the ", resumedNan.Error);
         Assert.Contains("tensors hold NaN or infinite values (encoder.norm.bias (32 of 32)); a run never saves them, so it cannot continue from this file", resumedNan.Error);
         // Finite in the file's float64, infinite once in the model's float32: counted as what the model would hold.
-        var huge = Edited("huge.safetensors", (k, t) => k == "encoder.norm.bias" ? TorchSharp.torch.full(t.shape, 1e300, dtype: TorchSharp.torch.ScalarType.Float64) : t);
+        var huge = Edited("huge.safetensors", (k, t) => k == "encoder.norm.bias" ? TorchSharp.torch.full(t.shape, Segmenter.Runtime.Scalars.Of(1e300), dtype: TorchSharp.torch.ScalarType.Float64) : t);
         var convertedHuge = CliTests.Run("convert", huge, "--model", spec, "--out", Path.Combine(damaged, "huge-converted.safetensors"));
         Assert.True(convertedHuge.Exit == 0, convertedHuge.Error);
         Assert.Contains("hold NaN or infinite values (encoder.norm.bias (32 of 32))", convertedHuge.Error);

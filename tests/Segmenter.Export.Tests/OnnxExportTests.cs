@@ -180,7 +180,7 @@ public sealed class OnnxExportTests : IDisposable
             using var argmax = expected.argmax(1);
             foreach (var threads in new[] { 1, 2 })
             {
-                using var labels = full(new long[] { 2, height, width }, 7, labelType);
+                using var labels = full(new long[] { 2, height, width }, Scalars.Of(7L), labelType);
                 cut.RunLabelsInto(images, labels, threads);
                 using var disagree = labels.to(ScalarType.Int64).ne(argmax).sum();
                 Assert.True(disagree.item<long>() == 0, $"{name} at {height}×{width}, {threads} threads: {disagree.item<long>()} of {argmax.numel()} labels differ from the logits' argmax");

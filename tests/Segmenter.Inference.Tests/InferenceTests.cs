@@ -38,7 +38,7 @@ public sealed class InferenceTests
         using var whole = SegmentationInference.Probabilities(model, image, new InferenceOptions(InferenceMode.Whole, 64, 64));
         using var slide = SegmentationInference.Probabilities(model, image, new InferenceOptions(InferenceMode.Slide, 64, 32));
         TensorAssert.Below(whole.sub(slide), 1e-6);
-        TensorAssert.Below(whole.sum(1).sub(1), 1e-5);
+        TensorAssert.Below(whole.sum(1).sub(Scalars.One), 1e-5);
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class InferenceTests
         Tensor Logits(Tensor images)
         {
             var x = images.narrow(1, 0, 1);
-            var ramp = arange(images.shape[3], dtype: ScalarType.Float32).div(Scalars.Of((double)images.shape[3])).reshape(1, 1, 1, -1);
+            var ramp = arange(Scalars.Of(images.shape[3]), dtype: ScalarType.Float32).div(Scalars.Of((double)images.shape[3])).reshape(1, 1, 1, -1);
             return cat(new[] { x, x.mul(ramp), ramp.expand_as(x) }, 1);
         }
         using var image = randn(1, 3, 40, 56);

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text.Json;
 using Segmenter.Dsl;
 using Segmenter.Dsl.Emit.PyTorch;
+using Segmenter.Runtime;
 using Segmenter.Runtime.Checkpoints;
 using Segmenter.Tests;
 using Segmenter.Tooling;
@@ -68,7 +69,7 @@ public sealed class EngineParityTests : IDisposable
         using var model = DynamicModels.Load(new[] { compiled }).Single().Create(null);
         using (no_grad())
         {
-            foreach (var parameter in model.parameters()) parameter.add_(randn_like(parameter).mul_(0.05));   // no zero biases or unit norms left
+            foreach (var parameter in model.parameters()) parameter.PlusInPlace(randn_like(parameter).mul_(Scalars.Of(0.05)));   // no zero biases or unit norms left
         }
         model.eval();
         var weights = Path.Combine(temporary.FullName, "weights.safetensors");

@@ -36,7 +36,7 @@ public sealed class RuntimeTests
     [Fact]
     public void Position_embeddings_keep_the_extra_tokens_and_resize_the_grid()
     {
-        using var pos = arange(2 + 2 * 3, dtype: ScalarType.Float32).reshape(1, 8, 1).expand(1, 8, 4).contiguous();
+        using var pos = arange(Scalars.Of(2L + 2 * 3), dtype: ScalarType.Float32).reshape(1, 8, 1).expand(1, 8, 4).contiguous();
         using var same = PositionEmbedding.Resample(pos, 2, 2, 3, 2, 3, ResizeMode.Bilinear);
         Assert.Same(pos, same);
         using var resized = PositionEmbedding.Resample(pos, 2, 2, 3, 4, 6, ResizeMode.Bilinear);
@@ -83,7 +83,7 @@ public sealed class RuntimeTests
         using var top = resized[0].topk(2, dim: 0).values;
         using var gap = top[0].sub(top[1]);
         using var differ = labels.ne(expected);
-        Assert.Equal(0L, differ.logical_and(gap.gt(1e-5)).sum().item<long>());
+        Assert.Equal(0L, differ.logical_and(gap.gt(Scalars.Of(1e-5))).sum().item<long>());
         Assert.True(differ.sum().item<long>() <= height * width / 1000, $"{differ.sum().item<long>()} labels differ");
     }
 

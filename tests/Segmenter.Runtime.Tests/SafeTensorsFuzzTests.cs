@@ -23,8 +23,8 @@ public sealed class SafeTensorsFuzzTests
         var path = Path.GetTempFileName();
         try
         {
-            using var a = arange(12, ScalarType.Float32).reshape(3, 4);
-            using var b = arange(5, ScalarType.Int64);
+            using var a = arange(Scalars.Of(12L), ScalarType.Float32).reshape(3, 4);
+            using var b = arange(Scalars.Of(5L), ScalarType.Int64);
             using var c = zeros(0, 3);
             SafeTensors.Write(path, new[] { KeyValuePair.Create("a", a), KeyValuePair.Create("b", b), KeyValuePair.Create("c", c) },
                 new Dictionary<string, string> { ["format"] = "segmenter-dsl/2" });

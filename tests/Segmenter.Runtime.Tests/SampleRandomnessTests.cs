@@ -44,7 +44,7 @@ public sealed class SampleRandomnessTests
         using (SampleRandomness.Use(Generators(7, 8)))
         {
             using var y = layer.call(x);
-            double dropped = y.eq(0).to(ScalarType.Float64).mean().item<double>();
+            double dropped = y.eq(Scalars.Of(0L)).to(ScalarType.Float64).mean().item<double>();
             Assert.InRange(dropped, rate - 0.01, rate + 0.01);
             Assert.Equal(1 / (1 - rate), y.max().item<float>(), 4);
         }

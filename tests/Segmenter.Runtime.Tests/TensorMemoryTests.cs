@@ -17,16 +17,16 @@ public sealed class TensorMemoryTests
     [Fact]
     public void The_address_is_the_first_element_of_a_view_for_each_type_handed_to_native_code()
     {
-        using var floats = arange(24, dtype: float32).reshape(2, 3, 4);
+        using var floats = arange(Scalars.Of(24L), dtype: float32).reshape(2, 3, 4);
         using var view = floats.narrow(1, 1, 2);   // starts at element 4
         Assert.Equal(4f, BitConverter.Int32BitsToSingle(Marshal.ReadInt32(TensorMemory.Address(view))));
         Marshal.WriteInt32(TensorMemory.Address(view), BitConverter.SingleToInt32Bits(-7f));
         Assert.Equal(-7f, floats[0, 1, 0].item<float>());
 
-        using var bytes = arange(10, dtype: ScalarType.Byte);
+        using var bytes = arange(Scalars.Of(10L), dtype: ScalarType.Byte);
         using var tail = bytes.narrow(0, 3, 5);
         Assert.Equal(3, Marshal.ReadByte(TensorMemory.Address(tail)));
-        using var longs = arange(10, dtype: ScalarType.Int64);
+        using var longs = arange(Scalars.Of(10L), dtype: ScalarType.Int64);
         using var middle = longs.narrow(0, 6, 2);
         Assert.Equal(6L, Marshal.ReadInt64(TensorMemory.Address(middle)));
 

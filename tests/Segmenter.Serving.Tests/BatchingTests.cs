@@ -7,6 +7,7 @@ using System.Net.Http;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Segmenter.Runtime;
 using Segmenter.Serving;
 using Segmenter.Serving.Batching;
 using Segmenter.Serving.Client;
@@ -95,7 +96,7 @@ public sealed class BatchingTests
         var meet = new Barrier(2);
         var engines = new[] { new FakeEngine { Meet = meet }, new FakeEngine { Meet = meet } };
         using var batcher = new DynamicBatcher(engines, new BatchingOptions(MaxBatch: 8, MaxDelay: TimeSpan.FromSeconds(2), MaxQueue: 8) { ModelThreads = ModelThreadPriority.Idle });
-        var images = Enumerable.Range(0, 4).Select(i => full(new long[] { 1, 3, 4, 6 }, (float)i)).ToList();
+        var images = Enumerable.Range(0, 4).Select(i => full(new long[] { 1, 3, 4, 6 }, Scalars.Of((double)i))).ToList();
         var results = await Task.WhenAll(images.Select(i => batcher.RunAsync(i, Outputs.Labels)));
         Assert.All(engines, e => Assert.Single(e.Batches));
         Assert.Equal(4, engines.Sum(e => e.Batches.Sum()));

@@ -158,9 +158,9 @@ internal sealed class FakeEngine : IInferenceEngine
         if (Meet is not null && !Meet.SignalAndWait(TimeSpan.FromSeconds(20))) throw new TimeoutException("no other run met this one within 20 s");
         using var first = images.narrow(1, 0, 1);
         // A request whose first channel holds 42 anywhere breaks the model.
-        if (first.eq(42).any().item<bool>()) throw new InvalidOperationException("the fake model cannot take 42");
+        if (first.eq(Scalars.Of(42L)).any().item<bool>()) throw new InvalidOperationException("the fake model cannot take 42");
         // Class k's logit: k × the first channel, so the label is the last class where it is positive, class 0 elsewhere.
-        var scale = arange(Classes, dtype: float32).reshape(1, Classes, 1, 1);
+        var scale = arange(Scalars.Of((long)Classes), dtype: float32).reshape(1, Classes, 1, 1);
         return (first * scale).contiguous();
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Segmenter.Runtime;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
@@ -126,10 +127,10 @@ public sealed class NesterovSgdTests
         p.grad = gradient.clone();
         optimizer.Step();
 
-        using var g = weightDecay != 0 ? gradient.add(start, weightDecay) : gradient.clone();
-        using var b = buffer.mul(0.9).add_(g, 1);
-        using var direction = nesterov ? g.add(b, 0.9) : b.clone();
-        using var expected = start.add(direction, -0.05);
+        using var g = weightDecay != 0 ? gradient.add(start, Scalars.Of(weightDecay)) : gradient.clone();
+        using var b = buffer.mul(Scalars.Of(0.9)).add_(g, Scalars.One);
+        using var direction = nesterov ? g.add(b, Scalars.Of(0.9)) : b.clone();
+        using var expected = start.add(direction, Scalars.Of(-0.05));
         // libtorch's vector kernels add with a factor by a fused multiply-add where the CPU has one (AVX2 and later); elsewhere
         // its products may be rounded apart, a float's last place.
         double tolerance = System.Runtime.Intrinsics.X86.Fma.IsSupported ? 0 : 1e-6;

@@ -154,7 +154,7 @@ public sealed class ShardedStepTests
     {
         using var model = Model();
         var (images, labels) = Batch();
-        labels.fill_(255L);
+        labels.fill_(Scalars.Of(255L));
         using var step = new ShardedStep(model, 2);
         Assert.Null(step.Accumulate(images, labels, 1, Seeds));
         Assert.All(model.parameters(), p => Assert.Null(p.grad));

@@ -15,9 +15,9 @@ public sealed class UpsampledCrossEntropyTests
     private static (Tensor PatchLogits, Tensor Labels) Case(long batch, long classes, long height, long width, long labelHeight, long labelWidth, double ignored, int seed)
     {
         manual_seed(seed);
-        var patchLogits = randn(batch, classes, height, width).mul_(4).requires_grad_(true);
+        var patchLogits = randn(batch, classes, height, width).mul_(Scalars.Of(4.0)).requires_grad_(true);
         var labels = randint(0, classes, new[] { batch, labelHeight, labelWidth });
-        labels.masked_fill_(rand(batch, labelHeight, labelWidth).lt(ignored), Ignore);
+        labels.masked_fill_(rand(batch, labelHeight, labelWidth).lt(Scalars.Of(ignored)), Scalars.Of(Ignore));
         return (patchLogits, labels);
     }
 
@@ -63,7 +63,7 @@ public sealed class UpsampledCrossEntropyTests
         // In one corner the classes' logits lie hundreds apart, past what the kernel takes with one maximum for a run of
         // rows: there it takes each row's own.
         var (patchLogits, labels) = Case(1, 150, 6, 6, 96, 96, 0.1, seed: 13);
-        using (no_grad()) patchLogits.narrow(2, 0, 3).narrow(3, 0, 3).mul_(40);
+        using (no_grad()) patchLogits.narrow(2, 0, 3).narrow(3, 0, 3).mul_(Scalars.Of(40.0));
         AssertEqualsComposition(patchLogits, labels, 96, 96, lanes);
     }
 
@@ -84,9 +84,9 @@ public sealed class UpsampledCrossEntropyTests
         using var scope = NewDisposeScope();
         var (patchLogits, labels) = Case(2, 6, 4, 4, 32, 32, 0.1, seed: 3);
         var once = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 32, 32, labels, Ignore), patchLogits);
-        var quarter = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 32, 32, labels, Ignore).div(4.0), patchLogits);
+        var quarter = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 32, 32, labels, Ignore).div(Scalars.Of(4.0)), patchLogits);
         Assert.Equal(once.Loss / 4, quarter.Loss, 6);
-        TensorAssert.Below(quarter.Gradient.mul(4.0) - once.Gradient, 1e-7);
+        TensorAssert.Below(quarter.Gradient.mul(Scalars.Of(4.0)) - once.Gradient, 1e-7);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class UpsampledCrossEntropyTests
     {
         using var scope = NewDisposeScope();
         var patchLogits = randn(1, 4, 2, 2).requires_grad_(true);
-        var labels = full(new long[] { 1, 16, 16 }, Ignore, dtype: ScalarType.Int64);
+        var labels = full(new long[] { 1, 16, 16 }, Scalars.Of(Ignore), dtype: ScalarType.Int64);
         var composed = UpsampledCrossEntropy.Composed(patchLogits, 16, 16, labels, Ignore).item<float>();
         var (loss, gradient) = LossAndGradient(() => UpsampledCrossEntropy.Compute(patchLogits, 16, 16, labels, Ignore), patchLogits);
         Assert.True(float.IsNaN(composed), $"PyTorch's loss without labelled pixels was {composed}");
@@ -158,7 +158,7 @@ public sealed class UpsampledCrossEntropyTests
         model.eval();   // no dropout: both passes see the same network
         var images = randn(2, 3, height, width);
         var labels = randint(0, model.Specification.NumClasses, new[] { 2L, height, width });
-        labels.masked_fill_(rand(2, height, width).lt(0.2), Ignore);
+        labels.masked_fill_(rand(2, height, width).lt(Scalars.Of(0.2)), Scalars.Of(Ignore));
 
         var parameters = model.parameters().Select(p => (Tensor)p).ToList();
         var expected = nn.functional.cross_entropy(model.call(images), labels, ignore_index: Ignore);
