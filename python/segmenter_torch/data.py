@@ -7,7 +7,10 @@ its colours (Pillow's mode "P"); other label images are refused rather than gues
 """
 
 import os
+import stat
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
@@ -39,6 +42,14 @@ def parse_layout(name: str) -> str:
 # The most pixels an image or label may claim (ImageFiles.MaximumPixels in C#): refused from the header, before decoding.
 MAXIMUM_PIXELS = 100_000_000
 
+# The image formats read, as the .NET engine's ImageFiles reads them (Pillow's names; MPO is a camera's JPEG). Pillow opens
+# more (TIFF, PPM, TGA, ...), which the .NET engine would refuse: a dataset must read the same in both engines.
+FORMATS = ("PNG", "JPEG", "MPO", "BMP", "WEBP", "GIF")
+FORMAT_NAMES = "PNG, JPEG, BMP, WebP or GIF"
+
+# Pillow's modes for a 16-bit greyscale PNG, read as the .NET engine reads it: the high byte of each value.
+SIXTEEN_BIT_GREY = ("I;16", "I;16B", "I;16L", "I")
+
 
 def _open_image(path: str):
     """Image.open, its claimed size checked against MAXIMUM_PIXELS before anything is decoded (in place of Pillow's own
@@ -47,16 +58,61 @@ def _open_image(path: str):
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         image = Image.open(path)
     width, height = image.size
+    if image.format not in FORMATS:
+        image.close()
+        raise DatasetError(f"{path}: not a {FORMAT_NAMES} image (its data reads as {image.format})")
     if width < 1 or height < 1 or width * height > MAXIMUM_PIXELS:
         image.close()
         raise DatasetError(f"{path}: the image claims {width}×{height} pixels; at most {MAXIMUM_PIXELS:,} are accepted")
     return image
 
 
-def _read(path: str, kind: str, decode: Callable):
-    """``decode`` of the opened image file ``path``, an "image" or a "label" file; a DatasetError naming the file otherwise."""
+def _check_file(path: str, kind: str) -> None:
+    """Refuses a path that names nothing (a link to nothing included), a folder, or what is not a regular file: a pipe
+    would block the reader until another process wrote to it, and a device has no end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DatasetError(f"{kind} file '{path}' does not exist") from None
+    except OSError as error:
+        raise DatasetError(f"{path}: unreadable ({error.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise DatasetError(f"{path}: a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise DatasetError(f"{path}: not a regular file (a pipe or a device)")
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _verify_png(path: str) -> None:
+    """Checks every chunk of a PNG file against its checksum and that the file ends with IEND (IndexedPng.Verify in C#):
+    Pillow checks neither for the image data, so a changed byte would otherwise be a damaged pixel, not an error."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    at = len(PNG_SIGNATURE)
+    while True:
+        if at + 8 > len(data):
+            raise DatasetError(f"{path}: truncated PNG (no IEND chunk)")
+        length, kind = struct.unpack(">I", data[at:at + 4])[0], data[at + 4:at + 8]
+        name = "".join(chr(b) if 32 <= b <= 126 else "?" for b in kind)
+        if at + 12 + length > len(data):
+            raise DatasetError(f"{path}: truncated or corrupt PNG chunk '{name}'")
+        if zlib.crc32(data[at + 4:at + 8 + length]) & 0xFFFFFFFF != struct.unpack(">I", data[at + 8 + length:at + 12 + length])[0]:
+            raise DatasetError(f"{path}: corrupt PNG: the checksum of chunk '{name}' does not match its data")
+        at += 12 + length
+        if kind == b"IEND":
+            return
+
+
+def _read(path: str, kind: str, decode: Callable, verify: bool = True):
+    """``decode`` of the opened image file ``path``, an "image" or a "label" file, a PNG's chunks verified first unless
+    ``verify`` is False (only its header is read); a DatasetError naming the file otherwise."""
+    _check_file(path, kind)
     try:
         with _open_image(path) as image:
+            if verify and image.format == "PNG":
+                _verify_png(path)
             return decode(image)
     except FileNotFoundError:
         raise DatasetError(f"{kind} file '{path}' does not exist") from None
@@ -66,12 +122,32 @@ def _read(path: str, kind: str, decode: Callable):
 
 def image_size(path: str, kind: str = "image") -> Tuple[int, int]:
     """An image or label file's (width, height) from its header, nothing decoded."""
-    return _read(path, kind, lambda image: image.size)
+    return _read(path, kind, lambda image: image.size, verify=False)
 
 
 def read_rgb(path: str) -> np.ndarray:
     """An image file as uint8 [H, W, 3] RGB."""
-    return _read(path, "image", lambda image: np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
+    def decode(image) -> np.ndarray:
+        if image.mode in SIXTEEN_BIT_GREY:
+            grey = (np.asarray(image).astype(np.uint32) >> 8).clip(0, 255).astype(np.uint8)
+            return np.repeat(grey[:, :, None], 3, axis=2)
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    return _read(path, "image", decode)
+
+
+def _png_kind(path: str) -> Optional[Tuple[int, int]]:
+    """A PNG's (bit depth, colour type) from its IHDR chunk, or None for a file that is not a PNG (ImageFiles.PngKind)."""
+    with open(path, "rb") as stream:
+        start = stream.read(26)
+    if len(start) < 26 or start[:8] != PNG_SIGNATURE or start[12:16] != b"IHDR":
+        return None
+    return start[24], start[25]
+
+
+def _describe(kind: Tuple[int, int]) -> str:
+    depth, colour = kind
+    names = {0: "greyscale", 2: "RGB colour", 3: "palette", 4: "greyscale with alpha", 6: "RGBA colour"}
+    return f"{depth}-bit {names[colour]}" if colour in names else f"of PNG colour type {colour}"
 
 
 def read_labels(path: str) -> np.ndarray:
@@ -80,6 +156,11 @@ def read_labels(path: str) -> np.ndarray:
         if image.format != "PNG":
             raise DatasetError(f"{path}: a label image must be a PNG (lossless), but this file holds {image.format or 'another format'} "
                                "data; lossy formats change class indices at edges")
+        # Pillow scales 2- and 4-bit greyscale up to 8 bits (a 2-bit 3 reads as 255, the ignore value), so the header decides.
+        kind = _png_kind(path)
+        if kind is not None and kind[1] != 3 and kind != (8, 0):
+            raise DatasetError(f"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is "
+                               f"{_describe(kind)}; save the class indices as 8-bit greyscale")
         if image.mode not in ("L", "P"):
             raise DatasetError(f"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is mode "
                                f"'{image.mode}'; convert it to greyscale class indices")

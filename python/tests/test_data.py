@@ -1,4 +1,6 @@
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -140,7 +142,7 @@ def test_validation_names_the_file(tmp_path):
         f.truncate(60)
     with pytest.raises(DatasetError, match=r"001.png: the labels are 40×40 but the image .*001.png is 41×40"):
         dataset.load(1)
-    with pytest.raises(DatasetError, match=r"002.png: a label image must be an 8-bit greyscale or a palette .* mode 'RGB'"):
+    with pytest.raises(DatasetError, match=r"002.png: a label image must be an 8-bit greyscale or a palette .* but this one is 8-bit RGB colour"):
         dataset.load(2)
     os.remove(os.path.join(labels_dir, "002.png"))
     with pytest.raises(DatasetError, match=r"002.png: no label file"):
@@ -186,16 +188,15 @@ def test_skip_bad_samples_uses_the_next_sample_and_counts(tmp_path):
     assert skipped == 1 and image.shape == (3, 16, 16) and labels.dtype == torch.int64
 
 
+def _chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
 def _png_header_only(path, width, height, color_type):
     """A PNG whose header claims width x height and that holds no pixel data (nothing a reader should need to decode)."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
     with open(path, "wb") as stream:
-        stream.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+        stream.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IEND", b""))
 
 
 def test_images_claiming_more_than_100_megapixels_are_refused_from_the_header(tmp_path):
@@ -207,3 +208,102 @@ def test_images_claiming_more_than_100_megapixels_are_refused_from_the_header(tm
         read_rgb(big_image)
     with pytest.raises(DatasetError, match=r"big-label.png: the image claims 12000×12000 pixels"):
         read_labels(big_label)
+
+
+def _png(path, width, height, depth, color_type, rows, extra=b""):
+    """A PNG from raw scanlines (each with its filter byte), CRCs correct; ``extra`` chunks go before IDAT."""
+    header = struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0)
+    with open(path, "wb") as stream:
+        stream.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + extra + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b""))
+
+
+def test_labels_read_as_the_dotnet_engine_reads_them(tmp_path):
+    """2- and 4-bit greyscale labels are refused (Pillow scales them: a 2-bit 3 would read as 255, the ignore value), as .NET
+    refuses them; an 8-bit greyscale label with a transparent value (tRNS) reads as its values."""
+    from segmenter_torch.data import read_labels
+    two_bit = str(tmp_path / "grey2.png")
+    _png(two_bit, 4, 1, 2, 0, b"\x00\x1b")   # values 0, 1, 2, 3
+    with pytest.raises(DatasetError, match=r"grey2.png: a label image must be an 8-bit greyscale or a palette \(indexed\) PNG, "
+                                           r"but this one is 2-bit greyscale; save the class indices as 8-bit greyscale"):
+        read_labels(two_bit)
+    four_bit = str(tmp_path / "grey4.png")
+    _png(four_bit, 2, 1, 4, 0, b"\x00\x12")
+    with pytest.raises(DatasetError, match=r"but this one is 4-bit greyscale"):
+        read_labels(four_bit)
+    colour = str(tmp_path / "colour.png")
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(colour)
+    with pytest.raises(DatasetError, match=r"but this one is 8-bit RGB colour"):
+        read_labels(colour)
+    transparent = str(tmp_path / "grey-trns.png")
+    _png(transparent, 3, 2, 8, 0, b"\x00\x00\x01\x02\x00\x07\xff\x07", extra=_chunk(b"tRNS", b"\x00\x07"))
+    assert read_labels(transparent).tolist() == [[0, 1, 2], [7, 255, 7]]
+
+
+def test_a_16_bit_greyscale_image_reads_as_its_high_bytes(tmp_path):
+    """As the .NET engine reads it (Pillow's own conversion to RGB clips every value above 255 to white)."""
+    from segmenter_torch.data import read_rgb
+    path = str(tmp_path / "grey16.png")
+    Image.fromarray(np.array([[0, 20000, 40000, 60000]], np.uint16)).save(path)
+    assert read_rgb(path)[0].tolist() == [[0, 0, 0], [78, 78, 78], [156, 156, 156], [234, 234, 234]]
+
+
+def test_only_the_formats_both_engines_read_are_images(tmp_path):
+    """TIFF, PPM and the other formats Pillow opens but the .NET engine does not are refused, saying what they read as."""
+    from segmenter_torch.data import image_size, read_rgb
+    for name, pillow_format in (("tiff.png", "TIFF"), ("ppm.jpg", "PPM"), ("tga.png", "TGA")):
+        path = str(tmp_path / name)
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path, format=pillow_format)
+        for read in (image_size, read_rgb):
+            with pytest.raises(DatasetError, match=rf"{name}: not a PNG, JPEG, BMP, WebP or GIF image \(its data reads as {pillow_format}\)"):
+                read(path)
+    for name, pillow_format in (("a.gif", "GIF"), ("a.bmp", "BMP"), ("a.webp", "WEBP")):
+        path = str(tmp_path / name)
+        Image.fromarray(np.full((4, 5, 3), 9, np.uint8)).save(path, format=pillow_format, **({"lossless": True} if pillow_format == "WEBP" else {}))
+        assert read_rgb(path).shape == (4, 5, 3)
+
+
+def test_what_is_not_a_file_with_content_is_refused_before_it_is_opened(tmp_path):
+    """A pipe named like an image would block the reader until something wrote to it; a folder and a link to nothing
+    are named as what they are."""
+    from segmenter_torch.data import image_size, read_labels, read_rgb
+    pipe = str(tmp_path / "pipe.png")
+    os.mkfifo(pipe)
+    for read in (image_size, read_rgb, read_labels):
+        with pytest.raises(DatasetError, match=r"pipe.png: not a regular file \(a pipe or a device\)"):
+            read(pipe)
+    folder = str(tmp_path / "folder.png")
+    os.mkdir(folder)
+    with pytest.raises(DatasetError, match=r"folder.png: a folder, not a file"):
+        read_rgb(folder)
+    dangling = str(tmp_path / "dangling.png")
+    os.symlink(str(tmp_path / "nowhere.png"), dangling)
+    with pytest.raises(DatasetError, match=r"label file '.*dangling.png' does not exist"):
+        read_labels(dangling)
+
+
+@pytest.mark.parametrize("kind", ["palette", "grey", "colour"])
+def test_a_png_with_a_bad_checksum_or_no_end_is_refused(tmp_path, kind):
+    """As the .NET engine refuses it: Pillow checks no image data checksum and needs no IEND, so a changed byte could be
+    a damaged pixel."""
+    from segmenter_torch.data import read_labels, read_rgb
+    path = str(tmp_path / f"{kind}.png")
+    values = (np.arange(20).reshape(4, 5) % 3).astype(np.uint8)
+    if kind == "colour":
+        save_image(path, (np.arange(60).reshape(4, 5, 3) * 4).astype(np.uint8))
+    else:
+        save_label(path, values, palette=kind == "palette")
+    read = read_rgb if kind == "colour" else read_labels
+    read(path)
+    with open(path, "rb") as stream:
+        valid = stream.read()
+    data = valid.index(b"IDAT") + 4
+    changed = bytearray(valid)
+    changed[data + 3] ^= 0x01
+    with open(path, "wb") as stream:
+        stream.write(bytes(changed))
+    with pytest.raises(DatasetError, match=rf"{kind}.png: corrupt PNG: the checksum of chunk 'IDAT' does not match its data$"):
+        read(path)
+    with open(path, "wb") as stream:
+        stream.write(valid[:-12])
+    with pytest.raises(DatasetError, match=rf"{kind}.png: truncated PNG \(no IEND chunk\)$"):
+        read(path)

@@ -196,8 +196,100 @@ public sealed class ImageFileTests : IDisposable
         return output.ToArray();
     }
 
+    /// <summary>
+    /// An 8-bit greyscale label with a transparent value (a tRNS chunk, which some editors add) reads as its values, the
+    /// transparent one included, as the PyTorch engine reads it; Skia decodes such a file with an alpha channel.
+    /// </summary>
+    [Fact]
+    public void A_greyscale_label_with_a_transparent_value_reads_as_its_values()
+    {
+        var path = Path.Combine(folder.FullName, "grey-trns.png");
+        byte[] values = { 0, 1, 2, 7, 255, 7 };
+        var rows = new byte[] { 0, values[0], values[1], values[2], 0, values[3], values[4], values[5] };
+        File.WriteAllBytes(path, Png(3, 2, depth: 8, colorType: 0, rows, extra: ("tRNS", new byte[] { 0, 7 })));
+        var labels = ImageFiles.ReadLabels(path);
+        Assert.Equal((3, 2), (labels.Width, labels.Height));
+        Assert.Equal(values, labels.Labels);
+    }
+
+    /// <summary>
+    /// Only PNG, JPEG, BMP, WebP and GIF are read, as in the PyTorch engine. Skia also takes WBMP, whose header is a few
+    /// bytes that a damaged file can make: 28 bytes, mostly zeros, read as a black 16 × 12 picture until this check.
+    /// </summary>
+    [Fact]
+    public void A_format_outside_the_five_is_refused_saying_what_it_read_as()
+    {
+        var path = Path.Combine(folder.FullName, "zeros.png");
+        File.WriteAllBytes(path, new byte[] { 0, 0, 16, 12 }.Concat(new byte[24]).ToArray());
+        foreach (var read in new Action[] { () => ImageFiles.ReadSize(path), () => ImageFiles.ReadRgb(path) })
+        {
+            var error = Assert.Throws<InvalidDataException>(read);
+            Assert.Equal($"{path}: not a PNG, JPEG, BMP, WebP or GIF image (its data reads as WBMP)", error.Message);
+        }
+        var upload = Assert.Throws<InvalidDataException>(() => ImageFiles.DecodeRgb(File.ReadAllBytes(path), "the upload"));
+        Assert.StartsWith("the upload: not a PNG, JPEG, BMP, WebP or GIF image", upload.Message);
+    }
+
+    /// <summary>
+    /// A pipe named like an image (which would block the reader until something wrote to it), an empty file, a folder and
+    /// a link to nothing are refused before anything is opened, each saying what it is; the pipe within seconds.
+    /// </summary>
+    [Fact]
+    public async System.Threading.Tasks.Task What_is_not_a_file_with_content_is_refused_before_it_is_opened()
+    {
+        var pipe = Path.Combine(folder.FullName, "pipe.png");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", pipe)) mkfifo.WaitForExit();
+        foreach (var read in new Func<object>[] { () => ImageFiles.ReadSize(pipe), () => ImageFiles.ReadRgb(pipe), () => ImageFiles.ReadLabels(pipe) })
+        {
+            var attempt = System.Threading.Tasks.Task.Run(read);
+            Assert.Same(attempt, await System.Threading.Tasks.Task.WhenAny(attempt, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(20))));   // not blocked
+            var error = Assert.IsType<InvalidDataException>(attempt.Exception?.InnerException);
+            Assert.Equal($"{pipe}: the file is empty, or is not a regular file (a pipe or a device)", error.Message);
+        }
+        var empty = Path.Combine(folder.FullName, "empty.png");
+        File.WriteAllBytes(empty, Array.Empty<byte>());
+        Assert.Contains("the file is empty", Assert.Throws<InvalidDataException>(() => ImageFiles.ReadRgb(empty)).Message);
+        var inner = Directory.CreateDirectory(Path.Combine(folder.FullName, "folder.png")).FullName;
+        Assert.Equal($"{inner}: a folder, not a file", Assert.Throws<InvalidDataException>(() => ImageFiles.ReadLabels(inner)).Message);
+        var dangling = Path.Combine(folder.FullName, "dangling.png");
+        File.CreateSymbolicLink(dangling, Path.Combine(folder.FullName, "nowhere.png"));
+        var missing = Assert.Throws<FileNotFoundException>(() => ImageFiles.ReadSize(dangling));
+        Assert.Equal($"file '{dangling}' is a link to '{Path.Combine(folder.FullName, "nowhere.png")}', which does not exist", missing.Message);
+    }
+
+    /// <summary>
+    /// A PNG whose image data has a changed byte (its chunk's checksum then fails) or that ends before IEND is refused as a
+    /// label or an image alike, as the PyTorch engine refuses it: Skia decodes a greyscale or colour file without IEND, and
+    /// a changed byte can still inflate, into damaged pixels.
+    /// </summary>
+    [Theory]
+    [InlineData("palette")]
+    [InlineData("grey")]
+    [InlineData("colour")]
+    public void A_png_with_a_bad_checksum_or_no_end_is_refused(string kind)
+    {
+        var labels = new LabelMap(5, 4, Enumerable.Range(0, 20).Select(i => (byte)(i % 3)).ToArray());
+        var path = Path.Combine(folder.FullName, $"{kind}.png");
+        switch (kind)
+        {
+            case "palette": IndexedPng.Write(path, labels, new[] { ((byte)0, (byte)0, (byte)0), ((byte)9, (byte)9, (byte)9), ((byte)200, (byte)1, (byte)1) }); break;
+            case "grey": ImageFiles.WriteLabelPng(path, labels); break;
+            default: ImageFiles.WritePng(path, new RgbImage(5, 4, Enumerable.Range(0, 60).Select(i => (byte)(i * 4)).ToArray())); break;
+        }
+        Func<object> read = kind == "colour" ? () => ImageFiles.ReadRgb(path) : () => ImageFiles.ReadLabels(path);
+        read();
+        var valid = File.ReadAllBytes(path);
+        int data = valid.AsSpan().IndexOf("IDAT"u8) + 4;
+        var changed = (byte[])valid.Clone();
+        changed[data + 3] ^= 0x01;
+        File.WriteAllBytes(path, changed);
+        Assert.Equal($"{path}: corrupt PNG: the checksum of chunk 'IDAT' does not match its data", Assert.Throws<InvalidDataException>(read).Message);
+        File.WriteAllBytes(path, valid[..^12]);   // without its IEND chunk
+        Assert.Equal($"{path}: truncated PNG (no IEND chunk)", Assert.Throws<InvalidDataException>(read).Message);
+    }
+
     /// <summary>A PNG with the given header and raw (unfiltered rows, already with filter bytes) data, CRCs correct.</summary>
-    private static byte[] Png(int width, int height, byte depth, byte colorType, byte[] raw, byte interlace = 0)
+    private static byte[] Png(int width, int height, byte depth, byte colorType, byte[] raw, byte interlace = 0, (string Type, byte[] Data)? extra = null)
     {
         using var output = new MemoryStream();
         output.Write(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A });
@@ -208,6 +300,7 @@ public sealed class ImageFileTests : IDisposable
         header[9] = colorType;
         header[12] = interlace;
         Chunk(output, "IHDR", header);
+        if (extra is { } chunk) Chunk(output, chunk.Type, chunk.Data);
         using var compressed = new MemoryStream();
         using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) zlib.Write(raw);
         Chunk(output, "IDAT", compressed.ToArray());

@@ -18,8 +18,7 @@ public static class ImageFiles
     /// <summary>An image file's width and height from its header, nothing decoded; an error naming the file if it holds no image.</summary>
     public static (int Width, int Height) ReadSize(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"file '{path}' does not exist", path);
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded (PNG, JPEG, …)");
+        using var codec = Open(path, "file");
         return (codec.Info.Width, codec.Info.Height);
     }
 
@@ -30,7 +29,8 @@ public static class ImageFiles
     public static RgbImage DecodeRgb(byte[] data, string name, long maximumPixels = MaximumPixels)
     {
         using var skData = SKData.CreateCopy(data);
-        using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded (PNG, JPEG, …)");
+        using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded ({Formats})");
+        CheckFormat(codec, name);
         using var bitmap = Decode(codec, name, SKColorType.Rgba8888, maximumPixels);
         return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
@@ -50,20 +50,32 @@ public static class ImageFiles
     /// </summary>
     public static LabelMap ReadLabels(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"label file '{path}' does not exist", path);
+        CheckFile(path, "label file");
         if (IndexedPng.TryRead(path, out var indexed)) return indexed!;
-        if (PngKind(path) is { } kind && kind != (8, 0))
-            throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {Describe(kind)}; " +
+        var kind = PngKind(path);
+        if (kind is { } other && other != (8, 0))
+            throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {Describe(other)}; " +
                                            "save the class indices as 8-bit greyscale");
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded");
         if (codec.EncodedFormat != SKEncodedImageFormat.Png)
             throw new InvalidDataException($"{path}: a label image must be a PNG (lossless), but this file holds {codec.EncodedFormat.ToString().ToUpperInvariant()} data; " +
                                            "lossy formats change class indices at edges");
-        if (codec.Info.ColorType != SKColorType.Gray8)
+        IndexedPng.Verify(path);
+        if (codec.Info.ColorType == SKColorType.Gray8)
+        {
+            using var grey = Decode(codec, path, SKColorType.Gray8, MaximumPixels);
+            return new LabelMap(grey.Width, grey.Height, grey.Bytes);
+        }
+        if (kind != (8, 0))
             throw new InvalidDataException($"{path}: a label image must be an 8-bit greyscale or a palette (indexed) PNG, but this one is {codec.Info.ColorType}; " +
                                            "convert it to greyscale class indices");
-        using var bitmap = Decode(path, SKColorType.Gray8);
-        return new LabelMap(bitmap.Width, bitmap.Height, bitmap.Bytes);
+        // 8-bit greyscale with a transparent value (a tRNS chunk): Skia gives it an alpha channel; unpremultiplied, each
+        // pixel's red is its grey value, whatever its alpha.
+        using var rgba = Decode(codec, path, SKColorType.Rgba8888, MaximumPixels);
+        var pixels = rgba.Bytes;
+        var values = new byte[pixels.Length / 4];
+        for (int i = 0; i < values.Length; i++) values[i] = pixels[4 * i];
+        return new LabelMap(rgba.Width, rgba.Height, values);
     }
 
     /// <summary>
@@ -107,9 +119,63 @@ public static class ImageFiles
 
     private static SKBitmap Decode(string path, SKColorType colorType)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"image file '{path}' does not exist", path);
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded (PNG, JPEG, …)");
+        using var codec = Open(path, "image file");
+        if (codec.EncodedFormat == SKEncodedImageFormat.Png) IndexedPng.Verify(path);
         return Decode(codec, path, colorType, MaximumPixels);
+    }
+
+    /// <summary>The image formats read, the same as the PyTorch engine's (its data.py): what Skia also decodes beside them
+    /// (WBMP, whose header is a few zero bytes, ICO, raw camera files) would let a damaged file pass as a picture.</summary>
+    private const string Formats = "PNG, JPEG, BMP, WebP or GIF";
+
+    /// <summary>A decoder for the image file <paramref name="path"/> (<paramref name="what"/> names it in errors), checked as
+    /// <see cref="CheckFile"/> and <see cref="CheckFormat"/> check it.</summary>
+    private static SKCodec Open(string path, string what)
+    {
+        CheckFile(path, what);
+        var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded ({Formats})");
+        try
+        {
+            CheckFormat(codec, path);
+            return codec;
+        }
+        catch
+        {
+            codec.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Refuses a path that names nothing, a link to nothing, or something other than a file with content: a pipe would
+    /// block the reader until another process wrote to it, and a device has no end.
+    /// </summary>
+    private static void CheckFile(string path, string what)
+    {
+        FileSystemInfo file = new FileInfo(path);
+        if (file.LinkTarget is { } link)
+        {
+            try
+            {
+                file = file.ResolveLinkTarget(returnFinalTarget: true) ?? file;
+            }
+            catch (IOException e)
+            {
+                throw new InvalidDataException($"{path}: a link that cannot be followed ({e.Message})");
+            }
+            if (!file.Exists && !Directory.Exists(file.FullName))
+                throw new FileNotFoundException($"{what} '{path}' is a link to '{link}', which does not exist", path);
+        }
+        if (Directory.Exists(file.FullName)) throw new InvalidDataException($"{path}: a folder, not a file");
+        if (file is not FileInfo { Exists: true } regular) throw new FileNotFoundException($"{what} '{path}' does not exist", path);
+        if (regular.Length == 0)
+            throw new InvalidDataException($"{path}: the file is empty, or is not a regular file (a pipe or a device)");
+    }
+
+    private static void CheckFormat(SKCodec codec, string name)
+    {
+        if (codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Webp or SKEncodedImageFormat.Gif))
+            throw new InvalidDataException($"{name}: not a {Formats} image (its data reads as {codec.EncodedFormat.ToString().ToUpperInvariant()})");
     }
 
     private static SKBitmap Decode(SKCodec codec, string path, SKColorType colorType, long maximumPixels)
