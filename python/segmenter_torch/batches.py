@@ -28,7 +28,8 @@ def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
 
 
 class TrainingSamples(Dataset):
-    """Map-style dataset over flat positions ``b·B + j``: item = (image [3, S, S] float32, labels [S, S] int64, samples skipped)."""
+    """Map-style dataset over flat positions ``b·B + j``: item = (image [3, S, S] float32, labels [S, S] int64, samples skipped,
+    their errors, one a line)."""
 
     def __init__(self, dataset: SegmentationDataset, options: AugmentationOptions, mean, std, seed: int,
                  global_batch: int, skip_bad_samples: bool = False):
@@ -53,18 +54,18 @@ class TrainingSamples(Dataset):
 
     def __getitem__(self, position: int):
         batch, j = divmod(position, self.global_batch)
-        skipped = 0
+        reasons = []
         for attempt in itertools.count():
             try:
                 image, labels = self.dataset.load(self.sample_at(position + attempt))
                 break
-            except DatasetError:
+            except DatasetError as error:
                 if not self.skip_bad_samples or attempt >= len(self.dataset):
                     raise
-                skipped += 1
+                reasons.append(str(error))
         rng = np.random.default_rng(mix(self.seed, batch, j))
         pixels, values = augment(image, labels, self.options, self.mean, self.std, rng)
-        return torch.from_numpy(pixels), torch.from_numpy(values.astype(np.int64)), skipped
+        return torch.from_numpy(pixels), torch.from_numpy(values.astype(np.int64)), len(reasons), "\n".join(reasons)
 
 
 class RankSampler(Sampler):

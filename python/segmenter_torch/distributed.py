@@ -10,7 +10,7 @@ import functools
 import itertools
 import os
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -123,6 +123,15 @@ def from_main(value: float, context: Context) -> float:
     tensor = torch.tensor([value if context.is_main else 0.0], dtype=torch.float64, device=context.device)
     dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return float(tensor[0])
+
+
+def gather_lines(lines: List[str], context: Context) -> List[str]:
+    """Every process's ``lines``, in rank order, on every process (a collective: every rank must call it)."""
+    if not context.distributed:
+        return list(lines)
+    gathered = [None] * context.world_size
+    dist.all_gather_object(gathered, list(lines))
+    return [line for part in gathered for line in part]
 
 
 def barrier(context: Context) -> None:

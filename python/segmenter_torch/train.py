@@ -31,7 +31,7 @@ from .batches import TrainingSamples, training_loader
 from .checkpoint import (MOMENTUM_PREFIX, RECIPE_KEYS, WHOLE_NUMBERS, TrainingState, is_whole_number, load_weights, read_recipe,
                          read_training_checkpoint, require_finite_weights, save_project, training_metadata)
 from .data import IGNORE, open_dataset, parse_layout
-from .distributed import Context, agree, all_reduce_sum, from_main, full_state, initialise, is_fsdp, load_momentum, shutdown, wrap
+from .distributed import Context, agree, all_reduce_sum, from_main, full_state, gather_lines, initialise, is_fsdp, load_momentum, shutdown, wrap
 from .evaluation import evaluate
 from .inference import MAXIMUM_SIZE, check_sizes, check_stride, InferenceOptions, parse_mode
 from .logs import RunLog, write_config
@@ -42,6 +42,16 @@ from .seeds import mix
 
 DROPOUT_SALT = 0xD20F
 INIT_SALT = 0x1A17
+
+
+def skipped_report(count: int, reasons: List[str], shown: int = 10) -> str:
+    """How many samples were skipped and why (each distinct error, naming its file; the first ten), as the .NET CLI says it."""
+    lines = [f"{count} unreadable {'sample was' if count == 1 else 'samples were'} skipped, for {len(reasons)} "
+             f"{'error' if len(reasons) == 1 else 'errors'}:"]
+    lines += [f"  {reason}" for reason in reasons[:shown]]
+    if len(reasons) > shown:
+        lines.append(f"  … and {len(reasons) - shown} more")
+    return "\n".join(lines)
 
 
 class TrainingError(UserError):
@@ -387,7 +397,7 @@ class Trainer:
         loader = iter(training_loader(samples, self.state.iteration * args.accumulate, context.rank, context.world_size, args.workers))
         previous_handler = signal.signal(signal.SIGINT, self._on_interrupt)   # every rank: the stop flag is all-reduced each step
         started_at, clock = self.state.iteration, time.time()
-        skipped_total, last_metrics, losses = 0, None, []
+        skipped_total, last_metrics, losses, self.skip_reasons = 0, None, [], []
         try:
             while self.state.iteration < args.iters:
                 iteration = self.state.iteration
@@ -426,9 +436,10 @@ class Trainer:
             if log is not None:
                 log.close()
         if skipped_total:
-            self.note(f"{skipped_total} unreadable samples skipped")
+            self.note(skipped_report(skipped_total, self.skip_reasons))
         return {"iteration": self.state.iteration, "losses": losses, "best_miou": self.state.best_miou,
-                "metrics": last_metrics.to_json() if last_metrics else None, "skipped": skipped_total}
+                "metrics": last_metrics.to_json() if last_metrics else None, "skipped": skipped_total,
+                "skip_reasons": self.skip_reasons}
 
     def _on_interrupt(self, *_):
         if self.stop_requested:
@@ -448,14 +459,15 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=False)   # zeroed, not freed: as the .NET optimiser
 
         micro = [next(loader) for _ in range(args.accumulate)]
-        skipped = sum(int(s.sum()) for _, _, s in micro)
+        skipped = sum(int(s.sum()) for _, _, s, _ in micro)
+        reasons = [line for *_, texts in micro for text in texts for line in text.split("\n") if line]
         # Labelled pixels of each global micro-batch, the loss's denominator (one all-reduce for all of them).
-        counts = torch.tensor([float((labels != IGNORE).sum()) for _, labels, _ in micro], dtype=torch.float64, device=context.device)
+        counts = torch.tensor([float((labels != IGNORE).sum()) for _, labels, _, _ in micro], dtype=torch.float64, device=context.device)
         all_reduce_sum(counts, context)
         active = [i for i in range(len(micro)) if counts[i] > 0]   # a batch with nothing labelled gives no gradient (as .NET)
         loss_total = torch.zeros((), dtype=torch.float64, device=context.device)
         for position, i in enumerate(active):
-            images, labels, _ = micro[i]
+            images, labels, _, _ = micro[i]
             images = images.to(context.device, non_blocking=True)
             labels = labels.to(context.device, non_blocking=True)
             sync = position == len(active) - 1
@@ -474,6 +486,10 @@ class Trainer:
         summary = torch.cat([loss_total.reshape(1), flags])
         all_reduce_sum(summary, context)
         skipped = int(summary[2])
+        if skipped:   # every rank knows from the all-reduce, so every rank joins the gather
+            for reason in gather_lines(reasons, context):
+                if reason not in self.skip_reasons:
+                    self.skip_reasons.append(reason)
         loss_value = float(summary[0])
         if math.isfinite(loss_value) and active:
             if self.scaler is not None:

@@ -184,8 +184,17 @@ def test_skip_bad_samples_uses_the_next_sample_and_counts(tmp_path):
     bad_position = next(p for p in range(4) if strict.sample_at(p) == 1)
     with pytest.raises(DatasetError, match=r"001.png: unreadable image \((?!image)"):
         strict[bad_position]
-    image, labels, skipped = lenient[bad_position]
+    image, labels, skipped, reasons = lenient[bad_position]
     assert skipped == 1 and image.shape == (3, 16, 16) and labels.dtype == torch.int64
+    assert reasons.startswith(os.path.join(root, "images", "train", "001.png") + ": unreadable image") and "\n" not in reasons
+    assert lenient[next(p for p in range(4) if strict.sample_at(p) != 1)][2:] == (0, "")
+
+
+def test_the_skip_report_names_each_error_once_and_the_first_ten():
+    from segmenter_torch.train import skipped_report
+    assert skipped_report(1, ["a.png: unreadable image (x)"]) == "1 unreadable sample was skipped, for 1 error:\n  a.png: unreadable image (x)"
+    report = skipped_report(30, [f"{i}.png: bad" for i in range(12)]).split("\n")
+    assert report[0] == "30 unreadable samples were skipped, for 12 errors:" and report[10] == "  9.png: bad" and report[11] == "  … and 2 more"
 
 
 def _chunk(kind, data):

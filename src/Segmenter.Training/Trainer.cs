@@ -196,7 +196,7 @@ public sealed class Trainer
             TrainingCheckpoint.Save(LastCheckpoint, model, optimizer, state, run);
             Note?.Invoke($"interrupted: checkpoint at step {state.Iteration}: {LastCheckpoint} (continue with --resume)");
         }
-        return new TrainingResult(state.Iteration, interrupted, losses, lastMetrics, state.BestMeanIoU, batches.SkippedSamples);
+        return new TrainingResult(state.Iteration, interrupted, losses, lastMetrics, state.BestMeanIoU, batches.SkippedSamples, batches.SkipReasons.ToArray());
     }
 
     /// <summary>config.json: every resolved option (named as the PyTorch engine names them), the spec, data, device, versions and machine.</summary>

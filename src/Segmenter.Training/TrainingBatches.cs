@@ -26,10 +26,11 @@ public sealed class TrainingBatches : IDisposable
     private readonly bool skipBadSamples;
     private readonly SemaphoreSlim workers;
     private readonly int prefetch;
-    private readonly Queue<Task<(float[] Images, byte[] Labels)>> pending = new();
+    private readonly Queue<Task<(float[] Images, byte[] Labels, List<string>? Skipped)>> pending = new();
     private readonly Dictionary<long, int[]> orders = new();
     private long nextToSchedule;
     private int skipped;
+    private readonly List<string> skipReasons = new();
 
     /// <summary>Starts producing batches from <paramref name="firstBatch"/> on.</summary>
     public TrainingBatches(SegmentationDataset dataset, AugmentationOptions augmentation, NormalizationSpec normalization, int batchSize, int seed,
@@ -47,14 +48,23 @@ public sealed class TrainingBatches : IDisposable
         for (int i = 0; i < this.prefetch; i++) Schedule();
     }
 
-    /// <summary>Samples skipped because they could not be used (with skipBadSamples).</summary>
+    /// <summary>Samples skipped because they could not be used (with skipBadSamples), in the batches returned so far.</summary>
     public int SkippedSamples => skipped;
+
+    /// <summary>Why they were skipped: each distinct error (it names the file) once, in the order first met.</summary>
+    public IReadOnlyList<string> SkipReasons => skipReasons;
 
     /// <summary>The next batch: normalised images [B, 3, S, S] (float32) and labels [B, S, S] (int64, 255 ignored).</summary>
     public (Tensor Images, Tensor Labels) Next()
     {
-        var (images, labels) = pending.Dequeue().GetAwaiter().GetResult();
+        var (images, labels, skippedHere) = pending.Dequeue().GetAwaiter().GetResult();
         Schedule();
+        if (skippedHere is not null)   // counted as its batch is used: a prefetched batch never trained on counts nothing
+        {
+            skipped += skippedHere.Count;
+            foreach (var reason in skippedHere)
+                if (!skipReasons.Contains(reason)) skipReasons.Add(reason);
+        }
         int s = augmentation.CropSize;
         var imageTensor = tensor(images, new long[] { batchSize, 3, s, s });
         using var labelBytes = tensor(labels, new long[] { batchSize, s, s }, ScalarType.Byte);
@@ -88,24 +98,25 @@ public sealed class TrainingBatches : IDisposable
         }));
     }
 
-    private (float[], byte[]) Build(long batch)
+    private (float[], byte[], List<string>?) Build(long batch)
     {
         int s = augmentation.CropSize;
         var images = new float[batchSize * 3 * s * s];
         var labels = new byte[batchSize * s * s];
+        List<string>? skippedHere = null;
         for (int j = 0; j < batchSize; j++)
         {
             long position = batch * batchSize + j;
-            var sample = LoadWithRetries(position);
+            var sample = LoadWithRetries(position, ref skippedHere);
             var random = new Random(Seeds.Mix(seed, batch, j));
             var augmented = TrainAugmentation.Apply(sample.Image, sample.Labels, augmentation, normalization, random);
             Array.Copy(augmented.Image, 0, images, j * 3 * s * s, 3 * s * s);
             Array.Copy(augmented.Labels, 0, labels, j * s * s, s * s);
         }
-        return (images, labels);
+        return (images, labels, skippedHere);
     }
 
-    private (Segmenter.Inference.Imaging.RgbImage Image, Segmenter.Inference.Imaging.LabelMap Labels) LoadWithRetries(long position)
+    private (Segmenter.Inference.Imaging.RgbImage Image, Segmenter.Inference.Imaging.LabelMap Labels) LoadWithRetries(long position, ref List<string>? skippedHere)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -114,9 +125,9 @@ public sealed class TrainingBatches : IDisposable
             {
                 return dataset.Load(index);
             }
-            catch (DatasetException) when (skipBadSamples && attempt < dataset.Count)
+            catch (DatasetException e) when (skipBadSamples && attempt < dataset.Count)
             {
-                Interlocked.Increment(ref skipped);
+                (skippedHere ??= new List<string>()).Add(e.Message);
             }
         }
     }

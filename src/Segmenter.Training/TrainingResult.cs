@@ -10,4 +10,6 @@ namespace Segmenter.Training;
 /// <param name="LastMetrics">The last validation metrics, if any evaluation ran.</param>
 /// <param name="BestMeanIoU">The best validation mIoU of the run so far.</param>
 /// <param name="SkippedSamples">Samples skipped as unreadable.</param>
-public sealed record TrainingResult(int Iteration, bool Interrupted, IReadOnlyList<double> Losses, SegmentationMetrics? LastMetrics, double BestMeanIoU, int SkippedSamples);
+/// <param name="SkipReasons">Why: each distinct error, naming its file, once.</param>
+public sealed record TrainingResult(int Iteration, bool Interrupted, IReadOnlyList<double> Losses, SegmentationMetrics? LastMetrics, double BestMeanIoU, int SkippedSamples,
+    IReadOnlyList<string> SkipReasons);

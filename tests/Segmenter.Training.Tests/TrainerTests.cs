@@ -160,7 +160,37 @@ public sealed class TrainerTests : IDisposable
         var strict = new Trainer(model, train, null, Options(Path.Combine(temporary.FullName, "strict"), 4), CPU);
         Assert.Throws<DatasetException>(() => strict.Run());
         var lenient = new Trainer(model, train, null, Options(Path.Combine(temporary.FullName, "lenient"), 4) with { SkipBadSamples = true }, CPU);
-        Assert.True(lenient.Run().SkippedSamples > 0);
+        var result = lenient.Run();
+        Assert.True(result.SkippedSamples > 0);
+        var reason = Assert.Single(result.SkipReasons);   // the one bad file, however often it was drawn
+        Assert.StartsWith(Path.Combine(root, "images", "train", "00002.png"), reason);
+    }
+
+    /// <summary>
+    /// Skips are counted as their batches are trained on: the batches the loader has prefetched, which a short run may never
+    /// use, count nothing. Three samples of four are unreadable, so the workers' prefetched batches certainly skip some,
+    /// and the first batch (two different samples) at least one.
+    /// </summary>
+    [Fact]
+    public void Skipped_samples_are_counted_in_the_batches_trained_on_only()
+    {
+        var root = Path.Combine(temporary.FullName, "mostly-broken");
+        SyntheticDatasetWriter.Write(root, DatasetLayout.Folder, 4, 0, new SceneOptions(Classes: 4, MinSize: 64, MaxSize: 64));
+        var broken = new[] { "00001.png", "00002.png", "00003.png" }.Select(name => Path.Combine(root, "images", "train", name)).ToArray();
+        foreach (var path in broken) File.WriteAllText(path, "garbage");
+        var train = DatasetReader.Open(DatasetLayout.Folder, root, "train");
+        using var batches = new TrainingBatches(train, new Segmenter.Training.Augmentation.AugmentationOptions(32), Segmenter.Spec.NormalizationSpec.Vit,
+            batchSize: 2, seed: 3, workers: 2, prefetch: 4, skipBadSamples: true);
+        Thread.Sleep(500);   // the workers fill the prefetch queue meanwhile
+        Assert.Equal(0, batches.SkippedSamples);
+        Assert.Empty(batches.SkipReasons);
+        var (images, labels) = batches.Next();
+        images.Dispose();
+        labels.Dispose();
+        Assert.InRange(batches.SkippedSamples, 1, 6);
+        Assert.InRange(batches.SkipReasons.Count, 1, Math.Min(3, batches.SkippedSamples));
+        Assert.All(batches.SkipReasons, reason => Assert.Contains(broken, path => reason.StartsWith(path + ":", StringComparison.Ordinal)));
+        Assert.Equal(batches.SkipReasons.Count, batches.SkipReasons.Distinct().Count());
     }
 
     [Fact]

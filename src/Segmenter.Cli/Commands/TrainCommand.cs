@@ -201,7 +201,7 @@ internal static class TrainCommand
                 DrawCurves(console, options.OutputDirectory);   // also when training stopped on an error: the curves show what happened
             }
             if (final.LastMetrics is { } metrics) MetricsTable.Write(console, metrics);
-            if (final.SkippedSamples > 0) console.Out.WriteLine($"{final.SkippedSamples} unreadable samples were skipped");
+            if (final.SkippedSamples > 0) WriteSkipped(console, final.SkippedSamples, final.SkipReasons);
             console.Out.WriteLine(final.Interrupted
                 ? $"stopped at step {final.Iteration}; continue with: segmenter train … --resume {trainer.LastCheckpoint}"
                 : $"done: {trainer.LastCheckpoint}" + (double.IsNaN(final.BestMeanIoU) ? "" : $", best mIoU {100 * final.BestMeanIoU:F2} in {trainer.BestCheckpoint}"));
@@ -211,6 +211,15 @@ internal static class TrainCommand
     }
 
     /// <summary>OUT/curves.png from OUT/metrics.jsonl; a picture that cannot be drawn is a warning, never the end of a run.</summary>
+    /// <summary>How many samples were skipped, and the files' errors (the first ten), so the data can be mended.</summary>
+    private static void WriteSkipped(CliConsole console, int count, IReadOnlyList<string> reasons)
+    {
+        const int shown = 10;
+        console.Out.WriteLine($"{count} unreadable {(count == 1 ? "sample was" : "samples were")} skipped, for {reasons.Count} {(reasons.Count == 1 ? "error" : "errors")}:");
+        foreach (var reason in reasons.Take(shown)) console.Out.WriteLine($"  {TerminalText.Safe(reason)}");
+        if (reasons.Count > shown) console.Out.WriteLine($"  … and {reasons.Count - shown} more");
+    }
+
     private static void DrawCurves(CliConsole console, string directory)
     {
         try
