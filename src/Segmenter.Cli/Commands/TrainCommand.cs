@@ -210,7 +210,6 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>OUT/curves.png from OUT/metrics.jsonl; a picture that cannot be drawn is a warning, never the end of a run.</summary>
     /// <summary>How many samples were skipped, and the files' errors (the first ten), so the data can be mended.</summary>
     private static void WriteSkipped(CliConsole console, int count, IReadOnlyList<string> reasons)
     {
@@ -220,6 +219,7 @@ internal static class TrainCommand
         if (reasons.Count > shown) console.Out.WriteLine($"  … and {reasons.Count - shown} more");
     }
 
+    /// <summary>OUT/curves.png from OUT/metrics.jsonl; a picture that cannot be drawn is a warning, never the end of a run.</summary>
     private static void DrawCurves(CliConsole console, string directory)
     {
         try
