@@ -153,6 +153,10 @@ public sealed class CliTests
                 Assert.Equal("BenchTiny", result.GetProperty("model").GetString());
                 Assert.Equal(result.GetProperty("size")[0].GetInt32() == 40 ? 48 : 24, result.GetProperty("size")[1].GetInt32());
                 Assert.False(string.IsNullOrEmpty(result.GetProperty("peakSetBy").GetString()));
+                // Every kernel the models run on: libtorch's, and ONNX Runtime's with its weights as inputs and packed as in a model.
+                Assert.Equal(new[] { "libtorch", "onnxruntime", "onnxruntime (packed weights)" }, result.GetProperty("peakByKernel").EnumerateObject().Select(k => k.Name));
+                Assert.True(result.GetProperty("matmulPeakGflops").GetDouble() >= result.GetProperty("peakByKernel").EnumerateObject().Max(k => k.Value.GetDouble()) - 0.01);
+                Assert.False(result.TryGetProperty("int8ProductGops", out _), "int8 products are measured for the int8 backends only");
                 Assert.Equal(System.Text.Json.JsonValueKind.Array, result.GetProperty("isa").ValueKind);
                 Assert.Equal(System.Environment.ProcessorCount, result.GetProperty("logicalProcessors").GetInt32());
                 if (result.GetProperty("physicalCores").ValueKind != System.Text.Json.JsonValueKind.Null)
@@ -165,6 +169,17 @@ public sealed class CliTests
                 Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 1);   // the peak is the best rate any kernel reached
                 Assert.True(result.TryGetProperty("otherLoad", out _) && result.TryGetProperty("steal", out _), "otherLoad and steal are reported");
             }
+            // With an int8 backend: ONNX Runtime's int8 product beside its float32 one, on the int8 results only.
+            var int8 = Run("bench", spec, "--backend", "onnx", "onnx-int8", "--size", "32x32", "--iters", "1", "--warmup", "0", "--json");
+            Assert.True(int8.Exit == 0, int8.Error);
+            var int8Results = JsonDocument.Parse(int8.Output).RootElement.EnumerateArray().ToList();
+            Assert.False(int8Results[0].TryGetProperty("int8ProductGops", out _));
+            var quantised = int8Results[1];
+            Assert.Equal("onnx-int8", quantised.GetProperty("backend").GetString());
+            Assert.Equal("1025×768·768×3072", quantised.GetProperty("int8ProductShape").GetString());
+            double gops = quantised.GetProperty("int8ProductGops").GetDouble(), speedup = quantised.GetProperty("int8ProductSpeedup").GetDouble();
+            Assert.True(gops > 0 && speedup > 0, quantised.ToString());
+            Assert.InRange(gops / speedup, 0.5, 2 * quantised.GetProperty("matmulPeakGflops").GetDouble());   // the float32 product it is compared with
             // A training step's batch is one image per thread unless --batch is given.
             var training = Run("bench", spec, "--train", "--profile", "--size", "32x32", "--threads", "2", "--iters", "2", "--warmup", "0", "--json");
             Assert.True(training.Exit == 0, training.Error);

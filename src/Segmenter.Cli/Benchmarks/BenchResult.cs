@@ -53,6 +53,13 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>The share of the CPU time the hypervisor gave to other virtual machines during the runs (/proc/stat's steal; null where it cannot be read).</summary>
     public double? Steal { get; init; }
 
+    /// <summary>
+    /// For the int8 backends on the CPU: ONNX Runtime's int8 product at a ViT-B MLP layer's shape, as the export writes it,
+    /// in billions of operations a second, and that rate over its float32 product's at the same shape (how much an int8
+    /// model can gain on this CPU at most, before memory). Null otherwise.
+    /// </summary>
+    public MatmulPeak.Int8Result? Int8Product { get; init; }
+
     public JsonObject ToJson()
     {
         var node = new JsonObject
@@ -85,6 +92,12 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,
         };
+        if (Int8Product is { } int8)
+        {
+            node["int8ProductGops"] = Math.Round(int8.Gops, 2);
+            node["int8ProductSpeedup"] = Math.Round(int8.Speedup, 3);
+            node["int8ProductShape"] = int8.Shape;
+        }
         if (Stages is not null)
             node["stagesMs"] = new JsonObject(Stages.Select(s => new KeyValuePair<string, JsonNode?>(s.Key, Math.Round(s.Value, 2))));
         if (ShardTimes is not null)

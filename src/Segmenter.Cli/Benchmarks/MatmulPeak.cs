@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
@@ -12,7 +13,8 @@ namespace Segmenter.Cli.Benchmarks;
 
 /// <summary>
 /// The machine's float32 matrix-product peak, as the best rate that any kernel available to the project reaches:
-/// libtorch's (MKL / oneDNN) and ONNX Runtime's (MLAS), each at square products and at a ViT-B MLP layer's shape.
+/// libtorch's (MKL / oneDNN) and ONNX Runtime's (MLAS; both with the right-hand side an input and with it a weight
+/// packed once, as in a model), each at square products and at a ViT-B MLP layer's shape.
 /// Every peakFraction is measured against it.
 /// </summary>
 internal static class MatmulPeak
@@ -29,6 +31,9 @@ internal static class MatmulPeak
     /// <summary>Square products and the shape of a ViT-B/16 MLP layer at 1024² (4096 tokens).</summary>
     private static readonly (int M, int K, int N)[] Shapes = { (2048, 2048, 2048), (3072, 3072, 3072), (4096, 768, 3072) };
 
+    /// <summary>A ViT-B MLP layer at 512² (1025 tokens · 768 → 3072): the int8 comparison's shape, as the models run it.</summary>
+    private static readonly (int M, int K, int N) Int8Shape = (1025, 768, 3072);
+
     private const int Repeats = 3;
 
     public static Result Measure(int threads)
@@ -38,6 +43,7 @@ internal static class MatmulPeak
         var all = new List<Measurement>();
         foreach (var (m, k, n) in Shapes) all.Add(new Measurement("libtorch", m, k, n, Torch(m, k, n)));
         foreach (var (m, k, n) in Shapes) all.Add(new Measurement("onnxruntime", m, k, n, OnnxRuntime(m, k, n, threads)));
+        foreach (var (m, k, n) in Shapes) all.Add(new Measurement("onnxruntime (packed weights)", m, k, n, OnnxRuntime(m, k, n, threads, MatMulModel(m, k, n, weightInside: true))));
         var best = all.MaxBy(x => x.Gflops)!;
         return new Result(best.Gflops, best.ToString(), all);
     }
@@ -50,6 +56,32 @@ internal static class MatmulPeak
         return new Result(best.Gflops, best.ToString(), all);
     }
 
+    /// <summary>
+    /// ONNX Runtime's int8 product as the int8 export writes each linear layer (DynamicQuantizeLinear → MatMulInteger →
+    /// Cast → Mul, which ONNX Runtime fuses into one DynamicQuantizeMatMul), side by side with its float32 product at the
+    /// same shape, its weight packed as in a model: how much faster this CPU's 8-bit products are than its float32 ones,
+    /// the most an int8 model's linear layers can gain here (VNNI adds four 8-bit products into a 32-bit sum in one
+    /// instruction; without it the gain depends on the core, and on some it is none).
+    /// </summary>
+    public sealed record Int8Result(double Gops, double Float32Gflops, string Shape)
+    {
+        /// <summary>The int8 product's rate over the float32 product's at the same shape.</summary>
+        public double Speedup => Gops / Float32Gflops;
+
+        /// <summary>The best of two measurements (taken at different times), each rate on its own.</summary>
+        public static Int8Result Combine(Int8Result first, Int8Result second) =>
+            new(Math.Max(first.Gops, second.Gops), Math.Max(first.Float32Gflops, second.Float32Gflops), first.Shape);
+    }
+
+    /// <summary>The int8 and float32 products at a ViT-B MLP layer's shape at 512² (1025 tokens · 768 → 3072), one after the other.</summary>
+    public static Int8Result MeasureInt8(int threads)
+    {
+        var (m, k, n) = Int8Shape;
+        double int8 = OnnxRuntime(m, k, n, threads, Int8MatMulModel(m, k, n));
+        double float32 = OnnxRuntime(m, k, n, threads, MatMulModel(m, k, n, weightInside: true));
+        return new Int8Result(int8, float32, $"{m}×{k}·{k}×{n}");
+    }
+
     private static double Torch(int m, int k, int n)
     {
         using var a = randn(m, k);
@@ -58,10 +90,12 @@ internal static class MatmulPeak
         return Best(m, k, n, () => mm(a, b).Dispose());
     }
 
-    private static double OnnxRuntime(int m, int k, int n, int threads)
+    /// <summary>A model's run time as a rate: 2·m·k·n operations per run; B, where the model takes it, is an input, else a weight inside it.</summary>
+    private static double OnnxRuntime(int m, int k, int n, int threads, ModelProto? model = null)
     {
+        model ??= MatMulModel(m, k, n);
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(MatMulModel(m, k, n).ToByteArray(), options);
+        using var session = new InferenceSession(model.ToByteArray(), options);
         var random = new Random(1);
         var left = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble()).ToArray();
         var right = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble()).ToArray();
@@ -69,32 +103,85 @@ internal static class MatmulPeak
         using var b = OrtValue.CreateTensorValueFromMemory(right, new long[] { k, n });
         using var output = OrtValue.CreateTensorValueFromMemory(new float[m * n], new long[] { m, n });
         using var run = new RunOptions();
-        var inputs = new[] { "A", "B" };
+        bool takesB = model.Graph.Input.Any(i => i.Name == "B");
+        var inputs = takesB ? new[] { "A", "B" } : new[] { "A" };
+        var values = takesB ? new[] { a, b } : new[] { a };
         var outputs = new[] { "Y" };
-        void Once() => session.Run(run, inputs, new[] { a, b }, outputs, new[] { output });
+        void Once() => session.Run(run, inputs, values, outputs, new[] { output });
         Once();   // warm-up
         return Best(m, k, n, Once);
     }
 
-    /// <summary>A graph of one MatMul: Y = A · B.</summary>
-    private static ModelProto MatMulModel(int m, int k, int n)
+    /// <summary>A graph of one MatMul: Y = A · B; B an input, or with <paramref name="weightInside"/> a weight in the graph (which ONNX Runtime packs once, as it does a model's).</summary>
+    private static ModelProto MatMulModel(int m, int k, int n, bool weightInside = false)
     {
-        static ValueInfoProto Value(string name, long rows, long columns)
-        {
-            var shape = new TensorShapeProto();
-            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = rows });
-            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = columns });
-            return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float, Shape = shape } } };
-        }
         var graph = new GraphProto { Name = "matmul" };
         graph.Input.Add(Value("A", m, k));
-        graph.Input.Add(Value("B", k, n));
+        if (weightInside)
+        {
+            var random = new Random(2);
+            var weights = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble()).ToArray();
+            graph.Initializer.Add(Initializer("B", DataType.Float, ByteString.CopyFrom(MemoryMarshal.AsBytes(weights.AsSpan())), k, n));
+        }
+        else graph.Input.Add(Value("B", k, n));
         graph.Output.Add(Value("Y", m, n));
-        var node = new NodeProto { OpType = "MatMul", Name = "MatMul" };
-        node.Input.Add("A");
-        node.Input.Add("B");
-        node.Output.Add("Y");
-        graph.Node.Add(node);
+        graph.Node.Add(Node("MatMul", "Y", "A", "B"));
+        return Model(graph);
+    }
+
+    /// <summary>
+    /// One linear layer as the int8 export writes it: A quantised at run time (uint8, a scale and zero point per tensor),
+    /// a weight of int8 [k, n] with zero points 0 and a scale per output column, Y = (Aq − Az)·W · (As · ws).
+    /// </summary>
+    private static ModelProto Int8MatMulModel(int m, int k, int n)
+    {
+        var graph = new GraphProto { Name = "int8 matmul" };
+        graph.Input.Add(Value("A", m, k));
+        graph.Output.Add(Value("Y", m, n));
+        var random = new Random(2);
+        var weights = new byte[k * n];
+        foreach (ref var w in weights.AsSpan()) w = (byte)(sbyte)random.Next(-127, 128);
+        graph.Initializer.Add(Initializer("W", DataType.Int8, ByteString.CopyFrom(weights), k, n));
+        graph.Initializer.Add(Initializer("Wz", DataType.Int8, ByteString.CopyFrom(new byte[n]), n));
+        graph.Initializer.Add(Initializer("Ws", DataType.Float, ByteString.CopyFrom(MemoryMarshal.AsBytes(Enumerable.Repeat(1f / 127, n).ToArray().AsSpan())), n));
+        var quantise = Node("DynamicQuantizeLinear", "Aq", "A");
+        quantise.Output.Add("As");
+        quantise.Output.Add("Az");
+        graph.Node.Add(quantise);
+        graph.Node.Add(Node("MatMulInteger", "P", "Aq", "W", "Az", "Wz"));
+        var cast = Node("Cast", "Pf", "P");
+        cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)DataType.Float });
+        graph.Node.Add(cast);
+        graph.Node.Add(Node("Mul", "S", "As", "Ws"));
+        graph.Node.Add(Node("Mul", "Y", "Pf", "S"));
+        return Model(graph);
+    }
+
+    private static ValueInfoProto Value(string name, long rows, long columns)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = rows });
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = columns });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float, Shape = shape } } };
+    }
+
+    private static TensorProto Initializer(string name, DataType type, ByteString data, params long[] dims)
+    {
+        var proto = new TensorProto { Name = name, DataType = (int)type, RawData = data };
+        proto.Dims.AddRange(dims);
+        return proto;
+    }
+
+    private static NodeProto Node(string operatorType, string output, params string[] inputs)
+    {
+        var node = new NodeProto { OpType = operatorType, Name = output };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        return node;
+    }
+
+    private static ModelProto Model(GraphProto graph)
+    {
         var model = new ModelProto { IrVersion = 8, Graph = graph, ProducerName = "segmenter bench" };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
         return model;

@@ -64,6 +64,9 @@ internal static class BenchCommand
             var loadBefore = MachineLoad.During(TimeSpan.FromSeconds(1));
             var start = MachineLoad.Take();
             var peak = MatmulPeak.Measure(settings.Threads);
+            // With an int8 backend on the CPU: how much faster this CPU's int8 products are than its float32 ones.
+            bool int8OnCpu = result.GetValue(backends)!.Any(b => b.Trim().ToLowerInvariant().StartsWith("onnx-int8", StringComparison.Ordinal)) && (settings.Onnx?.Provider ?? "cpu") == "cpu";
+            var int8 = int8OnCpu ? MatmulPeak.MeasureInt8(settings.Threads) : null;
             var results = new List<BenchResult>();
             foreach (var reference in result.GetValue(models)!)
             {
@@ -78,6 +81,7 @@ internal static class BenchCommand
             }
             // Measured again after the models: a peak taken in a slow moment would flatter every fraction.
             peak = MatmulPeak.Combine(peak, MatmulPeak.Measure(settings.Threads));
+            if (int8 is not null) int8 = MatmulPeak.Int8Result.Combine(int8, MatmulPeak.MeasureInt8(settings.Threads));
             var loadDuring = MachineLoad.Between(start, MachineLoad.Take());
             var loadAfter = MachineLoad.During(TimeSpan.FromSeconds(1));
             var shares = new[] { loadBefore, loadDuring, loadAfter }.OfType<MachineLoad.Share>().ToArray();
@@ -107,6 +111,7 @@ internal static class BenchCommand
                 LogicalProcessors = Environment.ProcessorCount, PhysicalCores = physicalCores,
                 LibTorchBlas = LibTorchBlas(),
                 LibTorchExp = LibTorchExp(),
+                Int8Product = r.Backend.StartsWith("onnx-int8", StringComparison.Ordinal) ? int8 : null,
             }).ToList();
             if (result.GetValue(json))
             {
@@ -122,6 +127,14 @@ internal static class BenchCommand
             console.Ansi.Write(table);
             console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} thread{(settings.Threads == 1 ? "" : "s")} (float32, the best of {peak.All.Count / 2} products measured before and after the models, 3 runs each), set by {setBy}; " +
                                   $"best per kernel: {string.Join(", ", byKernel.Select(k => $"{k.Key} {F(k.Value, 1)}"))}; CPU {PlatformInfo.Processor} ({string.Join(", ", isa)}; {Cores(physicalCores)}); libtorch's MKL: {LibTorchBlas()}; libtorch's 16-lane exp: {LibTorchExp()}");
+            if (int8 is not null)
+            {
+                console.Out.WriteLine($"int8 products (ONNX Runtime, as the int8 export writes each linear layer): {F(int8.Gops, 1)} billion operations a second at {int8.Shape}, " +
+                                      $"{F(int8.Speedup, 2)}× its float32 product at that shape ({F(int8.Float32Gflops, 1)} GFLOP/s)");
+                if (int8.Speedup < LittleInt8Gain)
+                    console.Out.WriteLine($"so int8 products gain little speed on this CPU{(isa.Any(f => f.Contains("vnni", StringComparison.Ordinal)) ? "" : " (it has no VNNI)")}: " +
+                                          "int8 models gain here in memory (a quarter of the weights) more than in time");
+            }
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
@@ -152,6 +165,9 @@ internal static class BenchCommand
 
     /// <summary>Above this share of the CPU time used by other processes, bench warns that its figures are not the machine's.</summary>
     private const double BusyThreshold = 0.10;
+
+    /// <summary>Below this, an int8 product is not much faster than a float32 one on this CPU, and the text output says so.</summary>
+    private const double LittleInt8Gain = 1.25;
 
     private static string LibTorchBlas() => MklDispatch.State switch
     {
