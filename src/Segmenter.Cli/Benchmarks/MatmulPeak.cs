@@ -113,7 +113,7 @@ internal static class MatmulPeak
     }
 
     /// <summary>A graph of one MatMul: Y = A · B; B an input, or with <paramref name="weightInside"/> a weight in the graph (which ONNX Runtime packs once, as it does a model's).</summary>
-    private static ModelProto MatMulModel(int m, int k, int n, bool weightInside = false)
+    internal static ModelProto MatMulModel(int m, int k, int n, bool weightInside = false)
     {
         var graph = new GraphProto { Name = "matmul" };
         graph.Input.Add(Value("A", m, k));
@@ -131,16 +131,18 @@ internal static class MatmulPeak
 
     /// <summary>
     /// One linear layer as the int8 export writes it: A quantised at run time (uint8, a scale and zero point per tensor),
-    /// a weight of int8 [k, n] with zero points 0 and a scale per output column, Y = (Aq − Az)·W · (As · ws).
+    /// a weight of int8 [k, n] with zero points 0 and a scale per output column (here 1/127), Y = (Aq − Az)·W · (As · ws).
     /// </summary>
-    private static ModelProto Int8MatMulModel(int m, int k, int n)
+    internal static ModelProto Int8MatMulModel(int m, int k, int n)
     {
         var graph = new GraphProto { Name = "int8 matmul" };
         graph.Input.Add(Value("A", m, k));
         graph.Output.Add(Value("Y", m, n));
+        // Weights as the export quantises a trained layer's: normally distributed, the largest at ±127.
         var random = new Random(2);
-        var weights = new byte[k * n];
-        foreach (ref var w in weights.AsSpan()) w = (byte)(sbyte)random.Next(-127, 128);
+        var normal = Enumerable.Range(0, k * n).Select(_ => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())).ToArray();
+        double largest = normal.Max(Math.Abs);
+        var weights = normal.Select(w => (byte)(sbyte)Math.Round(w / largest * 127)).ToArray();
         graph.Initializer.Add(Initializer("W", DataType.Int8, ByteString.CopyFrom(weights), k, n));
         graph.Initializer.Add(Initializer("Wz", DataType.Int8, ByteString.CopyFrom(new byte[n]), n));
         graph.Initializer.Add(Initializer("Ws", DataType.Float, ByteString.CopyFrom(MemoryMarshal.AsBytes(Enumerable.Repeat(1f / 127, n).ToArray().AsSpan())), n));
