@@ -36,6 +36,12 @@ public static class PlatformInfo
     }
 
     /// <summary>
+    /// Whether the processor has VNNI (avx512_vnni or avx_vnni): 8-bit products added four at a time into 32-bit sums.
+    /// Without it, x86 int8 kernels add pairs of u8×s8 products in 16 bits (vpmaddubsw), which can saturate.
+    /// </summary>
+    public static bool HasVnni => VectorFeatures.Any(f => f is "avx512_vnni" or "avx_vnni");
+
+    /// <summary>
     /// The physical cores under the logical processors this process may run on (Linux: each one's package and core id in
     /// /sys/devices/system/cpu): fewer than the logical processors where these are simultaneous threads sharing a core's
     /// vector units, so that two threads cannot compute twice what one does. Null where the topology cannot be read.

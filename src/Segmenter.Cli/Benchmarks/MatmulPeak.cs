@@ -97,15 +97,14 @@ internal static class MatmulPeak
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         using var session = new InferenceSession(model.ToByteArray(), options);
         var random = new Random(1);
-        var left = Enumerable.Range(0, m * k).Select(_ => (float)random.NextDouble()).ToArray();
-        var right = Enumerable.Range(0, k * n).Select(_ => (float)random.NextDouble()).ToArray();
-        using var a = OrtValue.CreateTensorValueFromMemory(left, new long[] { m, k });
-        using var b = OrtValue.CreateTensorValueFromMemory(right, new long[] { k, n });
+        float[] Values(int count) => Enumerable.Range(0, count).Select(_ => (float)random.NextDouble()).ToArray();
+        using var a = OrtValue.CreateTensorValueFromMemory(Values(m * k), new long[] { m, k });
+        bool takesB = model.Graph.Input.Any(i => i.Name == "B");   // else B is a weight inside the model
+        using var b = takesB ? OrtValue.CreateTensorValueFromMemory(Values(k * n), new long[] { k, n }) : null;
         using var output = OrtValue.CreateTensorValueFromMemory(new float[m * n], new long[] { m, n });
         using var run = new RunOptions();
-        bool takesB = model.Graph.Input.Any(i => i.Name == "B");
         var inputs = takesB ? new[] { "A", "B" } : new[] { "A" };
-        var values = takesB ? new[] { a, b } : new[] { a };
+        var values = takesB ? new[] { a, b! } : new[] { a };
         var outputs = new[] { "Y" };
         void Once() => session.Run(run, inputs, values, outputs, new[] { output });
         Once();   // warm-up

@@ -132,7 +132,7 @@ internal static class BenchCommand
                 console.Out.WriteLine($"int8 products (ONNX Runtime, as the int8 export writes each linear layer): {F(int8.Gops, 1)} billion operations a second at {int8.Shape}, " +
                                       $"{F(int8.Speedup, 2)}× its float32 product at that shape ({F(int8.Float32Gflops, 1)} GFLOP/s)");
                 if (int8.Speedup < LittleInt8Gain)
-                    console.Out.WriteLine($"so int8 products gain little speed on this CPU{(isa.Any(f => f.Contains("vnni", StringComparison.Ordinal)) ? "" : " (it has no VNNI)")}: " +
+                    console.Out.WriteLine($"so int8 products gain little speed on this CPU{(PlatformInfo.HasVnni ? "" : " (it has no VNNI)")}: " +
                                           "int8 models gain here in memory (a quarter of the weights) more than in time");
             }
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");

@@ -87,7 +87,7 @@ internal static class ExportCommand
                                       $"classes agree on {100 * run.LabelAgreement:F2} % of the pixels");
             // The check ran in ONNX Runtime on this CPU: without VNNI its u8×s8 products are added in pairs in 16 bits, which can
             // saturate (measured: MatmulPeakTests), so the classes may agree less here than where the file will be deployed.
-            if (options.Int8 && System.Runtime.Intrinsics.X86.Avx2.IsSupported && !PlatformInfo.VectorFeatures.Any(f => f.Contains("vnni", StringComparison.Ordinal)))
+            if (options.Int8 && System.Runtime.Intrinsics.X86.Avx2.IsSupported && !PlatformInfo.HasVnni)
                 console.Out.WriteLine("checked on a CPU without VNNI, where ONNX Runtime adds 8-bit products in pairs in 16 bits, which can saturate: " +
                                       "on a CPU with VNNI (32-bit sums) the int8 file's classes may agree more");
             if (export.TritonEntry is not null) console.Out.WriteLine($"Triton repository entry written to {export.TritonEntry}");
