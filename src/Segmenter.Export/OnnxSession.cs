@@ -97,13 +97,7 @@ public sealed class OnnxSession : IDisposable
     private OnnxSession(ModelSource source, OnnxSessionOptions? options, SharedWeights? shared)
     {
         options ??= new OnnxSessionOptions();
-        using var sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = options.Optimization,
-            IntraOpNumThreads = options.Threads,
-            InterOpNumThreads = 1,
-        };
-        AddProvider(sessionOptions, options);
+        using var sessionOptions = SessionOptionsFor(options);
         var container = shared?.Container;
         try
         {
@@ -344,6 +338,28 @@ public sealed class OnnxSession : IDisposable
     /// <summary>An OrtValue over a contiguous CPU tensor's own memory (the tensor must outlive it).</summary>
     private static OrtValue Wrap(Tensor tensor, TensorElementType type) =>
         OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, TensorMemory.Address(tensor), tensor.numel() * tensor.element_size());
+
+    /// <summary>ONNX Runtime's session options for <paramref name="options"/>, the execution provider added.</summary>
+    internal static SessionOptions SessionOptionsFor(OnnxSessionOptions options)
+    {
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = options.Optimization,
+            IntraOpNumThreads = options.Threads,
+            InterOpNumThreads = 1,
+            EnableMemoryPattern = options.MemoryPattern,
+        };
+        try
+        {
+            AddProvider(sessionOptions, options);
+            return sessionOptions;
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
 
     private static void AddProvider(SessionOptions sessionOptions, OnnxSessionOptions options)
     {

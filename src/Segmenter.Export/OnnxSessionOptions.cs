@@ -24,6 +24,13 @@ public sealed record OnnxSessionOptions
     /// </summary>
     public bool SplitAtUpsampling { get; init; }
 
+    /// <summary>
+    /// ONNX Runtime's memory pattern: after a run, it plans each input shape's intermediate tensors as one block, allocated
+    /// on later runs beside what its arena already holds. Off by default: on the CPU it made Seg-B/16 at 1024² take 4.2 GB
+    /// rather than 2.6 GB from its second run on, for no speed at 512² or 1024² (docs/performance.md, "ONNX Runtime's memory").
+    /// </summary>
+    public bool MemoryPattern { get; init; }
+
     /// <summary>TensorRT's settings (precision, caches, shape profile) when <see cref="Provider"/> is tensorrt; null: the defaults.</summary>
     public TensorRtSettings? TensorRt { get; init; }
 }

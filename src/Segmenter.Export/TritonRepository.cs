@@ -106,6 +106,8 @@ public static class TritonRepository
             text.Append($",\n  {{\n    name: \"labels\"\n    data_type: {(LabelsOutput.IsByte(classes) ? "TYPE_UINT8" : "TYPE_INT64")}\n    dims: [ {h}, {w} ]\n  }}");
         text.Append("\n]\n");
         text.Append($"dynamic_batching {{\n  max_queue_delay_microseconds: {N(settings.MaxQueueDelayMicroseconds)}\n}}\n");
+        // ONNX Runtime's memory pattern off, as OnnxSession has it (see OnnxSessionOptions.MemoryPattern).
+        text.Append("parameters {\n  key: \"enable_mem_pattern\"\n  value: { string_value: \"0\" }\n}\n");
         text.Append($"instance_group [\n  {{\n    count: {N(settings.Instances)}\n    kind: {(settings.TensorRt is null ? "KIND_AUTO" : "KIND_GPU")}\n  }}\n]\n");
         if (settings.TensorRt is { } trt)
         {

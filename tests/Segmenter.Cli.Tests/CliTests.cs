@@ -169,6 +169,8 @@ public sealed class CliTests
                 Assert.InRange(result.GetProperty("peakFraction").GetDouble(), 0, 1);   // the peak is the best rate any kernel reached
                 Assert.True(result.TryGetProperty("otherLoad", out _) && result.TryGetProperty("steal", out _), "otherLoad and steal are reported");
             }
+            // The ONNX backends ran exported files (their memory then ONNX Runtime's alone), and deleted them.
+            Assert.Empty(Directory.GetFiles(Path.GetTempPath(), $"segmenter-bench-{System.Environment.ProcessId}-*.onnx"));
             // With an int8 backend: ONNX Runtime's int8 product beside its float32 one, on the int8 results only.
             var int8 = Run("bench", spec, "--backend", "onnx", "onnx-int8", "--size", "32x32", "--iters", "1", "--warmup", "0", "--json");
             Assert.True(int8.Exit == 0, int8.Error);

@@ -20,13 +20,18 @@ internal static class Benchmark
         var entry = ModelResolver.Resolve(reference);   // compiled before the baseline: the compiler's memory is not the model's
         var spec = entry.Spec;
         set_num_threads(settings.Threads);
+        var request = new ModelRequest { Model = reference, UseVariantCheckpoint = false, Device = "cpu", Seed = 0 };
+        bool onnx = backend is "onnx" or "onnx-fused" or "onnx-int8" or "onnx-int8-fused";
+        if (onnx && settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
+        // An ONNX backend runs a file, as a deployment does: exported (and the TorchSharp model freed) before the baseline,
+        // so that its memory is ONNX Runtime's alone.
+        using var onnxFile = onnx ? ExportToFile(entry, request, backend) : null;
         // Memory is counted from here: the weights, the session and the runs' working memory.
         GC.Collect();
         MemoryProbe.ResetPeak();
         long baseline = MemoryProbe.CurrentRss();
-        using var loaded = ModelLoader.Load(entry, new ModelRequest { Model = reference, UseVariantCheckpoint = false, Device = "cpu", Seed = 0 });
-        var model = loaded.Model;
-        long parameterBytes = model.parameters().Sum(p => p.numel() * p.element_size());
+        using var loaded = onnx ? null : ModelLoader.Load(entry, request);
+        long parameterBytes = onnxFile?.ParameterBytes ?? loaded!.Model.parameters().Sum(p => p.numel() * p.element_size());
         using var images = randn(settings.Batch, 3, settings.Height, settings.Width);
 
         Func<double> runOnce;
@@ -37,30 +42,25 @@ internal static class Benchmark
         switch (backend)
         {
             case "torch" when settings.Train:
+                var model = loaded!.Model;
                 model.SetPrecision(settings.Precision);
                 shards = ShardedStep.Count(settings.Shards, CPU, settings.Batch);
                 if (settings.Profile) training = new TrainingProfile();
                 runOnce = TrainingStep(model, images, spec, shards.Value, owned, training);
                 break;
             case "torch":
-                model.eval();
-                model.SetPrecision(settings.Precision);
-                if (settings.Profile) stages = new StageTimer(model);
+                var inference = loaded!.Model;
+                inference.eval();
+                inference.SetPrecision(settings.Precision);
+                if (settings.Profile) stages = new StageTimer(inference);
                 runOnce = () => Time(() =>
                 {
                     using var noGrad = no_grad();
-                    model.call(images).Dispose();
+                    inference.call(images).Dispose();
                 });
                 break;
             case "onnx" or "onnx-fused" or "onnx-int8" or "onnx-int8-fused":
-                if (settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
-                model.eval();
-                var exported = OnnxExporter.Export(model, new OnnxExportOptions
-                {
-                    Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
-                    Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
-                });
-                var session = new OnnxSession(exported.ToByteArray(), (settings.Onnx ?? new OnnxSessionOptions()) with { Threads = settings.Threads });
+                var session = new OnnxSession(onnxFile!.Path, (settings.Onnx ?? new OnnxSessionOptions()) with { Threads = settings.Threads });
                 var logits = empty(settings.Batch, spec.NumClasses, settings.Height, settings.Width);   // reused, as a serving loop would
                 owned.Add(session);
                 owned.Add(logits);
@@ -95,6 +95,44 @@ internal static class Benchmark
             stages?.Dispose();
             foreach (var disposable in owned) disposable.Dispose();
         }
+    }
+
+    /// <summary>An export written to a temporary file (deleted on disposal), and the model's parameter bytes.</summary>
+    private sealed class ExportedFile(string path, long parameterBytes) : IDisposable
+    {
+        public string Path { get; } = path;
+        public long ParameterBytes { get; } = parameterBytes;
+
+        public void Dispose() => System.IO.File.Delete(Path);
+    }
+
+    /// <summary>Exports the model as <paramref name="backend"/> runs it, to a temporary file; the TorchSharp model is freed before it returns.</summary>
+    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, string backend)
+    {
+        byte[] bytes;
+        long parameterBytes;
+        using (var loaded = ModelLoader.Load(entry, request))
+        {
+            var model = loaded.Model;
+            model.eval();
+            parameterBytes = model.parameters().Sum(p => p.numel() * p.element_size());
+            bytes = OnnxExporter.Export(model, new OnnxExportOptions
+            {
+                Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
+                Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
+            }).ToByteArray();
+        }
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"segmenter-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            System.IO.File.WriteAllBytes(path, bytes);
+        }
+        catch
+        {
+            System.IO.File.Delete(path);
+            throw;
+        }
+        return new ExportedFile(path, parameterBytes);
     }
 
     /// <summary>
