@@ -24,10 +24,31 @@ public sealed record OnnxExportOptions
     public bool Int8 { get; init; }
 
     /// <summary>
+    /// How the portable graph (opsets 17 to 22) writes attention; null: one head at a time with <see cref="Int8"/> (a CPU
+    /// export), all heads at once otherwise. The fused flavour and opset 23 write one attention operator instead.
+    /// </summary>
+    public OnnxAttention? Attention { get; init; }
+
+    /// <summary>What <see cref="Attention"/> comes to: its value, or the default for <see cref="Int8"/>.</summary>
+    public OnnxAttention AttentionLayout => Attention ?? (Int8 ? OnnxAttention.PerHead : OnnxAttention.Batched);
+
+    /// <summary>
     /// A fixed image size (height, width) for the input and outputs, for fixed-shape deployment (TensorRT engines, edge
     /// runtimes); null: dynamic height and width. The batch stays dynamic.
     /// </summary>
     public (int Height, int Width)? StaticSize { get; init; }
+
+    /// <summary>Throws, with what to change, for options that cannot go together.</summary>
+    public void Validate()
+    {
+        if (Opset is < MinimumOpset or > MaximumOpset)
+            throw new System.ArgumentException($"opset {Opset} is not supported: choose {MinimumOpset} to {MaximumOpset}");
+        if (Int8 && Float16)
+            throw new System.ArgumentException("--int8 quantises the float32 graph: it cannot be combined with --fp16");
+        if (Attention is not null && (Flavour == OnnxFlavour.Fused || Opset >= 23))
+            throw new System.ArgumentException("--attention chooses how the portable graph at opsets 17 to 22 writes attention; with --fused or --opset 23 " +
+                                               "the attention is one operator: leave --attention out, or export the portable graph at a lower opset");
+    }
 
     /// <summary>The lowest and highest opsets the exporter writes.</summary>
     public const int MinimumOpset = 17, MaximumOpset = 23;

@@ -19,8 +19,6 @@ public static class OnnxExporter
         options ??= new OnnxExportOptions();
         if (model is not IOnnxExportable exportable)
             throw new NotSupportedException($"{model.GetType().Name} has no generated ONNX graph; regenerate it from its spec");
-        if (options.Int8 && options.Float16)
-            throw new ArgumentException("--int8 quantises the float32 graph: it cannot be combined with --fp16");
         var spec = model.Specification;
         var graph = new OnnxGraph(spec, model.state_dict(), options);
         exportable.DefineOnnxGraph(graph);

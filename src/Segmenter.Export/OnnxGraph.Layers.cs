@@ -1,3 +1,4 @@
+using System.Linq;
 using Segmenter.Spec;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -158,8 +159,24 @@ public sealed partial class OnnxGraph
             var q = Gather(qkv, 0);
             var k = Gather(qkv, 1);
             var v = Gather(qkv, 2);
-            var scores = Mul(MatMul(q, Transpose(k, 0, 1, 3, 2)), Scalar(1.0 / System.Math.Sqrt(width / heads)));
-            merged = Reshape(Transpose(MatMul(Softmax(scores), v), 0, 2, 1, 3), 0, 0, width);               // [B, T, D]
+            var scale = Scalar(1.0 / System.Math.Sqrt(width / heads));
+            OnnxValue Attend(OnnxValue query, OnnxValue key, OnnxValue value) =>
+                MatMul(Softmax(Mul(MatMul(query, Transpose(key, 0, 1, 3, 2)), scale)), value);
+            OnnxValue attended;
+            if (Options.AttentionLayout == OnnxAttention.PerHead)
+            {
+                // Each head's chain depends on its own slices only, so a runtime can finish one head's [B, 1, T, T] scores
+                // and softmax before it makes the next's (ONNX Runtime does).
+                var ones = Int64s(Enumerable.Repeat(1L, heads).ToArray());
+                OnnxValue[] Heads(OnnxValue all) => NodeWithOutputs("Split", new OnnxValue?[] { all, ones }, heads, x.Type, "", OnnxAttribute.Int("axis", 1));
+                var (qs, ks, vs) = (Heads(q), Heads(k), Heads(v));
+                attended = Concat(1, Enumerable.Range(0, heads).Select(h => Attend(qs[h], ks[h], vs[h])).ToArray());
+            }
+            else
+            {
+                attended = Attend(q, k, v);
+            }
+            merged = Reshape(Transpose(attended, 0, 2, 1, 3), 0, 0, width);               // [B, T, D]
         }
         return Linear("proj", merged);
     }

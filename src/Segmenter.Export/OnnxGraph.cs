@@ -30,8 +30,7 @@ public sealed partial class OnnxGraph
     /// <summary>Starts a graph for a model with the given spec and weights.</summary>
     public OnnxGraph(SegmenterSpec spec, IReadOnlyDictionary<string, Tensor> parameters, OnnxExportOptions options)
     {
-        if (options.Opset is < OnnxExportOptions.MinimumOpset or > OnnxExportOptions.MaximumOpset)
-            throw new ArgumentException($"opset {options.Opset} is not supported: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset}");
+        options.Validate();
         Spec = spec;
         Options = options;
         this.parameters = parameters;

@@ -62,6 +62,7 @@ public sealed class CliWeightsTests : System.IDisposable
         var (exit, output, error) = CliTests.Run("export", directory, "--out", onnx, "--labels", "--triton", Path.Combine(temporary.FullName, "triton"), "--name", "micro");
         Assert.True(exit == 0, error);
         Assert.Matches(@"verified input \[2, 3, 57, 67\]: max \|ONNX Runtime − TorchSharp\| = \d\.\d\dE-\d", output);
+        Assert.Contains("opset 17, portable, attention batched", output);
         Assert.True(File.Exists(Path.Combine(temporary.FullName, "triton", "micro", "1", "model.onnx")));
 
         var logits = Path.Combine(temporary.FullName, "onnx-logits.safetensors");

@@ -292,6 +292,25 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Export_options_that_cannot_go_together_are_refused_before_the_model_is_built()
+    {
+        var onnx = Path.Combine(folder.FullName, "never.onnx");
+        foreach (var args in new[] { new[] { "--fused", "--attention", "per-head" }, new[] { "--opset", "23", "--attention", "batched" }, new[] { "--int8", "--fp16" } })
+        {
+            var (exit, output, error) = CliTests.Run(new[] { "export", spec, "--out", onnx }.Concat(args).ToArray());
+            Assert.Equal(1, exit);
+            Assert.StartsWith("error: --", error);
+            Assert.DoesNotContain("stages", error);   // refused before the export began
+            Assert.Equal("", output);
+        }
+        var unknown = CliTests.Run("export", spec, "--out", onnx, "--attention", "heads");
+        Assert.Equal(1, unknown.Exit);
+        Assert.Contains("'heads' not recognized", unknown.Error);
+        Assert.Contains("per-head", unknown.Error);
+        Assert.False(File.Exists(onnx));
+    }
+
+    [Fact]
     public void An_unreadable_image_among_several_costs_only_its_own_outputs()
     {
         var good = Directory.GetFiles(Path.Combine(data, "images", "val")).Order().ToArray();

@@ -40,14 +40,20 @@ public sealed class OnnxExportTests : IDisposable
         using var model = entry.Create(null);
         CheckpointLoader.Load(model, TestPaths.Fixture(fixture, "checkpoint.pth"));
         var io = SafeTensors.Read(TestPaths.Fixture(fixture, "io.safetensors"));
-        foreach (var flavour in new[] { OnnxFlavour.Portable, OnnxFlavour.Fused })
+        var kinds = new (string Name, OnnxExportOptions Options)[]
         {
-            var path = Export(model, new OnnxExportOptions { Flavour = flavour }, fixture + "-" + flavour);
+            ("portable", new OnnxExportOptions()),
+            ("portable, attention per head", new OnnxExportOptions { Attention = OnnxAttention.PerHead }),
+            ("fused", new OnnxExportOptions { Flavour = OnnxFlavour.Fused }),
+        };
+        foreach (var (kind, options) in kinds)
+        {
+            var path = Export(model, options, fixture + "-" + kind.Replace(", ", "-").Replace(' ', '-'));
             using var session = new OnnxSession(path);
             using var logits = session.Run(io["input"]);
             var difference = (logits - io["logits"]).abs().max().item<float>();
-            output.WriteLine($"{fixture} {flavour}: max |Δ| = {difference}");
-            Assert.True(difference <= 1e-4, $"{flavour}: {difference}");
+            output.WriteLine($"{fixture} {kind}: max |Δ| = {difference}");
+            Assert.True(difference <= 1e-4, $"{kind}: {difference}");
         }
     }
 
@@ -119,6 +125,49 @@ public sealed class OnnxExportTests : IDisposable
             foreach (var replica in replicas.Skip(1)) replica.Dispose();
         }
         Assert.Throws<ArgumentOutOfRangeException>(() => OnnxSession.Replicas(path, new OnnxSessionOptions(), 0));
+    }
+
+    [Theory]
+    [MemberData(nameof(SpreadNames))]
+    public void Attention_one_head_at_a_time_computes_what_all_heads_at_once_do(string name)
+    {
+        manual_seed(12);
+        using var model = SpreadModels.Value[name].Create(null);
+        model.eval();
+        var spec = model.Specification;
+        var blocks = new[] { (spec.Backbone.Layers, spec.Backbone.Heads), spec.Decoder.Kind == Segmenter.Spec.DecoderKind.Linear ? (0, 0) : (spec.Decoder.Layers, spec.Decoder.Heads) };
+        var batched = OnnxExporter.Export(model, new OnnxExportOptions());
+        var perHead = OnnxExporter.Export(model, new OnnxExportOptions { Attention = OnnxAttention.PerHead });
+        // One softmax per block, against one per head of each block: each head's [B, 1, T, T] scores made and used on their own.
+        Assert.Equal(blocks.Sum(b => b.Item1), batched.Graph.Node.Count(n => n.OpType == "Softmax"));
+        Assert.Equal(blocks.Sum(b => b.Item1 * b.Item2), perHead.Graph.Node.Count(n => n.OpType == "Softmax"));
+        using var one = new OnnxSession(batched.ToByteArray());
+        using var other = new OnnxSession(perHead.ToByteArray());
+        foreach (var (height, width) in new[] { (64, 64), (37, 45) })
+        {
+            using var images = randn(2, 3, height, width);
+            using var expected = model.Predict(images);
+            using var a = one.Run(images);
+            using var b = other.Run(images);
+            Assert.True((b - expected).abs().max().item<float>() <= 1e-4, $"{name} at {height}×{width}: per head against TorchSharp");
+            Assert.True((b - a).abs().max().item<float>() <= 1e-5, $"{name} at {height}×{width}: per head against all heads at once");
+        }
+    }
+
+    [Fact]
+    public void Attention_layout_defaults_to_one_head_at_a_time_for_int8_and_is_refused_where_attention_is_one_operator()
+    {
+        Assert.Equal(OnnxAttention.Batched, new OnnxExportOptions().AttentionLayout);
+        Assert.Equal(OnnxAttention.PerHead, new OnnxExportOptions { Int8 = true }.AttentionLayout);
+        Assert.Equal(OnnxAttention.Batched, new OnnxExportOptions { Int8 = true, Attention = OnnxAttention.Batched }.AttentionLayout);
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        var int8 = OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true });
+        Assert.Equal(2 * 3, int8.Graph.Node.Count(n => n.OpType == "Softmax"));   // 2 blocks of 3 heads
+        Assert.Equal(2, OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true, Attention = OnnxAttention.Batched }).Graph.Node.Count(n => n.OpType == "Softmax"));
+        foreach (var refused in new[] { new OnnxExportOptions { Flavour = OnnxFlavour.Fused, Attention = OnnxAttention.PerHead }, new OnnxExportOptions { Opset = 23, Attention = OnnxAttention.Batched } })
+            Assert.Contains("--attention chooses how the portable graph", Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, refused)).Message);
+        // Left unset, the fused flavour and opset 23 take the int8 default without complaint.
+        Assert.Contains(OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true, Flavour = OnnxFlavour.Fused }).Graph.Node, n => n.OpType == "MultiHeadAttention");
     }
 
     [Fact]
