@@ -6,6 +6,7 @@ a class. Label PNGs may be 8-bit greyscale or palette images; a palette file giv
 its colours (Pillow's mode "P"); other label images are refused rather than guessed.
 """
 
+import io
 import os
 import stat
 import struct
@@ -105,15 +106,95 @@ def _verify_png(path: str) -> None:
             return
 
 
+def _make_noise(length: int) -> bytes:
+    """The probe's bytes: a fixed linear congruential sequence, 0xFF left out (JpegScan.Noise in C#, the same bytes)."""
+    noise, state = bytearray(), 2463534242
+    while len(noise) < length:
+        state = (state * 1664525 + 1013904223) & 0xFFFFFFFF
+        if state >> 24 != 0xFF:
+            noise.append(state >> 24)
+    return bytes(noise)
+
+
+_JPEG_NOISE = _make_noise(512)
+_WHOLE_JPEGS = set()
+
+
+def _is_restart(marker: int) -> bool:
+    return 0xD0 <= marker <= 0xD7
+
+
+def jpeg_probe_position(data: bytes) -> Optional[int]:
+    """The offset at which a JPEG's last scan's entropy-coded data ends (the marker after it, or the data's end), walking its
+    marker segments from the start; None where no scan is reached (JpegScan.ProbePosition in C#)."""
+    if len(data) < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        return None
+    at, scan_end = 2, None
+    while at + 1 < len(data):
+        if data[at] != 0xFF:
+            return scan_end
+        while at + 1 < len(data) and data[at + 1] == 0xFF:    # fill bytes before a marker
+            at += 1
+        if at + 1 >= len(data):
+            break
+        marker = data[at + 1]
+        if marker == 0xD9:                                    # EOI
+            break
+        if marker in (0x01, 0xD8) or _is_restart(marker):    # markers without a length
+            at += 2
+            continue
+        if at + 4 > len(data):
+            break
+        end = at + 2 + (data[at + 2] << 8 | data[at + 3])
+        if end < at + 4 or end > len(data):
+            break
+        if marker != 0xDA:
+            at = end
+            continue
+        # SOS: its entropy-coded data runs to the first 0xFF that is neither a stuffed 0xFF 0x00 nor a restart marker.
+        p = data.find(b"\xff", end)
+        while p >= 0 and (p + 1 >= len(data) or data[p + 1] == 0 or _is_restart(data[p + 1])):
+            p = data.find(b"\xff", p + 1)
+        scan_end = at = len(data) if p < 0 else p
+    return scan_end
+
+
+def _verify_jpeg(path: str, decoded: np.ndarray, decode: Callable, size: Tuple[int, int]) -> None:
+    """Refuses a JPEG whose scan data ends before the image its header claims, which libjpeg decodes with invented blocks
+    and a warning Pillow drops: the file is decoded again with bytes of noise after its last scan's data, which a decoder
+    that finished the image skips and one that ran out reads as more blocks (JpegScan.Verify in C#). Once per file version."""
+    status = os.stat(path)
+    key = (os.path.abspath(path), status.st_size, status.st_mtime_ns)
+    if key in _WHOLE_JPEGS:
+        return
+    with open(path, "rb") as stream:
+        data = stream.read()
+    at = jpeg_probe_position(data)
+    if at is not None:
+        try:
+            with Image.open(io.BytesIO(data[:at] + _JPEG_NOISE + data[at:])) as probed:
+                again = decode(probed)
+        except (OSError, ValueError):
+            again = None                                      # no verdict
+        if again is not None and not np.array_equal(decoded, again):
+            raise DatasetError(f"{path}: the JPEG's image data ends before the {size[0]}×{size[1]} pixels its header claims "
+                               "(a truncated or damaged file; the decoder would invent the rest)")
+    _WHOLE_JPEGS.add(key)
+
+
 def _read(path: str, kind: str, decode: Callable, verify: bool = True):
-    """``decode`` of the opened image file ``path``, an "image" or a "label" file, a PNG's chunks verified first unless
-    ``verify`` is False (only its header is read); a DatasetError naming the file otherwise."""
+    """``decode`` of the opened image file ``path``, an "image" or a "label" file, a PNG's chunks verified first and a
+    JPEG's scan data checked after unless ``verify`` is False (only its header is read); a DatasetError naming the file
+    otherwise."""
     _check_file(path, kind)
     try:
         with _open_image(path) as image:
             if verify and image.format == "PNG":
                 _verify_png(path)
-            return decode(image)
+            decoded = decode(image)
+            if verify and image.format == "JPEG":
+                _verify_jpeg(path, decoded, decode, image.size)
+            return decoded
     except FileNotFoundError:
         raise DatasetError(f"{kind} file '{path}' does not exist") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:

@@ -195,6 +195,20 @@ public sealed class SegmentTests : IClassFixture<OnnxServerFixture>
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
     }
 
+    [Fact]
+    public async Task A_jpeg_cut_short_and_closed_again_is_400_not_segmented_with_invented_blocks()
+    {
+        using var whole = Jpeg(PictureImage(80, 48));
+        var bytes = await whole.ReadAsByteArrayAsync();
+        int sos = Enumerable.Range(0, bytes.Length - 1).Last(i => bytes[i] == 0xFF && bytes[i + 1] == 0xDA);
+        var cut = new ByteArrayContent(bytes[..((sos + bytes.Length) / 2)].Concat(new byte[] { 0xFF, 0xD9 }).ToArray());
+        cut.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        using var response = await server.Http.PostAsync("/v2/models/tinylinear/segment", cut);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("the uploaded file: the JPEG's image data ends before the 80×48 pixels its header claims",
+            JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
     /// <summary>
     /// The page in a real browser: Debian's Chromium, headless, driven over the DevTools protocol. An image is dropped on the
     /// drop zone (a drop event carrying a file, as a person's drag and drop makes), and the legend it shows is read back.

@@ -32,6 +32,8 @@ public static class ImageFiles
         using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded ({Formats})");
         CheckFormat(codec, name);
         using var bitmap = Decode(codec, name, SKColorType.Rgba8888, maximumPixels);
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
+            JpegScan.Verify(data, bitmap.GetPixelSpan(), DecoderLike(bitmap.Info), name, bitmap.Width, bitmap.Height);
         return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
 
@@ -121,8 +123,29 @@ public static class ImageFiles
     {
         using var codec = Open(path, "image file");
         if (codec.EncodedFormat == SKEncodedImageFormat.Png) IndexedPng.Verify(path);
-        return Decode(codec, path, colorType, MaximumPixels);
+        var bitmap = Decode(codec, path, colorType, MaximumPixels);
+        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg) return bitmap;
+        try
+        {
+            JpegScan.VerifyFile(path, bitmap.GetPixelSpan(), DecoderLike(bitmap.Info), bitmap.Width, bitmap.Height);
+            return bitmap;
+        }
+        catch
+        {
+            bitmap.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>A decoder of encoded bytes to pixels as <paramref name="info"/> lays them out; null where they do not decode to that size.</summary>
+    private static Func<byte[], byte[]?> DecoderLike(SKImageInfo info) => encoded =>
+    {
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        if (codec is null || codec.Info.Width != info.Width || codec.Info.Height != info.Height) return null;
+        using var bitmap = new SKBitmap(info);
+        return codec.GetPixels(info, bitmap.GetPixels()) == SKCodecResult.Success ? bitmap.Bytes : null;
+    };
 
     /// <summary>The image formats read, the same as the PyTorch engine's (its data.py): what Skia also decodes beside them
     /// (WBMP, whose header is a few zero bytes, ICO, raw camera files) would let a damaged file pass as a picture.</summary>

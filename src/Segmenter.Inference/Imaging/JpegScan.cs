@@ -1,0 +1,112 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+
+namespace Segmenter.Inference.Imaging;
+
+/// <summary>
+/// Whether a JPEG's entropy-coded data covers the image its header claims. libjpeg (under Skia here, under Pillow in the
+/// PyTorch engine) treats scan data that ends early as a warning and invents the missing blocks (zero coefficients: the last
+/// colour drawn on), so a truncated file with an end marker, or one whose frame header claims more rows than its data holds,
+/// decodes "successfully". A JPEG has no checksum; what can be checked is whether the decoder ran out of data: the file is
+/// decoded a second time with bytes of noise put after its last scan's data. A decoder that had finished the image skips
+/// them; one that ran out reads them as more blocks, and the two decodes differ. The PyTorch engine's data.py does the same.
+/// </summary>
+public static class JpegScan
+{
+    /// <summary>
+    /// The probe: bytes from a fixed linear congruential sequence, 0xFF left out (it would start a marker). Half a
+    /// kilobyte decodes to thousands of coefficients, so a decoder that reads it cannot give back the same pixels.
+    /// </summary>
+    private static readonly byte[] Noise = MakeNoise(512);
+
+    /// <summary>The probe's bytes (the PyTorch engine's data.py makes the same).</summary>
+    internal static ReadOnlySpan<byte> Probe => Noise;
+
+    /// <summary>Files already found whole (full path, length, last write), so that a dataset's images are probed once a process.</summary>
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), bool> Whole = new();
+
+    /// <summary>
+    /// Throws when <paramref name="decoded"/>, the pixels of the JPEG <paramref name="data"/>, were partly invented by the
+    /// decoder; <paramref name="decode"/> decodes JPEG bytes to pixels the same way (null: they did not decode, and no
+    /// verdict is given). <paramref name="name"/> names the image in
+    /// the error; <paramref name="width"/> × <paramref name="height"/> is its claimed size.
+    /// </summary>
+    public static void Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> decoded, Func<byte[], byte[]?> decode, string name, int width, int height)
+    {
+        if (ProbePosition(data) is not { } at) return;
+        var probed = new byte[data.Length + Noise.Length];
+        data[..at].CopyTo(probed);
+        Noise.CopyTo(probed, at);
+        data[at..].CopyTo(probed.AsSpan(at + Noise.Length));
+        var again = decode(probed);
+        if (again is not null && !decoded.SequenceEqual(again))
+            throw new InvalidDataException($"{name}: the JPEG's image data ends before the {width}×{height} pixels its header claims " +
+                                           "(a truncated or damaged file; the decoder would invent the rest)");
+    }
+
+    /// <summary>
+    /// As <see cref="Verify(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Func{byte[], byte[]}, string, int, int)"/> for the file
+    /// <paramref name="path"/>, once per version of the file in this process.
+    /// </summary>
+    public static void VerifyFile(string path, ReadOnlySpan<byte> decoded, Func<byte[], byte[]?> decode, int width, int height)
+    {
+        var file = new FileInfo(path);
+        var key = (file.FullName, file.Length, file.LastWriteTimeUtc);
+        if (Whole.ContainsKey(key)) return;
+        Verify(File.ReadAllBytes(path), decoded, decode, path, width, height);
+        Whole.TryAdd(key, true);
+    }
+
+    /// <summary>
+    /// The offset at which the last scan's entropy-coded data ends (the marker after it, or the end of the data), walking the
+    /// file's marker segments from its start; null where <paramref name="data"/> holds no scan the walk can reach.
+    /// </summary>
+    public static int? ProbePosition(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 4 || data[0] != 0xFF || data[1] != 0xD8) return null;
+        int at = 2;
+        int? scanEnd = null;
+        while (at + 1 < data.Length)
+        {
+            if (data[at] != 0xFF) return scanEnd;
+            while (at + 1 < data.Length && data[at + 1] == 0xFF) at++;             // fill bytes before a marker
+            if (at + 1 >= data.Length) break;
+            byte marker = data[at + 1];
+            if (marker == 0xD9) break;                                              // EOI
+            if (marker is 0x01 or 0xD8 || IsRestart(marker))
+            {
+                at += 2;                                                            // markers without a length
+                continue;
+            }
+            if (at + 4 > data.Length) break;
+            int end = at + 2 + ((data[at + 2] << 8) | data[at + 3]);
+            if (end < at + 4 || end > data.Length) break;
+            if (marker != 0xDA)
+            {
+                at = end;
+                continue;
+            }
+            // SOS: its entropy-coded data runs to the first 0xFF that is neither a stuffed 0xFF 0x00 nor a restart marker.
+            int p = end;
+            while (p < data.Length && !(data[p] == 0xFF && p + 1 < data.Length && data[p + 1] != 0 && !IsRestart(data[p + 1]))) p++;
+            scanEnd = at = p;
+        }
+        return scanEnd;
+    }
+
+    private static bool IsRestart(byte marker) => marker is >= 0xD0 and <= 0xD7;
+
+    private static byte[] MakeNoise(int length)
+    {
+        var noise = new byte[length];
+        uint state = 2463534242;
+        for (int i = 0; i < length;)
+        {
+            state = state * 1664525 + 1013904223;
+            byte value = (byte)(state >> 24);
+            if (value != 0xFF) noise[i++] = value;
+        }
+        return noise;
+    }
+}
