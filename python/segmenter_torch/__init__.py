@@ -42,6 +42,17 @@ def report_error(error: BaseException) -> int:
         where = f"{error.filename}: " if error.filename else ""
         message = f"{where}{error.strerror or error}"
     else:
-        message = str(error)
+        message = worker_message(error)
     print(f"error: {message}", file=sys.stderr, flush=True)
     return 1
+
+
+def worker_message(error: BaseException) -> str:
+    """The message of ``error``; for one a DataLoader worker raised, which PyTorch raises again in the main process as
+    "Caught DatasetError in DataLoader worker process 0." and the worker's whole traceback, the original message alone."""
+    import re
+    message = str(error)
+    if not message.startswith("Caught ") or "\nOriginal Traceback (most recent call last):\n" not in message:
+        return message
+    original = re.search(r"^(?:[A-Za-z_]\w*\.)*" + re.escape(type(error).__name__) + r": (.*)\Z", message, re.M | re.S)
+    return original.group(1).strip() if original else message

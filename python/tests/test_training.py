@@ -406,3 +406,22 @@ def test_a_failed_allocation_is_one_line_and_other_runtime_errors_keep_their_tra
     assert err.startswith("error: out of memory ([enforce fail") and "give a smaller --batch, --crop, --window or --test-size" in err and err.count("\n") == 1
     with pytest.raises(RuntimeError, match="a bug"):
         report_error(RuntimeError("a bug"))
+
+
+class _RefusingDataset(torch.utils.data.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        from segmenter_torch.data import DatasetError
+        raise DatasetError(f"images/{index}.jpg: the JPEG's image data ends before the 8×8 pixels its header claims")
+
+
+def test_a_user_error_in_a_data_loading_worker_is_one_line_not_the_workers_traceback(capsys):
+    from segmenter_torch import report_error
+    from segmenter_torch.data import DatasetError
+    with pytest.raises(DatasetError) as raised:
+        next(iter(torch.utils.data.DataLoader(_RefusingDataset(), batch_size=1, num_workers=1)))
+    assert "Original Traceback" in str(raised.value)   # as PyTorch raises it again in the main process
+    assert report_error(raised.value) == 1
+    assert capsys.readouterr().err == "error: images/0.jpg: the JPEG's image data ends before the 8×8 pixels its header claims\n"

@@ -86,6 +86,35 @@ public sealed class TorchrunEngineTests : IDisposable
         Assert.Contains("\"spec_json\"", File.ReadAllText(Path.Combine(output, "last.safetensors")).Substring(0, 4096));
     }
 
+    /// <summary>
+    /// A job whose ranks stop on a user error (every training image a JPEG cut short): each rank's error is one line, and
+    /// torchrun's own report of the failure — its launcher's traceback and failure table — a line per failed process.
+    /// </summary>
+    [SkippableFact]
+    public void A_failed_job_reports_one_line_per_error_and_per_failed_process()
+    {
+        PythonTorch.RequireOrSkip();
+        var damaged = Path.Combine(temporary.FullName, "damaged");
+        CopyDirectory(data, damaged);
+        foreach (var png in Directory.GetFiles(Path.Combine(damaged, "images", "train"), "*.png"))
+        {
+            var jpeg = Path.ChangeExtension(png, ".jpg");
+            Segmenter.Inference.Imaging.ImageFiles.WriteJpeg(jpeg, Segmenter.Inference.Imaging.ImageFiles.ReadRgb(png));
+            File.Delete(png);
+            var bytes = File.ReadAllBytes(jpeg);
+            int scan = Enumerable.Range(0, bytes.Length - 1).Last(i => bytes[i] == 0xFF && bytes[i + 1] == 0xDA);
+            File.WriteAllBytes(jpeg, bytes[..((scan + bytes.Length) / 2)].Concat(new byte[] { 0xFF, 0xD9 }).ToArray());
+        }
+        var (exit, _, error) = Run("train", spec, "--data", damaged, "--dataset", "folder", "--engine", "torchrun", "--nproc-per-node", "2",
+            "--python", PythonTorch.Python, "--iters", "4", "--batch", "4", "--val-split", "none", "--device", "cpu", "--out", Path.Combine(temporary.FullName, "failed"));
+        Assert.Equal(1, exit);
+        Assert.Matches(@"(?m)^error: \S+\.jpg: the JPEG's image data ends before the \d+×\d+ pixels its header claims", error);
+        Assert.Matches(@"(?m)^torchrun: rank [01] \(local rank [01] on \S+\) failed first: exit code 1$", error);
+        Assert.DoesNotContain("Traceback", error);
+        Assert.DoesNotContain("ChildFailedError", error);
+        Assert.Contains("error: torchrun exited with code 1; its errors are above", error);
+    }
+
     [Fact]
     public void Torchrun_options_are_refused_with_the_TorchSharp_engine()
     {

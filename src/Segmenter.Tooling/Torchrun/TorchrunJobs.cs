@@ -91,7 +91,8 @@ public static class TorchrunJobs
 
     /// <summary>
     /// Runs the job's run.sh here with exactly the settings it was written with (variables of the same names in this
-    /// process's environment do not override them), passing its output through line by line; returns torchrun's exit code.
+    /// process's environment do not override them), passing its output through line by line (torchrun's report of a
+    /// failed job shortened: <see cref="TorchrunErrorOutput"/>); returns torchrun's exit code.
     /// <paramref name="lockedFolder"/>: the output folder whose run lock the caller holds for the job.
     /// </summary>
     public static int Run(TorchrunJob job, TextWriter output, TextWriter error, string? lockedFolder = null)
@@ -113,7 +114,7 @@ public static class TorchrunJobs
         using (process)
         {
             var forwardOutput = Forward(process.StandardOutput, output);
-            var forwardError = Forward(process.StandardError, error);
+            var forwardError = ForwardErrors(process.StandardError, error);
             process.WaitForExit();
             Task.WaitAll(forwardOutput, forwardError);
             return process.ExitCode;
@@ -212,6 +213,18 @@ public static class TorchrunJobs
         {
             lock (to) to.WriteLine(line);
         }
+    }
+
+    /// <summary>As <see cref="Forward"/>, torchrun's report of a failed job shortened (<see cref="TorchrunErrorOutput"/>).</summary>
+    private static async Task ForwardErrors(StreamReader from, TextWriter to)
+    {
+        var filter = new TorchrunErrorOutput(line =>
+        {
+            lock (to) to.WriteLine(line);
+        });
+        string? line;
+        while ((line = await from.ReadLineAsync().ConfigureAwait(false)) is not null) filter.Line(line);
+        filter.End();
     }
 
     private static void MakeExecutable(string path)
