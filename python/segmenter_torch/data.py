@@ -192,7 +192,7 @@ def _read(path: str, kind: str, decode: Callable, verify: bool = True):
             if verify and image.format == "PNG":
                 _verify_png(path)
             decoded = decode(image)
-            if verify and image.format == "JPEG":
+            if verify and image.format in ("JPEG", "MPO"):   # MPO: a camera's JPEG, its first image decoded
                 _verify_jpeg(path, decoded, decode, image.size)
             return decoded
     except FileNotFoundError:

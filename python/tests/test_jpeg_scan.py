@@ -98,6 +98,18 @@ def test_a_jpeg_whose_header_claims_more_rows_than_its_data_is_refused(tmp_path,
         read_rgb(path)
 
 
+def test_an_mpo_is_read_and_one_claiming_more_rows_is_refused(tmp_path):
+    """A camera's MPO file (Pillow's format "MPO": a JPEG with more images after its end marker): its first image is checked."""
+    frames = [Image.open(io.BytesIO(jpeg("baseline", seed=seed))) for seed in (5, 6)]
+    out = io.BytesIO()
+    frames[0].save(out, "MPO", save_all=True, append_images=frames[1:], quality=90)
+    data = out.getvalue()
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    assert read_rgb(write(tmp_path, "camera.jpg", data)).shape == (40, 72, 3)
+    with pytest.raises(DatasetError, match="ends before the 72×80 pixels its header claims"):
+        read_rgb(write(tmp_path, "taller.jpg", taller(data, 2)))
+
+
 def test_a_file_replaced_by_a_damaged_one_is_checked_again(tmp_path):
     data = jpeg("baseline", seed=4)
     path = write(tmp_path, "changing.jpg", data)

@@ -123,6 +123,21 @@ public sealed class JpegScanTests : IDisposable
         }
     }
 
+    /// <summary>A camera's MPO file (a JPEG with more images after its end marker, which decoders leave): its first image is checked.</summary>
+    [Fact]
+    public void An_mpo_is_read_and_one_claiming_more_rows_is_refused()
+    {
+        var mpo = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Data", "camera.mpo"));
+        int sos = Enumerable.Range(0, mpo.Length - 1).First(i => mpo[i] == 0xFF && mpo[i + 1] == 0xDA);
+        int firstEnd = Enumerable.Range(sos, mpo.Length - sos - 1).First(i => mpo[i] == 0xFF && mpo[i + 1] == 0xD9);
+        Assert.True(firstEnd < mpo.Length - 1000, "a second image after the first's end marker");
+        Assert.Equal(firstEnd, JpegScan.ProbePosition(mpo));
+        var image = ImageFiles.ReadRgb(Write("camera.jpg", mpo));
+        Assert.Equal((56, 40), (image.Width, image.Height));
+        var error = Assert.Throws<InvalidDataException>(() => ImageFiles.ReadRgb(Write("taller.jpg", Taller(mpo, 2))));
+        Assert.Contains("ends before the 56×80 pixels its header claims", error.Message);
+    }
+
     [Theory]
     [InlineData("baseline")]
     [InlineData("progressive")]
