@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Segmenter.Inference.Imaging;
+using Segmenter.Tooling.Torchrun;
+using Xunit;
+
+namespace Segmenter.PyTorch.Tests;
+
+/// <summary>
+/// Damaged JPEGs read by both engines: the .NET engine (Skia) and the PyTorch engine's data.py (Pillow) accept and refuse
+/// the same files, and both refuse those whose scan data ends early.
+/// </summary>
+public sealed class ImageVerdictParityTests : IDisposable
+{
+    private readonly DirectoryInfo temporary = Directory.CreateTempSubdirectory("segmenter-verdicts-");
+
+    public void Dispose() => temporary.Delete(recursive: true);
+
+    [SkippableFact]
+    public void Both_engines_refuse_the_same_cut_jpegs()
+    {
+        PythonTorch.RequireOrSkip();
+        var random = new Random(17);
+        var pixels = new byte[60 * 44 * 3];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i % 3 * 70 + i / 3 % 60 * 3 + random.Next(50));
+        var whole = Path.Combine(temporary.FullName, "whole.jpg");
+        ImageFiles.WriteJpeg(whole, new RgbImage(60, 44, pixels));
+        var bytes = File.ReadAllBytes(whole);
+        int scan = Enumerable.Range(0, bytes.Length - 1).First(i => bytes[i] == 0xFF && bytes[i + 1] == 0xDA);
+
+        // Cut every 9 bytes from the first scan's header to the end, an end marker after each cut.
+        var files = new List<string> { whole };
+        for (int at = scan; at < bytes.Length - 2; at += 9)
+        {
+            var path = Path.Combine(temporary.FullName, $"cut-{at:D5}.jpg");
+            File.WriteAllBytes(path, bytes[..at].Concat(new byte[] { 0xFF, 0xD9 }).ToArray());
+            files.Add(path);
+        }
+        var package = Path.Combine(temporary.FullName, "segmenter_torch");
+        foreach (var (name, text) in TorchrunJobs.PackageFiles())
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(package, name))!);
+            File.WriteAllText(Path.Combine(package, name), text);
+        }
+
+        var python = PythonTorch.RunScript("""
+            import sys
+            from segmenter_torch.data import DatasetError, read_rgb
+            for path in sys.argv[1:]:
+                try:
+                    read_rgb(path)
+                    print("read")
+                except DatasetError as error:
+                    print("truncated" if "ends before the" in str(error) else "refused")
+            """, temporary.FullName, files.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var dotnet = files.Select(path =>
+        {
+            try
+            {
+                ImageFiles.ReadRgb(path);
+                return "read";
+            }
+            catch (InvalidDataException error)
+            {
+                return error.Message.Contains("ends before the") ? "truncated" : "refused";
+            }
+        }).ToList();
+
+        Assert.Equal(files.Count, python.Length);
+        var differences = files.Select((path, i) => (Path.GetFileName(path), dotnet[i], python[i])).Where(v => v.Item2 != v.Item3).ToList();
+        Assert.True(differences.Count == 0, "the engines differ on " + string.Join(", ", differences.Select(d => $"{d.Item1} (.NET {d.Item2}, PyTorch {d.Item3})")));
+        Assert.Equal("read", dotnet[0]);
+        Assert.True(dotnet.Skip(1).All(v => v != "read"), "every cut is refused");
+        Assert.True(dotnet.Count(v => v == "truncated") > 40, $"{dotnet.Count(v => v == "truncated")} cuts refused as truncated");
+    }
+}
