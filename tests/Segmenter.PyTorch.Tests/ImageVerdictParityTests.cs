@@ -10,7 +10,8 @@ namespace Segmenter.PyTorch.Tests;
 
 /// <summary>
 /// Damaged image files read by both engines: the .NET engine (Skia) and the PyTorch engine's data.py (Pillow) accept and
-/// refuse the same files, and both refuse JPEGs whose scan data ends early and files of every format cut short.
+/// refuse the same files, and both refuse JPEGs whose scan data ends early and files of every format cut short; a whole
+/// JPEG decodes to the same pixels in both.
 /// </summary>
 public sealed class ImageVerdictParityTests : IDisposable
 {
@@ -40,6 +41,12 @@ public sealed class ImageVerdictParityTests : IDisposable
         }
         var (dotnet, python) = Verdicts(files);
         Assert.Equal("read", dotnet[0]);
+        // The whole file decodes to the same pixels in both engines (libjpeg-turbo under Skia and under Pillow).
+        PythonTorch.RunScript("""
+            from segmenter_torch.data import read_rgb
+            open("whole.rgb", "wb").write(read_rgb("whole.jpg").tobytes())
+            """, temporary.FullName);
+        Assert.Equal(ImageFiles.ReadRgb(whole).Pixels, File.ReadAllBytes(Path.Combine(temporary.FullName, "whole.rgb")));
         Assert.True(dotnet.Skip(1).All(v => v != "read"), "every cut is refused");
         Assert.True(dotnet.Count(v => v == "truncated") > 40, $"{dotnet.Count(v => v == "truncated")} cuts refused as truncated");
     }
