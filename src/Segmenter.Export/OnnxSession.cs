@@ -127,6 +127,8 @@ public sealed class OnnxSession : IDisposable
             throw new System.IO.InvalidDataException(message);
         }
         this.shared = shared?.Join();
+        // ONNX Runtime parsed the file into memory and copied the weights out of it: hand the freed copy back to the system.
+        NativeSettings.ReleaseFreedMemory();
         hasLabels = outputs.ContainsKey("labels");
         var dims = session.InputMetadata["image"].Dimensions;
         if (dims.Length == 4 && dims[2] > 0 && dims[3] > 0) StaticSize = (dims[2], dims[3]);

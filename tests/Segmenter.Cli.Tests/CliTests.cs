@@ -162,6 +162,11 @@ public sealed class CliTests
                 if (result.GetProperty("physicalCores").ValueKind != System.Text.Json.JsonValueKind.Null)
                     Assert.InRange(result.GetProperty("physicalCores").GetInt32(), 1, System.Environment.ProcessorCount);
                 Assert.InRange(result.GetProperty("tokenMixingShare").GetDouble(), 0, 1);
+                // What a pass must hold at the least: the weights, the mask decoder's block (the patches and 3 class tokens, width 32, MLP 128)
+                // and the logits, in float32, for 2 images.
+                var beyondWeights = result.GetProperty("memoryNeedBytes").GetInt64() - result.GetProperty("parameterBytes").GetInt64();
+                Assert.Equal(4 * 2 * (result.GetProperty("size")[0].GetInt32() == 40 ? 33 * 480 + 3 * 40 * 48 : 12 * 480 + 3 * 24 * 24), beyondWeights);
+                Assert.Equal(result.GetProperty("peakRssBytes").GetInt64() / (double)result.GetProperty("memoryNeedBytes").GetInt64(), result.GetProperty("peakRssOverNeed").GetDouble(), 3);
                 Assert.Equal(2, result.GetProperty("batch").GetInt32());
                 Assert.True(result.GetProperty("latencyMedianMs").GetDouble() > 0);
                 Assert.True(result.GetProperty("latencyP90Ms").GetDouble() >= result.GetProperty("latencyMedianMs").GetDouble());
@@ -182,6 +187,14 @@ public sealed class CliTests
             double gops = quantised.GetProperty("int8ProductGops").GetDouble(), speedup = quantised.GetProperty("int8ProductSpeedup").GetDouble();
             Assert.True(gops > 0 && speedup > 0, quantised.ToString());
             Assert.InRange(gops / speedup, 0.5, 2 * quantised.GetProperty("matmulPeakGflops").GetDouble());   // the float32 product it is compared with
+            // How each file writes attention: export's defaults (batched for float32, per head for int8), or --attention.
+            Assert.Equal(new[] { "batched", "per-head" }, int8Results.Select(r => r.GetProperty("attention").GetString()));
+            var perHead = Run("bench", spec, "--backend", "onnx", "--attention", "per-head", "--size", "32x32", "--iters", "1", "--warmup", "0", "--json");
+            Assert.True(perHead.Exit == 0, perHead.Error);
+            Assert.Equal("per-head", JsonDocument.Parse(perHead.Output).RootElement[0].GetProperty("attention").GetString());
+            var refused = Run("bench", spec, "--backend", "onnx", "onnx-fused", "--attention", "batched", "--size", "32x32", "--iters", "1", "--json");
+            Assert.Equal(1, refused.Exit);
+            Assert.Contains("onnx-fused writes it as one ONNX Runtime operator", refused.Error);
             // A training step's batch is one image per thread unless --batch is given.
             var training = Run("bench", spec, "--train", "--profile", "--size", "32x32", "--threads", "2", "--iters", "2", "--warmup", "0", "--json");
             Assert.True(training.Exit == 0, training.Error);

@@ -37,6 +37,16 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     /// <summary>Which 16-lane exponential libtorch's AVX-512 kernels call (see <see cref="Segmenter.Runtime.TorchExp"/>).</summary>
     public string LibTorchExp { get; init; } = "";
 
+    /// <summary>For an ONNX backend: how its file writes attention (batched, per-head, or fused: one ONNX Runtime operator); null for torch.</summary>
+    public string? Attention { get; init; }
+
+    /// <summary>
+    /// For inference: what a pass must hold at the least, in float32 — the weights, one transformer block's activations
+    /// (without the [T, T] attention weights, which a fused or chunked attention never holds whole) and the logits at the
+    /// image's size — against which <see cref="PeakRssBytes"/> is read; null for training steps.
+    /// </summary>
+    public long? MemoryNeedBytes { get; init; }
+
     /// <summary>For a training step: the parts its batch was split into, each on a thread of its own (1: the batch in one pass).</summary>
     public int? Shards { get; init; }
 
@@ -71,6 +81,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["batch"] = Batch,
             ["threads"] = Threads,
             ["shards"] = Shards,
+            ["attention"] = Attention,
             ["latencyMedianMs"] = Math.Round(LatencyMedianMs, 2),
             ["latencyP90Ms"] = Math.Round(LatencyP90Ms, 2),
             ["imagesPerSecond"] = Math.Round(ImagesPerSecond, 3),
@@ -91,6 +102,8 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["steal"] = Steal is { } stolen ? Math.Round(stolen, 3) : null,
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,
+            ["memoryNeedBytes"] = MemoryNeedBytes,
+            ["peakRssOverNeed"] = MemoryNeedBytes is { } need ? Math.Round(PeakRssBytes / (double)need, 3) : null,
         };
         if (Int8Product is { } int8)
         {

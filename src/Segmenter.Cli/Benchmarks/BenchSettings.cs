@@ -5,4 +5,5 @@ namespace Segmenter.Cli.Benchmarks;
 /// training step's batch across threads as the trainer does (0: as the trainer chooses).
 /// </summary>
 internal sealed record BenchSettings(int Height, int Width, int Batch, int Threads, int Warmup, int Iterations, bool Train, bool Profile,
-    Segmenter.Export.OnnxSessionOptions? Onnx = null, Segmenter.Runtime.ComputePrecision Precision = Segmenter.Runtime.ComputePrecision.Float32, int Shards = 0);
+    Segmenter.Export.OnnxSessionOptions? Onnx = null, Segmenter.Runtime.ComputePrecision Precision = Segmenter.Runtime.ComputePrecision.Float32, int Shards = 0,
+    Segmenter.Export.OnnxAttention? Attention = null);

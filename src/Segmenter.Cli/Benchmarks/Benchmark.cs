@@ -25,9 +25,8 @@ internal static class Benchmark
         if (onnx && settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
         // An ONNX backend runs a file, as a deployment does: exported (and the TorchSharp model freed) before the baseline,
         // so that its memory is ONNX Runtime's alone.
-        using var onnxFile = onnx ? ExportToFile(entry, request, backend) : null;
+        using var onnxFile = onnx ? ExportToFile(entry, request, backend, settings.Attention) : null;
         // Memory is counted from here: the weights, the session and the runs' working memory.
-        GC.Collect();
         MemoryProbe.ResetPeak();
         long baseline = MemoryProbe.CurrentRss();
         using var loaded = onnx ? null : ModelLoader.Load(entry, request);
@@ -88,6 +87,8 @@ internal static class Benchmark
                 ShardTimes = training?.ShardsPerRun(settings.Iterations),
                 TokenMixingShare = TokenMixingFlops(spec, settings.Height, settings.Width) / SpecMetrics.Flops(spec, settings.Height, settings.Width).Total,
                 Shards = shards,
+                Attention = onnxFile?.Attention,
+                MemoryNeedBytes = settings.Train ? null : parameterBytes + sizeof(float) * settings.Batch * (BlockActivationValues(spec, settings.Height, settings.Width) + (long)spec.NumClasses * settings.Height * settings.Width),
             };
         }
         finally
@@ -97,18 +98,26 @@ internal static class Benchmark
         }
     }
 
-    /// <summary>An export written to a temporary file (deleted on disposal), and the model's parameter bytes.</summary>
-    private sealed class ExportedFile(string path, long parameterBytes) : IDisposable
+    /// <summary>An export written to a temporary file (deleted on disposal), the model's parameter bytes, and how the file writes attention.</summary>
+    private sealed class ExportedFile(string path, long parameterBytes, string attention) : IDisposable
     {
         public string Path { get; } = path;
         public long ParameterBytes { get; } = parameterBytes;
+        public string Attention { get; } = attention;
 
         public void Dispose() => System.IO.File.Delete(Path);
     }
 
     /// <summary>Exports the model as <paramref name="backend"/> runs it, to a temporary file; the TorchSharp model is freed before it returns.</summary>
-    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, string backend)
+    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, string backend, OnnxAttention? attention)
     {
+        var options = new OnnxExportOptions
+        {
+            Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
+            Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
+            Attention = attention,
+        };
+        options.Validate();
         byte[] bytes;
         long parameterBytes;
         using (var loaded = ModelLoader.Load(entry, request))
@@ -116,11 +125,7 @@ internal static class Benchmark
             var model = loaded.Model;
             model.eval();
             parameterBytes = model.parameters().Sum(p => p.numel() * p.element_size());
-            bytes = OnnxExporter.Export(model, new OnnxExportOptions
-            {
-                Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
-                Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
-            }).ToByteArray();
+            bytes = OnnxExporter.Export(model, options).ToByteArray();
         }
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"segmenter-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         try
@@ -132,7 +137,7 @@ internal static class Benchmark
             System.IO.File.Delete(path);
             throw;
         }
-        return new ExportedFile(path, parameterBytes);
+        return new ExportedFile(path, parameterBytes, options.Flavour == OnnxFlavour.Fused ? "fused" : options.AttentionLayout == OnnxAttention.PerHead ? "per-head" : "batched");
     }
 
     /// <summary>
@@ -165,6 +170,20 @@ internal static class Benchmark
     }
 
     /// <summary>The FLOPs of q·kᵀ and attention·v in the encoder and the mask decoder: the part that grows with tokens².</summary>
+    /// <summary>
+    /// The values one transformer block of one image holds at once at the least: x, its norm, qkv, the attention's output
+    /// and its projection, the MLP's hidden layer and its GELU — tokens × (7 × width + 2 × the MLP's width) — for the
+    /// encoder's blocks or the mask decoder's (patches and class tokens), whichever hold more. The attention's [T, T]
+    /// weights are not counted: a fused or chunked attention never holds them whole.
+    /// </summary>
+    private static long BlockActivationValues(SegmenterSpec spec, int height, int width)
+    {
+        long patches = (long)Math.Ceiling(height / (double)spec.PatchSize) * (long)Math.Ceiling(width / (double)spec.PatchSize);
+        long encoder = (patches + spec.ExtraTokens) * (7L * spec.Backbone.Width + 2L * spec.Backbone.MlpWidth);
+        long decoder = spec.Decoder.Kind == DecoderKind.Linear ? 0 : (patches + spec.NumClasses) * (7L * spec.Decoder.Width + 2L * spec.Decoder.MlpWidth);
+        return Math.Max(encoder, decoder);
+    }
+
     private static double TokenMixingFlops(SegmenterSpec spec, int height, int width)
     {
         double patches = Math.Ceiling(height / (double)spec.PatchSize) * Math.Ceiling(width / (double)spec.PatchSize);

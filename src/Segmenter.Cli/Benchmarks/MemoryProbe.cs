@@ -8,20 +8,17 @@ namespace Segmenter.Cli.Benchmarks;
 internal static class MemoryProbe
 {
     /// <summary>
-    /// Returns freed heap memory to the system (glibc's malloc_trim), then resets the kernel's peak-RSS mark
-    /// (VmHWM) by writing 5 to /proc/self/clear_refs: memory freed by an earlier benchmark then no longer hides
-    /// the next one's allocations.
+    /// Returns freed memory to the system — the .NET heap's (a blocking, compacting, aggressive collection, which also
+    /// decommits what it freed) and glibc's (malloc_trim) — then resets the kernel's peak-RSS mark (VmHWM) by writing 5 to
+    /// /proc/self/clear_refs: memory freed by an earlier benchmark, or by the export before an ONNX one, then neither hides
+    /// the next one's allocations nor, decommitted later, is subtracted from them.
     /// </summary>
     public static void ResetPeak()
     {
-        try
-        {
-            malloc_trim(0);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            // Not glibc: nothing to trim.
-        }
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        Segmenter.Runtime.NativeSettings.ReleaseFreedMemory();
         try
         {
             File.WriteAllText("/proc/self/clear_refs", "5");
@@ -31,9 +28,6 @@ internal static class MemoryProbe
             // Not Linux, or not allowed: the peak then covers the process's whole life.
         }
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int malloc_trim(nuint pad);
 
     /// <summary>VmRSS in bytes (0 where /proc is not available).</summary>
     public static long CurrentRss() => Read("VmRSS:");

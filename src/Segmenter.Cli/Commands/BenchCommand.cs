@@ -11,7 +11,7 @@ using Spectre.Console;
 namespace Segmenter.Cli.Commands;
 
 /// <summary>
-/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused|onnx-int8|onnx-int8-fused] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train [--shards N]] [--profile] [--json]</c>.
+/// <c>segmenter bench &lt;model…&gt; [--backend torch|onnx|onnx-fused|onnx-int8|onnx-int8-fused] [--provider cpu|cuda[:N]|tensorrt[:N] [--trt-fp16 --trt-cache D --trt-profile P]] [--size HxW …] [--batch N] [--threads N] [--warmup N] [--iters N] [--train [--shards N]] [--profile] [--attention batched|per-head] [--json]</c>.
 /// </summary>
 internal static class BenchCommand
 {
@@ -35,11 +35,12 @@ internal static class BenchCommand
         var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 }.AtLeast(0, "0 (as the trainer chooses) or more shards");
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only); with --train: forward, backward, adding gradients, the shards' waiting, the optimizer, and each shard's times." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
+        var attention = new AttentionOption("How the onnx and onnx-int8 backends' files write attention, as export --attention: batched or per-head (default: as export, per-head for int8, batched otherwise).");
         var serve = new ServeLoadOptions();
         var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory; " +
                                            "or, with --serve URL, load a running server.")
         {
-            models, backends, size, batch, threads, warmup, iterations, train, shards, profile, json,
+            models, backends, size, batch, threads, warmup, iterations, train, shards, profile, json, attention.Option,
         };
         serve.AddTo(command);
         var onnx = new OnnxRuntimeOptions();
@@ -55,11 +56,19 @@ internal static class BenchCommand
                 return serve.Run(result, console, sizes, result.GetValue(batch) ?? 1, result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
+            if (attention.Read(result) is not null)
+            {
+                var named = result.GetValue(backends)!.Select(b => b.Trim().ToLowerInvariant()).ToList();
+                if (named.FirstOrDefault(b => b.EndsWith("-fused", StringComparison.Ordinal)) is { } fusedBackend)
+                    throw new ArgumentException($"--attention chooses how the portable graph writes attention (onnx, onnx-int8); {fusedBackend} writes it as one ONNX Runtime operator");
+                if (!named.Any(b => b.StartsWith("onnx", StringComparison.Ordinal)))
+                    throw new ArgumentException("--attention applies to the onnx and onnx-int8 backends");
+            }
             int threadCount = result.GetValue(threads);
             int images = result.GetValue(batch) ?? (result.GetValue(train) ? threadCount : 1);
             var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, images, threadCount,
                 result.GetValue(warmup), result.GetValue(iterations), result.GetValue(train), result.GetValue(profile),
-                onnx.Session(result, console), precision.Read(result, console, onCpu: true), result.GetValue(shards));
+                onnx.Session(result, console), precision.Read(result, console, onCpu: true), result.GetValue(shards), attention.Read(result));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
             var loadBefore = MachineLoad.During(TimeSpan.FromSeconds(1));
             var start = MachineLoad.Take();
@@ -118,11 +127,12 @@ internal static class BenchCommand
                 console.Out.WriteLine(Json.Write(new JsonArray(results.Select(r => (JsonNode)r.ToJson()).ToArray())));
                 return 0;
             }
-            var table = new Table().AddColumns("model", "backend", "size", "batch", "threads", "median ms", "p90 ms", "img/s", "GFLOP/img", "attention N²", "GFLOP/s", "of peak", "peak RSS MB");
+            var table = new Table().AddColumns("model", "backend", "size", "batch", "threads", "median ms", "p90 ms", "img/s", "GFLOP/img", "attention N²", "GFLOP/s", "of peak", "peak RSS MB", "÷ need");
             foreach (var r in results)
             {
-                table.AddRow(r.Model, r.Backend + (r.Train ? (r.Shards > 1 ? $" (train, {r.Shards} shards)" : " (train)") : ""), $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Threads}", F(r.LatencyMedianMs, 1), F(r.LatencyP90Ms, 1),
-                    F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(100 * r.TokenMixingShare, 0) + " %", F(r.GflopsPerSecond, 1), (double.IsNaN(r.PeakFraction) ? "n/a" : F(100 * r.PeakFraction, 0) + " %"), F(r.PeakRssBytes / 1e6, 0));
+                table.AddRow(r.Model, r.Backend + (r.Train ? (r.Shards > 1 ? $" (train, {r.Shards} shards)" : " (train)") : "") + (r.Attention == "per-head" ? " (per head)" : ""), $"{r.Height}×{r.Width}", $"{r.Batch}", $"{r.Threads}", F(r.LatencyMedianMs, 1), F(r.LatencyP90Ms, 1),
+                    F(r.ImagesPerSecond, 2), F(r.GflopsPerImage, 1), F(100 * r.TokenMixingShare, 0) + " %", F(r.GflopsPerSecond, 1), (double.IsNaN(r.PeakFraction) ? "n/a" : F(100 * r.PeakFraction, 0) + " %"), F(r.PeakRssBytes / 1e6, 0),
+                    r.MemoryNeedBytes is { } need ? F(r.PeakRssBytes / (double)need, 2) + "×" : "n/a");
             }
             console.Ansi.Write(table);
             console.Out.WriteLine($"matrix-product peak: {peakGflops:F1} GFLOP/s on {settings.Threads} thread{(settings.Threads == 1 ? "" : "s")} (float32, the best of {peak.All.Count / 2} products measured before and after the models, 3 runs each), set by {setBy}; " +
@@ -136,6 +146,9 @@ internal static class BenchCommand
                                           "int8 models gain here in memory (a quarter of the weights) more than in time");
             }
             console.Out.WriteLine("attention N²: the share of the FLOPs in the token-mixing products (q·kᵀ and attention·v), which grow with the square of the tokens");
+            if (results.Any(r => r.MemoryNeedBytes is not null))
+                console.Out.WriteLine("÷ need: the peak RSS over what a pass must hold at the least in float32: the weights, one transformer block's activations " +
+                                      "(without the [T, T] attention weights) and the logits at the image's size");
             foreach (var r in results.Where(r => r.Stages is not null))
             {
                 var stages = new Table().AddColumns("stage", "ms per run", "share").Title($"{r.Model} stages");
