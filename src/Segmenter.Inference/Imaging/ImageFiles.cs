@@ -32,8 +32,7 @@ public static class ImageFiles
         using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded ({Formats})");
         CheckFormat(codec, name);
         using var bitmap = Decode(codec, name, SKColorType.Rgba8888, maximumPixels);
-        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
-            JpegScan.Verify(data, bitmap.GetPixelSpan(), DecoderLike(bitmap.Info), name, bitmap.Width, bitmap.Height);
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg) JpegScan.Verify(data, bitmap, name);
         return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
 
@@ -127,7 +126,7 @@ public static class ImageFiles
         if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg) return bitmap;
         try
         {
-            JpegScan.VerifyFile(path, bitmap.GetPixelSpan(), DecoderLike(bitmap.Info), bitmap.Width, bitmap.Height);
+            JpegScan.VerifyFile(path, bitmap);
             return bitmap;
         }
         catch
@@ -137,15 +136,6 @@ public static class ImageFiles
         }
     }
 
-    /// <summary>A decoder of encoded bytes to pixels as <paramref name="info"/> lays them out; null where they do not decode to that size.</summary>
-    private static Func<byte[], byte[]?> DecoderLike(SKImageInfo info) => encoded =>
-    {
-        using var data = SKData.CreateCopy(encoded);
-        using var codec = SKCodec.Create(data);
-        if (codec is null || codec.Info.Width != info.Width || codec.Info.Height != info.Height) return null;
-        using var bitmap = new SKBitmap(info);
-        return codec.GetPixels(info, bitmap.GetPixels()) == SKCodecResult.Success ? bitmap.Bytes : null;
-    };
 
     /// <summary>The image formats read, the same as the PyTorch engine's (its data.py): what Skia also decodes beside them
     /// (WBMP, whose header is a few zero bytes, ICO, raw camera files) would let a damaged file pass as a picture.</summary>

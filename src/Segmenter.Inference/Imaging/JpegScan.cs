@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using SkiaSharp;
 
 namespace Segmenter.Inference.Imaging;
 
@@ -27,35 +28,49 @@ public static class JpegScan
     private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), bool> Whole = new();
 
     /// <summary>
-    /// Throws when <paramref name="decoded"/>, the pixels of the JPEG <paramref name="data"/>, were partly invented by the
-    /// decoder; <paramref name="decode"/> decodes JPEG bytes to pixels the same way (null: they did not decode, and no
-    /// verdict is given). <paramref name="name"/> names the image in
-    /// the error; <paramref name="width"/> × <paramref name="height"/> is its claimed size.
+    /// Throws when <paramref name="decoded"/>, decoded by Skia from the JPEG <paramref name="data"/>, was partly invented by
+    /// the decoder. The probed file is decoded a row at a time and compared as it goes, so the check holds one row beside
+    /// the image, not a second image. <paramref name="name"/> names the image in the error.
     /// </summary>
-    public static void Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> decoded, Func<byte[], byte[]?> decode, string name, int width, int height)
+    public static void Verify(ReadOnlySpan<byte> data, SKBitmap decoded, string name)
     {
         if (ProbePosition(data) is not { } at) return;
         var probed = new byte[data.Length + Noise.Length];
         data[..at].CopyTo(probed);
         Noise.CopyTo(probed, at);
         data[at..].CopyTo(probed.AsSpan(at + Noise.Length));
-        var again = decode(probed);
-        if (again is not null && !decoded.SequenceEqual(again))
-            throw new InvalidDataException($"{name}: the JPEG's image data ends before the {width}×{height} pixels its header claims " +
+        if (SameAs(probed, decoded) == false)
+            throw new InvalidDataException($"{name}: the JPEG's image data ends before the {decoded.Width}×{decoded.Height} pixels its header claims " +
                                            "(a truncated or damaged file; the decoder would invent the rest)");
     }
 
-    /// <summary>
-    /// As <see cref="Verify(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Func{byte[], byte[]}, string, int, int)"/> for the file
-    /// <paramref name="path"/>, once per version of the file in this process.
-    /// </summary>
-    public static void VerifyFile(string path, ReadOnlySpan<byte> decoded, Func<byte[], byte[]?> decode, int width, int height)
+    /// <summary>As <see cref="Verify"/> for the file <paramref name="path"/>, once per version of the file in this process.</summary>
+    public static void VerifyFile(string path, SKBitmap decoded)
     {
         var file = new FileInfo(path);
         var key = (file.FullName, file.Length, file.LastWriteTimeUtc);
         if (Whole.ContainsKey(key)) return;
-        Verify(File.ReadAllBytes(path), decoded, decode, path, width, height);
+        Verify(File.ReadAllBytes(path), decoded, path);
         Whole.TryAdd(key, true);
+    }
+
+    /// <summary>Whether <paramref name="encoded"/> decodes to <paramref name="decoded"/>'s pixels, row by row; null where it does not decode to that size (no verdict).</summary>
+    private static bool? SameAs(byte[] encoded, SKBitmap decoded)
+    {
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        var info = decoded.Info;
+        if (codec is null || codec.Info.Width != info.Width || codec.Info.Height != info.Height || codec.ScanlineOrder != SKCodecScanlineOrder.TopDown ||
+            codec.StartScanlineDecode(info) != SKCodecResult.Success)
+            return null;
+        using var row = new SKBitmap(info.WithSize(info.Width, 1));
+        var pixels = decoded.GetPixelSpan();
+        for (int y = 0; y < info.Height; y++)
+        {
+            if (codec.GetScanlines(row.GetPixels(), 1, row.RowBytes) != 1) return null;
+            if (!row.GetPixelSpan().SequenceEqual(pixels.Slice(y * decoded.RowBytes, row.RowBytes))) return false;
+        }
+        return true;
     }
 
     /// <summary>
