@@ -40,7 +40,7 @@ def report_error(error: BaseException) -> int:
         error = refusal
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""
-        message = f"{where}{error.strerror or error}"
+        message = f"{where}{error.strerror or worker_message(error)}"
     else:
         message = worker_message(error)
     print(f"error: {message}", file=sys.stderr, flush=True)

@@ -52,12 +52,13 @@ FORMAT_NAMES = "PNG, JPEG, BMP, WebP or GIF"
 SIXTEEN_BIT_GREY = ("I;16", "I;16B", "I;16L", "I")
 
 
-def _open_image(path: str):
-    """Image.open, its claimed size checked against MAXIMUM_PIXELS before anything is decoded (in place of Pillow's own
-    decompression-bomb warning, which would print beside the error)."""
+def _open_image(source, path: Optional[str] = None):
+    """Image.open of ``source`` (the file ``path``, or its bytes), its claimed size checked against MAXIMUM_PIXELS before
+    anything is decoded (in place of Pillow's own decompression-bomb warning, which would print beside the error)."""
+    path = source if path is None else path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = Image.open(path)
+        image = Image.open(source)
     width, height = image.size
     if image.format not in FORMATS:
         image.close()
@@ -126,7 +127,8 @@ def _is_restart(marker: int) -> bool:
 
 def jpeg_probe_position(data: bytes) -> Optional[int]:
     """The offset at which a JPEG's last scan's entropy-coded data ends (the marker after it, or the data's end), walking its
-    marker segments from the start; None where no scan is reached (JpegScan.ProbePosition in C#)."""
+    marker segments from the start; None where no scan is reached, or the file is arithmetic-coded (JpegScan.ProbePosition
+    in C#)."""
     if len(data) < 4 or data[0] != 0xFF or data[1] != 0xD8:
         return None
     at, scan_end = 2, None
@@ -148,6 +150,8 @@ def jpeg_probe_position(data: bytes) -> Optional[int]:
         end = at + 2 + (data[at + 2] << 8 | data[at + 3])
         if end < at + 4 or end > len(data):
             break
+        if 0xC9 <= marker <= 0xCB or 0xCD <= marker <= 0xCF:
+            return None                                       # arithmetic-coded (see JpegScan.IsArithmeticFrame): not probed
         if marker != 0xDA:
             at = end
             continue
@@ -159,27 +163,33 @@ def jpeg_probe_position(data: bytes) -> Optional[int]:
     return scan_end
 
 
-def _verify_jpeg(path: str, decoded: np.ndarray, decode: Callable, size: Tuple[int, int]) -> None:
-    """Refuses a JPEG whose scan data ends before the image its header claims, which libjpeg decodes with invented blocks
-    and a warning Pillow drops: the file is decoded again with bytes of noise after its last scan's data, which a decoder
-    that finished the image skips and one that ran out reads as more blocks (JpegScan.Verify in C#). Once per file version."""
+def _decode_jpeg(path: str, decode: Callable):
+    """``decode`` of the JPEG file ``path``, refused if its scan data ends before the image its header claims, which libjpeg
+    decodes with invented blocks and a warning Pillow drops: the file is decoded again with bytes of noise after its last
+    scan's data, which a decoder that finished the image skips and one that ran out reads as more blocks (JpegScan.Verify
+    in C#). Both decodes are of the bytes read once; a version of the file found whole is not probed again."""
     status = os.stat(path)
     key = (os.path.abspath(path), status.st_size, status.st_mtime_ns)
     if key in _WHOLE_JPEGS:
-        return
+        with _open_image(path) as image:
+            return decode(image)
     with open(path, "rb") as stream:
         data = stream.read()
+    with _open_image(io.BytesIO(data), path) as image:
+        decoded = decode(image)
+        size = image.size
     at = jpeg_probe_position(data)
     if at is not None:
         try:
-            with Image.open(io.BytesIO(data[:at] + _JPEG_NOISE + data[at:])) as probed:
+            with _open_image(io.BytesIO(data[:at] + _JPEG_NOISE + data[at:]), path) as probed:
                 again = decode(probed)
-        except (OSError, ValueError):
+        except (OSError, ValueError, DatasetError):
             again = None                                      # no verdict
         if again is not None and not np.array_equal(decoded, again):
             raise DatasetError(f"{path}: the JPEG's image data ends before the {size[0]}×{size[1]} pixels its header claims "
                                "(a truncated or damaged file; the decoder would invent the rest)")
     _WHOLE_JPEGS.add(key)
+    return decoded
 
 
 def _read(path: str, kind: str, decode: Callable, verify: bool = True):
@@ -189,12 +199,12 @@ def _read(path: str, kind: str, decode: Callable, verify: bool = True):
     _check_file(path, kind)
     try:
         with _open_image(path) as image:
-            if verify and image.format == "PNG":
-                _verify_png(path)
-            decoded = decode(image)
-            if verify and image.format in ("JPEG", "MPO"):   # MPO: a camera's JPEG, its first image decoded
-                _verify_jpeg(path, decoded, decode, image.size)
-            return decoded
+            jpeg = verify and image.format in ("JPEG", "MPO")   # MPO: a camera's JPEG, its first image decoded
+            if not jpeg:
+                if verify and image.format == "PNG":
+                    _verify_png(path)
+                return decode(image)
+        return _decode_jpeg(path, decode)
     except FileNotFoundError:
         raise DatasetError(f"{kind} file '{path}' does not exist") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:

@@ -132,6 +132,8 @@ def test_the_scan_ends_at_the_first_marker_that_is_not_a_restart_or_a_stuffed_by
     assert jpeg_probe_position(data[:20]) == 20        # no end marker: the data's end
     assert jpeg_probe_position(data[:8]) is None       # no scan
     assert jpeg_probe_position(b"\x89PNG") is None
+    # An arithmetic-coded frame (SOF9) before the scan: its decoder reads zeros at the next marker, so it is not probed.
+    assert jpeg_probe_position(data[:2] + bytes([0xFF, 0xC9, 0x00, 0x03, 0x08]) + data[2:]) is None
 
 
 def test_the_probe_is_the_dotnet_engines_bytes():

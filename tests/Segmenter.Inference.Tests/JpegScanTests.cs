@@ -183,5 +183,8 @@ public sealed class JpegScanTests : IDisposable
         Assert.Equal(20, JpegScan.ProbePosition(jpeg[..20]));   // no end marker: the data's end
         Assert.Null(JpegScan.ProbePosition(jpeg[..8]));         // no scan
         Assert.Null(JpegScan.ProbePosition(new byte[] { 0x89, 0x50, 0x4E, 0x47 }));
+        // An arithmetic-coded frame (SOF9) before the scan: its decoder reads zeros at the next marker, so it is not probed.
+        byte[] arithmetic = jpeg[..2].Concat(new byte[] { 0xFF, 0xC9, 0x00, 0x03, 0x08 }).Concat(jpeg[2..]).ToArray();
+        Assert.Null(JpegScan.ProbePosition(arithmetic));
     }
 }

@@ -67,6 +67,29 @@ public sealed class TorchrunErrorOutputTests
     }
 
     [Fact]
+    public void A_failure_with_an_error_file_keeps_its_own_fields_whatever_its_traceback_holds()
+    {
+        var table = Lines(LauncherTraceback).Take(12).Concat(new[]
+        {
+            "------------------------------------------------------------",
+            "Root Cause (first observed failure):",
+            "[0]:",
+            "  time      : 2026-12-05_18:15:40",
+            "  host      : node-a",
+            "  rank      : 2 (local_rank: 0)",
+            "  exitcode  : 1 (pid: 27408)",
+            "  error_file: /tmp/torchelastic_x/error.json",
+            "  traceback : Traceback (most recent call last):",
+            "    File \"train.py\", line 40, in main",
+            "      rank: int = 0",
+            "    exitcode  : 7",
+            "  ValueError: a bug",
+            "============================================================",
+        });
+        Assert.Equal(new[] { "torchrun: rank 2 (local rank 0 on node-a) failed first: exit code 1" }, Filter(table));
+    }
+
+    [Fact]
     public void A_ranks_own_traceback_passes_whole()
     {
         var own = new[]

@@ -169,7 +169,6 @@ internal static class Benchmark
         };
     }
 
-    /// <summary>The FLOPs of q·kᵀ and attention·v in the encoder and the mask decoder: the part that grows with tokens².</summary>
     /// <summary>
     /// The values one transformer block of one image holds at once at the least: x, its norm, qkv, the attention's output
     /// and its projection, the MLP's hidden layer and its GELU — tokens × (7 × width + 2 × the MLP's width) — for the
@@ -184,6 +183,7 @@ internal static class Benchmark
         return Math.Max(encoder, decoder);
     }
 
+    /// <summary>The FLOPs of q·kᵀ and attention·v in the encoder and the mask decoder: the part that grows with tokens².</summary>
     private static double TokenMixingFlops(SegmenterSpec spec, int height, int width)
     {
         double patches = Math.Ceiling(height / (double)spec.PatchSize) * Math.Ceiling(width / (double)spec.PatchSize);

@@ -53,6 +53,7 @@ internal static class BenchCommand
             if (serve.Requested(result))
             {
                 if (result.GetValue(models)!.Length > 0) throw new ArgumentException("give models to measure in process, or --serve URL to load a server, not both");
+                if (attention.Read(result) is not null) throw new ArgumentException("--attention chooses how bench's own ONNX files are written; a server runs the file it was given");
                 return serve.Run(result, console, sizes, result.GetValue(batch) ?? 1, result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");

@@ -122,11 +122,17 @@ public static class ImageFiles
     {
         using var codec = Open(path, "image file");
         if (codec.EncodedFormat == SKEncodedImageFormat.Png) IndexedPng.Verify(path);
-        var bitmap = Decode(codec, path, colorType, MaximumPixels);
-        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg) return bitmap;
+        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg || JpegScan.FoundWhole(path) is not { } version)
+            return Decode(codec, path, colorType, MaximumPixels);
+        // A JPEG not yet found whole: decoded from the bytes its check reads, so that both see the same version of the file.
+        var bytes = JpegScan.ReadFile(path);
+        using var data = SKData.CreateCopy(bytes);
+        using var fromBytes = SKCodec.Create(data) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded ({Formats})");
+        var bitmap = Decode(fromBytes, path, colorType, MaximumPixels);
         try
         {
-            JpegScan.VerifyFile(path, bitmap);
+            JpegScan.Verify(bytes, bitmap, path);
+            JpegScan.RememberWhole(version);
             return bitmap;
         }
         catch
@@ -135,7 +141,6 @@ public static class ImageFiles
             throw;
         }
     }
-
 
     /// <summary>The image formats read, the same as the PyTorch engine's (its data.py): what Skia also decodes beside them
     /// (WBMP, whose header is a few zero bytes, ICO, raw camera files) would let a damaged file pass as a picture.</summary>

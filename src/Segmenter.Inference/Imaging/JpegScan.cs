@@ -44,14 +44,27 @@ public static class JpegScan
                                            "(a truncated or damaged file; the decoder would invent the rest)");
     }
 
-    /// <summary>As <see cref="Verify"/> for the file <paramref name="path"/>, once per version of the file in this process.</summary>
-    public static void VerifyFile(string path, SKBitmap decoded)
+    /// <summary>
+    /// Null where this version of the file <paramref name="path"/> (its full path, length and time written) was already found
+    /// whole in this process; otherwise the version, to give <see cref="RememberWhole"/> once <see cref="Verify"/> passed.
+    /// </summary>
+    public static (string Path, long Length, DateTime Written)? FoundWhole(string path)
     {
         var file = new FileInfo(path);
-        var key = (file.FullName, file.Length, file.LastWriteTimeUtc);
-        if (Whole.ContainsKey(key)) return;
-        Verify(File.ReadAllBytes(path), decoded, path);
-        Whole.TryAdd(key, true);
+        var version = (file.FullName, file.Length, file.LastWriteTimeUtc);
+        return Whole.ContainsKey(version) ? null : version;
+    }
+
+    /// <summary>Records a version of a file that <see cref="Verify"/> passed: later reads of it are not probed.</summary>
+    public static void RememberWhole((string Path, long Length, DateTime Written) version) => Whole.TryAdd(version, true);
+
+    /// <summary>The bytes of the JPEG file <paramref name="path"/>; one beyond what an array holds is refused rather than half read.</summary>
+    public static byte[] ReadFile(string path)
+    {
+        long length = new FileInfo(path).Length;
+        if (length > Array.MaxLength)
+            throw new InvalidDataException($"{path}: a JPEG file of {length:N0} bytes; at most {Array.MaxLength:N0} are read");
+        return File.ReadAllBytes(path);
     }
 
     /// <summary>Whether <paramref name="encoded"/> decodes to <paramref name="decoded"/>'s pixels, row by row; null where it does not decode to that size (no verdict).</summary>
@@ -75,7 +88,8 @@ public static class JpegScan
 
     /// <summary>
     /// The offset at which the last scan's entropy-coded data ends (the marker after it, or the end of the data), walking the
-    /// file's marker segments from its start; null where <paramref name="data"/> holds no scan the walk can reach.
+    /// file's marker segments from its start; null where <paramref name="data"/> holds no scan the walk can reach, or is
+    /// arithmetic-coded.
     /// </summary>
     public static int? ProbePosition(ReadOnlySpan<byte> data)
     {
@@ -97,6 +111,7 @@ public static class JpegScan
             if (at + 4 > data.Length) break;
             int end = at + 2 + ((data[at + 2] << 8) | data[at + 3]);
             if (end < at + 4 || end > data.Length) break;
+            if (IsArithmeticFrame(marker)) return null;
             if (marker != 0xDA)
             {
                 at = end;
@@ -111,6 +126,12 @@ public static class JpegScan
     }
 
     private static bool IsRestart(byte marker) => marker is >= 0xD0 and <= 0xD7;
+
+    /// <summary>
+    /// SOF9–SOF11 and SOF13–SOF15: arithmetic-coded frames, whose encoder leaves out a scan's trailing zero bytes and whose
+    /// decoder reads zeros at the next marker; noise there would change a whole file's last blocks, so they are not probed.
+    /// </summary>
+    private static bool IsArithmeticFrame(byte marker) => marker is >= 0xC9 and <= 0xCB or >= 0xCD and <= 0xCF;
 
     private static byte[] MakeNoise(int length)
     {

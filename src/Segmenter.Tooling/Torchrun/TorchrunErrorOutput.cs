@@ -96,7 +96,8 @@ public sealed class TorchrunErrorOutput
             if (line.StartsWith("Root Cause", StringComparison.Ordinal)) root = true;
             else if (line.StartsWith("Failures:", StringComparison.Ordinal)) root = false;
             else if (Regex.IsMatch(line, @"^\[\d+\]:")) found.Add((root, new Dictionary<string, string>()));
-            else if (found.Count > 0 && Field.Match(line) is { Success: true } field) found[^1].Fields[field.Groups["name"].Value] = field.Groups["value"].Value.Trim();
+            else if (found.Count > 0 && !found[^1].Fields.ContainsKey("traceback") && Field.Match(line) is { Success: true } field)
+                found[^1].Fields.TryAdd(field.Groups["name"].Value, field.Groups["value"].Value.Trim());   // the traceback field is last, and may run over many lines
         }
         var result = new List<string>();
         foreach (var (isRoot, fields) in found.OrderByDescending(failure => failure.Root))
