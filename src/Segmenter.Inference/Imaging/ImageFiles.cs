@@ -122,7 +122,7 @@ public static class ImageFiles
     {
         using var codec = Open(path, "image file");
         if (codec.EncodedFormat == SKEncodedImageFormat.Png) IndexedPng.Verify(path);
-        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg || JpegScan.FoundWhole(path) is not { } version)
+        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg || JpegScan.UncheckedVersion(path) is not { } version)
             return Decode(codec, path, colorType, MaximumPixels);
         // A JPEG not yet found whole: decoded from the bytes its check reads, so that both see the same version of the file.
         var bytes = JpegScan.ReadFile(path);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.IO;
 using SkiaSharp;
 
@@ -45,10 +46,10 @@ public static class JpegScan
     }
 
     /// <summary>
-    /// Null where this version of the file <paramref name="path"/> (its full path, length and time written) was already found
-    /// whole in this process; otherwise the version, to give <see cref="RememberWhole"/> once <see cref="Verify"/> passed.
+    /// This version of the file <paramref name="path"/> (its full path, length and time written), to give
+    /// <see cref="RememberWhole"/> once <see cref="Verify"/> passed; null where it was already found whole in this process.
     /// </summary>
-    public static (string Path, long Length, DateTime Written)? FoundWhole(string path)
+    public static (string Path, long Length, DateTime Written)? UncheckedVersion(string path)
     {
         var file = new FileInfo(path);
         var version = (file.FullName, file.Length, file.LastWriteTimeUtc);
@@ -63,7 +64,7 @@ public static class JpegScan
     {
         long length = new FileInfo(path).Length;
         if (length > Array.MaxLength)
-            throw new InvalidDataException($"{path}: a JPEG file of {length:N0} bytes; at most {Array.MaxLength:N0} are read");
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{path}: a JPEG file of {length:N0} bytes; at most {Array.MaxLength:N0} are read"));
         return File.ReadAllBytes(path);
     }
 
