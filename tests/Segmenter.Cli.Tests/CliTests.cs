@@ -194,7 +194,7 @@ public sealed class CliTests
             Assert.Equal("per-head", JsonDocument.Parse(perHead.Output).RootElement[0].GetProperty("attention").GetString());
             var refused = Run("bench", spec, "--backend", "onnx", "onnx-fused", "--attention", "batched", "--size", "32x32", "--iters", "1", "--json");
             Assert.Equal(1, refused.Exit);
-            Assert.Contains("onnx-fused writes it as one ONNX Runtime operator", refused.Error);
+            Assert.Contains("--backend onnx-fused: --attention chooses how the portable graph", refused.Error);
             // A training step's batch is one image per thread unless --batch is given.
             var training = Run("bench", spec, "--train", "--profile", "--size", "32x32", "--threads", "2", "--iters", "2", "--warmup", "0", "--json");
             Assert.True(training.Exit == 0, training.Error);

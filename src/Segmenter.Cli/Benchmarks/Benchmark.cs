@@ -108,15 +108,18 @@ internal static class Benchmark
         public void Dispose() => System.IO.File.Delete(Path);
     }
 
+    /// <summary>The export options of an ONNX <paramref name="backend"/> (onnx, onnx-fused, onnx-int8, onnx-int8-fused), its attention written as <paramref name="attention"/> says.</summary>
+    public static OnnxExportOptions ExportOptions(string backend, OnnxAttention? attention) => new()
+    {
+        Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
+        Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
+        Attention = attention,
+    };
+
     /// <summary>Exports the model as <paramref name="backend"/> runs it, to a temporary file; the TorchSharp model is freed before it returns.</summary>
     private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, string backend, OnnxAttention? attention)
     {
-        var options = new OnnxExportOptions
-        {
-            Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
-            Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
-            Attention = attention,
-        };
+        var options = ExportOptions(backend, attention);
         options.Validate();
         byte[] bytes;
         long parameterBytes;

@@ -14,8 +14,6 @@ internal sealed class AttentionOption
 
     public Option<string?> Option { get; }
 
-    public void AddTo(Command command) => command.Add(Option);
-
     /// <summary>The layout asked for; null where the option is not given (the export's default).</summary>
     public OnnxAttention? Read(ParseResult result) => result.GetValue(Option) switch
     {

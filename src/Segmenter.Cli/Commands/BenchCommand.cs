@@ -57,13 +57,22 @@ internal static class BenchCommand
                 return serve.Run(result, console, sizes, result.GetValue(batch) ?? 1, result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
-            if (attention.Read(result) is not null)
+            if (attention.Read(result) is { } layout)
             {
-                var named = result.GetValue(backends)!.Select(b => b.Trim().ToLowerInvariant()).ToList();
-                if (named.FirstOrDefault(b => b.EndsWith("-fused", StringComparison.Ordinal)) is { } fusedBackend)
-                    throw new ArgumentException($"--attention chooses how the portable graph writes attention (onnx, onnx-int8); {fusedBackend} writes it as one ONNX Runtime operator");
-                if (!named.Any(b => b.StartsWith("onnx", StringComparison.Ordinal)))
-                    throw new ArgumentException("--attention applies to the onnx and onnx-int8 backends");
+                // Refused before anything runs, as the export refuses it.
+                var onnxBackends = result.GetValue(backends)!.Select(b => b.Trim().ToLowerInvariant()).Where(b => b.StartsWith("onnx", StringComparison.Ordinal)).ToList();
+                if (onnxBackends.Count == 0) throw new ArgumentException("--attention applies to the onnx and onnx-int8 backends");
+                foreach (var onnxBackend in onnxBackends)
+                {
+                    try
+                    {
+                        Benchmark.ExportOptions(onnxBackend, layout).Validate();
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new ArgumentException($"--backend {onnxBackend}: {e.Message}", e);
+                    }
+                }
             }
             int threadCount = result.GetValue(threads);
             int images = result.GetValue(batch) ?? (result.GetValue(train) ? threadCount : 1);

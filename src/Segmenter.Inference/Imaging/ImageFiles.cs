@@ -28,11 +28,7 @@ public static class ImageFiles
     /// </summary>
     public static RgbImage DecodeRgb(byte[] data, string name, long maximumPixels = MaximumPixels)
     {
-        using var skData = SKData.CreateCopy(data);
-        using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded ({Formats})");
-        CheckFormat(codec, name);
-        using var bitmap = Decode(codec, name, SKColorType.Rgba8888, maximumPixels);
-        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg) JpegScan.Verify(data, bitmap, name);
+        using var bitmap = DecodeBytes(data, name, SKColorType.Rgba8888, maximumPixels);
         return RgbImage.FromRgba(bitmap.Width, bitmap.Height, bitmap.Bytes);
     }
 
@@ -125,14 +121,22 @@ public static class ImageFiles
         if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg || JpegScan.UncheckedVersion(path) is not { } version)
             return Decode(codec, path, colorType, MaximumPixels);
         // A JPEG not yet found whole: decoded from the bytes its check reads, so that both see the same version of the file.
-        var bytes = JpegScan.ReadFile(path);
-        using var data = SKData.CreateCopy(bytes);
-        using var fromBytes = SKCodec.Create(data) ?? throw new InvalidDataException($"{path}: not an image file that can be decoded ({Formats})");
-        var bitmap = Decode(fromBytes, path, colorType, MaximumPixels);
+        var bitmap = DecodeBytes(JpegScan.ReadFile(path), path, colorType, MaximumPixels);
+        JpegScan.RememberWhole(version);
+        return bitmap;
+    }
+
+    /// <summary>Decodes encoded bytes (<paramref name="name"/> names them in errors); a JPEG's scan data is checked (<see cref="JpegScan"/>).</summary>
+    private static SKBitmap DecodeBytes(byte[] data, string name, SKColorType colorType, long maximumPixels)
+    {
+        using var skData = SKData.CreateCopy(data);
+        using var codec = SKCodec.Create(skData) ?? throw new InvalidDataException($"{name}: not an image that can be decoded ({Formats})");
+        CheckFormat(codec, name);
+        var bitmap = Decode(codec, name, colorType, maximumPixels);
+        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg) return bitmap;
         try
         {
-            JpegScan.Verify(bytes, bitmap, path);
-            JpegScan.RememberWhole(version);
+            JpegScan.Verify(data, bitmap, name);
             return bitmap;
         }
         catch
