@@ -24,13 +24,20 @@ public sealed record OnnxExportOptions
     public bool Int8 { get; init; }
 
     /// <summary>
-    /// How the portable graph (opsets 17 to 22) writes attention; null: one head at a time with <see cref="Int8"/> (a CPU
-    /// export), all heads at once otherwise. The fused flavour and opset 23 write one attention operator instead.
+    /// The file is meant for a GPU (CUDA, TensorRT): attention defaults to <see cref="OnnxAttention.Batched"/>, the fewest
+    /// operators. <see cref="Float16"/> files are GPU files too.
+    /// </summary>
+    public bool ForGpu { get; init; }
+
+    /// <summary>
+    /// How the portable graph (opsets 17 to 22) writes attention; null: all heads at once in a GPU file (<see cref="ForGpu"/>,
+    /// <see cref="Float16"/>), one head at a time otherwise (a CPU holds one head's [T, T] scores, not all of them). The fused
+    /// flavour and opset 23 write one attention operator instead.
     /// </summary>
     public OnnxAttention? Attention { get; init; }
 
-    /// <summary>What <see cref="Attention"/> comes to: its value, or the default for <see cref="Int8"/>.</summary>
-    public OnnxAttention AttentionLayout => Attention ?? (Int8 ? OnnxAttention.PerHead : OnnxAttention.Batched);
+    /// <summary>What <see cref="Attention"/> comes to: its value, or the default for where the file runs.</summary>
+    public OnnxAttention AttentionLayout => Attention ?? (ForGpu || Float16 ? OnnxAttention.Batched : OnnxAttention.PerHead);
 
     /// <summary>
     /// A fixed image size (height, width) for the input and outputs, for fixed-shape deployment (TensorRT engines, edge

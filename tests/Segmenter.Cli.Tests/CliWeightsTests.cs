@@ -62,8 +62,12 @@ public sealed class CliWeightsTests : System.IDisposable
         var (exit, output, error) = CliTests.Run("export", directory, "--out", onnx, "--labels", "--triton", Path.Combine(temporary.FullName, "triton"), "--name", "micro");
         Assert.True(exit == 0, error);
         Assert.Matches(@"verified input \[2, 3, 57, 67\]: max \|ONNX Runtime − TorchSharp\| = \d\.\d\dE-\d", output);
-        Assert.Contains("opset 17, portable, attention batched", output);
+        Assert.Contains("opset 17, portable, attention per head", output);   // a CPU file's default
         Assert.True(File.Exists(Path.Combine(temporary.FullName, "triton", "micro", "1", "model.onnx")));
+        // A file for TensorRT writes all heads at once: the fewest operators, for a GPU.
+        var forGpu = CliTests.Run("export", directory, "--triton", Path.Combine(temporary.FullName, "triton"), "--name", "micro-trt", "--triton-tensorrt");
+        Assert.True(forGpu.Exit == 0, forGpu.Error);
+        Assert.Contains("opset 17, portable, attention batched", forGpu.Output);
 
         var logits = Path.Combine(temporary.FullName, "onnx-logits.safetensors");
         var predicted = CliTests.Run("predict", "--onnx", onnx, "--tensor", Path.Combine(directory, "io.safetensors") + ":input", "--logits", logits);

@@ -43,7 +43,7 @@ public sealed class OnnxExportTests : IDisposable
         var kinds = new (string Name, OnnxExportOptions Options)[]
         {
             ("portable", new OnnxExportOptions()),
-            ("portable, attention per head", new OnnxExportOptions { Attention = OnnxAttention.PerHead }),
+            ("portable, attention batched", new OnnxExportOptions { Attention = OnnxAttention.Batched }),
             ("fused", new OnnxExportOptions { Flavour = OnnxFlavour.Fused }),
         };
         foreach (var (kind, options) in kinds)
@@ -136,7 +136,7 @@ public sealed class OnnxExportTests : IDisposable
         model.eval();
         var spec = model.Specification;
         var blocks = new[] { (spec.Backbone.Layers, spec.Backbone.Heads), spec.Decoder.Kind == Segmenter.Spec.DecoderKind.Linear ? (0, 0) : (spec.Decoder.Layers, spec.Decoder.Heads) };
-        var batched = OnnxExporter.Export(model, new OnnxExportOptions());
+        var batched = OnnxExporter.Export(model, new OnnxExportOptions { Attention = OnnxAttention.Batched });
         var perHead = OnnxExporter.Export(model, new OnnxExportOptions { Attention = OnnxAttention.PerHead });
         // One softmax per block, against one per head of each block: each head's [B, 1, T, T] scores made and used on their own.
         Assert.Equal(blocks.Sum(b => b.Item1), batched.Graph.Node.Count(n => n.OpType == "Softmax"));
@@ -155,18 +155,22 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Fact]
-    public void Attention_layout_defaults_to_one_head_at_a_time_for_int8_and_is_refused_where_attention_is_one_operator()
+    public void Attention_layout_defaults_to_one_head_at_a_time_on_CPUs_to_all_heads_for_GPUs_and_is_refused_where_attention_is_one_operator()
     {
-        Assert.Equal(OnnxAttention.Batched, new OnnxExportOptions().AttentionLayout);
+        Assert.Equal(OnnxAttention.PerHead, new OnnxExportOptions().AttentionLayout);
         Assert.Equal(OnnxAttention.PerHead, new OnnxExportOptions { Int8 = true }.AttentionLayout);
+        Assert.Equal(OnnxAttention.Batched, new OnnxExportOptions { Float16 = true }.AttentionLayout);
+        Assert.Equal(OnnxAttention.Batched, new OnnxExportOptions { ForGpu = true }.AttentionLayout);
+        Assert.Equal(OnnxAttention.PerHead, new OnnxExportOptions { Float16 = true, Attention = OnnxAttention.PerHead }.AttentionLayout);
         Assert.Equal(OnnxAttention.Batched, new OnnxExportOptions { Int8 = true, Attention = OnnxAttention.Batched }.AttentionLayout);
         using var model = SpreadModels.Value["OnnxT16"].Create(null);
-        var int8 = OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true });
-        Assert.Equal(2 * 3, int8.Graph.Node.Count(n => n.OpType == "Softmax"));   // 2 blocks of 3 heads
+        Assert.Equal(2 * 3, OnnxExporter.Export(model, new OnnxExportOptions()).Graph.Node.Count(n => n.OpType == "Softmax"));   // 2 blocks of 3 heads
+        Assert.Equal(2 * 3, OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true }).Graph.Node.Count(n => n.OpType == "Softmax"));
+        Assert.Equal(2, OnnxExporter.Export(model, new OnnxExportOptions { Float16 = true }).Graph.Node.Count(n => n.OpType == "Softmax"));
         Assert.Equal(2, OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true, Attention = OnnxAttention.Batched }).Graph.Node.Count(n => n.OpType == "Softmax"));
         foreach (var refused in new[] { new OnnxExportOptions { Flavour = OnnxFlavour.Fused, Attention = OnnxAttention.PerHead }, new OnnxExportOptions { Opset = 23, Attention = OnnxAttention.Batched } })
             Assert.Contains("--attention chooses how the portable graph", Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, refused)).Message);
-        // Left unset, the fused flavour and opset 23 take the int8 default without complaint.
+        // Left unset, the fused flavour and opset 23 take the default without complaint.
         Assert.Contains(OnnxExporter.Export(model, new OnnxExportOptions { Int8 = true, Flavour = OnnxFlavour.Fused }).Graph.Node, n => n.OpType == "MultiHeadAttention");
     }
 

@@ -25,7 +25,7 @@ internal static class Benchmark
         if (onnx && settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
         // An ONNX backend runs a file, as a deployment does: exported (and the TorchSharp model freed) before the baseline,
         // so that its memory is ONNX Runtime's alone.
-        using var onnxFile = onnx ? ExportToFile(entry, request, backend, settings.Attention) : null;
+        using var onnxFile = onnx ? ExportToFile(entry, request, ExportOptions(backend, settings.Attention, forGpu: (settings.Onnx?.Provider ?? "cpu") != "cpu")) : null;
         // Memory is counted from here: the weights, the session and the runs' working memory.
         MemoryProbe.ResetPeak();
         long baseline = MemoryProbe.CurrentRss();
@@ -108,18 +108,21 @@ internal static class Benchmark
         public void Dispose() => System.IO.File.Delete(Path);
     }
 
-    /// <summary>The export options of an ONNX <paramref name="backend"/> (onnx, onnx-fused, onnx-int8, onnx-int8-fused), its attention written as <paramref name="attention"/> says.</summary>
-    public static OnnxExportOptions ExportOptions(string backend, OnnxAttention? attention) => new()
+    /// <summary>
+    /// The export options of an ONNX <paramref name="backend"/> (onnx, onnx-fused, onnx-int8, onnx-int8-fused), its attention written as
+    /// <paramref name="attention"/> says, or as export writes it for where the file runs (<paramref name="forGpu"/>: a CUDA or TensorRT provider).
+    /// </summary>
+    public static OnnxExportOptions ExportOptions(string backend, OnnxAttention? attention, bool forGpu) => new()
     {
         Flavour = backend.EndsWith("-fused", StringComparison.Ordinal) ? OnnxFlavour.Fused : OnnxFlavour.Portable,
         Int8 = backend.StartsWith("onnx-int8", StringComparison.Ordinal),
         Attention = attention,
+        ForGpu = forGpu,
     };
 
-    /// <summary>Exports the model as <paramref name="backend"/> runs it, to a temporary file; the TorchSharp model is freed before it returns.</summary>
-    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, string backend, OnnxAttention? attention)
+    /// <summary>Exports the model with <paramref name="options"/> to a temporary file; the TorchSharp model is freed before it returns.</summary>
+    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, OnnxExportOptions options)
     {
-        var options = ExportOptions(backend, attention);
         options.Validate();
         byte[] bytes;
         long parameterBytes;

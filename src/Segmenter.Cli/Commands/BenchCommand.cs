@@ -35,7 +35,7 @@ internal static class BenchCommand
         var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 }.AtLeast(0, "0 (as the trainer chooses) or more shards");
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only); with --train: forward, backward, adding gradients, the shards' waiting, the optimizer, and each shard's times." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
-        var attention = new AttentionOption("How the onnx and onnx-int8 backends' files write attention, as export --attention: batched or per-head (default: as export, per-head for int8, batched otherwise).");
+        var attention = new AttentionOption("How the onnx and onnx-int8 backends' files write attention, as export --attention: batched or per-head (default: as export writes them for where they run: per-head on the CPU, batched with --provider cuda or tensorrt).");
         var serve = new ServeLoadOptions();
         var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory; " +
                                            "or, with --serve URL, load a running server.")
@@ -66,7 +66,7 @@ internal static class BenchCommand
                 {
                     try
                     {
-                        Benchmark.ExportOptions(onnxBackend, layout).Validate();
+                        Benchmark.ExportOptions(onnxBackend, layout, forGpu: false).Validate();
                     }
                     catch (ArgumentException e)
                     {
