@@ -22,7 +22,7 @@ internal static class ExportCommand
         var fp16 = new Option<bool>("--fp16") { Description = "Weights and compute in float16 (input and output stay float32), for GPUs." };
         var int8 = new Option<bool>("--int8") { Description = "Linear layers in int8 for CPUs (weights per output channel, activations dynamically; standard ONNX operators, or with --fused ONNX Runtime's attention). Checked by label agreement." };
         var minAgreement = new Option<double>("--min-agreement") { Description = "With --int8: the smallest accepted share of pixels whose class agrees with the float32 model in the check.", DefaultValueFactory = _ => ExportRequest.DefaultMinimumAgreement }.Within(0, 1, "a share of the pixels, from 0 to 1 (0.99: 99 %)");
-        var attention = new AttentionOption("How the portable graph writes attention: batched (all heads in one product) or per-head (one head's scores at a time: less memory, and on CPUs as fast or faster). Default: batched for GPU files (--fp16, --triton-tensorrt), per-head otherwise.");
+        var attention = new AttentionOption("How the portable graph writes attention: batched (all heads in one product) or per-head (one head's scores at a time: less memory, and on CPUs within 6 % of batched or faster). Default: batched for GPU files (--fp16, --triton-tensorrt), per-head otherwise.");
         var opset = new Option<int>("--opset") { Description = "The ONNX opset (17 to 23).", DefaultValueFactory = _ => 17 };
         var triton = new Option<string?>("--triton") { Description = "Write a Triton model repository entry under this folder (this, --out, or both are required)." };
         var name = new Option<string?>("--name") { Description = "The Triton model's name (default: the model's name in lower case)." };
