@@ -82,12 +82,28 @@ public sealed class EvaluationReportTests : IDisposable
         Assert.True(quantised.Exit == 0, quantised.Error);
         Assert.Contains("classes agree on", quantised.Output);
         var floatScore = Eval(spec, "--checkpoint", checkpoint, "--mode", "whole").GetProperty("mIoU").GetDouble();
-        var int8Score = Eval("--onnx", int8, "--mode", "whole").GetProperty("mIoU").GetDouble();
+        // Side by side with the float32 file (--compare-with): the share of pixels whose class agrees, and both scores.
+        var int8Run = Eval("--onnx", int8, "--mode", "whole", "--compare-with", onnx);
+        var int8Score = int8Run.GetProperty("mIoU").GetDouble();
         Assert.True(Math.Abs(floatScore - int8Score) <= 0.5, $"float32 mIoU {floatScore}, int8 {int8Score}");
+        var againstFloat = int8Run.GetProperty("comparison");
+        Assert.Equal("wee.onnx", againstFloat.GetProperty("baseline").GetString());
+        Assert.InRange(againstFloat.GetProperty("mIoU").GetDouble(), floatScore - 0.05, floatScore + 0.05);
+        Assert.InRange(againstFloat.GetProperty("pixelAgreement").GetDouble(), 99, 100);
+        Assert.True(againstFloat.GetProperty("pixelsCompared").GetInt64() >= int8Run.GetProperty("pixels").GetInt64());
 
-        // bfloat16 products in the TorchSharp engine: within a point of float32.
-        var bf16Score = Eval(spec, "--checkpoint", checkpoint, "--mode", "whole", "--precision", "bf16").GetProperty("mIoU").GetDouble();
+        // bfloat16 products in the TorchSharp engine: within a point of float32, and the same classes almost everywhere.
+        var bf16Run = Eval(spec, "--checkpoint", checkpoint, "--mode", "whole", "--precision", "bf16", "--compare-with", "float32");
+        var bf16Score = bf16Run.GetProperty("mIoU").GetDouble();
         Assert.True(Math.Abs(floatScore - bf16Score) <= 1.0, $"float32 mIoU {floatScore}, bf16 {bf16Score}");
+        Assert.Equal(floatScore, bf16Run.GetProperty("comparison").GetProperty("mIoU").GetDouble());
+        Assert.InRange(bf16Run.GetProperty("comparison").GetProperty("pixelAgreement").GetDouble(), 99, 100);
+        var (sameExit, _, sameError) = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "folder", "--compare-with", "float32");
+        Assert.Equal(1, sameExit);
+        Assert.Contains("add --precision bf16", sameError);
+        var (otherExit, _, otherError) = CliTests.Run("eval", "--onnx", int8, "--data", data, "--dataset", "folder", "--compare-with", checkpoint);
+        Assert.Equal(1, otherExit);
+        Assert.Contains("give an exported .onnx file", otherError);
         var (badExit, _, badError) = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "folder", "--precision", "fp8");
         Assert.Equal(1, badExit);
         Assert.Contains("--precision 'fp8': use float32 or bf16", badError);
