@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using Segmenter.Inference;
-using Segmenter.Inference.Imaging;
 using Segmenter.Reports;
 using Segmenter.Runtime;
 using Segmenter.Spec;
