@@ -31,9 +31,10 @@ public sealed class AgreementTests : IDisposable
         static Tensor Everywhere(Tensor image) => nn.functional.one_hot(zeros(image.shape[2], image.shape[3], dtype: ScalarType.Int64), 3).permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
         static Tensor Halves(Tensor image)
         {
-            long width = image.shape[3];
-            var classes = (arange(width) >= width - width / 2).to(ScalarType.Int64).expand(image.shape[2], width);
-            return nn.functional.one_hot(classes, 3).permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
+            long height = image.shape[2], width = image.shape[3];
+            var classes = new long[height * width];
+            for (long i = 0; i < classes.Length; i++) classes[i] = i % width >= width - width / 2 ? 1 : 0;
+            return nn.functional.one_hot(tensor(classes, new[] { height, width }), 3).permute(2, 0, 1).unsqueeze(0).to(ScalarType.Float32);
         }
 
         var alone = DatasetEvaluation.Compare(Everywhere, null, spec, val);
