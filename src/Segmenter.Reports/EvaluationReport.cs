@@ -66,7 +66,8 @@ public sealed class EvaluationReport
     /// <param name="directory">The report folder (new, empty, or an earlier report's).</param>
     /// <param name="metrics">The dataset-level metrics.</param>
     /// <param name="title">What was evaluated (model, backend, mode).</param>
-    public string Write(string directory, SegmentationMetrics metrics, string title)
+    /// <param name="comparison">A line on how the predictions compare with a baseline's (<c>eval --compare-with</c>), if any.</param>
+    public string Write(string directory, SegmentationMetrics metrics, string title, string? comparison = null)
     {
         CheckFolder(directory);
         var images = Path.Combine(directory, "images");
@@ -79,6 +80,7 @@ public sealed class EvaluationReport
         html.Append($"<h1>{E(title)}</h1>\n");
         html.Append($"<p class=\"meta\">{dataset.Count} images of {E(dataset.Root)} ({E(dataset.Split)}), {metrics.Pixels:N0} labelled pixels, " +
                     $"{dataset.NumClasses} classes; written {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC.</p>\n");
+        if (comparison is not null) html.Append($"<p class=\"meta\">{E(comparison)}</p>\n");
 
         html.Append("<h2>Metrics</h2>\n<table class=\"metrics\"><tr><th>aAcc</th><th>mIoU</th><th>mAcc</th></tr>\n");
         html.Append($"<tr><td>{P(metrics.PixelAccuracy)}</td><td>{P(metrics.MeanIoU)}</td><td>{P(metrics.MeanAccuracy)}</td></tr></table>\n");

@@ -98,6 +98,12 @@ public sealed class EvaluationReportTests : IDisposable
         Assert.True(Math.Abs(floatScore - bf16Score) <= 1.0, $"float32 mIoU {floatScore}, bf16 {bf16Score}");
         Assert.Equal(floatScore, bf16Run.GetProperty("comparison").GetProperty("mIoU").GetDouble());
         Assert.InRange(bf16Run.GetProperty("comparison").GetProperty("pixelAgreement").GetDouble(), 99, 100);
+        // The text output and the report say it too.
+        var compared = Path.Combine(folder.FullName, "compared");
+        var (textExit, text, textError) = CliTests.Run("eval", "--onnx", int8, "--data", data, "--dataset", "folder", "--mode", "whole", "--compare-with", onnx, "--report", compared);
+        Assert.True(textExit == 0, textError);
+        Assert.Matches(@"against wee\.onnx: classes agree on \d+\.\d\d % of [\d,]+ pixels; mIoU \d+\.\d\d here, \d+\.\d\d there", text);
+        Assert.Contains("against wee.onnx: classes agree on", File.ReadAllText(Path.Combine(compared, "index.html")));
         var (sameExit, _, sameError) = CliTests.Run("eval", spec, "--checkpoint", checkpoint, "--data", data, "--dataset", "folder", "--compare-with", "float32");
         Assert.Equal(1, sameExit);
         Assert.Contains("add --precision bf16", sameError);

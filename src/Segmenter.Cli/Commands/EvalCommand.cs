@@ -56,15 +56,18 @@ internal static class EvalCommand
             var options = inference.Read(result, spec);
             var clock = Stopwatch.StartNew();
             Agreement outcome;
+            string? comparisonLine;
             using (var progress = new ProgressLine(console.Err, "evaluating", set.Count, "images"))
             {
                 var pages = reportFolder is null ? null : new EvaluationReport(set);
                 outcome = DatasetEvaluation.Compare(probabilities(options), baseline.Probabilities?.Invoke(options), spec, set,
                                                     (done, _) => progress.Report(done), pages is null ? null : pages.Observe);
+                comparisonLine = outcome.BaselineMetrics is { } baselineMetrics ? ComparisonLine(outcome, baselineMetrics, baseline.Name) : null;
                 if (pages is not null)
                 {
                     var backend = result.GetValue(onnx.File) is { } file ? $"{Path.GetFileName(file)} in ONNX Runtime ({result.GetValue(onnx.Provider)})" : "TorchSharp";
-                    var page = pages.Write(reportFolder!, outcome.Metrics, $"{spec.Name} on {set.Split}: {options.Mode.ToString().ToLowerInvariant()} inference, {backend}");
+                    var page = pages.Write(reportFolder!, outcome.Metrics, $"{spec.Name} on {set.Split}: {options.Mode.ToString().ToLowerInvariant()} inference, {backend}",
+                                           comparisonLine);
                     console.Err.WriteLine($"report written to {page}");
                 }
             }
@@ -91,16 +94,19 @@ internal static class EvalCommand
             {
                 MetricsTable.Write(console, metrics);
                 console.Out.WriteLine($"{set.Count} images of {set.Root} ({set.Split}), {options.Mode.ToString().ToLowerInvariant()} inference, {clock.Elapsed.TotalSeconds:F1} s");
-                if (outcome.BaselineMetrics is { } baselineMetrics)
-                {
-                    double here = Math.Round(100 * metrics.MeanIoU, 2), there = Math.Round(100 * baselineMetrics.MeanIoU, 2);
-                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"against {baseline.Name}: classes agree on {100 * outcome.Share:F2} % of {outcome.Pixels:N0} pixels; mIoU {here:F2} here, {there:F2} there ({here - there:+0.00;-0.00;0.00})"));
-                }
+                if (comparisonLine is not null) console.Out.WriteLine(comparisonLine);
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>How the predictions compare with the baseline's: the share of pixels that agree, and both mIoUs.</summary>
+    private static string ComparisonLine(Agreement outcome, SegmentationMetrics baseline, string name)
+    {
+        double here = Math.Round(100 * outcome.Metrics.MeanIoU, 2), there = Math.Round(100 * baseline.MeanIoU, 2);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"against {name}: classes agree on {100 * outcome.Share:F2} % of {outcome.Pixels:N0} pixels; mIoU {here:F2} here, {there:F2} there ({here - there:+0.00;-0.00;0.00})");
     }
 
     /// <summary>
