@@ -202,6 +202,7 @@ public sealed class CliTests
             Assert.Equal("train", step.GetProperty("mode").GetString());
             Assert.Equal(2, step.GetProperty("batch").GetInt32());
             Assert.Equal(2, step.GetProperty("shards").GetInt32());
+            Assert.True(step.GetProperty("shardCpuSpread").GetDouble() >= 0, "two shards: how evenly their cores ran is reported");
             // --profile with --train: the step's stages, which add up to about a step, and each shard's own times.
             var stages = step.GetProperty("stagesMs").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
             Assert.Equal(new[] { "zeroing gradients", "forward and loss", "backward", "adding gradients", "shard threads waiting for one another", "optimizer update" }, stages.Keys);

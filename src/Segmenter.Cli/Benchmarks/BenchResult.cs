@@ -54,6 +54,13 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
     public IReadOnlyList<Segmenter.Training.ShardTimes>? ShardTimes { get; init; }
 
     /// <summary>
+    /// For a training step split into shards: how much more processor time per image its slowest shard used than its
+    /// fastest, the median over the timed steps (<see cref="CoreBalance"/>; 0.15: 15 % more). Above a few per cent one core
+    /// ran slower than the other, and the step waited for it. Null for one shard, inference, or where the time is unknown.
+    /// </summary>
+    public double? ShardCpuSpread { get; init; }
+
+    /// <summary>
     /// The share of the CPU time others used in the second before the benchmark, during its runs (the peak's products and
     /// every model's), or in the second after, whichever was the most: other processes, and the hypervisor's steal on a
     /// virtual machine (null where /proc/stat cannot be read).
@@ -100,6 +107,7 @@ internal sealed record BenchResult(string Model, string Backend, int Height, int
             ["libtorchExp"] = LibTorchExp,
             ["otherLoad"] = OtherLoad is { } load ? Math.Round(load, 3) : null,
             ["steal"] = Steal is { } stolen ? Math.Round(stolen, 3) : null,
+            ["shardCpuSpread"] = ShardCpuSpread is { } spread ? Math.Round(spread, 3) : null,
             ["peakRssBytes"] = PeakRssBytes,
             ["parameterBytes"] = ParameterBytes,
             ["memoryNeedBytes"] = MemoryNeedBytes,

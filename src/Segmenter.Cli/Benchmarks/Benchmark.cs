@@ -37,6 +37,7 @@ internal static class Benchmark
         var owned = new List<IDisposable>();   // what the measured loop uses, freed after it
         StageTimer? stages = null;
         TrainingProfile? training = null;
+        CoreBalance? balance = null;
         int? shards = null;
         switch (backend)
         {
@@ -45,7 +46,8 @@ internal static class Benchmark
                 model.SetPrecision(settings.Precision);
                 shards = ShardedStep.Count(settings.Shards, CPU, settings.Batch);
                 if (settings.Profile) training = new TrainingProfile();
-                runOnce = TrainingStep(model, images, spec, shards.Value, owned, training);
+                balance = new CoreBalance();
+                runOnce = TrainingStep(model, images, spec, shards.Value, owned, training, balance);
                 break;
             case "torch":
                 var inference = loaded!.Model;
@@ -74,6 +76,7 @@ internal static class Benchmark
             for (int i = 0; i < settings.Warmup; i++) runOnce();
             stages?.Reset();
             training?.Reset();
+            balance?.Reset();
             var latencies = Enumerable.Range(0, settings.Iterations).Select(_ => runOnce()).OrderBy(t => t).ToArray();
             long peakRss = Math.Max(0, MemoryProbe.PeakRss() - baseline);
 
@@ -85,6 +88,7 @@ internal static class Benchmark
                 flopsPerImage / 1e9, gflopsPerSecond, gflopsPerSecond / peak, peak, peakRss, parameterBytes, stages?.PerRun(settings.Iterations) ?? training?.PerRun(settings.Iterations))
             {
                 ShardTimes = training?.ShardsPerRun(settings.Iterations),
+                ShardCpuSpread = balance?.Median(),
                 TokenMixingShare = TokenMixingFlops(spec, settings.Height, settings.Width) / SpecMetrics.Flops(spec, settings.Height, settings.Width).Total,
                 Shards = shards,
                 Attention = onnxFile?.Attention,
@@ -148,9 +152,9 @@ internal static class Benchmark
 
     /// <summary>
     /// One SGD step as the trainer takes it: forward, cross-entropy against random labels, backward (the batch split into <paramref name="shards"/>),
-    /// update; with a <paramref name="profile"/>, where its time went.
+    /// update; with a <paramref name="profile"/>, where its time went; into <paramref name="balance"/>, how evenly the shards' cores ran.
     /// </summary>
-    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, int shards, List<IDisposable> owned, TrainingProfile? profile)
+    private static Func<double> TrainingStep(SegmenterModel model, Tensor images, SegmenterSpec spec, int shards, List<IDisposable> owned, TrainingProfile? profile, CoreBalance balance)
     {
         model.train();
         var optimizer = new NesterovSgd(model.named_parameters(), 1e-3);
@@ -171,6 +175,7 @@ internal static class Benchmark
             optimizer.Step();
             var updated = clock.Elapsed;
             profile?.Add(zeroed.TotalMilliseconds, (accumulated - zeroed).TotalMilliseconds, (updated - accumulated).TotalMilliseconds, step.LastTimes);
+            balance.Add(step.LastTimes);
             return updated.TotalMilliseconds;
         };
     }
@@ -207,7 +212,8 @@ internal static class Benchmark
         return clock.Elapsed.TotalMilliseconds;
     }
 
-    private static double Percentile(double[] sorted, double fraction)
+    /// <summary>The value at <paramref name="fraction"/> of <paramref name="sorted"/> (ascending), between its neighbours where it falls between two.</summary>
+    internal static double Percentile(double[] sorted, double fraction)
     {
         double position = fraction * (sorted.Length - 1);
         int lower = (int)Math.Floor(position), upper = (int)Math.Ceiling(position);

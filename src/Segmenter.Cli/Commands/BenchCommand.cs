@@ -132,6 +132,10 @@ internal static class BenchCommand
                 LibTorchExp = LibTorchExp(),
                 Int8Product = r.Backend.StartsWith("onnx-int8", StringComparison.Ordinal) ? int8 : null,
             }).ToList();
+            foreach (var r in results.Where(r => r.ShardCpuSpread > CoreBalance.UnevenThreshold))
+                console.Warning($"{r.Model} training: one shard's thread used {100 * r.ShardCpuSpread!.Value:F0} % more processor time than another for the same work " +
+                                "(the median over the steps): its core ran slower (shared with other work, such as another virtual machine on its sibling, or clocked lower), " +
+                                "and each step waited for it, so this step time and its peakFraction are below what the machine gives with even cores; measure again");
             if (result.GetValue(json))
             {
                 console.Out.WriteLine(Json.Write(new JsonArray(results.Select(r => (JsonNode)r.ToJson()).ToArray())));
