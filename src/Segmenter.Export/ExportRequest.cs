@@ -9,6 +9,12 @@ public sealed record ExportRequest
     /// <summary>The .onnx file to write, or null.</summary>
     public string? OutputPath { get; init; }
 
+    /// <summary>
+    /// Write the weights in a data file beside the .onnx file (ONNX's external data), which ONNX Runtime maps into memory:
+    /// a session then opens holding the weights about once instead of twice.
+    /// </summary>
+    public bool ExternalData { get; init; }
+
     /// <summary>The Triton model repository to add an entry to, or null.</summary>
     public string? TritonRepository { get; init; }
 

@@ -25,8 +25,21 @@ public static class OnnxExporter
         return graph.Build(Metadata(spec, options), ProducerVersion);
     }
 
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> atomically.</summary>
-    public static void Save(ModelProto model, string path) => AtomicFile.Write(path, stream => model.WriteTo(stream));
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="path"/> atomically: one file, or with <paramref name="externalData"/>
+    /// the weights in a data file beside it (<see cref="OnnxExternalData.Save"/>). Data files an earlier export to the same path
+    /// left are deleted once the new file is in place.
+    /// </summary>
+    public static void Save(ModelProto model, string path, bool externalData = false)
+    {
+        if (externalData)
+        {
+            OnnxExternalData.Save(model, path);
+            return;
+        }
+        AtomicFile.Write(path, stream => model.WriteTo(stream));
+        OnnxExternalData.DeleteStale(path, keep: null);
+    }
 
     /// <summary>This library's version, recorded as the producer version.</summary>
     public static string ProducerVersion { get; } =

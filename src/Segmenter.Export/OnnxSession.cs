@@ -98,6 +98,9 @@ public sealed class OnnxSession : IDisposable
     {
         options ??= new OnnxSessionOptions();
         using var sessionOptions = SessionOptionsFor(options);
+        // A graph cut from a file is opened from bytes: its weights in a data file (external data) are found beside the file.
+        if (source.Split is not null && source.Path is { } filePath)
+            sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(filePath))!);
         var container = shared?.Container;
         try
         {

@@ -15,14 +15,15 @@ public static class TritonRepository
     /// <summary>
     /// Writes <c>repository/name/config.pbtxt</c> and <c>repository/name/1/model.onnx</c>: platform onnxruntime_onnx, the
     /// model's input and output shapes (-1 for a dynamic height and width), dynamic batching, instances, warm-up and, if
-    /// asked for, the TensorRT accelerator.
+    /// asked for, the TensorRT accelerator; with <paramref name="externalData"/>, the weights in a data file beside model.onnx
+    /// (Triton's ONNX Runtime backend opens it from the version folder).
     /// </summary>
-    public static string Write(string repository, string name, ModelProto model, int classes, bool labels, TritonSettings settings)
+    public static string Write(string repository, string name, ModelProto model, int classes, bool labels, TritonSettings settings, bool externalData = false)
     {
         Validate(name, settings);
         var directory = Path.Combine(repository, name);
         Directory.CreateDirectory(Path.Combine(directory, "1"));
-        OnnxExporter.Save(model, Path.Combine(directory, "1", "model.onnx"));
+        OnnxExporter.Save(model, Path.Combine(directory, "1", "model.onnx"), externalData);
         var config = Path.Combine(directory, "config.pbtxt");
         AtomicFile.WriteText(config, Config(name, classes, labels, settings, StaticSize(model)));
         return directory;

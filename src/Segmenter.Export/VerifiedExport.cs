@@ -49,10 +49,10 @@ public static class VerifiedExport
                 worst, tolerance, request.Tolerance is not null);
         }
 
-        if (request.OutputPath is not null) OnnxExporter.Save(proto, request.OutputPath);
+        if (request.OutputPath is not null) OnnxExporter.Save(proto, request.OutputPath, request.ExternalData);
         string? entry = null;
         if (request.TritonRepository is not null)
-            entry = TritonRepository.Write(request.TritonRepository, tritonName, proto, spec.NumClasses, request.Options.Labels, request.Triton);
+            entry = TritonRepository.Write(request.TritonRepository, tritonName, proto, spec.NumClasses, request.Options.Labels, request.Triton, request.ExternalData);
         request.Progress?.Invoke(stages, stages, "written");
         var file = request.OutputPath ?? Path.Combine(request.TritonRepository!, tritonName, "1", "model.onnx");
         return new ExportResult(proto, runs, tolerance, file, entry);

@@ -76,6 +76,17 @@ public sealed class CliWeightsTests : System.IDisposable
         using var expected = SafeTensors.Read(Path.Combine(directory, "io.safetensors"))["logits"];
         TensorAssert.AtMost(actual - expected, 1e-4);
 
+        // The weights in a data file beside the .onnx file: predict runs it as it runs the single file.
+        var external = Path.Combine(temporary.FullName, "external.onnx");
+        var split = CliTests.Run("export", directory, "--out", external, "--external-data");
+        Assert.True(split.Exit == 0, split.Error);
+        Assert.Matches(@"external\.onnx: [\d.]+ MB \(weights in external\.onnx\.[0-9a-f]{16}\.data, [\d.]+ MB\)", split.Output);
+        var fromData = Path.Combine(temporary.FullName, "external-logits.safetensors");
+        var predictedFromData = CliTests.Run("predict", "--onnx", external, "--tensor", Path.Combine(directory, "io.safetensors") + ":input", "--logits", fromData);
+        Assert.True(predictedFromData.Exit == 0, predictedFromData.Error);
+        using var dataLogits = SafeTensors.Read(fromData)["logits"];
+        TensorAssert.AtMost(dataLogits - expected, 1e-4);
+
         // Metadata edited to disagree with the graph is refused, not trusted.
         var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
         var spec = model.MetadataProps.Single(p => p.Key == Segmenter.Export.OnnxMetadata.Spec);

@@ -616,4 +616,62 @@ public sealed class OnnxExportTests : IDisposable
         if (!OnnxSession.AvailableProviders().Contains("CUDAExecutionProvider"))
             Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", Assert.Throws<NotSupportedException>(() => new OnnxSession(path, new OnnxSessionOptions { Provider = "cuda" })).Message);
     }
+
+    [Fact]
+    public void Weights_in_a_data_file_run_as_the_single_file_does_and_a_new_export_replaces_its_data()
+    {
+        manual_seed(3);
+        using var model = SpreadModels.Value["OnnxT16"].Create(null);
+        model.eval();
+        var proto = OnnxExporter.Export(model, new OnnxExportOptions());
+        var single = Export(model, new OnnxExportOptions(), "single");
+        var folder = Directory.CreateDirectory(Path.Combine(temporary.FullName, "external")).FullName;
+        var path = Path.Combine(folder, "model.onnx");
+        var unrelated = Path.Combine(folder, "model.onnx.backup.data");
+        File.WriteAllText(unrelated, "the user's own file");
+        OnnxExporter.Save(proto, path, externalData: true);
+
+        var data = Assert.Single(OnnxExternalData.DataFiles(path));
+        Assert.True(new FileInfo(path).Length * 10 < new FileInfo(single).Length, "the weights left the .onnx file");
+        Assert.Equal(File.ReadAllBytes(single), proto.ToByteArray());   // the model in memory is unchanged
+        var written = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var external = written.Graph.Initializer.Where(t => t.DataLocation == Onnx.TensorProto.Types.DataLocation.External).ToList();
+        Assert.NotEmpty(external);
+        Assert.All(external, t =>
+        {
+            var entries = t.ExternalData.ToDictionary(e => e.Key, e => e.Value);
+            Assert.Equal(Path.GetFileName(data), entries["location"]);
+            Assert.Equal(0, long.Parse(entries["offset"]) % OnnxExternalData.Alignment);   // where ONNX Runtime can map it
+            Assert.True(t.RawData.IsEmpty);
+        });
+
+        using var images = randn(2, 3, 64, 48);
+        using var whole = new OnnxSession(single, new OnnxSessionOptions { Threads = 1 });
+        using var mapped = new OnnxSession(path, new OnnxSessionOptions { Threads = 1 });
+        using var cut = new OnnxSession(path, new OnnxSessionOptions { Threads = 1, SplitAtUpsampling = true });   // opened from bytes: the data found beside the file
+        Assert.True(cut.CanRunLabels);
+        using var expected = whole.Run(images);
+        using var fromData = mapped.Run(images);
+        using var fromCut = cut.Run(images);
+        TensorAssert.AtMost(fromData - expected, 0);
+        TensorAssert.AtMost(fromCut - expected, 1e-6);
+
+        // Other weights: a new data file, and the old one is gone; a single-file export over it leaves no data file; the user's file stays.
+        manual_seed(4);
+        using var other = SpreadModels.Value["OnnxT16"].Create(null);
+        OnnxExporter.Save(OnnxExporter.Export(other, new OnnxExportOptions()), path, externalData: true);
+        var replaced = Assert.Single(OnnxExternalData.DataFiles(path));
+        Assert.NotEqual(data, replaced);
+        Assert.False(File.Exists(data));
+        OnnxExporter.Save(proto, path);
+        Assert.Empty(OnnxExternalData.DataFiles(path));
+        Assert.True(File.Exists(unrelated));
+
+        // A file moved without its data: refused when opened, naming what is missing.
+        OnnxExporter.Save(proto, path, externalData: true);
+        File.Delete(Assert.Single(OnnxExternalData.DataFiles(path)));
+        var error = Assert.Throws<InvalidDataException>(() => new OnnxSession(path).Dispose());
+        output.WriteLine(error.Message);
+        Assert.Contains(".data", error.Message);
+    }
 }

@@ -6,4 +6,4 @@ namespace Segmenter.Cli.Benchmarks;
 /// </summary>
 internal sealed record BenchSettings(int Height, int Width, int Batch, int Threads, int Warmup, int Iterations, bool Train, bool Profile,
     Segmenter.Export.OnnxSessionOptions? Onnx = null, Segmenter.Runtime.ComputePrecision Precision = Segmenter.Runtime.ComputePrecision.Float32, int Shards = 0,
-    Segmenter.Export.OnnxAttention? Attention = null);
+    Segmenter.Export.OnnxAttention? Attention = null, bool ExternalData = false);

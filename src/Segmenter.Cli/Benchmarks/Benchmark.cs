@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Google.Protobuf;
 using Segmenter.Spec;
 using Segmenter.Export;
 using Segmenter.Tooling;
@@ -25,7 +24,7 @@ internal static class Benchmark
         if (onnx && settings.Train) throw new ArgumentException("--train measures TorchSharp training steps; use --backend torch");
         // An ONNX backend runs a file, as a deployment does: exported (and the TorchSharp model freed) before the baseline,
         // so that its memory is ONNX Runtime's alone.
-        using var onnxFile = onnx ? ExportToFile(entry, request, ExportOptions(backend, settings.Attention, forGpu: (settings.Onnx?.Provider ?? "cpu") != "cpu")) : null;
+        using var onnxFile = onnx ? ExportToFile(entry, request, ExportOptions(backend, settings.Attention, forGpu: (settings.Onnx?.Provider ?? "cpu") != "cpu"), settings.ExternalData) : null;
         // Memory is counted from here: the weights, the session and the runs' working memory.
         MemoryProbe.ResetPeak();
         long baseline = MemoryProbe.CurrentRss();
@@ -109,7 +108,14 @@ internal static class Benchmark
         public long ParameterBytes { get; } = parameterBytes;
         public string Attention { get; } = attention;
 
-        public void Dispose() => System.IO.File.Delete(Path);
+        public void Dispose() => Delete(Path);
+
+        /// <summary>Deletes the file at <paramref name="path"/> and its data files, if any.</summary>
+        public static void Delete(string path)
+        {
+            System.IO.File.Delete(path);
+            OnnxExternalData.DeleteStale(path, keep: null);
+        }
     }
 
     /// <summary>
@@ -124,27 +130,30 @@ internal static class Benchmark
         ForGpu = forGpu,
     };
 
-    /// <summary>Exports the model with <paramref name="options"/> to a temporary file; the TorchSharp model is freed before it returns.</summary>
-    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, OnnxExportOptions options)
+    /// <summary>
+    /// Exports the model with <paramref name="options"/> to a temporary file (with <paramref name="externalData"/>, its weights
+    /// in a data file beside it); the TorchSharp model is freed before it returns.
+    /// </summary>
+    private static ExportedFile ExportToFile(ModelEntry entry, ModelRequest request, OnnxExportOptions options, bool externalData)
     {
         options.Validate();
-        byte[] bytes;
+        Onnx.ModelProto proto;
         long parameterBytes;
         using (var loaded = ModelLoader.Load(entry, request))
         {
             var model = loaded.Model;
             model.eval();
             parameterBytes = model.parameters().Sum(p => p.numel() * p.element_size());
-            bytes = OnnxExporter.Export(model, options).ToByteArray();
+            proto = OnnxExporter.Export(model, options);
         }
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"segmenter-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         try
         {
-            System.IO.File.WriteAllBytes(path, bytes);
+            OnnxExporter.Save(proto, path, externalData);
         }
         catch
         {
-            System.IO.File.Delete(path);
+            ExportedFile.Delete(path);
             throw;
         }
         return new ExportedFile(path, parameterBytes, options.Flavour == OnnxFlavour.Fused ? "fused" : options.AttentionLayout == OnnxAttention.PerHead ? "per-head" : "batched");

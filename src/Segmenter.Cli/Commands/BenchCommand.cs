@@ -34,13 +34,14 @@ internal static class BenchCommand
         var train = new Option<bool>("--train") { Description = "Time one training step (forward, cross-entropy, backward, SGD) instead of inference (torch only)." };
         var shards = new Option<int>("--shards") { Description = "With --train: split the batch across this many threads, as train --shards does (0: as the trainer chooses, one per thread up to the batch; 1: the batch in one pass).", DefaultValueFactory = _ => 0 }.AtLeast(0, "0 (as the trainer chooses) or more shards");
         var profile = new Option<bool>("--profile") { Description = "Also time each stage: patch embedding, attention, MLP, decoder, the rest (torch only); with --train: forward, backward, adding gradients, the shards' waiting, the optimizer, and each shard's times." };
+        var externalData = new Option<bool>("--external-data") { Description = "Write the ONNX backends' files with their weights in a data file beside them, as export --external-data does." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per (model, backend, size, batch)." };
         var attention = new AttentionOption("How the onnx and onnx-int8 backends' files write attention, as export --attention: batched or per-head (default: as export writes them for where they run: per-head on the CPU, batched with --provider cuda or tensorrt).");
         var serve = new ServeLoadOptions();
         var command = new Command("bench", "Measure latency, throughput, achieved GFLOP/s against the machine's matrix-product peak (libtorch's and ONNX Runtime's best), and memory; " +
                                            "or, with --serve URL, load a running server.")
         {
-            models, backends, size, batch, threads, warmup, iterations, train, shards, profile, json, attention.Option,
+            models, backends, size, batch, threads, warmup, iterations, train, shards, profile, json, externalData, attention.Option,
         };
         serve.AddTo(command);
         var onnx = new OnnxRuntimeOptions();
@@ -53,7 +54,8 @@ internal static class BenchCommand
             if (serve.Requested(result))
             {
                 if (result.GetValue(models)!.Length > 0) throw new ArgumentException("give models to measure in process, or --serve URL to load a server, not both");
-                if (attention.Read(result) is not null) throw new ArgumentException("--attention chooses how bench's own ONNX files are written; a server runs the file it was given");
+                if (attention.Read(result) is not null || result.GetValue(externalData))
+                    throw new ArgumentException("--attention and --external-data choose how bench's own ONNX files are written; a server runs the file it was given");
                 return serve.Run(result, console, sizes, result.GetValue(batch) ?? 1, result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
@@ -78,7 +80,7 @@ internal static class BenchCommand
             int images = result.GetValue(batch) ?? (result.GetValue(train) ? threadCount : 1);
             var settings = new BenchSettings(sizes[0].Height, sizes[0].Width, images, threadCount,
                 result.GetValue(warmup), result.GetValue(iterations), result.GetValue(train), result.GetValue(profile),
-                onnx.Session(result, console), precision.Read(result, console, onCpu: true), result.GetValue(shards), attention.Read(result));
+                onnx.Session(result, console), precision.Read(result, console, onCpu: true), result.GetValue(shards), attention.Read(result), result.GetValue(externalData));
             // Other work on the cores slows every figure: say so rather than report it as the machine's speed.
             var loadBefore = MachineLoad.During(TimeSpan.FromSeconds(1));
             var start = MachineLoad.Take();

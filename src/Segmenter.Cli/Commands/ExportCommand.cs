@@ -17,6 +17,7 @@ internal static class ExportCommand
     {
         var model = new ModelOptions();
         var output = new Option<string?>("--out") { Description = "The .onnx file to write (this, --triton, or both are required)." };
+        var externalData = new Option<bool>("--external-data") { Description = "Write the weights to a data file beside the .onnx file (ONNX's external data, <file>.onnx.<hash>.data): ONNX Runtime maps it into memory, so a session opens holding the weights once instead of twice. Keep the two files together." };
         var labels = new Option<bool>("--labels") { Description = "Add a second output 'labels': the argmax over classes, [batch, height, width]." };
         var fused = new Option<bool>("--fused") { Description = "Use ONNX Runtime's contrib operators (com.microsoft Attention, BiasGelu; with --int8, MultiHeadAttention: a flash attention on the CPU)." };
         var fp16 = new Option<bool>("--fp16") { Description = "Weights and compute in float16 (input and output stay float32), for GPUs." };
@@ -36,7 +37,7 @@ internal static class ExportCommand
         var trt = new TensorRtOptions();
         var command = new Command("export", "Export a model to ONNX (dynamic batch, height and width, or --static), then verify the file in ONNX Runtime against the model. Give --out, --triton, or both.")
         {
-            output, labels, fused, fp16, int8, minAgreement, attention.Option, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, tolerance,
+            output, externalData, labels, fused, fp16, int8, minAgreement, attention.Option, opset, fixedSize, triton, name, maxBatch, instances, queueDelay, warmup, tensorRt, tolerance,
         };
         trt.AddTo(command);
         model.AddTo(command);
@@ -58,6 +59,7 @@ internal static class ExportCommand
             {
                 Options = options,
                 OutputPath = result.GetValue(output),
+                ExternalData = result.GetValue(externalData),
                 TritonRepository = result.GetValue(triton),
                 TritonName = result.GetValue(name),
                 Triton = Triton(result, maxBatch, instances, queueDelay, warmup, tensorRt, trt),
@@ -95,7 +97,8 @@ internal static class ExportCommand
                 console.Out.WriteLine("checked on a CPU without VNNI, where ONNX Runtime adds 8-bit products in pairs in 16 bits, which can saturate: " +
                                       "on a CPU with VNNI (32-bit sums) the int8 file's classes may agree more");
             if (export.TritonEntry is not null) console.Out.WriteLine($"Triton repository entry written to {export.TritonEntry}");
-            console.Out.WriteLine($"{export.OnnxPath}: {new FileInfo(export.OnnxPath).Length / 1e6:F1} MB, {export.Model.Graph.Node.Count} nodes, opset {options.Opset}, {options.Flavour.ToString().ToLowerInvariant()}{(options.Float16 ? ", float16" : "")}{(options.Int8 ? ", int8 linear layers" : "")}" +
+            var data = OnnxExternalData.DataFiles(export.OnnxPath);
+            console.Out.WriteLine($"{export.OnnxPath}: {new FileInfo(export.OnnxPath).Length / 1e6:F1} MB{string.Concat(data.Select(d => $" (weights in {Path.GetFileName(d)}, {new FileInfo(d).Length / 1e6:F1} MB)"))}, {export.Model.Graph.Node.Count} nodes, opset {options.Opset}, {options.Flavour.ToString().ToLowerInvariant()}{(options.Float16 ? ", float16" : "")}{(options.Int8 ? ", int8 linear layers" : "")}" +
                                   (options.Flavour == OnnxFlavour.Portable && options.Opset < 23 ? $", attention {(options.AttentionLayout == OnnxAttention.PerHead ? "per head" : "batched")}" : ""));
             return 0;
         });
