@@ -195,6 +195,9 @@ public sealed class CliTests
             var refused = Run("bench", spec, "--backend", "onnx", "onnx-fused", "--attention", "batched", "--size", "32x32", "--iters", "1", "--json");
             Assert.Equal(1, refused.Exit);
             Assert.Contains("--backend onnx-fused: --attention chooses how the portable graph", refused.Error);
+            var noFile = Run("bench", spec, "--backend", "torch", "--external-data", "--size", "32x32", "--iters", "1", "--json");
+            Assert.Equal(1, noFile.Exit);
+            Assert.Contains("--external-data chooses how the onnx and onnx-int8 backends' files are written", noFile.Error);
             // A training step's batch is one image per thread unless --batch is given.
             var training = Run("bench", spec, "--train", "--profile", "--size", "32x32", "--threads", "2", "--iters", "2", "--warmup", "0", "--json");
             Assert.True(training.Exit == 0, training.Error);

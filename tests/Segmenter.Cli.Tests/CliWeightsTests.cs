@@ -86,6 +86,17 @@ public sealed class CliWeightsTests : System.IDisposable
         Assert.True(predictedFromData.Exit == 0, predictedFromData.Error);
         using var dataLogits = SafeTensors.Read(fromData)["logits"];
         TensorAssert.AtMost(dataLogits - expected, 1e-4);
+        // And in a Triton entry: the data file in the version folder beside model.onnx, where Triton's ONNX Runtime backend opens it.
+        var repository = Path.Combine(temporary.FullName, "triton-external");
+        var entry = CliTests.Run("export", directory, "--triton", repository, "--name", "seg", "--external-data");
+        Assert.True(entry.Exit == 0, entry.Error);
+        var version = Path.Combine(repository, "seg", "1");
+        Assert.Single(Directory.GetFiles(version, "model.onnx.*.data"));
+        var fromEntry = Path.Combine(temporary.FullName, "entry-logits.safetensors");
+        var predictedFromEntry = CliTests.Run("predict", "--onnx", Path.Combine(version, "model.onnx"), "--tensor", Path.Combine(directory, "io.safetensors") + ":input", "--logits", fromEntry);
+        Assert.True(predictedFromEntry.Exit == 0, predictedFromEntry.Error);
+        using var entryLogits = SafeTensors.Read(fromEntry)["logits"];
+        TensorAssert.AtMost(entryLogits - expected, 1e-4);
 
         // Metadata edited to disagree with the graph is refused, not trusted.
         var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));

@@ -656,12 +656,26 @@ public sealed class OnnxExportTests : IDisposable
         TensorAssert.AtMost(fromData - expected, 0);
         TensorAssert.AtMost(fromCut - expected, 1e-6);
 
-        // Other weights: a new data file, and the old one is gone; a single-file export over it leaves no data file; the user's file stays.
+        // Other weights: a new data file. The old one stays while a copy of the old .onnx file names it (a user's backup), and
+        // that copy still runs; it goes with the next export once nothing names it. An unchanged export leaves its data file as
+        // it is; a single-file export over it leaves no data file; the user's own file stays throughout.
+        var backup = Path.Combine(folder, "model-previous.onnx");
+        File.Copy(path, backup);
         manual_seed(4);
         using var other = SpreadModels.Value["OnnxT16"].Create(null);
-        OnnxExporter.Save(OnnxExporter.Export(other, new OnnxExportOptions()), path, externalData: true);
-        var replaced = Assert.Single(OnnxExternalData.DataFiles(path));
-        Assert.NotEqual(data, replaced);
+        var otherProto = OnnxExporter.Export(other, new OnnxExportOptions());
+        OnnxExporter.Save(otherProto, path, externalData: true);
+        Assert.Equal(2, OnnxExternalData.DataFiles(path).Length);
+        var replaced = Assert.Single(OnnxExternalData.DataFiles(path), f => f != data);
+        using (var previous = new OnnxSession(backup, new OnnxSessionOptions { Threads = 1 }))
+        using (var fromBackup = previous.Run(images))
+            TensorAssert.AtMost(fromBackup - expected, 0);
+        File.Delete(backup);
+        var past = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(replaced, past);
+        OnnxExporter.Save(otherProto, path, externalData: true);
+        Assert.Equal(replaced, Assert.Single(OnnxExternalData.DataFiles(path)));
+        Assert.Equal(past, File.GetLastWriteTimeUtc(replaced));
         Assert.False(File.Exists(data));
         OnnxExporter.Save(proto, path);
         Assert.Empty(OnnxExternalData.DataFiles(path));

@@ -59,6 +59,8 @@ internal static class BenchCommand
                 return serve.Run(result, console, sizes, result.GetValue(batch) ?? 1, result.GetValue(json));
             }
             if (result.GetValue(models)!.Length == 0) throw new ArgumentException("give one or more models (zoo names, .seg files or variant.yml), or --serve URL to load a running server");
+            if (result.GetValue(externalData) && (result.GetValue(train) || !result.GetValue(backends)!.Any(b => b.Trim().StartsWith("onnx", StringComparison.OrdinalIgnoreCase))))
+                throw new ArgumentException("--external-data chooses how the onnx and onnx-int8 backends' files are written: give one of them, without --train");
             if (attention.Read(result) is { } layout)
             {
                 // Refused before anything runs, as the export refuses it.
